@@ -1,0 +1,102 @@
+/**
+ * Every error factum raises is a `FactumError` with a stable string `code`.
+ * Callers branch on the code (through the guard functions below), never on `instanceof`,
+ * so errors stay recognisable across package copies and bundlers.
+ *
+ * @example
+ * try { await store.append('order-1', events, { expectedVersion: 3 }) }
+ * catch (e) { if (isConcurrencyError(e)) console.log(e.expectedVersion, e.actualVersion) }
+ */
+export class FactumError extends Error {
+  readonly code: FactumErrorCode;
+  readonly details: Record<string, unknown>;
+
+  constructor(code: FactumErrorCode, message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'FactumError';
+    this.code = code;
+    this.details = options.details ?? {};
+  }
+}
+
+/** The stable codes. New codes may be added; existing ones never change meaning. */
+export type FactumErrorCode =
+  | 'CONCURRENCY_CONFLICT'
+  | 'IDEMPOTENCY_CONFLICT'
+  | 'STREAM_TOMBSTONED'
+  | 'INVALID_STREAM_ID'
+  | 'INVALID_EVENT'
+  | 'EVENT_TOO_LARGE'
+  | 'INVALID_ARGUMENT'
+  | 'STORE_CLOSED'
+  | 'MIGRATION_FAILED'
+  | 'STORAGE_ERROR';
+
+/** The stream was not at the version the writer expected; nothing was written. */
+export class ConcurrencyError extends FactumError {
+  readonly streamId: string;
+  readonly expectedVersion: string;
+  readonly actualVersion: number;
+  readonly streamExists: boolean;
+
+  constructor(streamId: string, expectedVersion: string, actualVersion: number, streamExists: boolean) {
+    const actual = streamExists ? `version ${actualVersion}` : `no stream (last version ${actualVersion})`;
+    super('CONCURRENCY_CONFLICT', `Stream "${streamId}": expected ${expectedVersion}, found ${actual}`, {
+      details: { streamId, expectedVersion, actualVersion, streamExists },
+    });
+    this.streamId = streamId;
+    this.expectedVersion = expectedVersion;
+    this.actualVersion = actualVersion;
+    this.streamExists = streamExists;
+  }
+}
+
+/** A write targeted a tombstoned stream. */
+export function streamTombstonedError(streamId: string): FactumError {
+  return new FactumError('STREAM_TOMBSTONED', `Stream "${streamId}" is tombstoned and can never be written again`, { details: { streamId } });
+}
+
+/** Some, not all, of an append's event ids were written before (or elsewhere): a partial overlap. */
+export function idempotencyConflictError(streamId: string, found: number, total: number): FactumError {
+  return new FactumError(
+    'IDEMPOTENCY_CONFLICT',
+    `Stream "${streamId}": ${found} of ${total} event ids were appended before, but not as this exact run of this stream`,
+    { details: { streamId, found, total } },
+  );
+}
+
+function hasCode(error: unknown, code: FactumErrorCode): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === code;
+}
+
+/** True for any error raised by factum (it has a factum code). */
+export function isFactumError(error: unknown): error is FactumError {
+  return error instanceof Error && typeof (error as { code?: unknown }).code === 'string' && 'details' in error;
+}
+
+/** True when an append lost an optimistic-concurrency race (`CONCURRENCY_CONFLICT`). */
+export function isConcurrencyError(error: unknown): error is ConcurrencyError {
+  return hasCode(error, 'CONCURRENCY_CONFLICT');
+}
+
+/** True when re-appended event ids only partly match what the stream holds. */
+export function isIdempotencyConflict(error: unknown): error is FactumError {
+  return hasCode(error, 'IDEMPOTENCY_CONFLICT');
+}
+
+/** True when a write targeted a tombstoned (hard-deleted) stream. */
+export function isStreamTombstoned(error: unknown): error is FactumError {
+  return hasCode(error, 'STREAM_TOMBSTONED');
+}
+
+/** True for input rejected before anything was written (ids, types, data, size, arguments). */
+export function isValidationError(error: unknown): error is FactumError {
+  return ['INVALID_STREAM_ID', 'INVALID_EVENT', 'EVENT_TOO_LARGE', 'INVALID_ARGUMENT'].some((code) =>
+    hasCode(error, code as FactumErrorCode),
+  );
+}
+
+/** True when the store was used after `close()`. */
+export function isStoreClosed(error: unknown): error is FactumError {
+  return hasCode(error, 'STORE_CLOSED');
+}

@@ -1,0 +1,153 @@
+import type { AppendResult, ExpectedVersion, NewEvent, RecordedEvent } from './message.js';
+
+/** Options of `append`. */
+export interface AppendOptions {
+  /** Defaults to `'any'`. */
+  expectedVersion?: ExpectedVersion;
+}
+
+/** Options of `readStream`. Versions are inclusive. */
+export interface ReadStreamOptions {
+  direction?: 'forward' | 'backward';
+  /** First version to return (forward: lowest, backward: highest). */
+  fromVersion?: number;
+  /** Last version to return (forward: highest, backward: lowest). */
+  toVersion?: number;
+  /** At most this many events. */
+  limit?: number;
+  /** Temporal query: only events recorded at or before this time. */
+  asOf?: Date;
+  /** Rows fetched per round trip while iterating; 1,000 by default. */
+  pageSize?: number;
+}
+
+/** Filter of `$all` reads. An empty or absent list means "all". */
+export interface AllFilter {
+  /** Event types to keep. */
+  types?: string[];
+  /** Stream categories to keep (the part of the stream id before the first `-`). */
+  categories?: string[];
+}
+
+/** Options of `readAllPage`. */
+export interface ReadAllPageOptions extends AllFilter {
+  /** Exclusive: read events after this position. 0n (the default) reads from the start. */
+  after?: bigint;
+  /** At most this many events; 1,000 by default. */
+  limit?: number;
+}
+
+/** One gap-safe page of `$all`. */
+export interface AllPage {
+  events: RecordedEvent[];
+  /**
+   * Resume point: every position up to here has been read (or was proven empty), filter included.
+   * Pass it as `after` to the next call. It can pass the last event when filtered-out or
+   * rolled-back positions follow it.
+   */
+  position: bigint;
+  /** Highest position handed out so far (it may not be committed yet). */
+  headPosition: bigint;
+  /**
+   * Set when reading stopped before the head because a transaction that may still commit a
+   * lower position is open: the reader waits, it never skips. This is lag, not an error.
+   */
+  waitingOn?: { position: bigint; since?: Date; pids: number[] };
+}
+
+/** Options of `readAll` (async iteration over `$all`, up to the safe head at call time). */
+export interface ReadAllOptions extends AllFilter {
+  after?: bigint;
+  /** Stop after this many events. */
+  limit?: number;
+  /** Rows per round trip; 1,000 by default. */
+  pageSize?: number;
+}
+
+/** Limits applied to reads of one stream; `$all` still holds the events. */
+export interface StreamMetadata {
+  /** Keep only the latest N events visible. */
+  maxCount?: number;
+  /** Keep only events younger than this many seconds visible. */
+  maxAgeSeconds?: number;
+  /** Hide events with a version lower than this. */
+  truncateBefore?: number;
+  /** Anything else the application wants to keep on the stream. */
+  custom?: Record<string, unknown>;
+}
+
+/** What the store knows about one stream. */
+export interface StreamInfo {
+  streamId: string;
+  /** Version of the last event ever appended (0 if none). Survives soft deletion. */
+  version: number;
+  /** False when never written, soft-deleted or tombstoned. */
+  exists: boolean;
+  softDeleted: boolean;
+  tombstoned: boolean;
+  metadata: StreamMetadata;
+}
+
+/** Options of `listStreams`. */
+export interface ListStreamsOptions {
+  category?: string;
+  /** Exclusive: stream ids after this one (they are listed in id order). */
+  after?: string;
+  limit?: number;
+  /** Include soft-deleted and tombstoned streams. */
+  includeDeleted?: boolean;
+}
+
+/** Options of `deleteStream`. */
+export interface DeleteStreamOptions {
+  expectedVersion?: ExpectedVersion;
+}
+
+/**
+ * The event store port. Every implementation (memory, PGlite, PostgreSQL) passes the same
+ * conformance suite, so code written against this interface runs on all of them.
+ *
+ * @example
+ * const store = await openEventStore('memory:')
+ * await store.append('order-1', [{ type: 'OrderPlaced', data: { total: 42 } }], { expectedVersion: 'no_stream' })
+ * for await (const event of store.readStream('order-1')) console.log(event.type)
+ */
+export interface EventStore {
+  /** Which implementation this is: `'memory'`, `'pglite'` or `'postgres'`. */
+  readonly kind: string;
+
+  /** Appends atomically: all events or none. */
+  append(streamId: string, events: NewEvent[], options?: AppendOptions): Promise<AppendResult>;
+
+  /** Iterates a stream page by page; a long stream never sits in memory. */
+  readStream(streamId: string, options?: ReadStreamOptions): AsyncIterable<RecordedEvent>;
+
+  /** Reads a whole stream (or a range) into an array, with its info. */
+  loadStream(streamId: string, options?: ReadStreamOptions): Promise<{ events: RecordedEvent[]; info: StreamInfo }>;
+
+  /** One gap-safe page of `$all`. The primitive under subscriptions. */
+  readAllPage(options?: ReadAllPageOptions): Promise<AllPage>;
+
+  /** Iterates `$all` in position order up to the safe head at the time of the call. */
+  readAll(options?: ReadAllOptions): AsyncIterable<RecordedEvent>;
+
+  /** Highest global position handed out so far (0n when empty). */
+  headPosition(): Promise<bigint>;
+
+  streamInfo(streamId: string): Promise<StreamInfo>;
+
+  /** Replaces the stream's metadata (limits on what stream reads return). */
+  setStreamMetadata(streamId: string, metadata: StreamMetadata): Promise<void>;
+
+  /** Soft delete: reads return nothing, the stream can be written again (versions continue). */
+  deleteStream(streamId: string, options?: DeleteStreamOptions): Promise<void>;
+
+  /** Hard delete: the events are removed and the stream can never be written again. */
+  tombstoneStream(streamId: string, options?: DeleteStreamOptions): Promise<void>;
+
+  /** Stream ids in id order, optionally of one category. */
+  listStreams(options?: ListStreamsOptions): Promise<StreamInfo[]>;
+
+  /** Releases connections (PostgreSQL) or the database files (PGlite). Later calls fail with STORE_CLOSED. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,150 @@
+import { FactumError } from './errors.js';
+import type { EventMetadata, ExpectedVersion, NewEvent } from './message.js';
+import { isUuid, uuidv7 } from './uuid.js';
+
+/** Store-wide limits. */
+export interface StoreLimits {
+  /** Largest serialised event (data + metadata, UTF-8 bytes); 1 MiB by default. */
+  maxEventBytes: number;
+  /** Most events in one append; 10,000 by default. */
+  maxEventsPerAppend: number;
+}
+
+export const DEFAULT_LIMITS: StoreLimits = { maxEventBytes: 1024 * 1024, maxEventsPerAppend: 10_000 };
+
+/** An event checked and serialised once, ready for any store. */
+export interface PreparedEvent {
+  id: string;
+  type: string;
+  data: unknown;
+  metadata: EventMetadata;
+  schemaVersion: number;
+  dataJson: string;
+  metadataJson: string;
+}
+
+const MAX_NAME_LENGTH = 255;
+// Control characters break logs, URLs and PostgreSQL text (NUL cannot be stored at all).
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+function invalidStream(streamId: unknown, reason: string): FactumError {
+  return new FactumError('INVALID_STREAM_ID', `Invalid stream id ${JSON.stringify(streamId)}: ${reason}`, {
+    details: { streamId, reason },
+  });
+}
+
+/** Rejects stream ids that no store can keep faithfully. `$` starts reserved names like `$all`. */
+export function validateStreamId(streamId: unknown): asserts streamId is string {
+  if (typeof streamId !== 'string') throw invalidStream(streamId, 'it must be a string');
+  if (streamId.length === 0) throw invalidStream(streamId, 'it is empty');
+  if (streamId.length > MAX_NAME_LENGTH) throw invalidStream(streamId.slice(0, 40) + '…', `it is longer than ${MAX_NAME_LENGTH} characters`);
+  if (CONTROL.test(streamId)) throw invalidStream(streamId, 'it contains control characters');
+  if (streamId.trim() !== streamId) throw invalidStream(streamId, 'it starts or ends with white space');
+  if (streamId.startsWith('$')) throw invalidStream(streamId, 'names starting with "$" are reserved');
+}
+
+export function validateExpectedVersion(expected: unknown): asserts expected is ExpectedVersion {
+  if (expected === 'any' || expected === 'no_stream' || expected === 'stream_exists') return;
+  if (typeof expected === 'number' && Number.isSafeInteger(expected) && expected >= 0) return;
+  throw new FactumError('INVALID_ARGUMENT', `Invalid expected version ${String(expected)}: use 'any', 'no_stream', 'stream_exists' or a version >= 0`, {
+    details: { expectedVersion: String(expected) },
+  });
+}
+
+function invalidEvent(index: number, reason: string, details: Record<string, unknown> = {}): FactumError {
+  return new FactumError('INVALID_EVENT', `Event #${index}: ${reason}`, { details: { index, reason, ...details } });
+}
+
+/**
+ * Finds the first place where `value` is not plain JSON that survives a round trip unchanged.
+ * JSON.stringify would silently turn NaN into null, drop undefined and functions, and turn a
+ * Date into a string: facts must not change on the way into the log.
+ */
+function findNonJson(value: unknown, path: string, seen: Set<object>): string | undefined {
+  if (value === null || typeof value === 'boolean') return undefined;
+  if (typeof value === 'number') return Number.isFinite(value) ? undefined : `${path} is ${value}`;
+  if (typeof value === 'string') return value.includes('\u0000') ? `${path} contains a NUL character` : undefined;
+  if (typeof value !== 'object') return `${path} is a ${typeof value}`;
+  if (seen.has(value)) return `${path} is a circular reference`;
+  seen.add(value);
+  try {
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) {
+        const found = findNonJson(value[i], `${path}[${i}]`, seen);
+        if (found) return found;
+      }
+      return undefined;
+    }
+    const proto = Object.getPrototypeOf(value) as unknown;
+    if (proto !== Object.prototype && proto !== null) {
+      return `${path} is a ${(value as object).constructor?.name ?? 'non-plain object'}, not a plain object`;
+    }
+    for (const [key, child] of Object.entries(value)) {
+      if (key.includes('\u0000')) return `${path} has a key with a NUL character`;
+      const found = findNonJson(child, `${path}.${key}`, seen);
+      if (found) return found;
+    }
+    return undefined;
+  } finally {
+    seen.delete(value);
+  }
+}
+
+function prepareEvent(event: unknown, index: number, limits: StoreLimits): PreparedEvent {
+  if (typeof event !== 'object' || event === null) throw invalidEvent(index, 'it is not an object');
+  const e = event as Partial<NewEvent> & Record<string, unknown>;
+  if (typeof e.type !== 'string') throw invalidEvent(index, 'its type must be a string', { type: String(e.type) });
+  if (e.type.length === 0 || e.type.length > MAX_NAME_LENGTH || CONTROL.test(e.type)) {
+    throw invalidEvent(index, `its type must be 1 to ${MAX_NAME_LENGTH} characters without control characters`, { type: e.type });
+  }
+  if (e.id !== undefined && !isUuid(e.id)) throw invalidEvent(index, 'its id must be a UUID', { id: String(e.id) });
+  const schemaVersion = e.schemaVersion ?? 1;
+  if (!Number.isSafeInteger(schemaVersion) || schemaVersion < 1) {
+    throw invalidEvent(index, 'its schemaVersion must be an integer >= 1', { schemaVersion: String(schemaVersion) });
+  }
+  if (!('data' in e) || e.data === undefined) throw invalidEvent(index, 'its data is missing (use null for none)', { type: e.type });
+  const dataProblem = findNonJson(e.data, 'data', new Set());
+  if (dataProblem) throw invalidEvent(index, `its data is not JSON-serialisable: ${dataProblem}`, { type: e.type });
+  const metadata = (e.metadata ?? {}) as EventMetadata;
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) throw invalidEvent(index, 'its metadata must be an object');
+  const metadataClean: EventMetadata = {};
+  for (const [key, value] of Object.entries(metadata)) if (value !== undefined) metadataClean[key] = value;
+  const metaProblem = findNonJson(metadataClean, 'metadata', new Set());
+  if (metaProblem) throw invalidEvent(index, `its metadata is not JSON-serialisable: ${metaProblem}`, { type: e.type });
+
+  const dataJson = JSON.stringify(e.data);
+  const metadataJson = JSON.stringify(metadataClean);
+  const bytes = Buffer.byteLength(dataJson) + Buffer.byteLength(metadataJson);
+  if (bytes > limits.maxEventBytes) {
+    throw new FactumError('EVENT_TOO_LARGE', `Event #${index} (${e.type}) is ${bytes} bytes; the limit is ${limits.maxEventBytes}`, {
+      details: { index, type: e.type, bytes, limit: limits.maxEventBytes },
+    });
+  }
+  return { id: (e.id ?? uuidv7()).toLowerCase(), type: e.type, data: e.data, metadata: metadataClean, schemaVersion, dataJson, metadataJson };
+}
+
+/** Checks a whole append before anything is written; the first problem raises a typed error. */
+export function prepareAppend(streamId: unknown, events: unknown, expected: unknown, limits: StoreLimits): PreparedEvent[] {
+  validateStreamId(streamId);
+  validateExpectedVersion(expected);
+  if (!Array.isArray(events)) throw new FactumError('INVALID_ARGUMENT', 'events must be an array', { details: { streamId } });
+  if (events.length === 0) throw new FactumError('INVALID_ARGUMENT', 'an append needs at least one event', { details: { streamId } });
+  if (events.length > limits.maxEventsPerAppend) {
+    throw new FactumError('INVALID_ARGUMENT', `an append holds at most ${limits.maxEventsPerAppend} events, got ${events.length}`, {
+      details: { streamId, count: events.length },
+    });
+  }
+  const prepared = events.map((event, index) => prepareEvent(event, index, limits));
+  const ids = new Set(prepared.map((e) => e.id));
+  if (ids.size !== prepared.length) throw new FactumError('INVALID_EVENT', 'the same event id appears twice in one append', { details: { streamId } });
+  return prepared;
+}
+
+/** Checks a positive integer option such as `limit`. */
+export function validatePositiveInt(name: string, value: unknown, allowZero = false): void {
+  if (value === undefined) return;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < (allowZero ? 0 : 1)) {
+    throw new FactumError('INVALID_ARGUMENT', `${name} must be an integer >= ${allowZero ? 0 : 1}, got ${String(value)}`, { details: { [name]: String(value) } });
+  }
+}

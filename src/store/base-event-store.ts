@@ -1,0 +1,188 @@
+import { FactumError } from '../core/errors.js';
+import type { AppendResult, ExpectedVersion, NewEvent, RecordedEvent } from '../core/message.js';
+import type {
+  AllPage,
+  AppendOptions,
+  DeleteStreamOptions,
+  EventStore,
+  ListStreamsOptions,
+  ReadAllOptions,
+  ReadAllPageOptions,
+  ReadStreamOptions,
+  StreamInfo,
+  StreamMetadata,
+} from '../core/event-store.js';
+import {
+  DEFAULT_LIMITS,
+  prepareAppend,
+  validateExpectedVersion,
+  validatePositiveInt,
+  validateStreamId,
+  type PreparedEvent,
+  type StoreLimits,
+} from '../core/validation.js';
+
+/** One page request of a stream read, already validated; versions inclusive. */
+export interface StreamPageRequest {
+  direction: 'forward' | 'backward';
+  fromVersion: number;
+  toVersion: number;
+  limit: number;
+  asOf?: Date;
+}
+
+const DEFAULT_PAGE = 1000;
+
+/**
+ * What all stores share: argument validation, the closed state, and paging. Implementations
+ * supply the storage primitives, so behaviour above them cannot drift between stores.
+ */
+export abstract class BaseEventStore implements EventStore {
+  abstract readonly kind: string;
+  protected readonly limits: StoreLimits;
+  private closed = false;
+
+  constructor(limits: Partial<StoreLimits> = {}) {
+    this.limits = { ...DEFAULT_LIMITS, ...limits };
+  }
+
+  protected abstract appendPrepared(streamId: string, events: PreparedEvent[], expected: ExpectedVersion): Promise<AppendResult>;
+  protected abstract readStreamPage(streamId: string, request: StreamPageRequest): Promise<RecordedEvent[]>;
+  protected abstract readAllPageImpl(after: bigint, limit: number, options: ReadAllPageOptions): Promise<AllPage>;
+  protected abstract headPositionImpl(): Promise<bigint>;
+  protected abstract streamInfoImpl(streamId: string): Promise<StreamInfo>;
+  protected abstract setStreamMetadataImpl(streamId: string, metadata: StreamMetadata): Promise<void>;
+  protected abstract deleteStreamImpl(streamId: string, expected: ExpectedVersion, hard: boolean): Promise<void>;
+  protected abstract listStreamsImpl(options: ListStreamsOptions & { limit: number }): Promise<StreamInfo[]>;
+  protected abstract closeImpl(): Promise<void>;
+
+  protected assertOpen(): void {
+    if (this.closed) throw new FactumError('STORE_CLOSED', `The ${this.kind} event store is closed`);
+  }
+
+  async append(streamId: string, events: NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
+    this.assertOpen();
+    const expected = options.expectedVersion ?? 'any';
+    const prepared = prepareAppend(streamId, events, expected, this.limits);
+    return this.appendPrepared(streamId, prepared, expected);
+  }
+
+  async *readStream(streamId: string, options: ReadStreamOptions = {}): AsyncGenerator<RecordedEvent> {
+    this.assertOpen();
+    validateStreamId(streamId);
+    validatePositiveInt('limit', options.limit, true);
+    validatePositiveInt('pageSize', options.pageSize);
+    validatePositiveInt('fromVersion', options.fromVersion, true);
+    validatePositiveInt('toVersion', options.toVersion, true);
+    if (options.asOf !== undefined && !(options.asOf instanceof Date && !Number.isNaN(options.asOf.getTime()))) {
+      throw new FactumError('INVALID_ARGUMENT', 'asOf must be a valid Date');
+    }
+    const direction = options.direction ?? 'forward';
+    if (direction !== 'forward' && direction !== 'backward') throw new FactumError('INVALID_ARGUMENT', `direction must be 'forward' or 'backward'`);
+    const pageSize = options.pageSize ?? DEFAULT_PAGE;
+    let remaining = options.limit ?? Number.MAX_SAFE_INTEGER;
+    const forward = direction === 'forward';
+    let from = options.fromVersion ?? (forward ? 1 : Number.MAX_SAFE_INTEGER);
+    const to = options.toVersion ?? (forward ? Number.MAX_SAFE_INTEGER : 1);
+    while (remaining > 0 && (forward ? from <= to : from >= to)) {
+      const want = Math.min(pageSize, remaining);
+      const page = await this.readStreamPage(streamId, {
+        direction,
+        fromVersion: from,
+        toVersion: to,
+        limit: want,
+        ...(options.asOf ? { asOf: options.asOf } : {}),
+      });
+      for (const event of page) yield event;
+      remaining -= page.length;
+      const last = page[page.length - 1];
+      if (!last || page.length < want) return;
+      from = forward ? last.streamVersion + 1 : last.streamVersion - 1;
+    }
+  }
+
+  async loadStream(streamId: string, options: ReadStreamOptions = {}): Promise<{ events: RecordedEvent[]; info: StreamInfo }> {
+    const info = await this.streamInfo(streamId);
+    const events: RecordedEvent[] = [];
+    for await (const event of this.readStream(streamId, options)) events.push(event);
+    return { events, info };
+  }
+
+  async readAllPage(options: ReadAllPageOptions = {}): Promise<AllPage> {
+    this.assertOpen();
+    const after = options.after ?? 0n;
+    if (typeof after !== 'bigint' || after < 0n) throw new FactumError('INVALID_ARGUMENT', 'after must be a bigint >= 0n');
+    validatePositiveInt('limit', options.limit);
+    return this.readAllPageImpl(after, options.limit ?? DEFAULT_PAGE, options);
+  }
+
+  async *readAll(options: ReadAllOptions = {}): AsyncGenerator<RecordedEvent> {
+    this.assertOpen();
+    validatePositiveInt('limit', options.limit, true);
+    let remaining = options.limit ?? Number.MAX_SAFE_INTEGER;
+    let after = options.after ?? 0n;
+    const head = await this.headPosition();
+    while (remaining > 0 && after < head) {
+      const page = await this.readAllPage({ ...options, after, limit: Math.min(options.pageSize ?? DEFAULT_PAGE, remaining) });
+      for (const event of page.events) yield event;
+      remaining -= page.events.length;
+      // No progress means an open transaction holds the next position: stop here rather than skip it.
+      if (page.position === after) return;
+      after = page.position;
+    }
+  }
+
+  async headPosition(): Promise<bigint> {
+    this.assertOpen();
+    return this.headPositionImpl();
+  }
+
+  async streamInfo(streamId: string): Promise<StreamInfo> {
+    this.assertOpen();
+    validateStreamId(streamId);
+    return this.streamInfoImpl(streamId);
+  }
+
+  async setStreamMetadata(streamId: string, metadata: StreamMetadata): Promise<void> {
+    this.assertOpen();
+    validateStreamId(streamId);
+    if (typeof metadata !== 'object' || metadata === null) throw new FactumError('INVALID_ARGUMENT', 'metadata must be an object');
+    validatePositiveInt('maxCount', metadata.maxCount, true);
+    validatePositiveInt('maxAgeSeconds', metadata.maxAgeSeconds, true);
+    validatePositiveInt('truncateBefore', metadata.truncateBefore, true);
+    const clean: StreamMetadata = {};
+    if (metadata.maxCount !== undefined) clean.maxCount = metadata.maxCount;
+    if (metadata.maxAgeSeconds !== undefined) clean.maxAgeSeconds = metadata.maxAgeSeconds;
+    if (metadata.truncateBefore !== undefined) clean.truncateBefore = metadata.truncateBefore;
+    if (metadata.custom !== undefined) clean.custom = metadata.custom;
+    return this.setStreamMetadataImpl(streamId, clean);
+  }
+
+  async deleteStream(streamId: string, options: DeleteStreamOptions = {}): Promise<void> {
+    this.assertOpen();
+    validateStreamId(streamId);
+    const expected = options.expectedVersion ?? 'any';
+    validateExpectedVersion(expected);
+    return this.deleteStreamImpl(streamId, expected, false);
+  }
+
+  async tombstoneStream(streamId: string, options: DeleteStreamOptions = {}): Promise<void> {
+    this.assertOpen();
+    validateStreamId(streamId);
+    const expected = options.expectedVersion ?? 'any';
+    validateExpectedVersion(expected);
+    return this.deleteStreamImpl(streamId, expected, true);
+  }
+
+  async listStreams(options: ListStreamsOptions = {}): Promise<StreamInfo[]> {
+    this.assertOpen();
+    validatePositiveInt('limit', options.limit);
+    return this.listStreamsImpl({ ...options, limit: options.limit ?? DEFAULT_PAGE });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.closeImpl();
+  }
+}

@@ -1,0 +1,25 @@
+import type { SqlClient, SqlQueryable } from '../sql/sql-client.js';
+
+/** The subset of PGlite factum uses, typed here so that PGlite stays an optional peer dependency. */
+export interface PGliteLike {
+  query<T>(sql: string, params?: unknown[]): Promise<{ rows: T[] }>;
+  exec(sql: string): Promise<unknown>;
+  transaction<T>(fn: (tx: { query<R>(sql: string, params?: unknown[]): Promise<{ rows: R[] }> }) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+  readonly closed?: boolean;
+}
+
+/** Wraps a PGlite instance. PGlite runs one statement at a time, in process. */
+export function pgliteClient(db: PGliteLike, ownsDb: boolean): SqlClient {
+  return {
+    kind: 'pglite',
+    query: <Row>(sql: string, params?: unknown[]) => db.query<Row>(sql, params),
+    transaction: <T>(fn: (tx: SqlQueryable) => Promise<T>) => db.transaction((tx) => fn({ query: <Row>(sql: string, params?: unknown[]) => tx.query<Row>(sql, params) })),
+    async exec(sql) {
+      await db.exec(sql);
+    },
+    async close() {
+      if (ownsDb && !db.closed) await db.close();
+    },
+  };
+}

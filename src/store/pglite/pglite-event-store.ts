@@ -1,0 +1,48 @@
+import { SqlEventStore, type SqlEventStoreOptions } from '../sql/sql-event-store.js';
+import { pgliteClient, type PGliteLike } from './pglite-client.js';
+
+/** Options of `openPGliteEventStore`. */
+export interface PGliteEventStoreOptions extends SqlEventStoreOptions {
+  /** A directory for the database files (`./.factum/db` by default), `'memory://'`, or a PGlite instance you own. */
+  dataDir?: string | PGliteLike;
+  /** Apply pending migrations on open; true by default. */
+  migrate?: boolean;
+}
+
+/**
+ * The embedded event store: real PostgreSQL compiled to WebAssembly (PGlite), no server needed.
+ * Same SQL, same behaviour as the PostgreSQL store.
+ *
+ * @example
+ * import { openPGliteEventStore } from 'factum/pglite'
+ * const store = await openPGliteEventStore({ dataDir: './.factum/db' })
+ */
+export class PGliteEventStore extends SqlEventStore {}
+
+export const DEFAULT_DATA_DIR = './.factum/db';
+
+export async function openPGliteEventStore(options: PGliteEventStoreOptions = {}): Promise<PGliteEventStore> {
+  let db: PGliteLike;
+  const owns = typeof options.dataDir !== 'object';
+  if (typeof options.dataDir === 'object') {
+    db = options.dataDir;
+  } else {
+    const dir = options.dataDir ?? DEFAULT_DATA_DIR;
+    if (!dir.startsWith('memory://')) {
+      const { mkdir } = await import('node:fs/promises');
+      await mkdir(dir, { recursive: true });
+    }
+    const { PGlite } = await import('@electric-sql/pglite');
+    db = (await PGlite.create(dir)) as unknown as PGliteLike;
+  }
+  const store = new PGliteEventStore(pgliteClient(db, owns), options);
+  if (options.migrate ?? true) {
+    try {
+      await store.migrate();
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+  }
+  return store;
+}

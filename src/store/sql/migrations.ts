@@ -1,0 +1,181 @@
+import { FactumError } from '../../core/errors.js';
+import type { SqlClient } from './sql-client.js';
+import { quoteIdent, type SqlNames } from './sql-names.js';
+
+/** One numbered schema change. Never edit a released migration: add the next number. */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: (n: SqlNames) => string;
+}
+
+/**
+ * The log. `global_position` comes from a sequence, so commits land out of order; appends
+ * take a shared advisory lock before drawing from it, which is what lets readers of `$all`
+ * prove a hole can no longer be filled (see read-all-safety.ts).
+ */
+const eventLog: Migration = {
+  version: 1,
+  name: 'event log, streams and the append function',
+  sql: ({ s, appendLock: [k1, k2] }) => `
+CREATE SEQUENCE ${s}position_seq AS bigint;
+
+CREATE TABLE ${s}streams (
+  stream_id    text PRIMARY KEY,
+  category     text NOT NULL,
+  version      bigint NOT NULL DEFAULT 0,
+  soft_deleted boolean NOT NULL DEFAULT false,
+  tombstoned   boolean NOT NULL DEFAULT false,
+  metadata     jsonb NOT NULL DEFAULT '{}',
+  created_at   timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX streams_category_idx ON ${s}streams (category, stream_id);
+
+CREATE TABLE ${s}events (
+  global_position bigint PRIMARY KEY,
+  event_id        uuid NOT NULL UNIQUE,
+  stream_id       text NOT NULL,
+  stream_version  bigint NOT NULL,
+  event_type      text NOT NULL,
+  data            jsonb NOT NULL,
+  metadata        jsonb NOT NULL,
+  schema_version  integer NOT NULL,
+  recorded_at     timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (stream_id, stream_version)
+);
+
+-- One round trip per append: lock, checks, insert. Errors carry a JSON detail:
+-- FX409 expected version conflict, FX410 tombstoned stream, FX422 partial idempotent overlap.
+CREATE FUNCTION ${s}append_events(
+  p_stream text, p_category text, p_expected text, p_expected_version bigint,
+  p_ids uuid[], p_types text[], p_data text[], p_metadata text[], p_schema_versions integer[]
+) RETURNS TABLE (global_position bigint, stream_version bigint, recorded_at timestamptz, already boolean)
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_version bigint;
+  v_deleted boolean;
+  v_tombstoned boolean;
+  v_new boolean;
+  v_exists boolean;
+  v_count integer := cardinality(p_ids);
+  v_first bigint;
+  v_exact boolean;
+BEGIN
+  -- Taken before any position is drawn; readers of $all look for holders of this lock.
+  PERFORM pg_advisory_xact_lock_shared(${k1}, ${k2});
+  LOOP
+    SELECT s.version, s.soft_deleted, s.tombstoned INTO v_version, v_deleted, v_tombstoned
+      FROM ${s}streams s WHERE s.stream_id = p_stream FOR UPDATE;
+    v_new := NOT FOUND;
+    IF v_new THEN v_version := 0; v_deleted := true; v_tombstoned := false; END IF;
+    IF v_tombstoned THEN
+      RAISE EXCEPTION USING ERRCODE = 'FX410', MESSAGE = 'stream tombstoned', DETAIL = json_build_object('stream', p_stream)::text;
+    END IF;
+    v_exists := NOT v_deleted;
+
+    -- Idempotent retry: every id already stands at consecutive versions of this stream.
+    IF EXISTS (SELECT 1 FROM ${s}events e WHERE e.event_id = ANY(p_ids)) THEN
+      SELECT min(e.stream_version - (i.ord - 1)), count(*) INTO v_first, v_count
+        FROM unnest(p_ids) WITH ORDINALITY AS i(id, ord) JOIN ${s}events e ON e.event_id = i.id;
+      SELECT count(*) = cardinality(p_ids) AND bool_and(e.stream_id = p_stream AND e.stream_version = v_first + i.ord - 1)
+        INTO v_exact
+        FROM unnest(p_ids) WITH ORDINALITY AS i(id, ord) JOIN ${s}events e ON e.event_id = i.id;
+      IF NOT v_exact THEN
+        RAISE EXCEPTION USING ERRCODE = 'FX422', MESSAGE = 'partial idempotent overlap',
+          DETAIL = json_build_object('found', v_count, 'total', cardinality(p_ids))::text;
+      END IF;
+      RETURN QUERY SELECT e.global_position, e.stream_version, e.recorded_at, true
+        FROM unnest(p_ids) WITH ORDINALITY AS i(id, ord) JOIN ${s}events e ON e.event_id = i.id ORDER BY i.ord;
+      RETURN;
+    END IF;
+
+    IF NOT (p_expected = 'any'
+         OR (p_expected = 'no_stream' AND NOT v_exists)
+         OR (p_expected = 'stream_exists' AND v_exists)
+         OR (p_expected = 'exact' AND p_expected_version = v_version)) THEN
+      RAISE EXCEPTION USING ERRCODE = 'FX409', MESSAGE = 'expected version conflict',
+        DETAIL = json_build_object('version', v_version, 'exists', v_exists)::text;
+    END IF;
+
+    IF v_new THEN
+      INSERT INTO ${s}streams (stream_id, category, version) VALUES (p_stream, p_category, v_count)
+        ON CONFLICT DO NOTHING;
+      -- Lost the race to create the stream: the winner has committed; check again against it.
+      CONTINUE WHEN NOT FOUND;
+    ELSE
+      UPDATE ${s}streams SET version = v_version + v_count, soft_deleted = false WHERE stream_id = p_stream;
+    END IF;
+
+    RETURN QUERY
+      INSERT INTO ${s}events AS e (global_position, event_id, stream_id, stream_version, event_type, data, metadata, schema_version)
+      SELECT nextval('${s}position_seq'), i.id, p_stream, v_version + i.ord, i.t, i.d::jsonb, i.m::jsonb, i.v
+        FROM unnest(p_ids, p_types, p_data, p_metadata, p_schema_versions) WITH ORDINALITY AS i(id, t, d, m, v, ord)
+        ORDER BY i.ord
+      RETURNING e.global_position, e.stream_version, e.recorded_at, false;
+    RETURN;
+  END LOOP;
+END
+$fn$;
+
+-- What a reader of $all needs, in this order: the head first, then who may still commit
+-- below it. The rows are read by the next statement, under a later snapshot.
+CREATE FUNCTION ${s}read_all_state(OUT head bigint, OUT appenders text[])
+LANGUAGE plpgsql AS $fn$
+BEGIN
+  SELECT CASE WHEN q.is_called THEN q.last_value ELSE 0 END INTO head FROM ${s}position_seq q;
+  SELECT coalesce(array_agg(l.virtualtransaction), '{}') INTO appenders FROM pg_locks l
+   WHERE l.locktype = 'advisory' AND l.classid = ${k1 >>> 0}::oid AND l.objid = ${k2 >>> 0}::oid AND l.objsubid = 2
+     AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database());
+END
+$fn$;
+`,
+};
+
+export const MIGRATIONS: Migration[] = [eventLog];
+
+/**
+ * Applies the migrations not yet applied, in order, in one transaction under an advisory lock,
+ * so two processes starting at once neither collide nor apply anything twice.
+ */
+export async function migrate(client: SqlClient, names: SqlNames, migrations: Migration[] = MIGRATIONS): Promise<number[]> {
+  const [k1, k2] = names.migrationLock;
+  try {
+    return await client.transaction(async (tx) => {
+      await tx.query(`SELECT pg_advisory_xact_lock(${k1}, ${k2})`);
+      await tx.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(names.schema)}`);
+      await tx.query(
+        `CREATE TABLE IF NOT EXISTS ${names.s}migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+      );
+      const done = await tx.query<{ version: number }>(`SELECT version FROM ${names.s}migrations`);
+      const applied = new Set(done.rows.map((r) => Number(r.version)));
+      const ran: number[] = [];
+      for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
+        if (applied.has(migration.version)) continue;
+        for (const statement of splitStatements(migration.sql(names))) await tx.query(statement);
+        await tx.query(`INSERT INTO ${names.s}migrations (version, name) VALUES ($1, $2)`, [migration.version, migration.name]);
+        ran.push(migration.version);
+      }
+      return ran;
+    });
+  } catch (error) {
+    throw new FactumError('MIGRATION_FAILED', `Migrating schema "${names.schema}" failed: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** Splits on semicolons at the end of a line outside $fn$ bodies (enough for our own files). */
+function splitStatements(sql: string): string[] {
+  const statements: string[] = [];
+  let current = '';
+  let inBody = false;
+  for (const line of sql.split('\n')) {
+    if (line.trim().startsWith('--') && !inBody) continue;
+    current += line + '\n';
+    if ((line.match(/\$fn\$/g) ?? []).length % 2 === 1) inBody = !inBody;
+    if (!inBody && line.trimEnd().endsWith(';')) {
+      statements.push(current.trim());
+      current = '';
+    }
+  }
+  if (current.trim()) statements.push(current.trim());
+  return statements;
+}

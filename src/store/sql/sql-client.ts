@@ -1,0 +1,17 @@
+/**
+ * The little the SQL store needs from a driver. `pg` and PGlite both fit behind it, so one
+ * implementation of the store serves PostgreSQL and the embedded database.
+ */
+export interface SqlQueryable {
+  query<Row = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: Row[] }>;
+}
+
+export interface SqlClient extends SqlQueryable {
+  /** 'postgres' or 'pglite'. */
+  readonly kind: string;
+  /** Runs `fn` in one transaction on one connection; rolls back if it throws. */
+  transaction<T>(fn: (tx: SqlQueryable) => Promise<T>): Promise<T>;
+  /** Runs several statements separated by semicolons (migrations). */
+  exec(sql: string): Promise<void>;
+  close(): Promise<void>;
+}

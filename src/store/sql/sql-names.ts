@@ -1,0 +1,33 @@
+/** Quotes an SQL identifier (schema names come from configuration). */
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** 32-bit FNV-1a of a string, as a signed int4 (the type of advisory lock keys). */
+function hash32(text: string): number {
+  let hash = 0x811c9dc5;
+  for (const byte of Buffer.from(text, 'utf8')) {
+    hash ^= byte;
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash | 0;
+}
+
+// "FACT" and "FACU": the first int4 of factum's advisory lock keys. The second is the schema's hash,
+// so two stores in two schemas of one database never block each other.
+const APPEND_LOCK_CLASS = 0x46414354;
+const MIGRATION_LOCK_CLASS = 0x46414355;
+
+/** Names and lock keys of one store, derived from its schema. */
+export interface SqlNames {
+  schema: string;
+  /** `"schema".` prefix. */
+  s: string;
+  appendLock: [number, number];
+  migrationLock: [number, number];
+}
+
+export function sqlNames(schema: string): SqlNames {
+  const h = hash32(schema);
+  return { schema, s: `${quoteIdent(schema)}.`, appendLock: [APPEND_LOCK_CLASS, h], migrationLock: [MIGRATION_LOCK_CLASS, h] };
+}
