@@ -1,0 +1,63 @@
+/**
+ * The stores every shared suite loops over: memory, PGlite and PostgreSQL. Each `open()` gives a
+ * fresh, empty store (SQL stores: a new schema), so tests never see each other's events.
+ */
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { PGlite } from '@electric-sql/pglite';
+import type { EventStore } from '../src/core/event-store.js';
+import type { StoreLimits } from '../src/core/validation.js';
+import { MemoryEventStore } from '../src/store/memory/memory-event-store.js';
+import { openPGliteEventStore } from '../src/store/pglite/pglite-event-store.js';
+import { openPostgresEventStore } from '../src/store/postgres/postgres-event-store.js';
+import { POSTGRES_URL, postgresUnavailable } from './services.js';
+
+export interface StoreFactory {
+  name: 'memory' | 'pglite' | 'postgres';
+  /** Set when the store cannot run here; the suite is then skipped with this reason. */
+  skip?: string;
+  open(options?: { limits?: Partial<StoreLimits> }): Promise<EventStore>;
+}
+
+let sharedPGlite: Promise<PGlite> | undefined;
+/** One PGlite database per test file (it takes a second to start); each store gets its own schema. */
+export function testPGlite(): Promise<PGlite> {
+  sharedPGlite ??= PGlite.create('memory://');
+  return sharedPGlite;
+}
+
+export const uniqueSchema = (): string => `t_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
+
+/** Drops test schemas left in PostgreSQL; call in afterAll. */
+export async function dropSchemas(schemas: string[]): Promise<void> {
+  if (schemas.length === 0) return;
+  const client = new pg.Client({ connectionString: POSTGRES_URL });
+  await client.connect();
+  try {
+    for (const schema of schemas) await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  } finally {
+    await client.end();
+  }
+}
+
+export const createdSchemas: string[] = [];
+
+export async function storeFactories(): Promise<StoreFactory[]> {
+  const pgSkip = await postgresUnavailable();
+  return [
+    { name: 'memory', open: async (options = {}) => new MemoryEventStore(options) },
+    {
+      name: 'pglite',
+      open: async (options = {}) => openPGliteEventStore({ dataDir: await testPGlite(), schema: uniqueSchema(), ...options }),
+    },
+    {
+      name: 'postgres',
+      ...(pgSkip ? { skip: pgSkip } : {}),
+      open: async (options = {}) => {
+        const schema = uniqueSchema();
+        createdSchemas.push(schema);
+        return openPostgresEventStore({ connection: POSTGRES_URL, schema, maxConnections: 4, ...options });
+      },
+    },
+  ];
+}
