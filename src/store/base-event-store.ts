@@ -62,7 +62,7 @@ export abstract class BaseEventStore implements EventStore {
 
   async append(streamId: string, events: NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
     this.assertOpen();
-    const expected = options.expectedVersion ?? 'any';
+    const expected = options.expectedVersion === undefined ? 'any' : options.expectedVersion;
     const prepared = prepareAppend(streamId, events, expected, this.limits);
     return this.appendPrepared(streamId, prepared, expected);
   }
@@ -161,7 +161,7 @@ export abstract class BaseEventStore implements EventStore {
   async deleteStream(streamId: string, options: DeleteStreamOptions = {}): Promise<void> {
     this.assertOpen();
     validateStreamId(streamId);
-    const expected = options.expectedVersion ?? 'any';
+    const expected = options.expectedVersion === undefined ? 'any' : options.expectedVersion;
     validateExpectedVersion(expected);
     return this.deleteStreamImpl(streamId, expected, false);
   }
@@ -169,7 +169,7 @@ export abstract class BaseEventStore implements EventStore {
   async tombstoneStream(streamId: string, options: DeleteStreamOptions = {}): Promise<void> {
     this.assertOpen();
     validateStreamId(streamId);
-    const expected = options.expectedVersion ?? 'any';
+    const expected = options.expectedVersion === undefined ? 'any' : options.expectedVersion;
     validateExpectedVersion(expected);
     return this.deleteStreamImpl(streamId, expected, true);
   }
