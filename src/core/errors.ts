@@ -30,7 +30,12 @@ export type FactumErrorCode =
   | 'INVALID_ARGUMENT'
   | 'STORE_CLOSED'
   | 'MIGRATION_FAILED'
-  | 'STORAGE_ERROR';
+  | 'STORAGE_ERROR'
+  // Domain modelling and schemas (src/domain, src/schema).
+  | 'DOMAIN_RULE_VIOLATED'
+  | 'EVENT_SCHEMA_VIOLATION'
+  | 'UPCAST_FAILED'
+  | 'SCHEMA_INCOMPATIBLE';
 
 /** The stream was not at the version the writer expected; nothing was written. */
 export class ConcurrencyError extends FactumError {
@@ -91,7 +96,7 @@ export function isStreamTombstoned(error: unknown): error is FactumError {
 
 /** True for input rejected before anything was written (ids, types, data, size, arguments). */
 export function isValidationError(error: unknown): error is FactumError {
-  return ['INVALID_STREAM_ID', 'INVALID_EVENT', 'EVENT_TOO_LARGE', 'INVALID_ARGUMENT'].some((code) =>
+  return ['INVALID_STREAM_ID', 'INVALID_EVENT', 'EVENT_TOO_LARGE', 'INVALID_ARGUMENT', 'EVENT_SCHEMA_VIOLATION'].some((code) =>
     hasCode(error, code as FactumErrorCode),
   );
 }
@@ -99,4 +104,19 @@ export function isValidationError(error: unknown): error is FactumError {
 /** True when the store was used after `close()`. */
 export function isStoreClosed(error: unknown): error is FactumError {
   return hasCode(error, 'STORE_CLOSED');
+}
+
+/** True when the database or the store itself failed, as opposed to a rule, a conflict or bad input. */
+export function isInfrastructureError(error: unknown): error is FactumError {
+  return ['STORAGE_ERROR', 'STORE_CLOSED', 'MIGRATION_FAILED'].some((code) => hasCode(error, code as FactumErrorCode));
+}
+
+/** True when another instance of a subscription advanced its checkpoint first (this one stops). */
+export function isCheckpointConflict(error: unknown): error is FactumError {
+  return hasCode(error, 'CHECKPOINT_CONFLICT');
+}
+
+/** True when `waitFor` gave up before the position became visible. */
+export function isWaitTimeout(error: unknown): error is FactumError {
+  return hasCode(error, 'WAIT_TIMEOUT');
 }
