@@ -35,7 +35,11 @@ export type FactumErrorCode =
   | 'DOMAIN_RULE_VIOLATED'
   | 'EVENT_SCHEMA_VIOLATION'
   | 'UPCAST_FAILED'
-  | 'SCHEMA_INCOMPATIBLE';
+  | 'SCHEMA_INCOMPATIBLE'
+  // Subscriptions and projections (src/consumers, src/projections).
+  | 'CHECKPOINT_CONFLICT'
+  | 'WAIT_TIMEOUT'
+  | 'DEAD_LETTER_NOT_FOUND';
 
 /** The stream was not at the version the writer expected; nothing was written. */
 export class ConcurrencyError extends FactumError {
