@@ -1,6 +1,7 @@
 import { FactumError } from '../../core/errors.js';
 import type { SqlClient } from './sql-client.js';
 import { quoteIdent, type SqlNames } from './sql-names.js';
+import { consumerTables } from './consumer-migrations.js';
 
 /** One numbered schema change. Never edit a released migration: add the next number. */
 export interface Migration {
@@ -131,7 +132,7 @@ $fn$;
 `,
 };
 
-export const MIGRATIONS: Migration[] = [eventLog];
+export const MIGRATIONS: Migration[] = [eventLog, consumerTables];
 
 /**
  * Applies the migrations not yet applied, in order, in one transaction under an advisory lock,

@@ -1,0 +1,89 @@
+import type { Migration } from './migrations.js';
+import type { SqlNames } from './sql-names.js';
+
+/**
+ * The NOTIFY channel a committed append signals on. Derived from the schema so that two stores
+ * in one database wake only their own subscribers; hashed when the name would pass PostgreSQL's
+ * 63-byte identifier limit (longer channel names are rejected by `pg_notify`).
+ */
+export function appendChannel(names: Pick<SqlNames, 'schema'>): string {
+  const plain = `factum_appended_${names.schema}`;
+  if (Buffer.byteLength(plain) <= 63) return plain;
+  let hash = 0x811c9dc5;
+  for (const byte of Buffer.from(names.schema, 'utf8')) hash = Math.imul(hash ^ byte, 0x01000193);
+  return `factum_appended_${(hash >>> 0).toString(16)}`;
+}
+
+const literal = (text: string): string => `'${text.replace(/'/g, "''")}'`;
+
+/**
+ * Tables of the consumers (src/consumers) and projections (src/projections):
+ * - checkpoints, written with compare-and-set (`generation` changes only when a rebuild swaps a
+ *   read model, so a runner can tell a swap from a competing instance);
+ * - dead letters and the events parked behind them (sequenced per stream);
+ * - the inbox (consumer, message id), written in the transaction of the effect;
+ * - partition leases and the members that share them.
+ * Plus the wake-up: one NOTIFY per INSERT statement on the log, delivered at commit.
+ */
+export const consumerTables: Migration = {
+  version: 2,
+  name: 'checkpoints, dead letters, inbox, partition leases and the append notification',
+  sql: (n) => `
+CREATE TABLE ${n.s}checkpoints (
+  name        text PRIMARY KEY,
+  position    bigint NOT NULL,
+  generation  integer NOT NULL DEFAULT 0,
+  updated_at  timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE ${n.s}dead_letters (
+  id               bigserial PRIMARY KEY,
+  subscription     text NOT NULL,
+  status           text NOT NULL CHECK (status IN ('dead', 'parked')),
+  stream_id        text NOT NULL,
+  global_position  bigint NOT NULL,
+  event_id         text NOT NULL,
+  event_type       text NOT NULL,
+  event            jsonb NOT NULL,
+  error            text,
+  attempts         integer NOT NULL DEFAULT 0,
+  first_failed_at  timestamptz,
+  last_failed_at   timestamptz,
+  created_at       timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (subscription, event_id)
+);
+CREATE INDEX dead_letters_stream_idx ON ${n.s}dead_letters (subscription, stream_id, global_position);
+
+CREATE TABLE ${n.s}inbox (
+  consumer      text NOT NULL,
+  message_id    text NOT NULL,
+  processed_at  timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (consumer, message_id)
+);
+
+CREATE TABLE ${n.s}partition_leases (
+  subscription  text NOT NULL,
+  partition     integer NOT NULL,
+  owner         text,
+  expires_at    timestamptz NOT NULL DEFAULT '-infinity',
+  PRIMARY KEY (subscription, partition)
+);
+
+CREATE TABLE ${n.s}consumer_members (
+  subscription  text NOT NULL,
+  owner         text NOT NULL,
+  expires_at    timestamptz NOT NULL,
+  PRIMARY KEY (subscription, owner)
+);
+
+CREATE FUNCTION ${n.s}notify_appended() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+  PERFORM pg_notify(${literal(appendChannel(n))}, '');
+  RETURN NULL;
+END
+$fn$;
+
+CREATE TRIGGER events_notify_appended AFTER INSERT ON ${n.s}events
+  FOR EACH STATEMENT EXECUTE FUNCTION ${n.s}notify_appended();
+`,
+};

@@ -1,0 +1,150 @@
+// Gap safety of $all on a real PostgreSQL server: concurrent writers, rolled-back appends, a
+// transaction held open for seconds, and a reader running all along.
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { uuidv7 } from '../../core/uuid.js';
+import type { RecordedEvent } from '../../core/message.js';
+import { POSTGRES_URL, postgresUnavailable } from '../../../test/services.js';
+import { dropSchemas, uniqueSchema } from '../../../test/stores.js';
+import { openPostgresEventStore, type PostgresEventStore } from '../postgres/postgres-event-store.js';
+
+const skip = await postgresUnavailable();
+const schemas: string[] = [];
+afterAll(() => dropSchemas(schemas));
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Appends through the store's SQL function inside an explicit transaction we control. */
+async function appendInTransaction(client: pg.Client, store: PostgresEventStore, streamId: string): Promise<void> {
+  await client.query(
+    `SELECT * FROM ${store.names.s}append_events($1, $2, 'any', NULL, $3::uuid[], $4::text[], $5::text[], $6::text[], $7::int[])`,
+    [streamId, streamId.split('-')[0], [uuidv7()], ['Manual'], ['{}'], ['{}'], [1]],
+  );
+}
+
+async function connect(): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: POSTGRES_URL });
+  await client.connect();
+  return client;
+}
+
+describe.skipIf(Boolean(skip))(`gap-safe reads of $all${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  let store: PostgresEventStore;
+  beforeAll(async () => {
+    const schema = uniqueSchema();
+    schemas.push(schema);
+    store = await openPostgresEventStore({ connection: POSTGRES_URL, schema, maxConnections: 8 });
+  });
+  afterAll(() => store.close());
+
+  it('a reader running all along sees every committed event exactly once, in position order', async () => {
+    let writing = true;
+    const seen: RecordedEvent[] = [];
+    let sawWait = false;
+    const reader = (async () => {
+      let after = 0n;
+      for (;;) {
+        const page = await store.readAllPage({ after, limit: 50 });
+        for (const event of page.events) {
+          // Never a position at or below one already passed.
+          expect(event.globalPosition > after).toBe(true);
+          after = event.globalPosition;
+          seen.push(event);
+        }
+        if (page.waitingOn) sawWait = true;
+        expect(page.position >= after).toBe(true);
+        after = page.position;
+        if (!writing && !page.waitingOn && page.position === (await store.headPosition())) return;
+        await sleep(page.events.length ? 0 : 2);
+      }
+    })();
+
+    const writers = Array.from({ length: 4 }, async (_, w) => {
+      for (let i = 0; i < 150; i++) await store.append(`w${w}-${i % 10}`, [{ type: 'Written', data: { w, i } }]);
+    });
+    // Transactions that draw positions and roll back leave holes the reader must pass.
+    const rollbacks = (async () => {
+      const client = await connect();
+      for (let i = 0; i < 40; i++) {
+        await client.query('BEGIN');
+        await appendInTransaction(client, store, `rolled-${i}`);
+        await sleep(Math.random() * 5);
+        await client.query('ROLLBACK');
+      }
+      await client.end();
+    })();
+    // Transactions that commit late, out of position order.
+    const late = (async () => {
+      const client = await connect();
+      for (let i = 0; i < 30; i++) {
+        await client.query('BEGIN');
+        await appendInTransaction(client, store, `late-${i}`);
+        await sleep(Math.random() * 20);
+        await client.query('COMMIT');
+      }
+      await client.end();
+    })();
+    // One append held open for seconds: the reader must wait for it, not skip it.
+    const held = (async () => {
+      const client = await connect();
+      await client.query('BEGIN');
+      await appendInTransaction(client, store, 'held-1');
+      await sleep(2500);
+      await client.query('COMMIT');
+      await client.end();
+    })();
+
+    await Promise.all([...writers, rollbacks, late, held]);
+    writing = false;
+    await reader;
+
+    const committed = await store.client.query<{ event_id: string }>(`SELECT event_id FROM ${store.names.s}events ORDER BY global_position`);
+    expect(committed.rows.length).toBe(4 * 150 + 30 + 1);
+    expect(seen.map((e) => e.id)).toEqual(committed.rows.map((r) => r.event_id));
+    expect(seen.some((e) => e.streamId === 'held-1')).toBe(true);
+    expect(seen.some((e) => e.streamId.startsWith('rolled-'))).toBe(false);
+    expect(sawWait).toBe(true);
+  });
+
+  it('an open append shows up as lag with its position, pid and start time', async () => {
+    const before = await store.append('lag-1', [{ type: 'Before', data: {} }]);
+    const client = await connect();
+    try {
+      await client.query('BEGIN');
+      await appendInTransaction(client, store, 'lag-2');
+      const pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+      const after = await store.append('lag-3', [{ type: 'After', data: {} }]);
+      const page = await store.readAllPage({ after: before.lastPosition });
+      expect(page.events).toEqual([]);
+      expect(page.position).toBe(before.lastPosition);
+      expect(page.headPosition).toBe(after.lastPosition);
+      expect(page.waitingOn?.position).toBe(before.lastPosition + 1n);
+      expect(page.waitingOn?.pids).toContain(pid);
+      expect(page.waitingOn?.since).toBeInstanceOf(Date);
+      await client.query('COMMIT');
+      const next = await store.readAllPage({ after: before.lastPosition });
+      expect(next.events.map((e) => e.streamId)).toEqual(['lag-2', 'lag-3']);
+      expect(next.waitingOn).toBeUndefined();
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('a long transaction that appends no events does not hold readers back', async () => {
+    const client = await connect();
+    try {
+      // A report or migration that writes elsewhere: it has a transaction id and stays open.
+      await client.query('BEGIN');
+      await client.query(`CREATE TABLE ${store.names.s}unrelated (n int)`);
+      await client.query(`INSERT INTO ${store.names.s}unrelated VALUES (1)`);
+      const start = await store.headPosition();
+      const appended = await store.append('free-1', [{ type: 'NotHeldBack', data: {} }]);
+      const page = await store.readAllPage({ after: start });
+      expect(page.events.map((e) => e.id)).toEqual([(await store.loadStream('free-1')).events[0]!.id]);
+      expect(page.position).toBe(appended.lastPosition);
+      expect(page.waitingOn).toBeUndefined();
+      await client.query('ROLLBACK');
+    } finally {
+      await client.end();
+    }
+  });
+});
