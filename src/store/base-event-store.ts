@@ -64,7 +64,23 @@ export abstract class BaseEventStore implements EventStore {
     this.assertOpen();
     const expected = options.expectedVersion === undefined ? 'any' : options.expectedVersion;
     const prepared = prepareAppend(streamId, events, expected, this.limits);
-    return this.appendPrepared(streamId, prepared, expected);
+    const result = await this.appendPrepared(streamId, prepared, expected);
+    if (!result.alreadyAppended) for (const listener of this.appendListeners) listener(result);
+    return result;
+  }
+
+  private readonly appendListeners = new Set<(result: AppendResult) => void>();
+
+  /**
+   * Calls `listener` after every committed append made through this store object: the
+   * in-process wake-up of subscriptions (src/consumers). Returns the function that removes it.
+   *
+   * @example
+   * const off = store.onAppended((result) => console.log('appended up to', result.lastPosition))
+   */
+  onAppended(listener: (result: AppendResult) => void): () => void {
+    this.appendListeners.add(listener);
+    return () => this.appendListeners.delete(listener);
   }
 
   async *readStream(streamId: string, options: ReadStreamOptions = {}): AsyncGenerator<RecordedEvent> {

@@ -10,10 +10,44 @@ export interface PgPoolLike {
   end(): Promise<void>;
 }
 
+/** A `pg` client held for LISTEN: it receives notifications as events. */
+interface PgListeningClient {
+  query(sql: string): Promise<unknown>;
+  on(event: 'notification', listener: (message: { channel: string }) => void): unknown;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  release(error?: Error | boolean): void;
+}
+
+/** The PostgreSQL client, plus what subscriptions use to wake up at once (LISTEN/NOTIFY). */
+export interface PostgresSqlClient extends SqlClient {
+  /**
+   * Takes one connection out of the pool for good and LISTENs on `channel` there; `onNotify`
+   * runs for each notification, `onError` when the connection breaks (then call again).
+   * Returns the function that UNLISTENs and gives the connection back.
+   */
+  listen(channel: string, onNotify: () => void, onError: (error: Error) => void): Promise<() => Promise<void>>;
+}
+
 /** Wraps a `pg.Pool`. `ownsPool` says whether `close()` ends it (pools passed in by users are theirs). */
-export function postgresClient(pool: PgPoolLike, ownsPool: boolean): SqlClient {
+export function postgresClient(pool: PgPoolLike, ownsPool: boolean): PostgresSqlClient {
   return {
     kind: 'postgres',
+    async listen(channel, onNotify, onError) {
+      const connection = (await pool.connect()) as unknown as PgListeningClient;
+      let broken: Error | undefined;
+      connection.on('notification', (message) => {
+        if (message.channel === channel) onNotify();
+      });
+      connection.on('error', (error) => {
+        broken = error;
+        onError(error);
+      });
+      await connection.query(`LISTEN "${channel.replace(/"/g, '""')}"`);
+      return async () => {
+        if (!broken) await connection.query('UNLISTEN *').catch((error: Error) => (broken = error));
+        connection.release(broken ?? undefined);
+      };
+    },
     query: (sql, params) => pool.query(sql, params),
     async transaction<T>(fn: (tx: SqlQueryable) => Promise<T>): Promise<T> {
       const connection = await pool.connect();
