@@ -2,6 +2,7 @@ import { FactumError } from '../../core/errors.js';
 import type { SqlClient } from './sql-client.js';
 import { quoteIdent, type SqlNames } from './sql-names.js';
 import { consumerTables } from './consumer-migrations.js';
+import { snapshotTable } from './snapshot-migration.js';
 
 /** One numbered schema change. Never edit a released migration: add the next number. */
 export interface Migration {
@@ -132,7 +133,7 @@ $fn$;
 `,
 };
 
-export const MIGRATIONS: Migration[] = [eventLog, consumerTables];
+export const MIGRATIONS: Migration[] = [eventLog, consumerTables, snapshotTable];
 
 /**
  * Applies the migrations not yet applied, in order, in one transaction under an advisory lock,
