@@ -37,3 +37,24 @@ export type {
 export { DEFAULT_LIMITS, type StoreLimits } from './core/validation.js';
 export { MemoryEventStore, type MemoryEventStoreOptions } from './store/memory/memory-event-store.js';
 export { openEventStore, type OpenEventStoreOptions } from './store/open-event-store.js';
+// Domain modelling: deciders, aggregates, command handling, snapshots (src/domain).
+export { isInfrastructureError } from './core/errors.js';
+export { DomainError, isDomainError } from './domain/domain-error.js';
+export { type Decider, type Command, type CommandMetadata, type SnapshotOptions, type EvolveEvent } from './domain/decider.js';
+export { Aggregate, aggregateDecider, type AggregateDeciderOptions } from './domain/aggregate.js';
+export { handleCommand, type HandleCommandOptions, type CommandResult, type Backoff } from './domain/handle-command.js';
+export { loadState, takeSnapshot, type LoadStateOptions, type LoadedState } from './domain/load-state.js';
+export type { Snapshot, SnapshotStore } from './domain/snapshots/snapshot-store.js';
+export { MemorySnapshotStore } from './domain/snapshots/memory-snapshot-store.js';
+export { SqlSnapshotStore, type SqlSnapshotTarget } from './domain/snapshots/sql-snapshot-store.js';
+export { snapshotStoreFor } from './domain/snapshots/snapshot-store-for.js';
+// Event schemas, validation, upcasting and compatibility (src/schema).
+export { defineEvent, EventType, type Upcaster, type EventTypeVersion, type EventVersionOptions } from './schema/event-type.js';
+export { EventRegistry, type EventRegistryOptions } from './schema/event-registry.js';
+export { RegisteredEventStore } from './schema/registered-event-store.js';
+export { EventSchemaViolation, isEventSchemaViolation, type SchemaIssue } from './schema/event-schema-violation.js';
+export { schemaSnapshot, parseSchemaSnapshot, type SchemaSnapshot } from './schema/schema-snapshot.js';
+export { checkCompatibility, assertCompatible, type CompatibilityReport, type CompatibilityProblem } from './schema/check-compatibility.js';
+export { checkSchemaFile, type CheckSchemaFileOptions } from './schema/schema-snapshot-file.js';
+export { breakingChanges, type BreakingRule, type SchemaChange } from './schema/json-schema-changes.js';
+export type { StandardSchemaV1, StandardIssue, InferInput, InferOutput } from './schema/standard-schema.js';

@@ -1,0 +1,137 @@
+import { FactumError, isConcurrencyError } from '../core/errors.js';
+import type { EventStore } from '../core/event-store.js';
+import type { EventMetadata, NewEvent, RecordedEvent } from '../core/message.js';
+import { uuidv7 } from '../core/uuid.js';
+import { commandEventMetadata, decidedEvents, type Decider, type EvolveEvent } from './decider.js';
+import { foldStart, loadState, snapshotOf, snapshotsApply } from './load-state.js';
+import type { SnapshotStore } from './snapshots/snapshot-store.js';
+
+/** Delay before retry number `attempt` (1 for the first retry). */
+export type Backoff = { initialMs?: number; maxMs?: number; factor?: number; jitter?: boolean } | ((attempt: number) => number);
+
+/** Options of `handleCommand`. */
+export interface HandleCommandOptions {
+  /** Where snapshots live; used only when the decider opts in with `snapshot`. */
+  snapshots?: SnapshotStore;
+  /** Retries after a version conflict; 10 by default (so up to 11 attempts). 0 never retries. */
+  retries?: number;
+  /**
+   * Wait between attempts: exponential from `initialMs` (5) by `factor` (2) up to `maxMs`
+   * (500), with full jitter so that competing writers spread out; or a function of the attempt.
+   */
+  backoff?: Backoff;
+  /** Extra metadata for every event (the command's correlation and causation ids are added). */
+  metadata?: EventMetadata;
+  /** Called when a snapshot write fails; the command has succeeded all the same. */
+  onSnapshotError?: (error: unknown) => void;
+}
+
+/** What `handleCommand` did. */
+export interface CommandResult<State> {
+  streamId: string;
+  /** The appended events as recorded (empty when the command decided nothing). */
+  events: RecordedEvent[];
+  /** The state after them. */
+  state: State;
+  /** The stream's version after the command. */
+  version: number;
+  /** How many times the command was decided (1 + retries after conflicts). */
+  attempts: number;
+  /**
+   * Set when a snapshot is being written. The write runs after the append, off the caller's
+   * path; await this only to know when it is done (it resolves false if it failed, never rejects).
+   */
+  snapshot?: Promise<boolean>;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function delay(backoff: Backoff | undefined, attempt: number): number {
+  if (typeof backoff === 'function') return Math.max(0, backoff(attempt));
+  const { initialMs = 5, maxMs = 500, factor = 2, jitter = true } = backoff ?? {};
+  const ceiling = Math.min(maxMs, initialMs * factor ** (attempt - 1));
+  return jitter ? Math.random() * ceiling : ceiling;
+}
+
+/**
+ * Runs a command against a stream: load (snapshot + the events after it), decide, append with
+ * the loaded version as the expected version. On a version conflict it reloads and decides
+ * again, up to `retries` times with backoff, so concurrent commands never lose an update; when
+ * the retries run out the last `ConcurrencyError` is thrown. A `DomainError` from `decide` is
+ * thrown at once and nothing is written; a command that decides no events writes nothing.
+ * The command's correlation and causation ids go into every event's metadata.
+ *
+ * @example
+ * const result = await handleCommand(store, 'cart-1', { type: 'AddItem', data: { sku: 'a' }, metadata: { commandId } }, cart, {
+ *   snapshots: snapshotStoreFor(store),
+ * })
+ * result.version // the stream's version after the command
+ */
+export async function handleCommand<State, C, E extends NewEvent>(
+  store: EventStore,
+  streamId: string,
+  command: C,
+  decider: Decider<State, C, E>,
+  options: HandleCommandOptions = {},
+): Promise<CommandResult<State>> {
+  const retries = options.retries ?? 10;
+  if (!Number.isSafeInteger(retries) || retries < 0) throw new FactumError('INVALID_ARGUMENT', `retries must be an integer >= 0, got ${String(retries)}`);
+  const metadata = commandEventMetadata(command, options.metadata);
+
+  for (let attempt = 1; ; attempt++) {
+    const loaded = await loadState(store, streamId, decider, options.snapshots ? { snapshots: options.snapshots } : {});
+    const decided = decidedEvents(decider.decide(command, loaded.state));
+    if (decided.length === 0) return { streamId, events: [], state: loaded.state, version: loaded.version, attempts: attempt };
+
+    // Ids are drawn here so that the recorded events can be rebuilt without reading them back.
+    const events: NewEvent[] = decided.map((e) => ({ ...e, id: e.id ?? uuidv7(), metadata: { ...metadata, ...e.metadata } }));
+    let appended;
+    try {
+      appended = await store.append(streamId, events, { expectedVersion: loaded.version });
+    } catch (error) {
+      if (!isConcurrencyError(error) || attempt > retries) throw error;
+      await sleep(delay(options.backoff, attempt));
+      continue;
+    }
+
+    const recordedAt = new Date();
+    const recorded: RecordedEvent[] = events.map((e, i) => ({
+      id: e.id!,
+      type: e.type,
+      data: e.data,
+      metadata: e.metadata ?? {},
+      schemaVersion: e.schemaVersion ?? 1,
+      streamId,
+      streamVersion: loaded.version + i + 1,
+      globalPosition: appended.positions[i]!,
+      recordedAt,
+    }));
+    let state = loaded.state;
+    for (const event of recorded) state = decider.evolve(state, event as RecordedEvent as EvolveEvent<E>);
+
+    const result: CommandResult<State> = { streamId, events: recorded, state, version: appended.nextExpectedVersion, attempts: attempt };
+    const every = decider.snapshot?.every;
+    if (
+      decider.snapshot &&
+      options.snapshots &&
+      every !== undefined &&
+      every > 0 &&
+      snapshotsApply(loaded.info) &&
+      Math.floor(result.version / every) > Math.floor(loaded.version / every)
+    ) {
+      const snapshotOptions = decider.snapshot;
+      const snapshots = options.snapshots;
+      // Not awaited: the caller's append is done; the snapshot only speeds up later loads. It is
+      // started now (serialised before the caller can touch the returned state) and any failure,
+      // even a synchronous one in toSnapshot, ends up in onSnapshotError.
+      result.snapshot = new Promise<void>((resolve) => resolve(snapshots.save(snapshotOf(streamId, snapshotOptions, state, result.version, foldStart(loaded.info))))).then(
+        () => true,
+        (error: unknown) => {
+          options.onSnapshotError?.(error);
+          return false;
+        },
+      );
+    }
+    return result;
+  }
+}
