@@ -1,0 +1,99 @@
+import type { EventStore } from '../core/event-store.js';
+import type { AppendResult } from '../core/message.js';
+import { appendChannel } from '../store/sql/consumer-migrations.js';
+import { SqlEventStore } from '../store/sql/sql-event-store.js';
+
+type Listener = () => void;
+
+interface Listenable {
+  listen(channel: string, onNotify: () => void, onError: (error: Error) => void): Promise<() => Promise<void>>;
+}
+
+interface AppendHookable {
+  onAppended(listener: (result: AppendResult) => void): () => void;
+}
+
+/**
+ * "Something was appended": the wake-up of subscriptions, one per store object, shared by all
+ * its subscribers. Two sources feed it: appends made in this process (every store), and on
+ * PostgreSQL a NOTIFY sent by a trigger at the commit of any append, from any process, heard
+ * on one dedicated LISTEN connection. Polling stays as the fallback in the subscription loop.
+ */
+export class AppendSignal {
+  private readonly listeners = new Set<Listener>();
+  private offInProcess?: () => void;
+  private unlisten?: Promise<(() => Promise<void>) | undefined>;
+  private reconnect?: NodeJS.Timeout;
+
+  private constructor(private readonly store: EventStore) {}
+
+  private static readonly signals = new WeakMap<object, AppendSignal>();
+
+  /** The signal of `store` (created on first use). */
+  static of(store: EventStore): AppendSignal {
+    let signal = AppendSignal.signals.get(store);
+    if (!signal) AppendSignal.signals.set(store, (signal = new AppendSignal(store)));
+    return signal;
+  }
+
+  /**
+   * Calls `listener` on every wake-up until the returned function is called. The first
+   * subscriber opens the LISTEN connection (PostgreSQL), the last one closes it.
+   */
+  async subscribe(listener: Listener): Promise<() => Promise<void>> {
+    this.listeners.add(listener);
+    if (this.listeners.size === 1) await this.open();
+    return async () => {
+      if (!this.listeners.delete(listener) || this.listeners.size > 0) return;
+      await this.shut();
+    };
+  }
+
+  private fire = (): void => {
+    for (const listener of this.listeners) listener();
+  };
+
+  private async open(): Promise<void> {
+    const hookable = this.store as unknown as Partial<AppendHookable>;
+    if (typeof hookable.onAppended === 'function') this.offInProcess = hookable.onAppended(this.fire);
+    this.connect();
+    await this.unlisten;
+  }
+
+  private connect(): void {
+    const store = this.store;
+    if (!(store instanceof SqlEventStore)) return;
+    const client = store.client as unknown as Partial<Listenable>;
+    if (typeof client.listen !== 'function') return;
+    const channel = appendChannel(store.names);
+    this.unlisten = client
+      .listen(channel, this.fire, () => this.retryLater())
+      // Without LISTEN the subscriptions still poll: slower, never wrong. Try again later.
+      .catch(() => (this.retryLater(), undefined));
+  }
+
+  private retryLater(): void {
+    if (this.reconnect || this.listeners.size === 0) return;
+    const broken = this.unlisten;
+    this.unlisten = undefined;
+    void broken?.then((off) => off?.()).catch(() => {});
+    this.reconnect = setTimeout(() => {
+      this.reconnect = undefined;
+      if (this.listeners.size === 0) return;
+      this.connect();
+      // Events committed while the connection was down wake nobody: wake everyone once.
+      this.fire();
+    }, 1000);
+    this.reconnect.unref();
+  }
+
+  private async shut(): Promise<void> {
+    this.offInProcess?.();
+    this.offInProcess = undefined;
+    if (this.reconnect) clearTimeout(this.reconnect);
+    this.reconnect = undefined;
+    const off = await this.unlisten;
+    this.unlisten = undefined;
+    await off?.().catch(() => {});
+  }
+}

@@ -1,0 +1,103 @@
+import type { EventStore } from '../core/event-store.js';
+import type { RecordedEvent } from '../core/message.js';
+import type { SqlQueryable } from '../store/sql/sql-client.js';
+import { SqlEventStore } from '../store/sql/sql-event-store.js';
+import { MemoryConsumerStorage } from './memory-consumer-storage.js';
+import { SqlConsumerStorage } from './sql-consumer-storage.js';
+
+/** A stored checkpoint: how far a subscription has handled `$all` (or a stream's versions). */
+export interface Checkpoint {
+  position: bigint;
+  /** Changes only when a rebuild swaps the read model in (see src/projections/rebuild.ts). */
+  generation: number;
+}
+
+/** A dead-lettered event, or one parked behind a dead letter of the same stream. */
+export interface DeadLetter {
+  id: string;
+  subscription: string;
+  /** `'dead'`: failed every retry. `'parked'`: held back, in order, behind a dead letter of its stream. */
+  status: 'dead' | 'parked';
+  streamId: string;
+  globalPosition: bigint;
+  event: RecordedEvent;
+  /** The last error's message (dead letters only). */
+  error?: string;
+  attempts: number;
+  firstFailedAt?: Date;
+  lastFailedAt?: Date;
+}
+
+/** What a failed event carries to the dead-letter store. */
+export interface Failure {
+  error: string;
+  attempts: number;
+  firstFailedAt: Date;
+  lastFailedAt: Date;
+}
+
+/**
+ * Writes made together: on SQL stores one database transaction (the handler's own writes go
+ * through `sql`), on the memory store a batch applied at the end only if every check passed.
+ */
+export interface ConsumerTx {
+  /** The transaction, on SQL stores. */
+  readonly sql?: SqlQueryable;
+  /**
+   * Compare-and-set: moves `name` from `expected` (undefined: no checkpoint yet) to `position`.
+   * Returns the stored row when another writer got there first (nothing is written then).
+   */
+  saveCheckpoint(name: string, expected: Checkpoint | undefined, position: bigint): Promise<Checkpoint | undefined>;
+  /** Records (consumer, message id); false when it was recorded before (a redelivery). */
+  recordInbox(consumer: string, messageId: string): Promise<boolean>;
+  addDeadLetter(subscription: string, status: 'dead' | 'parked', event: RecordedEvent, failure?: Failure): Promise<void>;
+  updateDeadLetter(id: string, change: { status?: 'dead'; failure?: Failure }): Promise<void>;
+  deleteDeadLetter(id: string): Promise<void>;
+  /** Marks the point where a handler's writes can be undone alone (SQL SAVEPOINT). */
+  savepoint(): Promise<void>;
+  rollbackToSavepoint(): Promise<void>;
+  releaseSavepoint(): Promise<void>;
+}
+
+/** Lease state of one partition. */
+export interface PartitionLease {
+  partition: number;
+  owner: string | null;
+}
+
+/** The storage behind consumers: SQL tables beside the log, or maps for the memory store. */
+export interface ConsumerStorage {
+  transaction<T>(fn: (tx: ConsumerTx) => Promise<T>): Promise<T>;
+  readCheckpoint(name: string): Promise<Checkpoint | undefined>;
+  /** Removes a checkpoint (used when a rebuild starts over). */
+  deleteCheckpoint(name: string): Promise<void>;
+  listDeadLetters(subscription: string, options?: { streamId?: string; status?: 'dead' | 'parked' }): Promise<DeadLetter[]>;
+  /** Streams that have a dead letter (or parked events) for this subscription. */
+  blockedStreams(subscription: string): Promise<string[]>;
+  hasInbox(consumer: string, messageId: string): Promise<boolean>;
+  /** Partition coordination; only SQL stores share it across processes. */
+  leases?: LeaseStorage;
+}
+
+/** Leases of partitions, coordinated through the database. */
+export interface LeaseStorage {
+  /** Creates the lease rows if missing and records this owner as alive until now + ttl. */
+  heartbeat(subscription: string, owner: string, partitions: number, ttlMs: number): Promise<{ members: number }>;
+  /** Extends this owner's unexpired leases; returns the partitions it still holds. */
+  renew(subscription: string, owner: string, ttlMs: number): Promise<number[]>;
+  /** Takes up to `count` free or expired partitions. */
+  claim(subscription: string, owner: string, count: number, ttlMs: number): Promise<number[]>;
+  release(subscription: string, owner: string, partitions: number[]): Promise<void>;
+  /** Drops the member row (clean shutdown). */
+  leave(subscription: string, owner: string): Promise<void>;
+}
+
+const memoryStorages = new WeakMap<object, MemoryConsumerStorage>();
+
+/** The consumer storage of a store: one per store object, so subscriptions share it. */
+export function consumerStorageFor(store: EventStore): ConsumerStorage {
+  if (store instanceof SqlEventStore) return new SqlConsumerStorage(store.client, store.names);
+  let storage = memoryStorages.get(store);
+  if (!storage) memoryStorages.set(store, (storage = new MemoryConsumerStorage()));
+  return storage;
+}

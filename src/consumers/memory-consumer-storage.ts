@@ -1,0 +1,146 @@
+import { FactumError } from '../core/errors.js';
+import type { RecordedEvent } from '../core/message.js';
+import type { Checkpoint, ConsumerStorage, ConsumerTx, DeadLetter, Failure } from './consumer-storage.js';
+
+/**
+ * Consumer state for the memory store. A "transaction" stages its writes and applies them at
+ * the end, all checks first, with no await in between: it commits whole or not at all.
+ * Handlers' own effects in memory cannot be rolled back; on SQL stores they can.
+ */
+export class MemoryConsumerStorage implements ConsumerStorage {
+  private readonly checkpoints = new Map<string, Checkpoint>();
+  private readonly deadLetters = new Map<string, DeadLetter>();
+  private readonly inbox = new Set<string>();
+  private nextId = 1;
+
+  async transaction<T>(fn: (tx: ConsumerTx) => Promise<T>): Promise<T> {
+    const tx = new MemoryConsumerTx(this);
+    const result = await fn(tx);
+    tx.commit();
+    return result;
+  }
+
+  async readCheckpoint(name: string): Promise<Checkpoint | undefined> {
+    const checkpoint = this.checkpoints.get(name);
+    return checkpoint ? { ...checkpoint } : undefined;
+  }
+
+  async deleteCheckpoint(name: string): Promise<void> {
+    this.checkpoints.delete(name);
+  }
+
+  async listDeadLetters(subscription: string, options: { streamId?: string; status?: 'dead' | 'parked' } = {}): Promise<DeadLetter[]> {
+    return [...this.deadLetters.values()]
+      .filter((d) => d.subscription === subscription && (!options.streamId || d.streamId === options.streamId) && (!options.status || d.status === options.status))
+      .sort((a, b) => (a.globalPosition < b.globalPosition ? -1 : 1))
+      .map((d) => ({ ...d }));
+  }
+
+  async blockedStreams(subscription: string): Promise<string[]> {
+    return [...new Set([...this.deadLetters.values()].filter((d) => d.subscription === subscription).map((d) => d.streamId))];
+  }
+
+  async hasInbox(consumer: string, messageId: string): Promise<boolean> {
+    return this.inbox.has(`${consumer}\u0000${messageId}`);
+  }
+
+  /** @internal applied by MemoryConsumerTx.commit */
+  apply(ops: Array<() => void>, checks: Array<() => void>): void {
+    for (const check of checks) check();
+    for (const op of ops) op();
+  }
+
+  /** @internal */
+  state(): { checkpoints: Map<string, Checkpoint>; deadLetters: Map<string, DeadLetter>; inbox: Set<string>; newId: () => string } {
+    return { checkpoints: this.checkpoints, deadLetters: this.deadLetters, inbox: this.inbox, newId: () => String(this.nextId++) };
+  }
+}
+
+class MemoryConsumerTx implements ConsumerTx {
+  private readonly ops: Array<() => void> = [];
+  private readonly checks: Array<() => void> = [];
+  private readonly inboxSeen = new Set<string>();
+
+  constructor(private readonly storage: MemoryConsumerStorage) {}
+
+  async saveCheckpoint(name: string, expected: Checkpoint | undefined, position: bigint): Promise<Checkpoint | undefined> {
+    const { checkpoints } = this.storage.state();
+    const current = checkpoints.get(name);
+    const matches = expected ? current?.position === expected.position && current.generation === expected.generation : current === undefined;
+    if (!matches) return current ? { ...current } : { position: -1n, generation: -1 };
+    const generation = expected?.generation ?? 0;
+    this.checks.push(() => {
+      const now = checkpoints.get(name);
+      const still = expected ? now?.position === expected.position && now.generation === expected.generation : now === undefined;
+      if (!still) throw new FactumError('CHECKPOINT_CONFLICT', `Checkpoint "${name}" moved during the transaction`, { details: { name } });
+    });
+    this.ops.push(() => checkpoints.set(name, { position, generation }));
+    return undefined;
+  }
+
+  async recordInbox(consumer: string, messageId: string): Promise<boolean> {
+    const key = `${consumer}\u0000${messageId}`;
+    const { inbox } = this.storage.state();
+    if (inbox.has(key) || this.inboxSeen.has(key)) return false;
+    this.inboxSeen.add(key);
+    this.ops.push(() => inbox.add(key));
+    return true;
+  }
+
+  async addDeadLetter(subscription: string, status: 'dead' | 'parked', event: RecordedEvent, failure?: Failure): Promise<void> {
+    const state = this.storage.state();
+    this.ops.push(() => {
+      if ([...state.deadLetters.values()].some((d) => d.subscription === subscription && d.event.id === event.id)) return;
+      const id = state.newId();
+      state.deadLetters.set(id, {
+        id,
+        subscription,
+        status,
+        streamId: event.streamId,
+        globalPosition: event.globalPosition,
+        event,
+        ...(failure ? { error: failure.error, firstFailedAt: failure.firstFailedAt, lastFailedAt: failure.lastFailedAt } : {}),
+        attempts: failure?.attempts ?? 0,
+      });
+    });
+  }
+
+  async updateDeadLetter(id: string, change: { status?: 'dead'; failure?: Failure }): Promise<void> {
+    const { deadLetters } = this.storage.state();
+    this.ops.push(() => {
+      const letter = deadLetters.get(id);
+      if (!letter) return;
+      if (change.status) letter.status = change.status;
+      if (change.failure) {
+        letter.error = change.failure.error;
+        letter.attempts = change.failure.attempts;
+        letter.firstFailedAt ??= change.failure.firstFailedAt;
+        letter.lastFailedAt = change.failure.lastFailedAt;
+      }
+    });
+  }
+
+  async deleteDeadLetter(id: string): Promise<void> {
+    const { deadLetters } = this.storage.state();
+    this.ops.push(() => deadLetters.delete(id));
+  }
+
+  // Staged writes of a failed handler are few (inbox rows); a savepoint remembers how many.
+  private mark = { ops: 0, checks: 0 };
+
+  async savepoint(): Promise<void> {
+    this.mark = { ops: this.ops.length, checks: this.checks.length };
+  }
+
+  async rollbackToSavepoint(): Promise<void> {
+    this.ops.length = this.mark.ops;
+    this.checks.length = this.mark.checks;
+    this.inboxSeen.clear();
+  }
+
+  async releaseSavepoint(): Promise<void> {}
+
+  commit(): void {
+    this.storage.apply(this.ops, this.checks);
+  }
+}

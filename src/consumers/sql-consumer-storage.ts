@@ -1,0 +1,232 @@
+import type { RecordedEvent } from '../core/message.js';
+import type { SqlClient, SqlQueryable } from '../store/sql/sql-client.js';
+import type { SqlNames } from '../store/sql/sql-names.js';
+import type { Checkpoint, ConsumerStorage, ConsumerTx, DeadLetter, Failure, LeaseStorage } from './consumer-storage.js';
+import { eventFromJson, eventToJson } from './event-json.js';
+
+interface DeadLetterRow {
+  id: string | number;
+  subscription: string;
+  status: 'dead' | 'parked';
+  stream_id: string;
+  global_position: string | number;
+  event: Record<string, unknown>;
+  error: string | null;
+  attempts: number;
+  first_failed_at: Date | null;
+  last_failed_at: Date | null;
+}
+
+/** Consumer tables on PostgreSQL or PGlite, beside the log (migration 2, consumer-migrations.ts). */
+export class SqlConsumerStorage implements ConsumerStorage {
+  readonly leases: LeaseStorage;
+
+  constructor(
+    readonly client: SqlClient,
+    readonly names: SqlNames,
+  ) {
+    this.leases = new SqlLeaseStorage(client, names);
+  }
+
+  transaction<T>(fn: (tx: ConsumerTx) => Promise<T>): Promise<T> {
+    return this.client.transaction((sql) => fn(new SqlConsumerTx(sql, this.names)));
+  }
+
+  async readCheckpoint(name: string): Promise<Checkpoint | undefined> {
+    return readCheckpoint(this.client, this.names, name);
+  }
+
+  async deleteCheckpoint(name: string): Promise<void> {
+    await this.client.query(`DELETE FROM ${this.names.s}checkpoints WHERE name = $1`, [name]);
+  }
+
+  async listDeadLetters(subscription: string, options: { streamId?: string; status?: 'dead' | 'parked' } = {}): Promise<DeadLetter[]> {
+    const { rows } = await this.client.query<DeadLetterRow>(
+      `SELECT * FROM ${this.names.s}dead_letters
+        WHERE subscription = $1 AND ($2::text IS NULL OR stream_id = $2) AND ($3::text IS NULL OR status = $3)
+        ORDER BY global_position`,
+      [subscription, options.streamId ?? null, options.status ?? null],
+    );
+    return rows.map(toDeadLetter);
+  }
+
+  async blockedStreams(subscription: string): Promise<string[]> {
+    const { rows } = await this.client.query<{ stream_id: string }>(
+      `SELECT DISTINCT stream_id FROM ${this.names.s}dead_letters WHERE subscription = $1`,
+      [subscription],
+    );
+    return rows.map((r) => r.stream_id);
+  }
+
+  async hasInbox(consumer: string, messageId: string): Promise<boolean> {
+    const { rows } = await this.client.query(`SELECT 1 FROM ${this.names.s}inbox WHERE consumer = $1 AND message_id = $2`, [consumer, messageId]);
+    return rows.length > 0;
+  }
+}
+
+async function readCheckpoint(on: SqlQueryable, names: SqlNames, name: string): Promise<Checkpoint | undefined> {
+  const { rows } = await on.query<{ position: string | number; generation: number }>(
+    `SELECT position, generation FROM ${names.s}checkpoints WHERE name = $1`,
+    [name],
+  );
+  const row = rows[0];
+  return row ? { position: BigInt(row.position), generation: Number(row.generation) } : undefined;
+}
+
+class SqlConsumerTx implements ConsumerTx {
+  constructor(
+    readonly sql: SqlQueryable,
+    private readonly names: SqlNames,
+  ) {}
+
+  async saveCheckpoint(name: string, expected: Checkpoint | undefined, position: bigint): Promise<Checkpoint | undefined> {
+    const { s } = this.names;
+    // Under READ COMMITTED a competing writer's UPDATE waits for ours, then re-checks the
+    // condition against our committed row and matches nothing: exactly one of them advances.
+    const { rows } = expected
+      ? await this.sql.query(
+          `UPDATE ${s}checkpoints SET position = $2, updated_at = now() WHERE name = $1 AND position = $3 AND generation = $4 RETURNING 1`,
+          [name, position.toString(), expected.position.toString(), expected.generation],
+        )
+      : await this.sql.query(`INSERT INTO ${s}checkpoints (name, position) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING 1`, [
+          name,
+          position.toString(),
+        ]);
+    if (rows.length === 1) return undefined;
+    return (await readCheckpoint(this.sql, this.names, name)) ?? { position: -1n, generation: -1 };
+  }
+
+  async recordInbox(consumer: string, messageId: string): Promise<boolean> {
+    const { rows } = await this.sql.query(
+      `INSERT INTO ${this.names.s}inbox (consumer, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1`,
+      [consumer, messageId],
+    );
+    return rows.length === 1;
+  }
+
+  async addDeadLetter(subscription: string, status: 'dead' | 'parked', event: RecordedEvent, failure?: Failure): Promise<void> {
+    await this.sql.query(
+      `INSERT INTO ${this.names.s}dead_letters
+         (subscription, status, stream_id, global_position, event_id, event_type, event, error, attempts, first_failed_at, last_failed_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11)
+       ON CONFLICT (subscription, event_id) DO NOTHING`,
+      [
+        subscription,
+        status,
+        event.streamId,
+        event.globalPosition.toString(),
+        event.id,
+        event.type,
+        JSON.stringify(eventToJson(event)),
+        failure?.error ?? null,
+        failure?.attempts ?? 0,
+        failure?.firstFailedAt ?? null,
+        failure?.lastFailedAt ?? null,
+      ],
+    );
+  }
+
+  async updateDeadLetter(id: string, change: { status?: 'dead'; failure?: Failure }): Promise<void> {
+    const f = change.failure;
+    await this.sql.query(
+      `UPDATE ${this.names.s}dead_letters SET status = coalesce($2, status), error = coalesce($3, error),
+              attempts = coalesce($4, attempts), first_failed_at = coalesce(first_failed_at, $5), last_failed_at = coalesce($6, last_failed_at)
+        WHERE id = $1`,
+      [id, change.status ?? null, f?.error ?? null, f?.attempts ?? null, f?.firstFailedAt ?? null, f?.lastFailedAt ?? null],
+    );
+  }
+
+  async deleteDeadLetter(id: string): Promise<void> {
+    await this.sql.query(`DELETE FROM ${this.names.s}dead_letters WHERE id = $1`, [id]);
+  }
+
+  async savepoint(): Promise<void> {
+    await this.sql.query('SAVEPOINT factum_handler');
+  }
+
+  async rollbackToSavepoint(): Promise<void> {
+    await this.sql.query('ROLLBACK TO SAVEPOINT factum_handler');
+  }
+
+  async releaseSavepoint(): Promise<void> {
+    await this.sql.query('RELEASE SAVEPOINT factum_handler');
+  }
+}
+
+/** Leases with expiry times set by the database clock, so processes' clocks never disagree. */
+class SqlLeaseStorage implements LeaseStorage {
+  constructor(
+    private readonly client: SqlClient,
+    private readonly names: SqlNames,
+  ) {}
+
+  async heartbeat(subscription: string, owner: string, partitions: number, ttlMs: number): Promise<{ members: number }> {
+    const { s } = this.names;
+    await this.client.query(
+      `INSERT INTO ${s}partition_leases (subscription, partition) SELECT $1, p FROM generate_series(0, $2 - 1) p ON CONFLICT DO NOTHING`,
+      [subscription, partitions],
+    );
+    await this.client.query(
+      `INSERT INTO ${s}consumer_members (subscription, owner, expires_at) VALUES ($1, $2, now() + make_interval(secs => $3 / 1000.0))
+       ON CONFLICT (subscription, owner) DO UPDATE SET expires_at = excluded.expires_at`,
+      [subscription, owner, ttlMs],
+    );
+    const { rows } = await this.client.query<{ n: string | number }>(
+      `SELECT count(*) AS n FROM ${s}consumer_members WHERE subscription = $1 AND expires_at > now()`,
+      [subscription],
+    );
+    return { members: Number(rows[0]!.n) };
+  }
+
+  async renew(subscription: string, owner: string, ttlMs: number): Promise<number[]> {
+    const { rows } = await this.client.query<{ partition: number }>(
+      `UPDATE ${this.names.s}partition_leases SET expires_at = now() + make_interval(secs => $3 / 1000.0)
+        WHERE subscription = $1 AND owner = $2 AND expires_at > now() RETURNING partition`,
+      [subscription, owner, ttlMs],
+    );
+    return rows.map((r) => Number(r.partition)).sort((a, b) => a - b);
+  }
+
+  async claim(subscription: string, owner: string, count: number, ttlMs: number): Promise<number[]> {
+    if (count <= 0) return [];
+    const { s } = this.names;
+    const { rows } = await this.client.query<{ partition: number }>(
+      `UPDATE ${s}partition_leases l SET owner = $2, expires_at = now() + make_interval(secs => $4 / 1000.0)
+        WHERE l.subscription = $1 AND l.partition IN (
+          SELECT partition FROM ${s}partition_leases
+           WHERE subscription = $1 AND (owner IS NULL OR expires_at <= now())
+           ORDER BY partition LIMIT $3 FOR UPDATE SKIP LOCKED)
+        RETURNING l.partition`,
+      [subscription, owner, count, ttlMs],
+    );
+    return rows.map((r) => Number(r.partition)).sort((a, b) => a - b);
+  }
+
+  async release(subscription: string, owner: string, partitions: number[]): Promise<void> {
+    if (partitions.length === 0) return;
+    await this.client.query(
+      `UPDATE ${this.names.s}partition_leases SET owner = NULL, expires_at = '-infinity'
+        WHERE subscription = $1 AND owner = $2 AND partition = ANY($3::int[])`,
+      [subscription, owner, partitions],
+    );
+  }
+
+  async leave(subscription: string, owner: string): Promise<void> {
+    await this.client.query(`DELETE FROM ${this.names.s}consumer_members WHERE subscription = $1 AND owner = $2`, [subscription, owner]);
+  }
+}
+
+function toDeadLetter(row: DeadLetterRow): DeadLetter {
+  return {
+    id: String(row.id),
+    subscription: row.subscription,
+    status: row.status,
+    streamId: row.stream_id,
+    globalPosition: BigInt(row.global_position),
+    event: eventFromJson(row.event),
+    ...(row.error !== null ? { error: row.error } : {}),
+    attempts: Number(row.attempts),
+    ...(row.first_failed_at ? { firstFailedAt: new Date(row.first_failed_at) } : {}),
+    ...(row.last_failed_at ? { lastFailedAt: new Date(row.last_failed_at) } : {}),
+  };
+}

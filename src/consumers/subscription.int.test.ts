@@ -1,0 +1,34 @@
+// Subscriptions on a real PostgreSQL server, plus the wake-up by LISTEN/NOTIFY across processes.
+import { afterAll, describe, expect, it } from 'vitest';
+import { Subscription } from './subscription.js';
+import { openPostgresEventStore } from '../store/postgres/postgres-event-store.js';
+import { subscriptionSuite } from '../../test/consumers/subscription-suite.js';
+import { ev } from '../../test/consumers/helpers.js';
+import { createdSchemas, dropSchemas, storeFactories, uniqueSchema } from '../../test/stores.js';
+import { POSTGRES_URL } from '../../test/services.js';
+
+const factories = (await storeFactories()).filter((f) => f.name === 'postgres');
+for (const factory of factories) subscriptionSuite(factory);
+afterAll(() => dropSchemas(createdSchemas));
+
+describe.skipIf(Boolean(factories[0]?.skip))('subscriptions: postgres wake-up', () => {
+  it('is woken by a commit made through another connection pool (NOTIFY), not by polling', async () => {
+    const schema = uniqueSchema();
+    createdSchemas.push(schema);
+    const reader = await openPostgresEventStore({ connection: POSTGRES_URL, schema, maxConnections: 3 });
+    const writer = await openPostgresEventStore({ connection: POSTGRES_URL, schema, maxConnections: 2 });
+    const seen: string[] = [];
+    // Polling once an hour: only the notification can deliver the event within the wait.
+    const sub = new Subscription(reader, { name: 'woken', pollIntervalMs: 3_600_000, handler: (e) => void seen.push(e.type) });
+    await sub.start();
+    try {
+      const { lastPosition } = await writer.append('elsewhere-1', [ev('ArrivedFromAnotherProcess')]);
+      await sub.waitFor(lastPosition, { timeoutMs: 20_000 });
+      expect(seen).toEqual(['ArrivedFromAnotherProcess']);
+    } finally {
+      await sub.stop();
+      await reader.close();
+      await writer.close();
+    }
+  });
+});

@@ -1,0 +1,30 @@
+import type { EventStore } from '../../src/core/event-store.js';
+import type { NewEvent } from '../../src/core/message.js';
+import { SqlEventStore } from '../../src/store/sql/sql-event-store.js';
+
+export const ev = (type: string, data: Record<string, unknown> = {}): NewEvent => ({ type, data });
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls `check` until it holds (or fails after `timeoutMs`): for conditions with no event to await. */
+export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 20_000, what = 'condition'): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+/** The SQL store behind `store`, or undefined for the memory store. */
+export function sqlOf(store: EventStore): SqlEventStore | undefined {
+  return store instanceof SqlEventStore ? store : undefined;
+}
+
+export async function caught(promise: Promise<unknown>): Promise<Error & { code?: string }> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error & { code?: string };
+  }
+  throw new Error('expected the call to fail');
+}
