@@ -51,17 +51,26 @@ export function postgresClient(pool: PgPoolLike, ownsPool: boolean): PostgresSql
     query: (sql, params) => pool.query(sql, params),
     async transaction<T>(fn: (tx: SqlQueryable) => Promise<T>): Promise<T> {
       const connection = await pool.connect();
+      // pg-pool listens for errors only on idle clients: a connection killed mid-transaction
+      // would emit an unhandled 'error' and crash the process. The failing query reports it.
+      const onError = (): void => {};
+      const events = connection as unknown as { on(e: 'error', l: () => void): void; removeListener(e: 'error', l: () => void): void };
+      events.on('error', onError);
+      const release = (error?: Error): void => {
+        events.removeListener('error', onError);
+        connection.release(error);
+      };
       try {
         await connection.query('BEGIN');
         const result = await fn({ query: (sql, params) => connection.query(sql, params) });
         await connection.query('COMMIT');
-        connection.release();
+        release();
         return result;
       } catch (error) {
         // A connection whose ROLLBACK fails is broken: destroy it rather than return it to the pool.
         await connection.query('ROLLBACK').then(
-          () => connection.release(),
-          (rollbackError: Error) => connection.release(rollbackError),
+          () => release(),
+          (rollbackError: Error) => release(rollbackError),
         );
         throw error;
       }

@@ -1,0 +1,123 @@
+import { FactumError } from '../core/errors.js';
+import type { EventStore } from '../core/event-store.js';
+import { consumerStorageFor } from '../consumers/consumer-storage.js';
+import type { RetryPolicy } from '../consumers/retry-policy.js';
+import { Subscription, type DrainResult, type SubscriptionStatus } from '../consumers/subscription.js';
+import type { DeadLetter } from '../consumers/consumer-storage.js';
+import type { SqlQueryable } from '../store/sql/sql-client.js';
+import { SqlEventStore } from '../store/sql/sql-event-store.js';
+import { applyProjection, tableNamer, type Projection, type ProjectionDefinition } from './projection.js';
+
+/** Options of `ProjectionRunner.start`. */
+export interface ProjectionRunnerOptions {
+  /** Events per transaction; 100 by default. */
+  batchSize?: number;
+  retry?: RetryPolicy;
+  pollIntervalMs?: number;
+  onError?: (error: unknown) => void;
+}
+
+/** Creates the projection's tables that do not exist yet (SQL stores). */
+export async function ensureProjectionTables(on: SqlQueryable, schemaPrefix: string, projection: ProjectionDefinition, suffix = ''): Promise<void> {
+  const name = tableNamer(projection, schemaPrefix, suffix);
+  for (const [table, ddl] of Object.entries(projection.tables ?? {})) {
+    const { rows } = await on.query<{ found: string | null }>('SELECT to_regclass($1)::text AS found', [name(table)]);
+    if (rows[0]?.found === null || rows[0]?.found === undefined) await on.query(ddl(name(table)));
+  }
+}
+
+/**
+ * Runs a projection asynchronously on a subscription. On SQL stores each batch of events
+ * updates the read model and the checkpoint in one transaction, so a crash between the two
+ * cannot apply an event twice or lose one. `waitFor(position)` gives read-your-writes.
+ *
+ * @example
+ * const runner = await ProjectionRunner.start(store, orderTotals)
+ * const { lastPosition } = await store.append('order-1', [{ type: 'OrderPlaced', data: { total: 42 } }])
+ * await runner.waitFor(lastPosition, { timeoutMs: 2000 }) // the read model now shows order-1
+ */
+export class ProjectionRunner {
+  private constructor(
+    readonly projection: Projection,
+    private readonly subscription: Subscription,
+  ) {}
+
+  /** Creates missing tables, then starts the subscription from the projection's checkpoint. */
+  static async start(store: EventStore, projection: Projection, options: ProjectionRunnerOptions = {}): Promise<ProjectionRunner> {
+    const sql = store instanceof SqlEventStore ? store : undefined;
+    if (sql) await ensureProjectionTables(sql.client, sql.names.s, projection);
+    const table = tableNamer(projection, sql?.names.s);
+    const subscription = new Subscription(store, {
+      name: projection.name,
+      filter: { types: projection.eventTypes },
+      handler: (event, context) => applyProjection(projection, event, { ...context, table }),
+      ...(options.batchSize ? { batchSize: options.batchSize } : {}),
+      ...(options.retry ? { retry: options.retry } : {}),
+      ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}),
+      ...(options.onError ? { onError: options.onError } : {}),
+    });
+    await subscription.start();
+    return new ProjectionRunner(projection, subscription);
+  }
+
+  /** Resolves once every event up to `position` is in the read model; `WAIT_TIMEOUT` after `timeoutMs`. */
+  waitFor(position: bigint, options: { timeoutMs?: number } = {}): Promise<void> {
+    return this.subscription.waitFor(position, options);
+  }
+
+  status(): SubscriptionStatus {
+    return this.subscription.status();
+  }
+
+  lag(): ReturnType<Subscription['lag']> {
+    return this.subscription.lag();
+  }
+
+  deadLetters(options?: { streamId?: string; status?: 'dead' | 'parked' }): Promise<DeadLetter[]> {
+    return this.subscription.deadLetters(options);
+  }
+
+  retryDeadLetter(id: string): Promise<DrainResult> {
+    return this.subscription.retryDeadLetter(id);
+  }
+
+  skipDeadLetter(id: string): Promise<DrainResult> {
+    return this.subscription.skipDeadLetter(id);
+  }
+
+  stop(): Promise<void> {
+    return this.subscription.stop();
+  }
+
+  done(): Promise<void> {
+    return this.subscription.done();
+  }
+}
+
+/**
+ * Read-your-writes from any process: resolves once the projection's stored checkpoint reaches
+ * `position`, whoever runs it. Polls the checkpoint every `intervalMs` (10 ms by default).
+ *
+ * @example
+ * const { lastPosition } = await store.append('order-1', events)
+ * await waitForProjection(store, 'order-totals', lastPosition, { timeoutMs: 2000 })
+ */
+export async function waitForProjection(
+  store: EventStore,
+  name: string,
+  position: bigint,
+  options: { timeoutMs?: number; intervalMs?: number } = {},
+): Promise<void> {
+  const storage = consumerStorageFor(store);
+  const until = Date.now() + (options.timeoutMs ?? 5000);
+  for (;;) {
+    const checkpoint = await storage.readCheckpoint(name);
+    if (checkpoint && checkpoint.position >= position) return;
+    if (Date.now() >= until) {
+      throw new FactumError('WAIT_TIMEOUT', `Projection "${name}" did not reach position ${position} within ${options.timeoutMs ?? 5000} ms`, {
+        details: { name, position: position.toString(), reached: checkpoint?.position.toString() ?? null },
+      });
+    }
+    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 10));
+  }
+}
