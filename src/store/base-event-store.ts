@@ -56,6 +56,10 @@ export abstract class BaseEventStore implements EventStore {
   protected abstract listStreamsImpl(options: ListStreamsOptions & { limit: number }): Promise<StreamInfo[]>;
   protected abstract closeImpl(): Promise<void>;
 
+  protected get isClosed(): boolean {
+    return this.closed;
+  }
+
   protected assertOpen(): void {
     if (this.closed) throw new FactumError('STORE_CLOSED', `The ${this.kind} event store is closed`);
   }

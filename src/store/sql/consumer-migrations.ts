@@ -14,8 +14,6 @@ export function appendChannel(names: Pick<SqlNames, 'schema'>): string {
   return `factum_appended_${(hash >>> 0).toString(16)}`;
 }
 
-const literal = (text: string): string => `'${text.replace(/'/g, "''")}'`;
-
 /**
  * Tables of the consumers (src/consumers) and projections (src/projections):
  * - checkpoints, written with compare-and-set (`generation` changes only when a rebuild swaps a
@@ -23,11 +21,12 @@ const literal = (text: string): string => `'${text.replace(/'/g, "''")}'`;
  * - dead letters and the events parked behind them (sequenced per stream);
  * - the inbox (consumer, message id), written in the transaction of the effect;
  * - partition leases and the members that share them.
- * Plus the wake-up: one NOTIFY per INSERT statement on the log, delivered at commit.
+ * The wake-up NOTIFY on `appendChannel` is sent by the appending store after its commit, not by a
+ * trigger: a NOTIFY inside the append would serialise every commit on PostgreSQL's notify queue lock.
  */
 export const consumerTables: Migration = {
   version: 2,
-  name: 'checkpoints, dead letters, inbox, partition leases and the append notification',
+  name: 'checkpoints, dead letters, inbox and partition leases',
   sql: (n) => `
 CREATE TABLE ${n.s}checkpoints (
   name        text PRIMARY KEY,
@@ -76,14 +75,5 @@ CREATE TABLE ${n.s}consumer_members (
   PRIMARY KEY (subscription, owner)
 );
 
-CREATE FUNCTION ${n.s}notify_appended() RETURNS trigger LANGUAGE plpgsql AS $fn$
-BEGIN
-  PERFORM pg_notify(${literal(appendChannel(n))}, '');
-  RETURN NULL;
-END
-$fn$;
-
-CREATE TRIGGER events_notify_appended AFTER INSERT ON ${n.s}events
-  FOR EACH STATEMENT EXECUTE FUNCTION ${n.s}notify_appended();
 `,
 };

@@ -15,13 +15,13 @@ const schemas: string[] = [];
 afterAll(() => dropSchemas(schemas));
 
 describe.skipIf(Boolean(skip))(`streaming reads${skip ? ` (skipped: ${skip})` : ''}`, () => {
-  it('iterates a 100,000-event stream (about 100 MB of data) with flat memory', async () => {
+  it('iterates a 60,000-event stream (about 60 MB of data) with flat memory', async () => {
     const schema = uniqueSchema();
     schemas.push(schema);
     const store = await openPostgresEventStore({ connection: POSTGRES_URL, schema });
     try {
       const payload = 'x'.repeat(1000);
-      for (let batch = 0; batch < 10; batch++) {
+      for (let batch = 0; batch < 6; batch++) {
         await store.append('long-1', Array.from({ length: 10_000 }, (_, i) => ({ type: 'Filled', data: { n: batch * 10_000 + i, payload } })));
       }
       const baseline = heap();
@@ -33,12 +33,12 @@ describe.skipIf(Boolean(skip))(`streaming reads${skip ? ` (skipped: ${skip})` : 
         sum += (event.data as { n: number }).n;
         if (count % 10_000 === 0) peak = Math.max(peak, heap() - baseline);
       }
-      expect(count).toBe(100_000);
-      expect(sum).toBe((100_000 * 99_999) / 2);
-      // Holding the stream would take well over 100 MB; one page of 500 events is about 1 MB.
-      expect(peak).toBeLessThan(32 * 1024 * 1024);
+      expect(count).toBe(60_000);
+      expect(sum).toBe((60_000 * 59_999) / 2);
+      // Holding the stream would take well over 60 MB; one page of 500 events is about 1 MB.
+      expect(peak).toBeLessThan(24 * 1024 * 1024);
     } finally {
       await store.close();
     }
-  });
+  }, 180_000);
 });
