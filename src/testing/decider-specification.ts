@@ -24,8 +24,26 @@ export type ErrorExpectation = string | ((error: unknown) => boolean) | (abstrac
 
 type Outcome<State, E> = { ok: true; events: E[]; state: State } | { ok: false; error: unknown };
 
-const show = (value: unknown): string =>
-  JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v), 2)?.replace(/\n/g, '\n  ') ?? String(value);
+const json = (value: unknown): string => JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)) ?? String(value);
+
+/** One message per line, `type {data}`: short enough to compare two lists by eye. */
+function showMessage(message: unknown): string {
+  const m = message as Partial<NewEvent> | null;
+  if (typeof m !== 'object' || m === null || typeof m.type !== 'string') return json(message);
+  const extras = [
+    m.schemaVersion !== undefined ? `v${m.schemaVersion}` : '',
+    m.metadata !== undefined ? `metadata ${json(m.metadata)}` : '',
+    m.id !== undefined ? `id ${m.id}` : '',
+  ].filter(Boolean);
+  return `${m.type} ${json(m.data)}${extras.length ? ` (${extras.join(', ')})` : ''}`;
+}
+
+function showList(messages: readonly unknown[]): string {
+  if (messages.length === 0) return ' (none)';
+  return messages.map((m, i) => `\n    ${i + 1}. ${showMessage(m)}`).join('');
+}
+
+const show = (value: unknown): string => (Array.isArray(value) ? showList(value) : ` ${showMessage(value)}`);
 
 function describeError(error: unknown): string {
   if (error instanceof Error) {
@@ -99,14 +117,14 @@ export class Then<State, E extends NewEvent> {
 
   private header(): string {
     const name = this.decider.name ? `"${this.decider.name}"` : '';
-    return `Decider ${name}\n  given: ${show(this.history)}\n  when:  ${show(this.command)}`.replace('Decider \n', 'Decider\n');
+    return `Decider${name ? ` ${name}` : ''}\n  given:${show(this.history)}\n  when:${show(this.command)}`;
   }
 
   /** The command produces exactly these events (compared on type and data, plus any metadata, schemaVersion or id given). */
   then(expected: readonly E[] | ((events: E[], state: State) => void)): void {
     const outcome = this.run();
     if (!outcome.ok) {
-      throw new SpecificationError(`${this.header()}\n  expected events: ${typeof expected === 'function' ? '(checked by a function)' : show(expected)}\n  but it threw:    ${describeError(outcome.error)}`, expected, outcome.error);
+      throw new SpecificationError(`${this.header()}\n  expected events:${typeof expected === 'function' ? ' (checked by a function)' : show(expected)}\n  but it threw: ${describeError(outcome.error)}`, expected, outcome.error);
     }
     if (typeof expected === 'function') {
       expected(outcome.events, outcome.state);
@@ -115,7 +133,7 @@ export class Then<State, E extends NewEvent> {
     const actual = outcome.events.map((e, i) => project(e, expected[i]));
     const wanted = expected.map((e) => project(e, e));
     if (!isDeepStrictEqual(JSON.parse(JSON.stringify(actual)), JSON.parse(JSON.stringify(wanted)))) {
-      throw new SpecificationError(`${this.header()}\n  expected events: ${show(wanted)}\n  actual events:   ${show(actual)}`, wanted, actual);
+      throw new SpecificationError(`${this.header()}\n  expected events:${show(wanted)}\n  actual events:${show(actual)}`, wanted, actual);
     }
   }
 
@@ -127,9 +145,9 @@ export class Then<State, E extends NewEvent> {
   /** After the new events, the state equals `expected`. */
   thenState(expected: State): void {
     const outcome = this.run();
-    if (!outcome.ok) throw new SpecificationError(`${this.header()}\n  expected state: ${show(expected)}\n  but it threw:   ${describeError(outcome.error)}`, expected, outcome.error);
+    if (!outcome.ok) throw new SpecificationError(`${this.header()}\n  expected state: ${json(expected)}\n  but it threw: ${describeError(outcome.error)}`, expected, outcome.error);
     if (!isDeepStrictEqual(outcome.state, expected)) {
-      throw new SpecificationError(`${this.header()}\n  expected state: ${show(expected)}\n  actual state:   ${show(outcome.state)}`, expected, outcome.state);
+      throw new SpecificationError(`${this.header()}\n  expected state: ${json(expected)}\n  actual state:   ${json(outcome.state)}`, expected, outcome.state);
     }
   }
 
@@ -141,7 +159,7 @@ export class Then<State, E extends NewEvent> {
     const outcome = this.run();
     const wanted = expected === undefined ? 'an error' : typeof expected === 'string' ? `an error with reason or code "${expected}"` : typeof expected === 'function' && 'prototype' in expected && expected.prototype instanceof Error ? `a ${expected.name}` : 'an error matching the predicate';
     if (outcome.ok) {
-      throw new SpecificationError(`${this.header()}\n  expected: ${wanted}\n  but it produced events: ${show(outcome.events)}`, wanted, outcome.events);
+      throw new SpecificationError(`${this.header()}\n  expected: ${wanted}\n  but it produced events:${show(outcome.events)}`, wanted, outcome.events);
     }
     if (!matches(outcome.error, expected)) {
       throw new SpecificationError(`${this.header()}\n  expected: ${wanted}\n  but it threw: ${describeError(outcome.error)}`, wanted, outcome.error);
