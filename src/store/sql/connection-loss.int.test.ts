@@ -1,0 +1,55 @@
+// The database connection dies in the middle of an append: the caller gets a typed error, and a
+// retry with the same event ids writes the batch exactly once, whether or not the first commit landed.
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { isFactumError } from '../../core/errors.js';
+import { uuidv7 } from '../../core/uuid.js';
+import { POSTGRES_URL, postgresUnavailable } from '../../../test/services.js';
+import { dropSchemas, uniqueSchema } from '../../../test/stores.js';
+import { openPostgresEventStore } from '../postgres/postgres-event-store.js';
+
+const skip = await postgresUnavailable();
+const schemas: string[] = [];
+afterAll(() => dropSchemas(schemas));
+
+describe.skipIf(Boolean(skip))(`a connection lost mid-append${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  it('fails with STORAGE_ERROR, then an idempotent retry leaves the batch in the log exactly once', async () => {
+    const schema = uniqueSchema();
+    schemas.push(schema);
+    const store = await openPostgresEventStore({ connection: POSTGRES_URL, schema, maxConnections: 2 });
+    const killer = new pg.Client({ connectionString: POSTGRES_URL });
+    await killer.connect();
+    try {
+      let failures = 0;
+      for (let round = 0; round < 4; round++) {
+        const batch = Array.from({ length: 5000 }, (_, i) => ({ id: uuidv7(), type: 'Imported', data: { round, i, pad: 'x'.repeat(200) } }));
+        const append = store.append(`import-${round}`, batch, { expectedVersion: 'no_stream' }).then(
+          () => 'committed',
+          (error: unknown) => error,
+        );
+        // Kill whichever backend of this store is busy, at a different moment each round.
+        await new Promise((resolve) => setTimeout(resolve, 20 + round * 40));
+        await killer.query(
+          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND query LIKE '%append_events%' AND state = 'active' AND datname = current_database()`,
+        );
+        const outcome = await append;
+        if (outcome !== 'committed') {
+          failures++;
+          expect(isFactumError(outcome)).toBe(true);
+          expect((outcome as { code: string }).code).toBe('STORAGE_ERROR');
+          expect((outcome as Error).cause).toBeDefined();
+        }
+        // The retry a careful caller makes: same ids, same expected version.
+        const retried = await store.append(`import-${round}`, batch, { expectedVersion: 'no_stream' });
+        expect(retried.nextExpectedVersion).toBe(5000);
+        const { events } = await store.loadStream(`import-${round}`);
+        expect(events.map((e) => e.id)).toEqual(batch.map((e) => e.id));
+      }
+      // At least one kill must have hit an append in flight, or this test proved nothing.
+      expect(failures).toBeGreaterThan(0);
+    } finally {
+      await killer.end();
+      await store.close();
+    }
+  }, 120_000);
+});
