@@ -13,11 +13,18 @@ export class MemoryConsumerStorage implements ConsumerStorage {
   private readonly inbox = new Set<string>();
   private nextId = 1;
 
+  /** Inbox keys claimed by open transactions, so two concurrent deliveries cannot both pass. */
+  readonly reserved = new Set<string>();
+
   async transaction<T>(fn: (tx: ConsumerTx) => Promise<T>): Promise<T> {
     const tx = new MemoryConsumerTx(this);
-    const result = await fn(tx);
-    tx.commit();
-    return result;
+    try {
+      const result = await fn(tx);
+      tx.commit();
+      return result;
+    } finally {
+      tx.unreserve();
+    }
   }
 
   async readCheckpoint(name: string): Promise<Checkpoint | undefined> {
@@ -81,10 +88,15 @@ class MemoryConsumerTx implements ConsumerTx {
   async recordInbox(consumer: string, messageId: string): Promise<boolean> {
     const key = `${consumer}\u0000${messageId}`;
     const { inbox } = this.storage.state();
-    if (inbox.has(key) || this.inboxSeen.has(key)) return false;
+    if (inbox.has(key) || this.storage.reserved.has(key)) return false;
+    this.storage.reserved.add(key);
     this.inboxSeen.add(key);
     this.ops.push(() => inbox.add(key));
     return true;
+  }
+
+  unreserve(): void {
+    for (const key of this.inboxSeen) this.storage.reserved.delete(key);
   }
 
   async addDeadLetter(subscription: string, status: 'dead' | 'parked', event: RecordedEvent, failure?: Failure): Promise<void> {
@@ -135,6 +147,7 @@ class MemoryConsumerTx implements ConsumerTx {
   async rollbackToSavepoint(): Promise<void> {
     this.ops.length = this.mark.ops;
     this.checks.length = this.mark.checks;
+    this.unreserve();
     this.inboxSeen.clear();
   }
 
