@@ -27,10 +27,13 @@ describe.skipIf(Boolean(skip))(`a connection lost mid-append${skip ? ` (skipped:
           () => 'committed',
           (error: unknown) => error,
         );
-        // Kill whichever backend of this store is busy, at a different moment each round.
+        // Kill this store's busy backend (only this schema's: other tests share the database),
+        // at a different moment each round.
         await new Promise((resolve) => setTimeout(resolve, 20 + round * 40));
         await killer.query(
-          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND query LIKE '%append_events%' AND state = 'active' AND datname = current_database()`,
+          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+            WHERE pid <> pg_backend_pid() AND state = 'active' AND datname = current_database() AND position($1 in query) > 0`,
+          [`${store.names.s}append_events`],
         );
         const outcome = await append;
         if (outcome !== 'committed') {
