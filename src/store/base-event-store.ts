@@ -1,4 +1,5 @@
 import { FactumError } from '../core/errors.js';
+import type { SqlQueryable } from './sql/sql-client.js';
 import type { AppendResult, ExpectedVersion, NewEvent, RecordedEvent } from '../core/message.js';
 import type {
   AllPage,
@@ -74,6 +75,13 @@ export abstract class BaseEventStore implements EventStore {
   }
 
   private readonly appendListeners = new Set<(result: AppendResult) => void>();
+
+  /**
+   * Inline projections (src/projections/inline-projections.ts): runs inside the append, with the
+   * events as recorded. SQL stores pass the append's transaction; the memory store calls it
+   * synchronously before it changes anything. A throw cancels the append.
+   */
+  inlineHook?: (events: RecordedEvent[], tx: SqlQueryable | undefined) => Promise<void> | void;
 
   /**
    * Calls `listener` after every committed append made through this store object: the

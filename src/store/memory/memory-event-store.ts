@@ -1,4 +1,4 @@
-import { idempotencyConflictError, streamTombstonedError } from '../../core/errors.js';
+import { FactumError, idempotencyConflictError, streamTombstonedError } from '../../core/errors.js';
 import { streamCategory, type AppendResult, type ExpectedVersion, type RecordedEvent } from '../../core/message.js';
 import type { AllPage, ListStreamsOptions, ReadAllPageOptions, StreamInfo, StreamMetadata } from '../../core/event-store.js';
 import type { PreparedEvent, StoreLimits } from '../../core/validation.js';
@@ -54,23 +54,21 @@ export class MemoryEventStore extends BaseEventStore {
     if (retry) return retry;
     checkExpectedVersion(streamId, expected, version, exists);
 
-    const target = stream ?? { version: 0, softDeleted: false, tombstoned: false, metadata: {}, events: [] };
     const recordedAt = this.now();
+    if (this.inlineHook) {
+      // Inline projections see the events first and synchronously: a throw leaves the log untouched.
+      const preview = events.map((e, i) => toRecorded(e, streamId, version + i + 1, this.position + BigInt(i + 1), recordedAt));
+      const pending = this.inlineHook(preview, undefined);
+      if (pending && typeof (pending as Promise<void>).then === 'function') {
+        throw new FactumError('INVALID_ARGUMENT', 'Inline projections on the memory store must be synchronous');
+      }
+    }
+    const target = stream ?? { version: 0, softDeleted: false, tombstoned: false, metadata: {}, events: [] };
     const positions: bigint[] = [];
     // Deep copies: a caller mutating its objects later must not rewrite history.
     for (const [i, e] of events.entries()) {
       this.position += 1n;
-      const recorded: RecordedEvent = {
-        id: e.id,
-        type: e.type,
-        data: JSON.parse(e.dataJson) as unknown,
-        metadata: JSON.parse(e.metadataJson) as RecordedEvent['metadata'],
-        schemaVersion: e.schemaVersion,
-        streamId,
-        streamVersion: version + i + 1,
-        globalPosition: this.position,
-        recordedAt,
-      };
+      const recorded = toRecorded(e, streamId, version + i + 1, this.position, recordedAt);
       target.events.push(recorded);
       this.log.push(recorded);
       this.byId.set(recorded.id, recorded);
@@ -203,4 +201,18 @@ function lowerBound(log: RecordedEvent[], after: bigint): number {
     else high = mid;
   }
   return low;
+}
+
+function toRecorded(e: PreparedEvent, streamId: string, streamVersion: number, globalPosition: bigint, recordedAt: Date): RecordedEvent {
+  return {
+    id: e.id,
+    type: e.type,
+    data: JSON.parse(e.dataJson) as unknown,
+    metadata: JSON.parse(e.metadataJson) as RecordedEvent['metadata'],
+    schemaVersion: e.schemaVersion,
+    streamId,
+    streamVersion,
+    globalPosition,
+    recordedAt,
+  };
 }

@@ -67,10 +67,9 @@ export class SqlEventStore extends BaseEventStore {
   protected async appendPrepared(streamId: string, events: PreparedEvent[], expected: ExpectedVersion): Promise<AppendResult> {
     const { s } = this.names;
     const exact = typeof expected === 'number';
-    let rows: Array<{ global_position: string | number; stream_version: string | number; already: boolean }>;
-    try {
-      ({ rows } = await this.client.query(
-        `SELECT global_position, stream_version, already FROM ${s}append_events($1, $2, $3, $4, $5::uuid[], $6::text[], $7::text[], $8::text[], $9::int[])`,
+    let rows: Array<{ global_position: string | number; stream_version: string | number; recorded_at: Date; already: boolean }>;
+    const append = (on: SqlQueryable) => on.query<(typeof rows)[number]>(
+        `SELECT global_position, stream_version, recorded_at, already FROM ${s}append_events($1, $2, $3, $4, $5::uuid[], $6::text[], $7::text[], $8::text[], $9::int[])`,
         [
           streamId,
           streamCategory(streamId),
@@ -82,7 +81,17 @@ export class SqlEventStore extends BaseEventStore {
           events.map((e) => e.metadataJson),
           events.map((e) => e.schemaVersion),
         ],
-      ));
+      );
+    const inline = this.inlineHook;
+    try {
+      // One round trip, unless inline projections must run in the append's transaction.
+      ({ rows } = inline
+        ? await this.client.transaction(async (tx) => {
+            const result = await append(tx);
+            if (!result.rows[0]?.already) await inline(result.rows.map((r, i) => preparedToRecorded(events[i]!, streamId, r)), tx);
+            return result;
+          })
+        : await append(this.client));
     } catch (error) {
       throw this.appendError(error, streamId, expected, events.length);
     }
@@ -298,6 +307,24 @@ function parseDetail(detail: string | undefined): Record<string, unknown> {
   } catch {
     return {};
   }
+}
+
+function preparedToRecorded(
+  e: PreparedEvent,
+  streamId: string,
+  row: { global_position: string | number; stream_version: string | number; recorded_at: Date },
+): RecordedEvent {
+  return {
+    id: e.id,
+    type: e.type,
+    data: JSON.parse(e.dataJson) as unknown,
+    metadata: JSON.parse(e.metadataJson) as RecordedEvent['metadata'],
+    schemaVersion: e.schemaVersion,
+    streamId,
+    streamVersion: Number(row.stream_version),
+    globalPosition: BigInt(row.global_position),
+    recordedAt: row.recorded_at,
+  };
 }
 
 function toRecorded(row: EventRow): RecordedEvent {

@@ -1,0 +1,82 @@
+import { FactumError } from '../core/errors.js';
+import type { EventStore } from '../core/event-store.js';
+import type { RecordedEvent } from '../core/message.js';
+import { BaseEventStore } from '../store/base-event-store.js';
+import type { SqlQueryable } from '../store/sql/sql-client.js';
+import { SqlEventStore } from '../store/sql/sql-event-store.js';
+import { ensureProjectionTables } from './projection-runner.js';
+import { tableNamer, type Projection } from './projection.js';
+
+const registries = new WeakMap<object, InlineProjections>();
+
+/**
+ * Projections that run inside the append itself: on SQL stores in the append's transaction (the
+ * read model can never disagree with the log: both commit or neither does), on the memory store
+ * synchronously before the events are recorded (its handlers must not return promises). A
+ * handler that throws cancels the append. Appends with no inline projection registered keep
+ * their single round trip.
+ *
+ * @example
+ * const inline = await InlineProjections.register(store, orderTotals)
+ * await store.append('order-1', [{ type: 'OrderPlaced', data: { total: 42 } }]) // totals updated in the same transaction
+ * inline.unregister(orderTotals)
+ */
+export class InlineProjections {
+  private readonly projections = new Map<string, { projection: Projection; table: (name: string) => string }>();
+
+  private constructor(private readonly store: BaseEventStore) {}
+
+  /** Registers projections on a store (creating their tables on SQL stores); returns the store's registry. */
+  static async register(store: EventStore, ...projections: Projection[]): Promise<InlineProjections> {
+    if (!(store instanceof BaseEventStore)) throw new FactumError('INVALID_ARGUMENT', 'Inline projections need a factum store (memory, PGlite or PostgreSQL)');
+    let registry = registries.get(store);
+    if (!registry) registries.set(store, (registry = new InlineProjections(store)));
+    const sql = store instanceof SqlEventStore ? store : undefined;
+    for (const projection of projections) {
+      if (sql) await ensureProjectionTables(sql.client, sql.names.s, projection);
+      registry.projections.set(projection.name, { projection, table: tableNamer(projection, sql?.names.s) });
+    }
+    registry.install();
+    return registry;
+  }
+
+  /** Stops running these projections in appends. */
+  unregister(...projections: Projection[]): void {
+    for (const projection of projections) this.projections.delete(projection.name);
+    this.install();
+  }
+
+  /** The names of the registered projections. */
+  names(): string[] {
+    return [...this.projections.keys()];
+  }
+
+  private install(): void {
+    if (this.projections.size === 0) {
+      this.store.inlineHook = undefined;
+      return;
+    }
+    const entries = [...this.projections.values()];
+    this.store.inlineHook =
+      this.store instanceof SqlEventStore
+        ? async (events: RecordedEvent[], tx: SqlQueryable | undefined) => {
+            for (const event of events) {
+              for (const { projection, table } of entries) {
+                const handler = projection.handlers[event.type];
+                if (handler) await handler(event, { ...(tx ? { sql: tx } : {}), subscription: projection.name, attempt: 1, table });
+              }
+            }
+          }
+        : (events: RecordedEvent[]) => {
+            for (const event of events) {
+              for (const { projection, table } of entries) {
+                const handler = projection.handlers[event.type];
+                const result = handler?.(event, { subscription: projection.name, attempt: 1, table });
+                if (result && typeof (result as Promise<void>).then === 'function') {
+                  throw new FactumError('INVALID_ARGUMENT', `Inline projection "${projection.name}" returned a promise: on the memory store inline handlers must be synchronous`);
+                }
+              }
+            }
+          };
+  }
+}

@@ -1,0 +1,69 @@
+/** Inline projections on every store: in the append's transaction, all or nothing. */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { EventStore } from '../../src/core/event-store.js';
+import { defineProjection } from '../../src/projections/projection.js';
+import { InlineProjections } from '../../src/projections/inline-projections.js';
+import type { StoreFactory } from '../stores.js';
+import { ev, sqlOf } from './helpers.js';
+
+export function inlineSuite(factory: StoreFactory): void {
+  const label = factory.skip ? `${factory.name} (skipped: ${factory.skip})` : factory.name;
+  describe.skipIf(Boolean(factory.skip))(`inline projections: ${label}`, () => {
+    let store: EventStore;
+    afterEach(async () => {
+      await store?.close();
+    });
+
+    it('updates the read model in the append: both happen or neither does', async () => {
+      store = await factory.open();
+      const sql = sqlOf(store);
+      const memory = new Map<string, number>();
+      const projection = defineProjection({
+        name: 'balances',
+        tables: { balances: (t) => `CREATE TABLE ${t} (account text PRIMARY KEY, balance integer NOT NULL CHECK (balance >= 0))` },
+        handlers: {
+          Deposited: (e, ctx) => {
+            const amount = (e.data as { amount: number }).amount;
+            if (!ctx.sql) return void memory.set(e.streamId, (memory.get(e.streamId) ?? 0) + amount);
+            return ctx.sql
+              .query(`INSERT INTO ${ctx.table('balances')} AS b VALUES ($1, $2) ON CONFLICT (account) DO UPDATE SET balance = b.balance + $2`, [e.streamId, amount])
+              .then(() => undefined);
+          },
+          Withdrawn: (e, ctx) => {
+            const amount = (e.data as { amount: number }).amount;
+            if (!ctx.sql) {
+              const next = (memory.get(e.streamId) ?? 0) - amount;
+              if (next < 0) throw new Error('overdrawn');
+              return void memory.set(e.streamId, next);
+            }
+            // The CHECK constraint fails the statement, and with it the append.
+            return ctx.sql.query(`UPDATE ${ctx.table('balances')} SET balance = balance - $2 WHERE account = $1`, [e.streamId, amount]).then(() => undefined);
+          },
+        },
+      });
+      const inline = await InlineProjections.register(store, projection);
+      const balance = async (account: string) => {
+        if (!sql) return memory.get(account);
+        const { rows } = await sql.client.query<{ balance: number }>(`SELECT balance FROM ${sql.names.s}balances WHERE account = $1`, [account]);
+        return rows[0]?.balance;
+      };
+
+      await store.append('acct-1', [ev('Deposited', { amount: 50 }), ev('Deposited', { amount: 25 })]);
+      expect(await balance('acct-1')).toBe(75);
+      await expect(store.append('acct-1', [ev('Withdrawn', { amount: 100 })])).rejects.toThrow();
+      // Neither the event nor the read-model change happened.
+      expect((await store.streamInfo('acct-1')).version).toBe(2);
+      expect(await balance('acct-1')).toBe(75);
+      // An idempotent retry of an append is not applied twice.
+      const id = '0190a0a0-0000-7000-8000-000000000001';
+      await store.append('acct-1', [{ id, type: 'Deposited', data: { amount: 5 } }]);
+      const again = await store.append('acct-1', [{ id, type: 'Deposited', data: { amount: 5 } }]);
+      expect(again.alreadyAppended).toBe(true);
+      expect(await balance('acct-1')).toBe(80);
+
+      inline.unregister(projection);
+      await store.append('acct-1', [ev('Deposited', { amount: 1 })]);
+      expect(await balance('acct-1')).toBe(80);
+    });
+  });
+}
