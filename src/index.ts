@@ -37,6 +37,7 @@ export type {
 export { DEFAULT_LIMITS, type StoreLimits } from './core/validation.js';
 export { MemoryEventStore, type MemoryEventStoreOptions } from './store/memory/memory-event-store.js';
 export { openEventStore, type OpenEventStoreOptions } from './store/open-event-store.js';
+export { importEvents, type ImportEvent, type ImportOptions, type ImportProgress, type ImportResult } from './store/import/import-events.js';
 // Domain modelling: deciders, aggregates, command handling, snapshots (src/domain).
 export { isInfrastructureError } from './core/errors.js';
 export { DomainError, isDomainError } from './domain/domain-error.js';

@@ -91,7 +91,8 @@ function findNonJson(value: unknown, path: string, seen: Set<object>): string | 
   }
 }
 
-function prepareEvent(event: unknown, index: number, limits: StoreLimits): PreparedEvent {
+/** Checks and serialises one event; `index` names it in errors. */
+export function prepareEvent(event: unknown, index: number, limits: StoreLimits): PreparedEvent {
   if (typeof event !== 'object' || event === null) throw invalidEvent(index, 'it is not an object');
   const e = event as Partial<NewEvent> & Record<string, unknown>;
   if (typeof e.type !== 'string') throw invalidEvent(index, 'its type must be a string', { type: String(e.type) });

@@ -94,6 +94,26 @@ export class MemoryEventStore extends BaseEventStore {
     return { nextExpectedVersion: last.streamVersion, lastPosition: last.globalPosition, positions: recorded.map((e) => e.globalPosition), alreadyAppended: true };
   }
 
+  /**
+   * One import batch (see importEvents), all or nothing: every stream and id is checked before
+   * the first event is written.
+   */
+  async importPrepared(streamIds: string[], events: PreparedEvent[]): Promise<bigint> {
+    this.assertOpen();
+    for (const [i, streamId] of streamIds.entries()) {
+      if (this.streams.get(streamId)?.tombstoned) throw streamTombstonedError(streamId);
+      if (this.byId.has(events[i]!.id)) throw idempotencyConflictError(streamId, 1, events.length);
+    }
+    if (new Set(events.map((e) => e.id)).size !== events.length) throw idempotencyConflictError(streamIds[0]!, 1, events.length);
+    for (let start = 0; start < events.length; ) {
+      let end = start + 1;
+      while (end < events.length && streamIds[end] === streamIds[start]) end++;
+      await this.appendPrepared(streamIds[start]!, events.slice(start, end), 'any');
+      start = end;
+    }
+    return this.position;
+  }
+
   protected async readStreamPage(streamId: string, request: StreamPageRequest): Promise<RecordedEvent[]> {
     const stream = this.streams.get(streamId);
     if (!stream) return [];

@@ -1,0 +1,79 @@
+import { FactumError, streamTombstonedError } from '../../core/errors.js';
+import { streamCategory } from '../../core/message.js';
+import type { SqlQueryable } from '../sql/sql-client.js';
+import type { SqlEventStore } from '../sql/sql-event-store.js';
+import type { PreparedImport } from './import-events.js';
+
+/**
+ * One import batch on SQL, in one transaction:
+ * 1. the append lock in *exclusive* mode: it waits for appends in flight and holds new ones back,
+ *    so the batch can reserve a block of positions with one `setval` instead of one `nextval` per
+ *    row; readers of `$all` see the lock holder and wait for the batch, as for any append;
+ * 2. the touched streams' rows, locked, to number the new versions after their current ones;
+ * 3. one multi-row INSERT from arrays, then one upsert of the streams.
+ */
+export async function importBatchSql(store: SqlEventStore, batch: PreparedImport): Promise<bigint> {
+  const { s, appendLock } = store.names;
+  const n = batch.events.length;
+  return store.client.transaction(async (tx) => {
+    await tx.query(`SELECT pg_advisory_xact_lock(${appendLock[0]}, ${appendLock[1]})`);
+    const streamIds = [...new Set(batch.streamIds)];
+    const { rows } = await tx.query<{ stream_id: string; version: string | number; tombstoned: boolean }>(
+      `SELECT stream_id, version, tombstoned FROM ${s}streams WHERE stream_id = ANY($1::text[]) FOR UPDATE`,
+      [streamIds],
+    );
+    const versions = new Map<string, number>();
+    for (const row of rows) {
+      if (row.tombstoned) throw streamTombstonedError(row.stream_id);
+      versions.set(row.stream_id, Number(row.version));
+    }
+    const streamVersions = batch.streamIds.map((id) => {
+      const next = (versions.get(id) ?? 0) + 1;
+      versions.set(id, next);
+      return next;
+    });
+    const reserved = await tx.query<{ last: string | number }>(
+      `SELECT setval('${s}position_seq', nextval('${s}position_seq') + $1 - 1) AS last`,
+      [n],
+    );
+    const last = BigInt(reserved.rows[0]!.last);
+    const first = last - BigInt(n) + 1n;
+    await insertEvents(
+      tx,
+      `INSERT INTO ${s}events (global_position, event_id, stream_id, stream_version, event_type, data, metadata, schema_version)
+       SELECT $1::bigint + i.ord - 1, i.id, i.stream, i.version, i.t, i.d::jsonb, i.m::jsonb, i.v
+         FROM unnest($2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::int[])
+              WITH ORDINALITY AS i(id, stream, version, t, d, m, v, ord)`,
+      [
+        first.toString(),
+        batch.events.map((e) => e.id),
+        batch.streamIds,
+        streamVersions,
+        batch.events.map((e) => e.type),
+        batch.events.map((e) => e.dataJson),
+        batch.events.map((e) => e.metadataJson),
+        batch.events.map((e) => e.schemaVersion),
+      ],
+    );
+    await tx.query(
+      `INSERT INTO ${s}streams (stream_id, category, version)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])
+       ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version, soft_deleted = false`,
+      [streamIds, streamIds.map(streamCategory), streamIds.map((id) => versions.get(id)!)],
+    );
+    return last;
+  });
+}
+
+/** Runs the insert; an event id that is already in the log is the caller's error, not the database's. */
+async function insertEvents(tx: SqlQueryable, sql: string, params: unknown[]): Promise<void> {
+  try {
+    await tx.query(sql, params);
+  } catch (error) {
+    const e = error as { code?: string; constraint?: string; detail?: string };
+    if (e.code === '23505' && e.constraint?.includes('event_id')) {
+      throw new FactumError('IDEMPOTENCY_CONFLICT', `An imported event id is already in the log: ${e.detail ?? ''}`, { cause: error });
+    }
+    throw error;
+  }
+}
