@@ -50,7 +50,7 @@ export { MemorySnapshotStore } from './domain/snapshots/memory-snapshot-store.js
 export { SqlSnapshotStore, type SqlSnapshotTarget } from './domain/snapshots/sql-snapshot-store.js';
 export { snapshotStoreFor } from './domain/snapshots/snapshot-store-for.js';
 // Event schemas, validation, upcasting and compatibility (src/schema).
-export { defineEvent, EventType, type Upcaster, type EventTypeVersion, type EventVersionOptions } from './schema/event-type.js';
+export { defineEvent, EventType, type Upcaster, type EventTypeVersion, type EventVersionOptions, type InferEvent } from './schema/event-type.js';
 export { EventRegistry, type EventRegistryOptions } from './schema/event-registry.js';
 export { RegisteredEventStore } from './schema/registered-event-store.js';
 export { EventSchemaViolation, isEventSchemaViolation, type SchemaIssue } from './schema/event-schema-violation.js';

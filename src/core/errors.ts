@@ -110,7 +110,12 @@ export function isStoreClosed(error: unknown): error is FactumError {
   return hasCode(error, 'STORE_CLOSED');
 }
 
-/** True when the database or the store itself failed, as opposed to a rule, a conflict or bad input. */
+/**
+ * True when the database or the store itself failed, as opposed to a rule, a conflict or bad input.
+ *
+ * @example
+ * catch (e) { if (isInfrastructureError(e)) return reply(503) }
+ */
 export function isInfrastructureError(error: unknown): error is FactumError {
   return ['STORAGE_ERROR', 'STORE_CLOSED', 'MIGRATION_FAILED'].some((code) => hasCode(error, code as FactumErrorCode));
 }

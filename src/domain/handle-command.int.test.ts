@@ -265,6 +265,20 @@ for (const f of factories) {
         expect(await snapshots.load('cart-a', 'cart-aggregate', 1)).toMatchObject({ streamVersion: 5 });
       });
 
+      it('the snapshot store never moves a snapshot back to an older stream version', async () => {
+        const store = await open();
+        const snapshots = snapshotStoreFor(store);
+        const row = { streamId: 'cart-order', name: 'state', snapshotVersion: 1, fromVersion: 1 };
+        await snapshots.save({ ...row, streamVersion: 10, state: { at: 10 } });
+        await snapshots.save({ ...row, streamVersion: 5, state: { at: 5 } });
+        expect(await snapshots.load('cart-order', 'state', 1)).toMatchObject({ streamVersion: 10, state: { at: 10 } });
+        await snapshots.save({ ...row, streamVersion: 12, state: { at: 12 } });
+        expect(await snapshots.load('cart-order', 'state', 1)).toMatchObject({ streamVersion: 12, state: { at: 12 } });
+        expect(await snapshots.load('cart-order', 'state', 2)).toBeUndefined();
+        await snapshots.delete('cart-order');
+        expect(await snapshots.load('cart-order', 'state', 1)).toBeUndefined();
+      });
+
       it('takeSnapshot covers streams written in bulk, outside handleCommand', async () => {
         const store = await open();
         const snapshots = snapshotStoreFor(store);

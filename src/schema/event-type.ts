@@ -110,3 +110,11 @@ export function defineEvent<Type extends string, S extends StandardSchemaV1>(
   }
   return new EventType(type, [{ version: 1, schema, ...options }]);
 }
+
+/**
+ * The event (as appended) of an event type's current version, for deciders' event unions.
+ *
+ * @example
+ * type CartEvent = InferEvent<typeof ItemAdded> | InferEvent<typeof CartCheckedOut>
+ */
+export type InferEvent<T> = T extends EventType<infer Type, infer Data> ? NewEvent<Type, Data> : never;

@@ -58,7 +58,12 @@ export function schemaSnapshot(source: Source): SchemaSnapshot {
   return { factumSchemaSnapshot: 1, eventTypes };
 }
 
-/** Checks that a parsed file is a schema snapshot. */
+/**
+ * Checks that a parsed file is a schema snapshot.
+ *
+ * @example
+ * const committed = parseSchemaSnapshot(JSON.parse(await readFile('events.schema.json', 'utf8')))
+ */
 export function parseSchemaSnapshot(value: unknown): SchemaSnapshot {
   const v = value as Partial<SchemaSnapshot> | null;
   if (!v || v.factumSchemaSnapshot !== 1 || typeof v.eventTypes !== 'object' || v.eventTypes === null) {

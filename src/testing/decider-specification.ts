@@ -7,6 +7,10 @@ import { decidedEvents, type Decider, type EvolveEvent } from '../domain/decider
  * A failed specification. A plain `Error` (the test kit depends on no test runner) whose
  * message shows what was expected and what happened; `expected` and `actual` let runners that
  * know them (Vitest, Jest, node:test) draw a diff too.
+ *
+ * @example
+ * try { spec.given([]).when(command).thenNothing() }
+ * catch (e) { if (e instanceof SpecificationError) console.log(e.expected, e.actual) }
  */
 export class SpecificationError extends Error {
   constructor(
@@ -95,7 +99,13 @@ export class DeciderSpecification<State, C, E extends NewEvent> {
   }
 }
 
-/** The assertions of a specification (see `DeciderSpecification`). */
+/**
+ * The assertions of a specification (see `DeciderSpecification`).
+ *
+ * @example
+ * const then = DeciderSpecification.for(cart).given([]).when(addItem)
+ * then.then([{ type: 'ItemAdded', data: { sku: 'a' } }])
+ */
 export class Then<State, E extends NewEvent> {
   constructor(
     private readonly decider: Decider<State, any, E>,
