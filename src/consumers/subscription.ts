@@ -332,7 +332,11 @@ export class Subscription {
         try {
           await this.lock.run(() => this.process(page.events, page.position));
         } catch (error) {
-          if (error instanceof GenerationChanged) continue;
+          // Outside the rolled-back transaction: PGlite runs one statement at a time.
+          if (error instanceof GenerationChanged) {
+            await this.loadBlocked().catch((e: unknown) => this.options.onError?.(e));
+            continue;
+          }
           if (isCheckpointConflict(error) || this.stopping) {
             this.fail(error);
             return;
@@ -378,7 +382,6 @@ export class Subscription {
       // A rebuild swapped the read model in: our batch is rolled back; reload and go on.
       this.checkpoint = found;
       this.position = found.position;
-      await this.loadBlocked();
       throw new GenerationChanged();
     }
     if (!expected) {
