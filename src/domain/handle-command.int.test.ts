@@ -265,6 +265,21 @@ for (const f of factories) {
         expect(await snapshots.load('cart-a', 'cart-aggregate', 1)).toMatchObject({ streamVersion: 5 });
       });
 
+      it('a failed snapshot write does not fail the command, and is reported', async () => {
+        const store = await open();
+        const snapshots = snapshotStoreFor(store);
+        // A state that cannot become JSON: the write fails after the append has succeeded.
+        const broken = cartDecider({ every: 1, version: 1, toSnapshot: () => ({ big: 1n }) as never });
+        const errors: unknown[] = [];
+        const result = await handleCommand(store, 'cart-broken', add('a'), broken, { snapshots, onSnapshotError: (e) => errors.push(e) });
+        expect(result.version).toBe(1);
+        expect(await result.snapshot).toBe(false);
+        expect(errors).toHaveLength(1);
+        expect((await store.streamInfo('cart-broken')).version).toBe(1);
+        expect(await snapshots.load('cart-broken', 'state', 1)).toBeUndefined();
+        await expect(handleCommand(store, 'cart-broken', add('b'), cartDecider({ every: 0, version: 1 }), { snapshots })).rejects.toThrow(/snapshot.every must be an integer >= 1/);
+      });
+
       it('the snapshot store never moves a snapshot back to an older stream version', async () => {
         const store = await open();
         const snapshots = snapshotStoreFor(store);

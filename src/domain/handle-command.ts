@@ -22,7 +22,10 @@ export interface HandleCommandOptions {
   backoff?: Backoff;
   /** Extra metadata for every event (the command's correlation and causation ids are added). */
   metadata?: EventMetadata;
-  /** Called when a snapshot write fails; the command has succeeded all the same. */
+  /**
+   * Called when a snapshot write fails; the command has succeeded all the same. Without it, the
+   * failure is reported as a process warning (`FactumSnapshotWarning`).
+   */
   onSnapshotError?: (error: unknown) => void;
 }
 
@@ -127,7 +130,9 @@ export async function handleCommand<State, C, E extends NewEvent>(
       result.snapshot = new Promise<void>((resolve) => resolve(snapshots.save(snapshotOf(streamId, snapshotOptions, state, result.version, foldStart(loaded.info))))).then(
         () => true,
         (error: unknown) => {
-          options.onSnapshotError?.(error);
+          // A lost snapshot loses no data (the log is whole), but it must not go unnoticed either.
+          if (options.onSnapshotError) options.onSnapshotError(error);
+          else process.emitWarning(`factum: snapshot of stream "${streamId}" at version ${result.version} failed: ${(error as Error)?.message ?? String(error)}`, 'FactumSnapshotWarning');
           return false;
         },
       );

@@ -1,3 +1,4 @@
+import { FactumError } from '../core/errors.js';
 import type { EventStore, StreamInfo } from '../core/event-store.js';
 import type { JsonValue, NewEvent, RecordedEvent } from '../core/message.js';
 import type { Decider, EvolveEvent, SnapshotOptions } from './decider.js';
@@ -41,6 +42,16 @@ export function snapshotsApply(info: StreamInfo): boolean {
   return !info.tombstoned && info.metadata.maxCount === undefined && info.metadata.maxAgeSeconds === undefined;
 }
 
+/** Refuses snapshot options that would silently never (or always) snapshot. */
+function checkSnapshotOptions(options: Pick<SnapshotOptions<unknown>, 'every' | 'version'>): void {
+  for (const key of ['every', 'version'] as const) {
+    const value = options[key];
+    if (!Number.isSafeInteger(value) || value < 1) {
+      throw new FactumError('INVALID_ARGUMENT', `snapshot.${key} must be an integer >= 1, got ${String(value)}`, { details: { [key]: String(value) } });
+    }
+  }
+}
+
 /** Restores a state from a snapshot, if the snapshot still describes this stream. */
 function usable<State>(snapshot: Snapshot | undefined, info: StreamInfo, options: SnapshotOptions<State>): State | undefined {
   if (!snapshot || !snapshotsApply(info)) return undefined;
@@ -65,6 +76,7 @@ export async function loadState<State, C, E extends NewEvent>(
   options: LoadStateOptions = {},
 ): Promise<LoadedState<State>> {
   const snapshotOptions = decider.snapshot;
+  if (snapshotOptions) checkSnapshotOptions(snapshotOptions);
   const name = snapshotOptions?.name ?? DEFAULT_SNAPSHOT_NAME;
   // The snapshot and the stream's head are independent reads: run them together.
   const [snapshot, info] = await Promise.all([
