@@ -1,0 +1,144 @@
+/**
+ * What must hold once the flows have settled, however the races went. Shared by the end-to-end
+ * test and by the last lines `npm start` prints. Everything is checked against the log itself,
+ * the source of truth; the read models are checked against a rebuild from it.
+ */
+import type { EventStore, RecordedEvent } from './factum.js';
+import type { Line } from './events.js';
+import { compareWithRebuild } from './read-models/rebuild-check.js';
+import { ASYNC_PROJECTIONS, INLINE_PROJECTIONS } from './shop.js';
+
+export interface InvariantResult {
+  name: string;
+  ok: boolean;
+  /** What was checked, or the first offenders. */
+  detail: string;
+}
+
+/** Everything the log says about one order. */
+interface OrderFacts {
+  placed: number;
+  cancelled: number;
+  ready: number;
+  confirmed: number;
+  shipped: number;
+  charged: number;
+  refunded: number;
+  reserved: number;
+  released: number;
+}
+
+const SHOP_CATEGORIES = ['order', 'payment', 'inventory', 'shipment'];
+
+function factsByOrder(events: RecordedEvent[]): Map<string, OrderFacts> {
+  const facts = new Map<string, OrderFacts>();
+  const count: Partial<Record<string, keyof OrderFacts>> = {
+    OrderPlaced: 'placed',
+    OrderCancelled: 'cancelled',
+    OrderReadyToShip: 'ready',
+    OrderConfirmed: 'confirmed',
+    OrderShipped: 'shipped',
+    PaymentSucceeded: 'charged',
+    PaymentRefunded: 'refunded',
+    InventoryReserved: 'reserved',
+    StockReleased: 'released',
+  };
+  for (const event of events) {
+    const key = count[event.type];
+    const orderId = (event.data as { orderId?: string }).orderId;
+    if (!key || !orderId) continue;
+    let f = facts.get(orderId);
+    if (!f) facts.set(orderId, (f = { placed: 0, cancelled: 0, ready: 0, confirmed: 0, shipped: 0, charged: 0, refunded: 0, reserved: 0, released: 0 }));
+    f[key]++;
+  }
+  return facts;
+}
+
+function result(name: string, offenders: string[], checked: string): InvariantResult {
+  const shown = offenders.slice(0, 5).join('; ');
+  return { name, ok: offenders.length === 0, detail: offenders.length === 0 ? checked : `${offenders.length} offender(s): ${shown}` };
+}
+
+/** Checks every invariant of the shop against the whole log; call it once the flows have settled. */
+export async function checkInvariants(store: EventStore): Promise<InvariantResult[]> {
+  const events: RecordedEvent[] = [];
+  for await (const event of store.readAll({ categories: SHOP_CATEGORIES })) events.push(event);
+  const facts = factsByOrder(events);
+  const orders = [...facts].filter(([, f]) => f.placed > 0);
+  const out: InvariantResult[] = [];
+
+  out.push(
+    result(
+      'every order ended confirmed-and-shipped or cancelled',
+      orders
+        .filter(([, f]) => !(f.placed === 1 && ((f.confirmed === 1 && f.shipped === 1 && f.cancelled === 0) || (f.cancelled === 1 && f.shipped === 0 && f.confirmed === 0))))
+        .map(([id, f]) => `${id} ${JSON.stringify(f)}`),
+      `${orders.length} orders`,
+    ),
+  );
+
+  // Stock is folded from the inventory streams event by event, in each stream's order.
+  const negative: string[] = [];
+  const stock = new Map<string, number>();
+  let movements = 0;
+  for (const event of events) {
+    if (!event.streamId.startsWith('inventory-')) continue;
+    const data = event.data as { sku?: string; quantity?: number; lines?: Line[] };
+    const moves: Array<[string, number]> =
+      event.type === 'StockRestocked' ? [[data.sku!, data.quantity!]]
+      : event.type === 'InventoryReserved' ? data.lines!.map((l) => [l.sku, -l.quantity])
+      : event.type === 'StockReleased' ? data.lines!.map((l) => [l.sku, l.quantity])
+      : [];
+    for (const [sku, delta] of moves) {
+      const key = `${event.streamId}/${sku}`;
+      const level = (stock.get(key) ?? 0) + delta;
+      stock.set(key, level);
+      movements++;
+      if (level < 0) negative.push(`${key} at ${event.streamId} v${event.streamVersion}: ${level}`);
+    }
+  }
+  out.push(result('no stock level ever went negative', negative, `${movements} stock movements`));
+
+  const cancelledPaid = orders.filter(([, f]) => f.cancelled === 1 && f.charged === 1).length;
+  out.push(
+    result(
+      'every cancelled paid order was refunded exactly once, and no other order was',
+      orders.filter(([, f]) => f.charged > 1 || f.refunded !== (f.cancelled === 1 && f.charged === 1 ? 1 : 0)).map(([id, f]) => `${id} charged ${f.charged}, refunded ${f.refunded}, cancelled ${f.cancelled}`),
+      `${cancelledPaid} refunds`,
+    ),
+  );
+
+  out.push(
+    result(
+      'every reservation was shipped or released, never both',
+      orders.filter(([, f]) => f.reserved > 1 || f.released !== (f.reserved === 1 && f.cancelled === 1 ? 1 : 0) || f.shipped > f.reserved).map(([id, f]) => `${id} ${JSON.stringify(f)}`),
+      `${orders.filter(([, f]) => f.reserved === 1).length} reservations`,
+    ),
+  );
+
+  // Each step's event points at the event that caused it, in the same flow.
+  const byId = new Map(events.map((e) => [e.id, e]));
+  const reactions = events.filter((e) => !['OrderPlaced', 'StockRestocked'].includes(e.type) && !(e.type === 'OrderCancelled' && (e.data as { reason: string }).reason === 'customer'));
+  out.push(
+    result(
+      'every reaction names its cause, in the same correlation',
+      reactions
+        .filter((e) => {
+          const cause = byId.get(e.metadata.causationId ?? '');
+          return !cause || cause.metadata.correlationId !== e.metadata.correlationId || e.metadata.correlationId !== (e.data as { orderId: string }).orderId;
+        })
+        .map((e) => `${e.type} ${e.id}`),
+      `${reactions.length} caused events`,
+    ),
+  );
+
+  const differences = await compareWithRebuild(store, [...ASYNC_PROJECTIONS, ...INLINE_PROJECTIONS]);
+  out.push(
+    result(
+      'the read models equal a rebuild from the log',
+      differences.filter((d) => d.onlyLive + d.onlyRebuilt > 0).map((d) => `${d.table}: ${d.onlyLive} rows only live, ${d.onlyRebuilt} only rebuilt`),
+      differences.map((d) => d.table).join(', '),
+    ),
+  );
+  return out;
+}

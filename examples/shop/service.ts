@@ -1,0 +1,48 @@
+/**
+ * What every service of the shop is made of: reactions to other services' events, each run as
+ * one step of a choreographed saga on a checkpointed subscription with the inbox on. A step
+ * runs a command through `handleCommand` with the order as correlation id and the triggering
+ * event as causation id, so every event of a flow can be traced back to what caused it.
+ */
+import { handleCommand, Subscription, type Decider, type EventStore, type NewEvent, type RecordedEvent, type SnapshotStore } from './factum.js';
+import type { ShopEventType } from './events.js';
+
+/** Runs one command on behalf of the event that caused it. */
+export type Step = <State, C, E extends NewEvent>(streamId: string, command: C, decider: Decider<State, C, E>) => Promise<void>;
+
+export type Reaction = (event: RecordedEvent, step: Step) => Promise<void>;
+
+/** One service: a name (it names the subscription) and its reactions by event type. */
+export interface ServiceDefinition {
+  name: string;
+  reactions: Partial<Record<ShopEventType, Reaction>>;
+}
+
+export interface ServiceOptions {
+  snapshots: SnapshotStore;
+  /** Failed attempts (they are retried, then dead-lettered): counted for the report. */
+  onError?: (error: unknown, event?: RecordedEvent) => void;
+}
+
+/** Starts a service's subscription: from its checkpoint, so a restart continues where it stopped. */
+export async function startService(store: EventStore, service: ServiceDefinition, options: ServiceOptions): Promise<Subscription> {
+  const subscription = new Subscription(store, {
+    name: service.name,
+    filter: { types: Object.keys(service.reactions) },
+    // A redelivered event (after a crash before the checkpoint moved) is recognised and skipped.
+    inbox: true,
+    batchSize: 20,
+    // Short delays: in this demo a failure is a bug to show, not an outage to ride out.
+    retry: { immediateRetries: 2, backoffRetries: 2, initialDelayMs: 50 },
+    pollIntervalMs: 250,
+    ...(options.onError ? { onError: options.onError } : {}),
+    handler: async (event) => {
+      const step: Step = async (streamId, command, decider) => {
+        const metadata = { correlationId: event.metadata.correlationId ?? event.streamId, causationId: event.id };
+        await handleCommand(store, streamId, { ...(command as object), metadata } as typeof command, decider, { snapshots: options.snapshots });
+      };
+      await service.reactions[event.type as ShopEventType]?.(event, step);
+    },
+  });
+  return subscription.start();
+}

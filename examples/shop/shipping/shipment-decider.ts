@@ -1,0 +1,27 @@
+/** Shipping: one stream per order's shipment; an order ships once. */
+import type { Command, Decider } from '../factum.js';
+import type { ShipmentEvent, Warehouse } from '../events.js';
+
+export interface ShipmentState {
+  shipped: boolean;
+}
+
+export type ShipmentCommand = Command<'ShipOrder', { orderId: string; warehouse: Warehouse }>;
+
+/** A tracking number derived from the order id, so that deciding twice gives the same answer. */
+export function trackingNumberOf(orderId: string): string {
+  let hash = 2166136261;
+  for (const char of orderId) hash = Math.imul(hash ^ char.charCodeAt(0), 16777619) >>> 0;
+  return `TRK${hash.toString(36).toUpperCase().padStart(7, '0')}`;
+}
+
+export const shipmentDecider: Decider<ShipmentState, ShipmentCommand, ShipmentEvent> = {
+  name: 'shipment',
+  initialState: () => ({ shipped: false }),
+  evolve: () => ({ shipped: true }),
+  decide(command, state) {
+    if (state.shipped) return [];
+    const { orderId, warehouse } = command.data;
+    return [{ type: 'OrderShipped', data: { orderId, warehouse, trackingNumber: trackingNumberOf(orderId) } }];
+  },
+};

@@ -1,0 +1,105 @@
+/**
+ * The four services and the read models, started together in one process. Each service only
+ * reads events and appends to its own streams, so each could run in a process of its own on
+ * PostgreSQL with no change: they share the log, never a call.
+ */
+import { BaseEventStore, InlineProjections, ProjectionRunner, snapshotStoreFor, type DeadLetter, type EventStore, type Subscription, type SubscriptionStatus } from './factum.js';
+import { inventoryService } from './inventory/inventory-service.js';
+import { ordersService } from './orders/orders-service.js';
+import { paymentsService } from './payments/payments-service.js';
+import { customerOrders } from './read-models/customer-orders.js';
+import { orderSummary } from './read-models/order-summary.js';
+import { revenuePerDay } from './read-models/revenue-per-day.js';
+import { stockLevels } from './read-models/stock-levels.js';
+import { startService } from './service.js';
+import { shippingService } from './shipping/shipping-service.js';
+
+export const SERVICES = [ordersService, paymentsService, inventoryService, shippingService];
+export const ASYNC_PROJECTIONS = [orderSummary, stockLevels, revenuePerDay];
+export const INLINE_PROJECTIONS = [customerOrders];
+
+/** Anything that follows the log: a service's subscription or a projection's runner. */
+interface Follower {
+  status(): SubscriptionStatus;
+  waitFor(position: bigint, options?: { timeoutMs?: number }): Promise<void>;
+  deadLetters(): Promise<DeadLetter[]>;
+  stop(): Promise<void>;
+}
+
+/** The most a subscription fell behind while the run was busy. */
+export interface LagPeak {
+  events: bigint;
+  seconds: number;
+}
+
+export class Shop {
+  /** Failed handler attempts per follower (each was retried; the last ones end as dead letters). */
+  readonly failures = new Map<string, number>();
+  readonly peaks = new Map<string, LagPeak>();
+  private stopSampling?: () => void;
+
+  private constructor(
+    readonly store: EventStore,
+    private readonly followers: Map<string, Follower>,
+  ) {}
+
+  static async start(store: EventStore): Promise<Shop> {
+    await InlineProjections.register(store, ...INLINE_PROJECTIONS);
+    const followers = new Map<string, Follower>();
+    const shop = new Shop(store, followers);
+    const onError = (name: string) => () => void shop.failures.set(name, (shop.failures.get(name) ?? 0) + 1);
+    for (const projection of ASYNC_PROJECTIONS) {
+      followers.set(projection.name, await ProjectionRunner.start(store, projection, { batchSize: 100, pollIntervalMs: 250, onError: onError(projection.name) }));
+    }
+    const snapshots = snapshotStoreFor(store);
+    for (const service of SERVICES) {
+      const subscription: Subscription = await startService(store, service, { snapshots, onError: onError(service.name) });
+      followers.set(service.name, subscription);
+    }
+    // Lag is sampled at every append, while the run is busy (once it settles every lag is zero).
+    // Not on a timer: on PGlite a busy run is one long chain of promises and timers wait for it.
+    shop.stopSampling = store instanceof BaseEventStore ? store.onAppended(() => shop.sampleLag()) : undefined;
+    return shop;
+  }
+
+  names(): string[] {
+    return [...this.followers.keys()];
+  }
+
+  statuses(): SubscriptionStatus[] {
+    return [...this.followers.values()].map((f) => f.status());
+  }
+
+  private sampleLag(): void {
+    for (const status of this.statuses()) {
+      const peak = this.peaks.get(status.name) ?? { events: 0n, seconds: 0 };
+      this.peaks.set(status.name, {
+        events: status.lagEvents > peak.events ? status.lagEvents : peak.events,
+        seconds: Math.max(peak.seconds, status.lagSeconds),
+      });
+    }
+  }
+
+  /**
+   * Resolves when the flows have settled: every follower has handled the whole log, and the log
+   * did not grow meanwhile (a step handled late may still have appended the next one).
+   */
+  async settle(timeoutMs = 120_000): Promise<bigint> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const head = await this.store.headPosition();
+      await Promise.all([...this.followers.values()].map((f) => f.waitFor(head, { timeoutMs: Math.max(1, until - Date.now()) })));
+      if ((await this.store.headPosition()) === head) return head;
+    }
+  }
+
+  async deadLetters(): Promise<Array<{ follower: string; letter: DeadLetter }>> {
+    const all = await Promise.all([...this.followers].map(async ([name, f]) => (await f.deadLetters()).map((letter) => ({ follower: name, letter }))));
+    return all.flat();
+  }
+
+  async stop(): Promise<void> {
+    this.stopSampling?.();
+    for (const follower of this.followers.values()) await follower.stop();
+  }
+}

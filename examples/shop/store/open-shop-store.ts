@@ -1,0 +1,46 @@
+/**
+ * Opens the shop's store: PostgreSQL when a URL is given, otherwise the embedded PGlite store in
+ * a directory (./.factum/shop by default), so that a second run continues from the first.
+ */
+import { mkdir } from 'node:fs/promises';
+import { openPGliteEventStore, type EventStore } from '../factum.js';
+import { openSerialReadsPostgresStore } from './serial-reads-postgres.js';
+import { reentrantPGlite } from './reentrant-pglite.js';
+
+export interface ShopStoreConfig {
+  /** postgres://… to run on PostgreSQL. */
+  databaseUrl?: string;
+  /** PGlite's directory when no URL is given (`memory://` keeps it in memory). */
+  dataDir: string;
+  /** Database schema; `factum` by default. */
+  schema?: string;
+}
+
+export interface ShopStore {
+  store: EventStore;
+  /** Where it lives, for the printout. */
+  where: string;
+  close(): Promise<void>;
+}
+
+export async function openShopStore(config: ShopStoreConfig): Promise<ShopStore> {
+  const schema = config.schema ? { schema: config.schema } : {};
+  if (config.databaseUrl) {
+    // Each running subscription holds a connection for its batch while its steps append on
+    // others: the pool must be larger than the number of subscriptions.
+    const store = await openSerialReadsPostgresStore(config.databaseUrl, { ...schema, maxConnections: 20 });
+    return { store, where: `PostgreSQL ${config.databaseUrl.replace(/\/\/[^@/]*@/, '//…@')}${config.schema ? ` schema ${config.schema}` : ''}`, close: () => store.close() };
+  }
+  if (!config.dataDir.startsWith('memory://')) await mkdir(config.dataDir, { recursive: true });
+  const { PGlite } = await import('@electric-sql/pglite');
+  const db = reentrantPGlite(await PGlite.create(config.dataDir));
+  const store = await openPGliteEventStore({ dataDir: db, ...schema });
+  return {
+    store,
+    where: `PGlite in ${config.dataDir}`,
+    async close() {
+      await store.close();
+      await db.close();
+    },
+  };
+}
