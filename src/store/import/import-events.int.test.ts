@@ -5,6 +5,9 @@ import { uuidv7 } from '../../core/uuid.js';
 import type { RecordedEvent } from '../../core/message.js';
 import { createdSchemas, dropSchemas, storeFactories } from '../../../test/stores.js';
 import { importEvents, type ImportEvent, type ImportProgress } from './import-events.js';
+import { InlineProjections } from '../../projections/inline-projections.js';
+import { defineProjection, tableNamer } from '../../projections/projection.js';
+import { SqlEventStore } from '../sql/sql-event-store.js';
 
 afterAll(() => dropSchemas(createdSchemas));
 
@@ -71,6 +74,38 @@ for (const factory of await storeFactories()) {
       const error = await importEvents(store, [{ streamId: 's-2', type: 'Y', data: {} }, { id, streamId: 's-3', type: 'Y', data: {} }]).catch((e: unknown) => e);
       expect(error).toMatchObject({ code: 'IDEMPOTENCY_CONFLICT', details: { imported: 0 } });
       expect((await store.streamInfo('s-2')).exists).toBe(false);
+      await store.close();
+    });
+
+    it('runs inline projections in each batch, so the read model never disagrees with the log', async () => {
+      const store = await factory.open();
+      const seen: string[] = [];
+      const counted = defineProjection({
+        name: 'imported-count',
+        tables: { counts: (t) => `CREATE TABLE ${t} (stream_id text PRIMARY KEY, n integer NOT NULL)` },
+        handlers: {
+          Imported: (event, { sql, table }) => {
+            if ((event.data as { poison?: boolean }).poison) throw new Error('the read model refuses this event');
+            seen.push(event.id);
+            return sql?.query(
+              `INSERT INTO ${table('counts')} VALUES ($1, 1) ON CONFLICT (stream_id) DO UPDATE SET n = ${table('counts')}.n + 1`,
+              [event.streamId],
+            ).then(() => undefined);
+          },
+        },
+      });
+      const inline = await InlineProjections.register(store, counted);
+      const input = [...generate(900, 3)];
+      await importEvents(store, input, { batchSize: 300 });
+      expect(seen).toEqual(input.map((e) => e.id));
+      const poisoned = await importEvents(store, [...generate(10, 1), { streamId: 'imp-0', type: 'Imported', data: { poison: true } }]).catch((e: unknown) => e);
+      expect(poisoned).toMatchObject({ details: { imported: 0 } });
+      expect(await all(store.readAll({ types: ['Imported'] }))).toHaveLength(900);
+      if (store instanceof SqlEventStore) {
+        const { rows } = await store.client.query<{ n: number }>(`SELECT sum(n)::int AS n FROM ${tableNamer(counted, store.names.s)('counts')}`);
+        expect(rows[0]!.n).toBe(900);
+      }
+      inline.unregister(counted);
       await store.close();
     });
 

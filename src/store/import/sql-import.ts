@@ -10,7 +10,7 @@ import type { PreparedImport } from './import-events.js';
  *    so the batch can reserve a block of positions with one `setval` instead of one `nextval` per
  *    row; readers of `$all` see the lock holder and wait for the batch, as for any append;
  * 2. the touched streams' rows, locked, to number the new versions after their current ones;
- * 3. one multi-row INSERT from arrays, then one upsert of the streams.
+ * 3. one multi-row INSERT from arrays, then one upsert of the streams, then inline projections.
  */
 export async function importBatchSql(store: SqlEventStore, batch: PreparedImport): Promise<bigint> {
   const { s, appendLock } = store.names;
@@ -32,8 +32,8 @@ export async function importBatchSql(store: SqlEventStore, batch: PreparedImport
       versions.set(id, next);
       return next;
     });
-    const reserved = await tx.query<{ last: string | number }>(
-      `SELECT setval('${s}position_seq', nextval('${s}position_seq') + $1 - 1) AS last`,
+    const reserved = await tx.query<{ last: string | number; now: Date }>(
+      `SELECT setval('${s}position_seq', nextval('${s}position_seq') + $1 - 1) AS last, now() AS now`,
       [n],
     );
     const last = BigInt(reserved.rows[0]!.last);
@@ -61,6 +61,24 @@ export async function importBatchSql(store: SqlEventStore, batch: PreparedImport
        ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version, soft_deleted = false`,
       [streamIds, streamIds.map(streamCategory), streamIds.map((id) => versions.get(id)!)],
     );
+    // Inline projections see imported events too: the read model never disagrees with the log.
+    if (store.inlineHook) {
+      const recordedAt = reserved.rows[0]!.now;
+      await store.inlineHook(
+        batch.events.map((e, i) => ({
+          id: e.id,
+          type: e.type,
+          data: JSON.parse(e.dataJson) as unknown,
+          metadata: e.metadata,
+          schemaVersion: e.schemaVersion,
+          streamId: batch.streamIds[i]!,
+          streamVersion: streamVersions[i]!,
+          globalPosition: first + BigInt(i),
+          recordedAt,
+        })),
+        tx,
+      );
+    }
     return last;
   });
 }
