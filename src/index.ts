@@ -52,7 +52,7 @@ export { snapshotStoreFor } from './domain/snapshots/snapshot-store-for.js';
 // Event schemas, validation, upcasting and compatibility (src/schema).
 export { defineEvent, EventType, type Upcaster, type EventTypeVersion, type EventVersionOptions, type InferEvent } from './schema/event-type.js';
 export { EventRegistry, type EventRegistryOptions } from './schema/event-registry.js';
-export { RegisteredEventStore } from './schema/registered-event-store.js';
+export { registeredEventStore, unwrapEventStore, eventRegistryOf } from './schema/registered-event-store.js';
 export { EventSchemaViolation, isEventSchemaViolation, type SchemaIssue } from './schema/event-schema-violation.js';
 export { schemaSnapshot, parseSchemaSnapshot, type SchemaSnapshot } from './schema/schema-snapshot.js';
 export { checkCompatibility, assertCompatible, type CompatibilityReport, type CompatibilityProblem } from './schema/check-compatibility.js';

@@ -6,7 +6,9 @@ import { createdSchemas, dropSchemas, storeFactories } from '../../test/stores.j
 import { isValidationError, type FactumError } from '../core/errors.js';
 import type { EventStore } from '../core/event-store.js';
 import type { RecordedEvent } from '../core/message.js';
+import { SqlEventStore } from '../store/sql/sql-event-store.js';
 import { EventRegistry } from './event-registry.js';
+import { eventRegistryOf, unwrapEventStore } from './registered-event-store.js';
 import { isEventSchemaViolation, type EventSchemaViolation } from './event-schema-violation.js';
 import { defineEvent } from './event-type.js';
 import type { StandardSchemaV1 } from './standard-schema.js';
@@ -82,14 +84,14 @@ for (const f of factories) {
     });
 
     it('validates old versions against their own schema, refuses unknown versions, and in strict mode unknown types', async () => {
-      const { store } = await open(true);
+      const { store, inner } = await open(true);
       await store.append('cart-2', [{ type: 'ItemAdded', schemaVersion: 1, data: { sku: 'a' } }]);
       expect(await caught(store.append('cart-2', [{ type: 'ItemAdded', schemaVersion: 2, data: { sku: 'a' } }]))).toMatchObject({ path: 'quantity', schemaVersion: 2 });
       expect(await caught(store.append('cart-2', [{ type: 'ItemAdded', schemaVersion: 4, data: {} }]))).toMatchObject({ path: '(schemaVersion)' });
       expect(await caught(store.append('cart-2', [{ type: 'Unknown', data: {} }]))).toMatchObject({ code: 'EVENT_SCHEMA_VIOLATION', path: '(type)' });
-      const loose = new EventRegistry([ItemAdded]).wrap(store.inner);
+      const loose = new EventRegistry([ItemAdded]).wrap(inner);
       await loose.append('cart-2', [{ type: 'Unknown', data: {} }]);
-      expect((await store.inner.streamInfo('cart-2')).version).toBe(2);
+      expect((await inner.streamInfo('cart-2')).version).toBe(2);
     });
 
     it('upcasts v1 and v2 events to v3 for every reader; the stored events never change', async () => {
@@ -120,6 +122,21 @@ for (const f of factories) {
         [3, { product: { sku: 'new' }, count: 5 }],
         [1, { total: 9 }],
       ]);
+    });
+
+    it('the wrapped store is still the store: same class, same fields, unwrappable', async () => {
+      const { store, inner } = await open();
+      expect(Object.getPrototypeOf(store)).toBe(Object.getPrototypeOf(inner));
+      if (f.name !== 'memory') {
+        expect(store).toBeInstanceOf(SqlEventStore);
+        expect((store as SqlEventStore).names).toBe((inner as SqlEventStore).names);
+      }
+      expect(store.kind).toBe(inner.kind);
+      expect(store.streamInfo).toBe(store.streamInfo);
+      expect(unwrapEventStore(store)).toBe(inner);
+      expect(unwrapEventStore(new EventRegistry().wrap(store))).toBe(inner);
+      expect(eventRegistryOf(store)?.get('ItemAdded')).toBe(ItemAdded);
+      expect(eventRegistryOf(inner)).toBeUndefined();
     });
 
     it('fails loudly on an event newer than the code knows, and when an upcaster throws', async () => {

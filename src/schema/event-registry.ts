@@ -3,7 +3,7 @@ import type { EventStore } from '../core/event-store.js';
 import type { NewEvent, RecordedEvent } from '../core/message.js';
 import { EventSchemaViolation } from './event-schema-violation.js';
 import type { EventType } from './event-type.js';
-import { RegisteredEventStore } from './registered-event-store.js';
+import { registeredEventStore } from './registered-event-store.js';
 import { formatIssuePath } from './standard-schema.js';
 
 /** Options of an `EventRegistry`. */
@@ -106,11 +106,11 @@ export class EventRegistry {
   }
 
   /**
-   * An `EventStore` that validates on append and upcasts on every read, in front of `store`.
-   * Everything else is passed through unchanged.
+   * The same store, validating on append and upcasting on every read; everything else is the
+   * store's own (see `registeredEventStore`). `unwrapEventStore` gives the bare store back.
    */
-  wrap(store: EventStore): RegisteredEventStore {
-    return new RegisteredEventStore(store, this);
+  wrap<S extends EventStore>(store: S): S {
+    return registeredEventStore(store, this);
   }
 }
 

@@ -1,85 +1,90 @@
-import type {
-  AllPage,
-  AppendOptions,
-  DeleteStreamOptions,
-  EventStore,
-  ListStreamsOptions,
-  ReadAllOptions,
-  ReadAllPageOptions,
-  ReadStreamOptions,
-  StreamInfo,
-  StreamMetadata,
-} from '../core/event-store.js';
+import type { AllPage, AppendOptions, EventStore, ReadAllOptions, ReadAllPageOptions, ReadStreamOptions, StreamInfo } from '../core/event-store.js';
 import type { AppendResult, NewEvent, RecordedEvent } from '../core/message.js';
 import type { EventRegistry } from './event-registry.js';
 
+const REGISTRY = Symbol.for('factum.eventRegistry');
+const INNER = Symbol.for('factum.innerEventStore');
+
 /**
- * The `EventStore` port in front of another store: appends are validated against the
- * registry's schemas, and every read (streams, `$all`, pages) is upcast to current versions.
- * Because it is the same port, it works for every store and for everything built on the port.
- * Create it with `registry.wrap(store)`.
+ * Puts an `EventRegistry` in front of a store: appends are validated against the registered
+ * schemas, and every read (streams, `$all`, pages) is upcast to current versions. Everything
+ * else (`client`, `names`, `migrate`, hooks, `instanceof`) is the store's own, so code that
+ * recognises the store's kind (subscriptions, projections, rebuilds, snapshots) keeps working
+ * and reads upcast events through the same port. Use `registry.wrap(store)`.
+ *
+ * It is a decorator implemented as a `Proxy`: a wrapper class would hide the store's kind and
+ * make such code fall back to in-memory behaviour.
  *
  * @example
- * const store = new EventRegistry([ItemAdded]).wrap(new MemoryEventStore())
- * store.inner // the wrapped store, holding events exactly as they were written
+ * const store = new EventRegistry([ItemAdded]).wrap(await openPGliteEventStore())
+ * store instanceof SqlEventStore   // still true
+ * unwrapEventStore(store)          // the store itself: events exactly as they were written
  */
-export class RegisteredEventStore implements EventStore {
-  readonly kind: string;
+export function registeredEventStore<S extends EventStore>(store: S, registry: EventRegistry): S {
+  const overrides: Record<PropertyKey, unknown> = {
+    [REGISTRY]: registry,
+    [INNER]: store,
+    async append(streamId: string, events: NewEvent[], options?: AppendOptions): Promise<AppendResult> {
+      return store.append(streamId, await registry.validate(events), options);
+    },
+    async *readStream(streamId: string, options?: ReadStreamOptions): AsyncGenerator<RecordedEvent> {
+      for await (const event of store.readStream(streamId, options)) yield registry.upcast(event);
+    },
+    async loadStream(streamId: string, options?: ReadStreamOptions): Promise<{ events: RecordedEvent[]; info: StreamInfo }> {
+      const { events, info } = await store.loadStream(streamId, options);
+      return { events: events.map((e) => registry.upcast(e)), info };
+    },
+    async readAllPage(options?: ReadAllPageOptions): Promise<AllPage> {
+      const page = await store.readAllPage(options);
+      return { ...page, events: page.events.map((e) => registry.upcast(e)) };
+    },
+    async *readAll(options?: ReadAllOptions): AsyncGenerator<RecordedEvent> {
+      for await (const event of store.readAll(options)) yield registry.upcast(event);
+    },
+  };
+  // Methods are bound to the store (its private state lives there), once, so they keep their identity.
+  const bound = new Map<PropertyKey, unknown>();
+  return new Proxy(store, {
+    get(target, prop) {
+      if (Object.prototype.hasOwnProperty.call(overrides, prop)) return overrides[prop];
+      const value = Reflect.get(target, prop, target) as unknown;
+      if (typeof value !== 'function' || prop === 'constructor') return value;
+      let fn = bound.get(prop);
+      if (fn === undefined || (fn as { original?: unknown }).original !== value) {
+        fn = Object.assign((value as (...args: unknown[]) => unknown).bind(target), { original: value });
+        bound.set(prop, fn);
+      }
+      return fn;
+    },
+    has(target, prop) {
+      return Object.prototype.hasOwnProperty.call(overrides, prop) || Reflect.has(target, prop);
+    },
+  });
+}
 
-  constructor(
-    readonly inner: EventStore,
-    readonly registry: EventRegistry,
-  ) {
-    this.kind = inner.kind;
+/**
+ * The store under a registry (`registry.wrap(store)`), or the store itself when it is not
+ * wrapped: to read or write events exactly as stored, without validation or upcasting.
+ *
+ * @example
+ * const raw = unwrapEventStore(store)
+ * await raw.append('cart-1', [{ type: 'ItemAdded', schemaVersion: 1, data: { sku: 'a' } }])
+ */
+export function unwrapEventStore<S extends EventStore>(store: S): S {
+  let current: S = store;
+  for (;;) {
+    const inner = (current as unknown as Record<symbol, S | undefined>)[INNER];
+    if (inner === undefined) return current;
+    current = inner;
   }
+}
 
-  async append(streamId: string, events: NewEvent[], options?: AppendOptions): Promise<AppendResult> {
-    return this.inner.append(streamId, await this.registry.validate(events), options);
-  }
-
-  async *readStream(streamId: string, options?: ReadStreamOptions): AsyncGenerator<RecordedEvent> {
-    for await (const event of this.inner.readStream(streamId, options)) yield this.registry.upcast(event);
-  }
-
-  async loadStream(streamId: string, options?: ReadStreamOptions): Promise<{ events: RecordedEvent[]; info: StreamInfo }> {
-    const { events, info } = await this.inner.loadStream(streamId, options);
-    return { events: events.map((e) => this.registry.upcast(e)), info };
-  }
-
-  async readAllPage(options?: ReadAllPageOptions): Promise<AllPage> {
-    const page = await this.inner.readAllPage(options);
-    return { ...page, events: page.events.map((e) => this.registry.upcast(e)) };
-  }
-
-  async *readAll(options?: ReadAllOptions): AsyncGenerator<RecordedEvent> {
-    for await (const event of this.inner.readAll(options)) yield this.registry.upcast(event);
-  }
-
-  headPosition(): Promise<bigint> {
-    return this.inner.headPosition();
-  }
-
-  streamInfo(streamId: string): Promise<StreamInfo> {
-    return this.inner.streamInfo(streamId);
-  }
-
-  setStreamMetadata(streamId: string, metadata: StreamMetadata): Promise<void> {
-    return this.inner.setStreamMetadata(streamId, metadata);
-  }
-
-  deleteStream(streamId: string, options?: DeleteStreamOptions): Promise<void> {
-    return this.inner.deleteStream(streamId, options);
-  }
-
-  tombstoneStream(streamId: string, options?: DeleteStreamOptions): Promise<void> {
-    return this.inner.tombstoneStream(streamId, options);
-  }
-
-  listStreams(options?: ListStreamsOptions): Promise<StreamInfo[]> {
-    return this.inner.listStreams(options);
-  }
-
-  close(): Promise<void> {
-    return this.inner.close();
-  }
+/**
+ * The registry a store is wrapped with, if any.
+ *
+ * @example
+ * eventRegistryOf(store)?.get('ItemAdded')?.version
+ */
+export function eventRegistryOf(store: EventStore): EventRegistry | undefined {
+  return (store as unknown as Record<symbol, EventRegistry | undefined>)[REGISTRY];
 }

@@ -1,5 +1,6 @@
 import { FactumError } from '../../core/errors.js';
 import type { EventStore } from '../../core/event-store.js';
+import { unwrapEventStore } from '../../schema/registered-event-store.js';
 import { MemorySnapshotStore } from './memory-snapshot-store.js';
 import { SqlSnapshotStore, type SqlSnapshotTarget } from './sql-snapshot-store.js';
 import type { SnapshotStore } from './snapshot-store.js';
@@ -8,16 +9,15 @@ const memoryStores = new WeakMap<object, MemorySnapshotStore>();
 
 /**
  * The snapshot store that lives beside an event store: the `snapshots` table for PostgreSQL and
- * PGlite, a memory store (one per event store) for the memory store. A wrapped store (such as
- * `registry.wrap(store)`) is unwrapped through its `inner` field.
+ * PGlite, a memory store (one per event store) for the memory store. A store wrapped by
+ * `registry.wrap(store)` gets the snapshot store of the store under it.
  *
  * @example
  * const store = await openEventStore()
  * await handleCommand(store, 'cart-1', command, cart, { snapshots: snapshotStoreFor(store) })
  */
 export function snapshotStoreFor(store: EventStore): SnapshotStore {
-  let target: unknown = store;
-  while (typeof target === 'object' && target !== null && 'inner' in target && !isSql(target)) target = (target as { inner: unknown }).inner;
+  const target: unknown = unwrapEventStore(store);
   if (isSql(target)) return new SqlSnapshotStore(target);
   if (typeof target === 'object' && target !== null && (target as EventStore).kind === 'memory') {
     let memory = memoryStores.get(target);
