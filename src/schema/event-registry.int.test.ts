@@ -6,6 +6,7 @@ import { createdSchemas, dropSchemas, storeFactories } from '../../test/stores.j
 import { isValidationError, type FactumError } from '../core/errors.js';
 import type { EventStore } from '../core/event-store.js';
 import type { RecordedEvent } from '../core/message.js';
+import { Subscription } from '../consumers/subscription.js';
 import { SqlEventStore } from '../store/sql/sql-event-store.js';
 import { EventRegistry } from './event-registry.js';
 import { eventRegistryOf, unwrapEventStore } from './registered-event-store.js';
@@ -121,6 +122,24 @@ for (const f of factories) {
         [2, { sku: 'mid', quantity: 3 }],
         [3, { product: { sku: 'new' }, count: 5 }],
         [1, { total: 9 }],
+      ]);
+    });
+
+    it('a subscription on the wrapped store (what projections run on) receives upcast events', async () => {
+      const { store, inner } = await open();
+      await inner.append('cart-sub', [{ type: 'ItemAdded', schemaVersion: 1, data: { sku: 'old' } }]);
+      const { lastPosition } = await store.append('cart-sub', [ItemAdded.create({ product: { sku: 'new' }, count: 2 })]);
+      const seen: unknown[] = [];
+      const subscription = new Subscription(store, { name: `upcast-${f.name}`, handler: (event) => void seen.push([event.schemaVersion, event.data]) });
+      await subscription.start();
+      try {
+        await subscription.waitFor(lastPosition, { timeoutMs: 30_000 });
+      } finally {
+        await subscription.stop();
+      }
+      expect(seen).toEqual([
+        [3, { product: { sku: 'old' }, count: 1 }],
+        [3, { product: { sku: 'new' }, count: 2 }],
       ]);
     });
 
