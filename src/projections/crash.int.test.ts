@@ -1,0 +1,69 @@
+// A projection worker killed with SIGKILL at random moments, ten times, while 10,000 events are
+// appended: the final read model equals a rebuild from scratch (real processes, real PostgreSQL).
+import { afterAll, describe, expect, it } from 'vitest';
+import { openPostgresEventStore } from '../store/postgres/postgres-event-store.js';
+import { ProjectionRunner } from './projection-runner.js';
+import { rebuildProjection } from './rebuild.js';
+import { countingProjection, readCounts } from '../../test/consumers/projection-suite.js';
+import { kill, spawnWorker, type Worker } from '../../test/consumers/processes.js';
+import { ev, sleep } from '../../test/consumers/helpers.js';
+import { createdSchemas, dropSchemas, uniqueSchema } from '../../test/stores.js';
+import { POSTGRES_URL, postgresUnavailable } from '../../test/services.js';
+
+const skip = await postgresUnavailable();
+afterAll(() => dropSchemas(createdSchemas));
+
+describe.skipIf(Boolean(skip))(`projection crash test${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  it('survives ten SIGKILLs during 10,000 appends: the read model equals a rebuild from scratch', { timeout: 180_000 }, async () => {
+    const schema = uniqueSchema();
+    createdSchemas.push(schema);
+    const store = await openPostgresEventStore({ connection: POSTGRES_URL, schema, maxConnections: 4 });
+    const projection = countingProjection('crash-counts');
+    try {
+      // Appends: 1,000 appends of 10 events over 50 streams, paced to span the ten kills.
+      let appended = 0;
+      let killsDone = false;
+      let abandon = false;
+      const appending = (async () => {
+        for (let i = 0; i < 1000 && !abandon; i++) {
+          await store.append(`crash-${i % 50}`, Array.from({ length: 10 }, () => ev('Counted', { i })));
+          appended += 10;
+          if (!killsDone) await sleep(8);
+        }
+      })();
+
+      let worker: Worker | undefined;
+      const kills: number[] = [];
+      try {
+        for (let k = 0; k < 10; k++) {
+          worker = spawnWorker('projection-worker.ts', [POSTGRES_URL, schema]);
+          await worker.ready;
+          await sleep(100 + Math.floor(Math.random() * 900));
+          await kill(worker);
+          kills.push(appended);
+        }
+      } finally {
+        killsDone = true;
+        if (worker) await kill(worker);
+        abandon = kills.length < 10;
+        await appending;
+      }
+      expect(appended).toBe(10_000);
+      // Kills landed while appends were still going on.
+      expect(kills.filter((n) => n < 10_000).length).toBeGreaterThanOrEqual(5);
+
+      // A last worker (in process now) finishes the job.
+      const runner = await ProjectionRunner.start(store, projection, { batchSize: 200 });
+      await runner.waitFor(await store.headPosition(), { timeoutMs: 120_000 });
+      await runner.stop();
+      const live = await readCounts(store, projection);
+      expect(Object.values(live).reduce((a, b) => a + b, 0)).toBe(10_000);
+
+      const rebuilt = await rebuildProjection(store, projection, { batchSize: 2000 });
+      expect(rebuilt.swapped).toBe(true);
+      expect(await readCounts(store, projection)).toEqual(live);
+    } finally {
+      await store.close();
+    }
+  });
+});
