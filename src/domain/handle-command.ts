@@ -2,6 +2,7 @@ import { FactumError, isConcurrencyError } from '../core/errors.js';
 import type { EventStore } from '../core/event-store.js';
 import type { EventMetadata, NewEvent, RecordedEvent } from '../core/message.js';
 import { uuidv7 } from '../core/uuid.js';
+import { eventRegistryOf } from '../schema/registered-event-store.js';
 import { commandEventMetadata, decidedEvents, type Decider, type EvolveEvent } from './decider.js';
 import { foldStart, loadState, snapshotOf, snapshotsApply } from './load-state.js';
 import type { SnapshotStore } from './snapshots/snapshot-store.js';
@@ -32,7 +33,11 @@ export interface HandleCommandOptions {
 /** What `handleCommand` did. */
 export interface CommandResult<State> {
   streamId: string;
-  /** The appended events as recorded (empty when the command decided nothing). */
+  /**
+   * The appended events (empty when the command decided nothing), rebuilt from the append's
+   * result rather than read back: ids, versions and positions are the stored ones; `recordedAt`
+   * is this process's clock when the append returned.
+   */
   events: RecordedEvent[];
   /** The state after them. */
   state: State;
@@ -103,7 +108,8 @@ export async function handleCommand<State, C, E extends NewEvent>(
       type: e.type,
       data: e.data,
       metadata: e.metadata ?? {},
-      schemaVersion: e.schemaVersion ?? 1,
+      // A registry in front of the store fills in the current version of a registered type.
+      schemaVersion: e.schemaVersion ?? eventRegistryOf(store)?.get(e.type)?.version ?? 1,
       streamId,
       streamVersion: loaded.version + i + 1,
       globalPosition: appended.positions[i]!,
