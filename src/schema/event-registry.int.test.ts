@@ -5,7 +5,9 @@ import { z } from 'zod';
 import { createdSchemas, dropSchemas, storeFactories } from '../../test/stores.js';
 import { isValidationError, type FactumError } from '../core/errors.js';
 import type { EventStore } from '../core/event-store.js';
-import type { RecordedEvent } from '../core/message.js';
+import type { NewEvent, RecordedEvent } from '../core/message.js';
+import type { Decider } from '../domain/decider.js';
+import { handleCommand } from '../domain/handle-command.js';
 import { Subscription } from '../consumers/subscription.js';
 import { SqlEventStore } from '../store/sql/sql-event-store.js';
 import { EventRegistry } from './event-registry.js';
@@ -141,6 +143,21 @@ for (const f of factories) {
         [3, { product: { sku: 'old' }, count: 1 }],
         [3, { product: { sku: 'new' }, count: 2 }],
       ]);
+    });
+
+    it('handleCommand on a wrapped store: decided events are validated and stored at the current version', async () => {
+      const { store, inner } = await open();
+      const decider: Decider<number, { sku: unknown }, NewEvent> = {
+        initialState: () => 0,
+        evolve: (n) => n + 1,
+        decide: (command) => [{ type: 'ItemAdded', data: { product: { sku: command.sku }, count: 1 } }],
+      };
+      const result = await handleCommand(store, 'cart-cmd', { sku: 'a' }, decider);
+      expect(result.events[0]!.schemaVersion).toBe(3);
+      expect((await inner.loadStream('cart-cmd')).events[0]!.schemaVersion).toBe(3);
+      const invalid = await caught(handleCommand(store, 'cart-cmd', { sku: 7 }, decider));
+      expect(invalid).toMatchObject({ code: 'EVENT_SCHEMA_VIOLATION', path: 'product.sku' });
+      expect((await inner.streamInfo('cart-cmd')).version).toBe(1);
     });
 
     it('the wrapped store is still the store: same class, same fields, unwrappable', async () => {
