@@ -1,6 +1,7 @@
 /**
- * The seeded run: customers place orders (a few with declined cards), the warehouses restock
- * now and then (not always in time: some orders meet a shortage), and a few customers cancel
+ * The seeded run: customers place orders (a few with declined cards), a flash sale empties a
+ * shelf, the warehouses restock now and then (not always in time: some orders meet a
+ * shortage), and a few customers cancel
  * at random moments, racing the flow of their own order. The inputs follow from the seed; the
  * outcomes of the races follow from timing, and the invariants hold whichever way they go.
  */
@@ -37,17 +38,22 @@ const CANCEL_DELAYS_MS = [0, 0, 0, 0, 10, 50, 200];
 /** Everything random is drawn here, up front and in order, so that the seed alone decides it. */
 export function planOrders(options: WorkloadOptions): PlannedOrder[] {
   const random = new Random(options.seed * 1000 + options.run);
+  const sale = { from: Math.floor(options.orders * 0.4), to: Math.floor(options.orders * 0.5) };
   return Array.from({ length: options.orders }, (_, i) => {
     const count = random.int(1, 3);
     const lines = Array.from({ length: count }, () => {
       const sku = random.pick(SKUS);
       return { sku, quantity: random.int(1, 3), priceCents: PRODUCTS[sku]! };
     });
+    const warehouse = random.pick(WAREHOUSES);
+    // A flash sale on kettles in the west: more demand than the shelf holds, so orders run short
+    // until the purchasing clerk (below) catches up.
+    const onSale = i >= sale.from && i < sale.to;
     const order: PlannedOrder = {
       orderId: `${options.run}-${String(i + 1).padStart(3, '0')}`,
       customer: random.pick(CUSTOMERS),
-      warehouse: random.pick(WAREHOUSES),
-      lines,
+      warehouse: onSale ? 'west' : warehouse,
+      lines: onSale ? [{ sku: 'kettle', quantity: 5, priceCents: Math.round(PRODUCTS.kettle! * 0.7) }, ...lines.slice(1)] : lines,
       card: random.chance(0.08) ? DECLINED_CARD : GOOD_CARD,
     };
     if (random.chance(0.05)) order.cancelAfterMs = random.pick(CANCEL_DELAYS_MS);
