@@ -6,9 +6,8 @@ import type { Command, Decider } from '../domain/decider.js';
 import { DomainError } from '../domain/domain-error.js';
 import { handleCommand } from '../domain/handle-command.js';
 import { loadState } from '../domain/load-state.js';
-import { createTestStore } from './create-test-store.js';
-import { DeciderSpecification, SpecificationError } from './decider-specification.js';
-import { TestClock } from './test-clock.js';
+// Through the `factum/testing` entry, as users import it.
+import { createTestStore, DeciderSpecification, SpecificationError, TestClock } from '../testing.js';
 
 type Deposited = NewEvent<'Deposited', { amount: number }>;
 type Withdrawn = NewEvent<'Withdrawn', { amount: number }>;
