@@ -14,7 +14,7 @@ const result = await runShop({
   ...(databaseUrl ? { databaseUrl } : {}),
   dataDir: process.env.FACTUM_DATA_DIR || './.factum/shop',
   ...(process.env.FACTUM_SCHEMA ? { schema: process.env.FACTUM_SCHEMA } : {}),
-  orders: Number(process.env.FACTUM_SHOP_ORDERS || 300),
+  orders: Number(process.env.FACTUM_SHOP_ORDERS || 250),
   seed: Number(process.env.FACTUM_SHOP_SEED || 42),
   print: (line = '') => console.log(line),
 });

@@ -5,6 +5,7 @@
 import { mkdir } from 'node:fs/promises';
 import { openPGliteEventStore, type EventStore } from '../factum.js';
 import { openSerialReadsPostgresStore } from './serial-reads-postgres.js';
+import { lockDataDir } from './data-dir-lock.js';
 import { reentrantPGlite } from './reentrant-pglite.js';
 
 export interface ShopStoreConfig {
@@ -31,16 +32,30 @@ export async function openShopStore(config: ShopStoreConfig): Promise<ShopStore>
     const store = await openSerialReadsPostgresStore(config.databaseUrl, { ...schema, maxConnections: 20 });
     return { store, where: `PostgreSQL ${config.databaseUrl.replace(/\/\/[^@/]*@/, '//…@')}${config.schema ? ` schema ${config.schema}` : ''}`, close: () => store.close() };
   }
-  if (!config.dataDir.startsWith('memory://')) await mkdir(config.dataDir, { recursive: true });
-  const { PGlite } = await import('@electric-sql/pglite');
-  const db = reentrantPGlite(await PGlite.create(config.dataDir));
-  const store = await openPGliteEventStore({ dataDir: db, ...schema });
-  return {
-    store,
-    where: `PGlite in ${config.dataDir}`,
-    async close() {
-      await store.close();
+  const onDisk = !config.dataDir.startsWith('memory://');
+  if (onDisk) await mkdir(config.dataDir, { recursive: true });
+  const unlock = onDisk ? lockDataDir(config.dataDir) : () => undefined;
+  try {
+    const { PGlite } = await import('@electric-sql/pglite');
+    const db = reentrantPGlite(await PGlite.create(config.dataDir));
+    const store = await openPGliteEventStore({ dataDir: db, ...schema }).catch(async (error: unknown) => {
       await db.close();
-    },
-  };
+      throw error;
+    });
+    return {
+      store,
+      where: `PGlite in ${config.dataDir}`,
+      async close() {
+        try {
+          await store.close();
+          await db.close();
+        } finally {
+          unlock();
+        }
+      },
+    };
+  } catch (error) {
+    unlock();
+    throw error;
+  }
 }
