@@ -47,6 +47,13 @@ export interface SubscriptionOptions {
   partition?: { index: number; count: number };
   /** Called for errors that do not stop the subscription (a failed read, a failed attempt). */
   onError?: (error: unknown, event?: RecordedEvent) => void;
+  /**
+   * SQL stores: commit without waiting for the WAL flush (`synchronous_commit = off`). Safe for
+   * derived data such as read models: a server crash can lose the last few milliseconds of
+   * commits, but the read model and its checkpoint are lost together and replayed from the log.
+   * Leave it off when the handler's effects reach outside the database. False by default.
+   */
+  relaxedDurability?: boolean;
   /** @internal name of the checkpoint when it differs from `name` (partitions, rebuilds). */
   checkpointName?: string;
 }
@@ -402,6 +409,7 @@ export class Subscription {
   private async commit(fn: (tx: ConsumerTx) => Promise<bigint>): Promise<void> {
     this.staged = undefined;
     await this.storage.transaction(async (tx) => {
+      if (this.options.relaxedDurability && tx.sql) await tx.sql.query('SET LOCAL synchronous_commit TO OFF');
       const position = await fn(tx);
       await this.saveCheckpoint(tx, position);
     });

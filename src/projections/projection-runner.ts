@@ -15,6 +15,12 @@ export interface ProjectionRunnerOptions {
   retry?: RetryPolicy;
   pollIntervalMs?: number;
   onError?: (error: unknown) => void;
+  /**
+   * Commit read-model transactions without waiting for the WAL flush; true by default. The read
+   * model is derived from the log: a server crash may lose its last few milliseconds, together
+   * with the checkpoint, and they are replayed. Set false if handlers have outside effects.
+   */
+  relaxedDurability?: boolean;
 }
 
 /** Creates the projection's tables that do not exist yet (SQL stores). */
@@ -55,6 +61,7 @@ export class ProjectionRunner {
       ...(options.retry ? { retry: options.retry } : {}),
       ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}),
       ...(options.onError ? { onError: options.onError } : {}),
+      relaxedDurability: options.relaxedDurability ?? true,
     });
     await subscription.start();
     return new ProjectionRunner(projection, subscription);

@@ -26,6 +26,13 @@ export interface ProjectionDefinition {
   tables?: Record<string, (table: string) => string>;
   /** Handlers by event type; events of other types are never read. */
   handlers: Record<string, ProjectionHandler>;
+  /**
+   * Optional: applies a whole batch of events (of the handled types, in log order) at once,
+   * e.g. one multi-row statement instead of one per event. Rebuilds use it when present, which
+   * is where replaying millions of events one round trip at a time would hurt; it must have the
+   * same effect as the handlers applied one by one.
+   */
+  batchHandler?: (events: RecordedEvent[], context: ProjectionContext) => Promise<void> | void;
 }
 
 /** A checked projection definition. */
