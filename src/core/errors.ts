@@ -29,6 +29,7 @@ export type FactumErrorCode =
   | 'EVENT_TOO_LARGE'
   | 'INVALID_ARGUMENT'
   | 'STORE_CLOSED'
+  | 'STORE_LOCKED'
   | 'MIGRATION_FAILED'
   | 'STORAGE_ERROR'
   // Domain modelling and schemas (src/domain, src/schema).

@@ -9,8 +9,8 @@ export interface PGliteLike {
   readonly closed?: boolean;
 }
 
-/** Wraps a PGlite instance. PGlite runs one statement at a time, in process. */
-export function pgliteClient(db: PGliteLike, ownsDb: boolean): SqlClient {
+/** Wraps a PGlite instance. PGlite runs one statement at a time, in process. `onClose` releases the data directory. */
+export function pgliteClient(db: PGliteLike, ownsDb: boolean, onClose?: () => Promise<void>): SqlClient {
   return {
     kind: 'pglite',
     query: <Row>(sql: string, params?: unknown[]) => db.query<Row>(sql, params),
@@ -20,6 +20,7 @@ export function pgliteClient(db: PGliteLike, ownsDb: boolean): SqlClient {
     },
     async close() {
       if (ownsDb && !db.closed) await db.close();
+      await onClose?.();
     },
   };
 }

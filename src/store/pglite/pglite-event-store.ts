@@ -1,4 +1,5 @@
 import { SqlEventStore, type SqlEventStoreOptions } from '../sql/sql-event-store.js';
+import { lockDataDir } from './data-dir-lock.js';
 import { pgliteClient, type PGliteLike } from './pglite-client.js';
 
 /** Options of `openPGliteEventStore`. */
@@ -23,6 +24,7 @@ export const DEFAULT_DATA_DIR = './.factum/db';
 
 export async function openPGliteEventStore(options: PGliteEventStoreOptions = {}): Promise<PGliteEventStore> {
   let db: PGliteLike;
+  let unlock: (() => Promise<void>) | undefined;
   const owns = typeof options.dataDir !== 'object';
   if (typeof options.dataDir === 'object') {
     db = options.dataDir;
@@ -31,11 +33,17 @@ export async function openPGliteEventStore(options: PGliteEventStoreOptions = {}
     if (!dir.startsWith('memory://')) {
       const { mkdir } = await import('node:fs/promises');
       await mkdir(dir, { recursive: true });
+      unlock = await lockDataDir(dir);
     }
     const { PGlite } = await import('@electric-sql/pglite');
-    db = (await PGlite.create(dir)) as unknown as PGliteLike;
+    try {
+      db = (await PGlite.create(dir)) as unknown as PGliteLike;
+    } catch (error) {
+      await unlock?.();
+      throw error;
+    }
   }
-  const store = new PGliteEventStore(pgliteClient(db, owns), options);
+  const store = new PGliteEventStore(pgliteClient(db, owns, unlock), options);
   if (options.migrate ?? true) {
     try {
       await store.migrate();
