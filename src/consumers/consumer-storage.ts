@@ -47,7 +47,7 @@ export interface ConsumerTx {
    * Compare-and-set: moves `name` from `expected` (undefined: no checkpoint yet) to `position`.
    * Returns the stored row when another writer got there first (nothing is written then).
    */
-  saveCheckpoint(name: string, expected: Checkpoint | undefined, position: bigint): Promise<Checkpoint | undefined>;
+  saveCheckpoint(name: string, expected: Checkpoint | undefined, position: bigint, options?: { relaxedDurability?: boolean }): Promise<Checkpoint | undefined>;
   /** Records (consumer, message id); false when it was recorded before (a redelivery). */
   recordInbox(consumer: string, messageId: string): Promise<boolean>;
   addDeadLetter(subscription: string, status: 'dead' | 'parked', event: RecordedEvent, failure?: Failure): Promise<void>;

@@ -378,7 +378,7 @@ export class Subscription {
   /** Compare-and-set of the checkpoint inside `tx`; throws when another instance moved it. */
   private async saveCheckpoint(tx: ConsumerTx, position: bigint): Promise<void> {
     const expected = this.checkpoint;
-    const found = await tx.saveCheckpoint(this.checkpointName, expected, position);
+    const found = await tx.saveCheckpoint(this.checkpointName, expected, position, { relaxedDurability: this.options.relaxedDurability ?? false });
     if (!found) {
       const next = { position, generation: expected?.generation ?? 0 };
       // Applied to our state only when the transaction commits (see `commit`).
@@ -409,7 +409,6 @@ export class Subscription {
   private async commit(fn: (tx: ConsumerTx) => Promise<bigint>): Promise<void> {
     this.staged = undefined;
     await this.storage.transaction(async (tx) => {
-      if (this.options.relaxedDurability && tx.sql) await tx.sql.query('SET LOCAL synchronous_commit TO OFF');
       const position = await fn(tx);
       await this.saveCheckpoint(tx, position);
     });
