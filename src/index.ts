@@ -59,3 +59,16 @@ export { checkCompatibility, assertCompatible, type CompatibilityReport, type Co
 export { checkSchemaFile, type CheckSchemaFileOptions } from './schema/schema-snapshot-file.js';
 export { breakingChanges, type BreakingRule, type SchemaChange } from './schema/json-schema-changes.js';
 export type { StandardSchemaV1, StandardIssue, InferInput, InferOutput } from './schema/standard-schema.js';
+// Subscriptions, checkpoints, retries, dead letters, inbox, partitions (src/consumers).
+export { isCheckpointConflict, isWaitTimeout } from './core/errors.js';
+export { Subscription, type SubscriptionOptions, type SubscriptionStatus, type EventHandler, type HandlerContext, type DrainResult } from './consumers/subscription.js';
+export { PartitionedSubscription, type PartitionedSubscriptionOptions } from './consumers/partitioned-subscription.js';
+export { partitionOf } from './consumers/partition-of.js';
+export { retryDelays, DEFAULT_RETRY_POLICY, type RetryPolicy } from './consumers/retry-policy.js';
+export { Inbox, type InboxOutcome } from './consumers/inbox.js';
+export type { Checkpoint, DeadLetter } from './consumers/consumer-storage.js';
+// Projections: inline, async, rebuild, read-your-writes (src/projections).
+export { defineProjection, type Projection, type ProjectionDefinition, type ProjectionHandler, type ProjectionContext } from './projections/projection.js';
+export { ProjectionRunner, waitForProjection, type ProjectionRunnerOptions } from './projections/projection-runner.js';
+export { InlineProjections } from './projections/inline-projections.js';
+export { rebuildProjection, type RebuildOptions, type RebuildProgress, type RebuildResult } from './projections/rebuild.js';

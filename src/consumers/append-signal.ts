@@ -1,4 +1,5 @@
 import type { EventStore } from '../core/event-store.js';
+import { unwrapEventStore } from '../schema/registered-event-store.js';
 import type { AppendResult } from '../core/message.js';
 import { appendChannel } from '../store/sql/consumer-migrations.js';
 import { SqlEventStore } from '../store/sql/sql-event-store.js';
@@ -30,7 +31,8 @@ export class AppendSignal {
   private static readonly signals = new WeakMap<object, AppendSignal>();
 
   /** The signal of `store` (created on first use). */
-  static of(store: EventStore): AppendSignal {
+  static of(wrapped: EventStore): AppendSignal {
+    const store = unwrapEventStore(wrapped);
     let signal = AppendSignal.signals.get(store);
     if (!signal) AppendSignal.signals.set(store, (signal = new AppendSignal(store)));
     return signal;

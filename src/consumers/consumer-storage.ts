@@ -1,4 +1,5 @@
 import type { EventStore } from '../core/event-store.js';
+import { unwrapEventStore } from '../schema/registered-event-store.js';
 import type { RecordedEvent } from '../core/message.js';
 import type { SqlQueryable } from '../store/sql/sql-client.js';
 import { SqlEventStore } from '../store/sql/sql-event-store.js';
@@ -95,7 +96,9 @@ export interface LeaseStorage {
 const memoryStorages = new WeakMap<object, MemoryConsumerStorage>();
 
 /** The consumer storage of a store: one per store object, so subscriptions share it. */
-export function consumerStorageFor(store: EventStore): ConsumerStorage {
+export function consumerStorageFor(wrapped: EventStore): ConsumerStorage {
+  // A store wrapped for schemas (registeredEventStore) keeps its tables: look through the wrapper.
+  const store = unwrapEventStore(wrapped);
   if (store instanceof SqlEventStore) return new SqlConsumerStorage(store.client, store.names);
   let storage = memoryStorages.get(store);
   if (!storage) memoryStorages.set(store, (storage = new MemoryConsumerStorage()));

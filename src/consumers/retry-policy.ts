@@ -22,7 +22,12 @@ export interface RetryPolicy {
   jitter?: number;
 }
 
-/** The defaults of every option of `RetryPolicy`. */
+/**
+ * The defaults of every option of `RetryPolicy`.
+ *
+ * @example
+ * const patient: RetryPolicy = { ...DEFAULT_RETRY_POLICY, backoffRetries: 10 }
+ */
 export const DEFAULT_RETRY_POLICY: Required<RetryPolicy> = {
   immediateRetries: 2,
   backoffRetries: 3,

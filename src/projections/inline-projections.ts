@@ -1,4 +1,5 @@
 import { FactumError } from '../core/errors.js';
+import { unwrapEventStore } from '../schema/registered-event-store.js';
 import type { EventStore } from '../core/event-store.js';
 import type { RecordedEvent } from '../core/message.js';
 import { BaseEventStore } from '../store/base-event-store.js';
@@ -27,7 +28,8 @@ export class InlineProjections {
   private constructor(private readonly store: BaseEventStore) {}
 
   /** Registers projections on a store (creating their tables on SQL stores); returns the store's registry. */
-  static async register(store: EventStore, ...projections: Projection[]): Promise<InlineProjections> {
+  static async register(wrapped: EventStore, ...projections: Projection[]): Promise<InlineProjections> {
+    const store = unwrapEventStore(wrapped);
     if (!(store instanceof BaseEventStore)) throw new FactumError('INVALID_ARGUMENT', 'Inline projections need a factum store (memory, PGlite or PostgreSQL)');
     let registry = registries.get(store);
     if (!registry) registries.set(store, (registry = new InlineProjections(store)));

@@ -1,4 +1,5 @@
 import { FactumError } from '../core/errors.js';
+import { unwrapEventStore } from '../schema/registered-event-store.js';
 import type { EventStore } from '../core/event-store.js';
 import { consumerStorageFor } from '../consumers/consumer-storage.js';
 import type { RetryPolicy } from '../consumers/retry-policy.js';
@@ -50,7 +51,8 @@ export class ProjectionRunner {
 
   /** Creates missing tables, then starts the subscription from the projection's checkpoint. */
   static async start(store: EventStore, projection: Projection, options: ProjectionRunnerOptions = {}): Promise<ProjectionRunner> {
-    const sql = store instanceof SqlEventStore ? store : undefined;
+    const inner = unwrapEventStore(store);
+    const sql = inner instanceof SqlEventStore ? inner : undefined;
     if (sql) await ensureProjectionTables(sql.client, sql.names.s, projection);
     const table = tableNamer(projection, sql?.names.s);
     const subscription = new Subscription(store, {

@@ -1,4 +1,5 @@
 import { FactumError } from '../core/errors.js';
+import { unwrapEventStore } from '../schema/registered-event-store.js';
 import type { EventStore } from '../core/event-store.js';
 import type { SqlQueryable } from '../store/sql/sql-client.js';
 import { SqlEventStore } from '../store/sql/sql-event-store.js';
@@ -53,8 +54,10 @@ export interface RebuildResult extends RebuildProgress {
  * })
  */
 export async function rebuildProjection(store: EventStore, projection: Projection, options: RebuildOptions = {}): Promise<RebuildResult> {
-  if (!(store instanceof SqlEventStore)) throw new FactumError('INVALID_ARGUMENT', 'rebuildProjection needs a SQL store (PostgreSQL or PGlite)');
-  const { client, names } = store;
+  // Reads go through `store` (a schema-registered store upcasts); tables through the store inside.
+  const inner = unwrapEventStore(store);
+  if (!(inner instanceof SqlEventStore)) throw new FactumError('INVALID_ARGUMENT', 'rebuildProjection needs a SQL store (PostgreSQL or PGlite)');
+  const { client, names } = inner;
   const { s } = names;
   const suffix = '__rebuild';
   const rebuildName = `${projection.name}::rebuild`;
@@ -180,7 +183,7 @@ export async function rebuildProjection(store: EventStore, projection: Projectio
         // Bring the copy exactly to where the live read model is, so neither loses nor repeats an event.
         // PostgreSQL reads the log on other connections meanwhile; PGlite has one, so it goes round again.
         while (liveAt !== undefined && position < liveAt) {
-          if (store.kind !== 'postgres') throw behindLive;
+          if (inner.kind !== 'postgres') throw behindLive;
           const from = position;
           const page = await read(from);
           position = await apply(tx, page, liveAt);
