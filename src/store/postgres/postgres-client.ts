@@ -48,18 +48,24 @@ export function postgresClient(pool: PgPoolLike, ownsPool: boolean): PostgresSql
         connection.release(broken ?? undefined);
       };
     },
-    query: (sql, params) => pool.query(sql, params),
+    async query(sql, params) {
+      const connection = await pool.connect();
+      const release = guardConnection(connection);
+      try {
+        const result = await connection.query(sql, params);
+        release();
+        return result;
+      } catch (error) {
+        // pool.query would destroy the connection on any error, so every version conflict would
+        // cost a reconnect (about 70 ms instead of 5). A statement the server refused leaves the
+        // connection healthy; only a broken one is thrown away.
+        release(connectionBroken(error) ? (error as Error) : undefined);
+        throw error;
+      }
+    },
     async transaction<T>(fn: (tx: SqlQueryable) => Promise<T>): Promise<T> {
       const connection = await pool.connect();
-      // pg-pool listens for errors only on idle clients: a connection killed mid-transaction
-      // would emit an unhandled 'error' and crash the process. The failing query reports it.
-      const onError = (): void => {};
-      const events = connection as unknown as { on(e: 'error', l: () => void): void; removeListener(e: 'error', l: () => void): void };
-      events.on('error', onError);
-      const release = (error?: Error): void => {
-        events.removeListener('error', onError);
-        connection.release(error);
-      };
+      const release = guardConnection(connection);
       try {
         await connection.query('BEGIN');
         const result = await fn({ query: (sql, params) => connection.query(sql, params) });
@@ -82,4 +88,27 @@ export function postgresClient(pool: PgPoolLike, ownsPool: boolean): PostgresSql
       if (ownsPool) await pool.end();
     },
   };
+}
+
+type PooledConnection = Awaited<ReturnType<PgPoolLike['connect']>>;
+
+/**
+ * pg-pool listens for errors only on idle clients: a connection killed while checked out would
+ * emit an unhandled 'error' and crash the process. The failing query reports it instead.
+ * Returns the release function, which removes the guard.
+ */
+function guardConnection(connection: PooledConnection): (error?: Error) => void {
+  const onError = (): void => {};
+  const events = connection as unknown as { on(e: 'error', l: () => void): void; removeListener(e: 'error', l: () => void): void };
+  events.on('error', onError);
+  return (error) => {
+    events.removeListener('error', onError);
+    connection.release(error);
+  };
+}
+
+/** True unless the server answered with an ordinary (non-fatal) error on a live connection. */
+function connectionBroken(error: unknown): boolean {
+  const e = error as { code?: unknown; severity?: unknown };
+  return typeof e?.code !== 'string' || e.code.length !== 5 || e.severity === 'FATAL' || e.severity === 'PANIC';
 }

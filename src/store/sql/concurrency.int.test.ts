@@ -77,4 +77,22 @@ describe.skipIf(Boolean(skip))(`32 connections appending to one stream${skip ? `
     for (const o of outcomes) if (o.status === 'rejected') expect(isConcurrencyError(o.reason)).toBe(true);
     expect((await store.loadStream('fresh-1')).events).toHaveLength(1);
   });
+
+  it('a conflict keeps its connection: the pool does not reconnect after a refused append', async () => {
+    const schema = uniqueSchema();
+    schemas.push(schema);
+    const single = await openPostgresEventStore({ connection: POSTGRES_URL, schema, maxConnections: 1 });
+    try {
+      const pid = async () => (await single.client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+      await single.append('c-1', [{ type: 'A', data: {} }]);
+      const before = await pid();
+      for (let i = 0; i < 3; i++) {
+        const error = await single.append('c-1', [{ type: 'B', data: {} }], { expectedVersion: 0 }).catch((e: unknown) => e);
+        expect(isConcurrencyError(error)).toBe(true);
+      }
+      expect(await pid()).toBe(before);
+    } finally {
+      await single.close();
+    }
+  });
 });
