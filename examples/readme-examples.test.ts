@@ -1,0 +1,36 @@
+// Every example in the README, checked to be the file it names and run as written there.
+import { execFile } from 'node:child_process';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const readme = await readFile('README.md', 'utf8');
+const blocks = [...readme.matchAll(/<!-- example: (examples\/[\w-]+\.ts) -->\s*```ts\n([\s\S]*?)```/g)].map((m) => ({ file: m[1]!, code: m[2]! }));
+const written: string[] = ['events.schema.json'];
+afterAll(() => Promise.all(written.map((file) => rm(file, { force: true }))));
+
+/** What each example must print. */
+const expected: Record<string, string> = {
+  'examples/quick-start.ts': ['cart-42 holds 3 items', 'conflict: expected version 1, found 2', '#1 ItemAdded', '#2 ItemAdded', ''].join('\n'),
+  'examples/decider.ts': ['cart-1 at version 1 holds 2 items', 'refused: The cart is checked out', ''].join('\n'),
+  'examples/upcaster.ts': ['2 {"sku":"old","quantity":1}', '2 {"sku":"new","quantity":3}', ''].join('\n'),
+};
+
+describe('README examples', () => {
+  it('names every example it shows', () => {
+    expect(blocks.map((b) => b.file).sort()).toEqual(Object.keys(expected).sort());
+  });
+
+  for (const { file, code } of blocks) {
+    it(`${file} is in the README as written, and prints what it should`, async () => {
+      expect(code).toBe(await readFile(file, 'utf8'));
+      // In this repository the package's own name points at the source.
+      const copy = file.replace('examples/', 'examples/.readme-');
+      written.push(copy);
+      await writeFile(copy, code.replace("from 'factum/testing'", "from '../src/testing.js'").replace("from 'factum'", "from '../src/index.js'"));
+      const { stdout } = await run(process.execPath, ['--import', 'tsx', copy], { timeout: 60_000 });
+      expect(stdout).toBe(expected[file]);
+    });
+  }
+});
