@@ -7,6 +7,7 @@ export {
   DomainError,
   handleCommand,
   isDomainError,
+  loadState,
   openEventStore,
   snapshotStoreFor,
   uuidv7,

@@ -3,12 +3,15 @@
  * models, the lag of every subscription, the dead letters and the invariants. Reads go to the
  * read models (that is what they are for) and, for the histories, to the log.
  */
-import { SqlEventStore, tableNamer, type DeadLetter, type EventStore, type Projection, type RecordedEvent, type SubscriptionStatus } from './factum.js';
+import { loadState, snapshotStoreFor, SqlEventStore, tableNamer, type DeadLetter, type EventStore, type Projection, type RecordedEvent, type SubscriptionStatus } from './factum.js';
+import { WAREHOUSES } from './catalog.js';
+import { inventoryStream } from './events.js';
+import { inventoryDecider } from './inventory/inventory-decider.js';
 import type { InvariantResult } from './invariants.js';
-import { customerOrders } from './read-models/customer-orders.js';
-import { orderSummary } from './read-models/order-summary.js';
-import { revenuePerDay } from './read-models/revenue-per-day.js';
-import { stockLevels } from './read-models/stock-levels.js';
+import { customerOrders } from './orders/customer-orders.js';
+import { orderSummary } from './orders/order-summary.js';
+import { revenuePerDay } from './payments/revenue-per-day.js';
+import { stockLevels } from './inventory/stock-levels.js';
 import type { LagPeak } from './shop.js';
 import type { WorkloadResult } from './workload.js';
 
@@ -120,6 +123,17 @@ export async function printReadModels(print: Print, store: EventStore): Promise<
   print('Top customers (inline projection "customer-orders", written in the same transaction as each append)');
   for (const r of await rows<Record<string, string | number>>(store, customerOrders, 'customer_orders', (t) => `SELECT * FROM ${t} ORDER BY ordered_cents DESC, customer LIMIT 5`)) {
     print(`  ${pad(r.customer, 12)} ${lpad(r.placed, 4)} placed ${lpad(r.confirmed, 4)} confirmed ${lpad(r.cancelled, 4)} cancelled ${lpad(money(r.ordered_cents!), 14)} ordered`);
+  }
+}
+
+/** What the inventory snapshots save: a warehouse's state is loaded from its latest snapshot plus the events after it. */
+export async function printSnapshots(print: Print, store: EventStore): Promise<void> {
+  print(`Snapshots (every ${inventoryDecider.snapshot!.every} events of a warehouse stream)`);
+  const snapshots = snapshotStoreFor(store);
+  for (const warehouse of WAREHOUSES) {
+    const loaded = await loadState(store, inventoryStream(warehouse), inventoryDecider, { snapshots });
+    const from = loaded.fromSnapshot === undefined ? 'no snapshot yet' : `the snapshot at v${loaded.fromSnapshot}`;
+    print(`  ${pad(inventoryStream(warehouse), 16)} ${lpad(loaded.version, 5)} events: a load reads ${from}, then folds ${loaded.eventsFolded} events`);
   }
 }
 

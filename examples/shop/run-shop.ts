@@ -3,7 +3,7 @@
  * settings of `npm start`, the end-to-end test with its own.
  */
 import { checkInvariants, type InvariantResult } from './invariants.js';
-import { outcomes, printDeadLetters, printHistories, printInvariants, printLag, printOutcomes, printReadModels, sampleOrders, type Print } from './report.js';
+import { outcomes, printDeadLetters, printHistories, printInvariants, printLag, printOutcomes, printReadModels, printSnapshots, sampleOrders, type Print } from './report.js';
 import { startRun } from './run-log.js';
 import { Shop } from './shop.js';
 import { openShopStore, type ShopStoreConfig } from './store/open-shop-store.js';
@@ -62,6 +62,8 @@ export async function runShop(config: ShopRunConfig): Promise<ShopRunResult> {
     await printHistories(print, store, position, await sampleOrders(store, run));
     print();
     await printReadModels(print, store);
+    print();
+    await printSnapshots(print, store);
     print();
     printLag(print, shop.statuses(), shop.peaks, shop.failures);
     const letters = await shop.deadLetters();

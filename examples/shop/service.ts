@@ -20,6 +20,8 @@ export interface ServiceDefinition {
 
 export interface ServiceOptions {
   snapshots: SnapshotStore;
+  /** Receives each snapshot write in flight (they run off the step's path), so that stopping can wait for them. */
+  onSnapshot?: (written: Promise<boolean>) => void;
   /** Failed attempts (they are retried, then dead-lettered): counted for the report. */
   onError?: (error: unknown, event?: RecordedEvent) => void;
 }
@@ -39,7 +41,8 @@ export async function startService(store: EventStore, service: ServiceDefinition
     handler: async (event) => {
       const step: Step = async (streamId, command, decider) => {
         const metadata = { correlationId: event.metadata.correlationId ?? event.streamId, causationId: event.id };
-        await handleCommand(store, streamId, { ...(command as object), metadata } as typeof command, decider, { snapshots: options.snapshots });
+        const result = await handleCommand(store, streamId, { ...(command as object), metadata } as typeof command, decider, { snapshots: options.snapshots });
+        if (result.snapshot) options.onSnapshot?.(result.snapshot);
       };
       await service.reactions[event.type as ShopEventType]?.(event, step);
     },

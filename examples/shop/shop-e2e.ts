@@ -34,11 +34,12 @@ export async function runAndCheck(config: Omit<ShopRunConfig, 'print'>, expected
   expect(result.deadLetters).toBe(0);
 
   // The printout: every section, and causation chains drawn as trees.
-  for (const section of ['Outcomes', 'Histories', 'Stock levels', 'Revenue per day', 'Order summary', 'Top customers', 'Subscriptions', 'Dead letters: none', 'Self-check against the log']) {
+  for (const section of ['Outcomes', 'Histories', 'Stock levels', 'Revenue per day', 'Order summary', 'Top customers', 'Snapshots', 'Subscriptions', 'Dead letters: none', 'Self-check against the log']) {
     expect(output).toContain(section);
   }
   expect(output).toMatch(/└─ OrderPlaced[^\n]*\n\s+└─ PaymentSucceeded[^\n]*\n\s+└─ InventoryReserved[^\n]*\n\s+└─ OrderReadyToShip[^\n]*\n\s+└─ OrderShipped[^\n]*\n\s+└─ OrderConfirmed/);
   expect(output).not.toContain('FAIL');
+  for (const warehouse of ['east', 'west']) expect(output).toMatch(new RegExp(`inventory-${warehouse}\\s+\\d+ events: a load reads `));
   for (const name of ['orders', 'payments', 'inventory', 'shipping', 'order-summary', 'stock-levels', 'revenue-per-day']) {
     expect(output).toMatch(new RegExp(`\\n  ${name}\\s+running\\s+${result.headPosition}\\s+0\\s`));
   }

@@ -7,10 +7,10 @@ import { BaseEventStore, InlineProjections, ProjectionRunner, snapshotStoreFor, 
 import { inventoryService } from './inventory/inventory-service.js';
 import { ordersService } from './orders/orders-service.js';
 import { paymentsService } from './payments/payments-service.js';
-import { customerOrders } from './read-models/customer-orders.js';
-import { orderSummary } from './read-models/order-summary.js';
-import { revenuePerDay } from './read-models/revenue-per-day.js';
-import { stockLevels } from './read-models/stock-levels.js';
+import { customerOrders } from './orders/customer-orders.js';
+import { orderSummary } from './orders/order-summary.js';
+import { revenuePerDay } from './payments/revenue-per-day.js';
+import { stockLevels } from './inventory/stock-levels.js';
 import { startService } from './service.js';
 import { shippingService } from './shipping/shipping-service.js';
 
@@ -37,6 +37,7 @@ export class Shop {
   readonly failures = new Map<string, number>();
   readonly peaks = new Map<string, LagPeak>();
   private stopSampling?: () => void;
+  private readonly snapshotWrites = new Set<Promise<boolean>>();
 
   private constructor(
     readonly store: EventStore,
@@ -53,7 +54,11 @@ export class Shop {
     }
     const snapshots = snapshotStoreFor(store);
     for (const service of SERVICES) {
-      const subscription: Subscription = await startService(store, service, { snapshots, onError: onError(service.name) });
+      const onSnapshot = (written: Promise<boolean>) => {
+        shop.snapshotWrites.add(written);
+        void written.then(() => shop.snapshotWrites.delete(written));
+      };
+      const subscription: Subscription = await startService(store, service, { snapshots, onSnapshot, onError: onError(service.name) });
       followers.set(service.name, subscription);
     }
     // Lag is sampled at every append, while the run is busy (once it settles every lag is zero).
@@ -101,5 +106,6 @@ export class Shop {
   async stop(): Promise<void> {
     this.stopSampling?.();
     for (const follower of this.followers.values()) await follower.stop();
+    await Promise.all(this.snapshotWrites);
   }
 }

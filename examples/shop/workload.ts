@@ -6,8 +6,8 @@
  * outcomes of the races follow from timing, and the invariants hold whichever way they go.
  */
 import { DECLINED_CARD, GOOD_CARD, CUSTOMERS, PRODUCTS, WAREHOUSES } from './catalog.js';
-import { handleCommand, isDomainError, SqlEventStore, tableNamer, uuidv7, type EventStore } from './factum.js';
-import { lowestStock, stockLevels } from './read-models/stock-levels.js';
+import { handleCommand, isDomainError, snapshotStoreFor, SqlEventStore, tableNamer, uuidv7, type EventStore } from './factum.js';
+import { lowestStock, stockLevels } from './inventory/stock-levels.js';
 import { inventoryStream, orderStream, type Line, type Warehouse } from './events.js';
 import { inventoryDecider } from './inventory/inventory-decider.js';
 import { orderDecider } from './orders/order-decider.js';
@@ -67,10 +67,13 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export async function runWorkload(store: EventStore, options: WorkloadOptions): Promise<WorkloadResult> {
   if (!(store instanceof SqlEventStore)) throw new Error('The shop needs a SQL store: PGlite or PostgreSQL');
   const sql = store;
+  const snapshots = snapshotStoreFor(store);
   const result: WorkloadResult = { orderIds: [], restocks: 0, cancels: { requested: 0, accepted: 0, tooLate: 0, alreadyCancelled: 0 } };
   const restock = async (warehouse: Warehouse, sku: string, quantity: number) => {
     const metadata = { commandId: uuidv7(), correlationId: `restock-${warehouse}` };
-    await handleCommand(store, inventoryStream(warehouse), { type: 'RestockItem', data: { warehouse, sku, quantity }, metadata }, inventoryDecider);
+    const done = await handleCommand(store, inventoryStream(warehouse), { type: 'RestockItem', data: { warehouse, sku, quantity }, metadata }, inventoryDecider, { snapshots });
+    // A snapshot is written off the command's path; wait for it so that closing the store cannot cut it short.
+    await done.snapshot;
     result.restocks++;
   };
 

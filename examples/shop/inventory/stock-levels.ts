@@ -1,7 +1,7 @@
 /** Stock levels (async projection): units on the shelf, allocated to orders, and restocked, per warehouse and SKU. */
 import { defineProjection, type ProjectionContext, type SqlQueryable } from '../factum.js';
 import { isEvent, type Line, type Warehouse } from '../events.js';
-import { sqlOf } from './sql-of.js';
+import { sqlOf } from '../read-models/sql-of.js';
 
 async function move(context: ProjectionContext, warehouse: string, sku: string, onHand: number, allocated: number, restocked: number): Promise<void> {
   await sqlOf(context).query(

@@ -4,7 +4,7 @@
  */
 import { defineProjection, type ProjectionContext } from '../factum.js';
 import { isEvent } from '../events.js';
-import { sqlOf } from './sql-of.js';
+import { sqlOf } from '../read-models/sql-of.js';
 
 async function add(context: ProjectionContext, customer: string, placed: number, confirmed: number, cancelled: number, orderedCents: number): Promise<void> {
   await sqlOf(context).query(

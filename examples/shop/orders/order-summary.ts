@@ -1,7 +1,7 @@
 /** Order summary (async projection): one row per order with its status, payment and shipment as they evolve. */
 import { defineProjection, type ProjectionContext, type RecordedEvent } from '../factum.js';
 import { isEvent } from '../events.js';
-import { sqlOf } from './sql-of.js';
+import { sqlOf } from '../read-models/sql-of.js';
 
 /** Sets some columns of an order's row (it exists: OrderPlaced comes first in the log). */
 async function update(context: ProjectionContext, event: RecordedEvent, orderId: string, column: string, value: string): Promise<void> {

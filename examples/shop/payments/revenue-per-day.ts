@@ -1,6 +1,6 @@
 /** Revenue per day (async projection): money charged and refunded, by the UTC day the fact was recorded. */
 import { defineProjection, type ProjectionContext, type RecordedEvent } from '../factum.js';
-import { sqlOf } from './sql-of.js';
+import { sqlOf } from '../read-models/sql-of.js';
 
 async function add(context: ProjectionContext, event: RecordedEvent, charged: number, refunded: number): Promise<void> {
   await sqlOf(context).query(
