@@ -1,0 +1,59 @@
+import pg from 'pg';
+
+/** The server the benchmark runs on; the same variable as the tests use. */
+export const SERVER_URL = process.env.FACTUM_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+/** A database of its own: Emmett and Castore create their tables in `public`, so all of it is dropped afterwards. */
+export const BENCH_DATABASE = 'factum_bench';
+
+export function benchUrl(): string {
+  const url = new URL(SERVER_URL);
+  url.pathname = `/${BENCH_DATABASE}`;
+  return url.toString();
+}
+
+/** Creates the benchmark database afresh; returns the reason when the server cannot be reached. */
+export async function createBenchDatabase(): Promise<string | undefined> {
+  const admin = new pg.Client({ connectionString: SERVER_URL, connectionTimeoutMillis: 3000 });
+  try {
+    await admin.connect();
+  } catch (error) {
+    return `PostgreSQL unreachable at ${SERVER_URL}: ${(error as Error).message}`;
+  }
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${BENCH_DATABASE} WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE ${BENCH_DATABASE}`);
+    return undefined;
+  } finally {
+    await admin.end();
+  }
+}
+
+export async function dropBenchDatabase(): Promise<void> {
+  const admin = new pg.Client({ connectionString: SERVER_URL });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${BENCH_DATABASE} WITH (FORCE)`);
+  } finally {
+    await admin.end();
+  }
+}
+
+/**
+ * pg's type parsers as they are before any library changes them. Emmett's driver layer
+ * (dumbo) replaces the process-wide parsers of int8 and json/jsonb (BigInt, JSON.parse with
+ * a reviver); pools created with these keep factum and the raw driver on pg's defaults.
+ */
+const pristine = new Map<number, (value: string) => unknown>(
+  [20, 114, 3802].map((oid) => [oid, pg.types.getTypeParser(oid, 'text') as (value: string) => unknown]),
+);
+const pristineTypes = {
+  getTypeParser: (oid: number, format?: 'text' | 'binary') =>
+    (format ?? 'text') === 'text' && pristine.has(oid) ? pristine.get(oid)! : pg.types.getTypeParser(oid, format as 'text'),
+};
+
+/** A pool on the benchmark database with pg's default parsers. */
+export function benchPool(max: number): pg.Pool {
+  const pool = new pg.Pool({ connectionString: benchUrl(), max, types: pristineTypes as pg.CustomTypesConfig });
+  pool.on('error', () => {});
+  return pool;
+}
