@@ -1,33 +1,39 @@
 /**
- * Everything the shop takes from factum, in one place. The public surface (src/index.ts) is used
- * where it exports the piece; subscriptions and projections are imported from their module files
- * until src/index.ts lists them (then only this file changes).
+ * Everything the shop takes from factum, in one place. Most of it is the public surface
+ * (src/index.ts, src/postgres.ts, src/pglite.ts); the rest are internals that only the shop's
+ * work-arounds and its read-model self-check need (marked below).
  */
 export {
   DomainError,
   handleCommand,
   isDomainError,
   loadState,
-  openEventStore,
   snapshotStoreFor,
   uuidv7,
-  type Command,
-  type Decider,
+  Subscription,
+  defineProjection,
+  ProjectionRunner,
+  InlineProjections,
   type AllPage,
+  type Command,
+  type DeadLetter,
+  type Decider,
   type EventStore,
-  type ReadAllPageOptions,
   type NewEvent,
+  type Projection,
+  type ProjectionContext,
+  type ReadAllPageOptions,
   type RecordedEvent,
   type SnapshotStore,
+  type SubscriptionStatus,
 } from '../../src/index.js';
-export { Subscription, type SubscriptionStatus } from '../../src/consumers/subscription.js';
-export type { DeadLetter } from '../../src/consumers/consumer-storage.js';
-export { defineProjection, tableNamer, applyProjection, type Projection, type ProjectionContext } from '../../src/projections/projection.js';
-export { ProjectionRunner, ensureProjectionTables } from '../../src/projections/projection-runner.js';
-export { InlineProjections } from '../../src/projections/inline-projections.js';
+export { PostgresEventStore } from '../../src/postgres.js';
+export { openPGliteEventStore } from '../../src/pglite.js';
+// Internals: the SQL store's class and client (for the read models' SQL and the work-arounds in
+// store/), and the projection helpers that the rebuild self-check replays with.
 export { SqlEventStore } from '../../src/store/sql/sql-event-store.js';
-export { BaseEventStore } from '../../src/store/base-event-store.js';
-export { openPGliteEventStore } from '../../src/store/pglite/pglite-event-store.js';
-export { PostgresEventStore } from '../../src/store/postgres/postgres-event-store.js';
-export { postgresClient } from '../../src/store/postgres/postgres-client.js';
 export type { SqlQueryable } from '../../src/store/sql/sql-client.js';
+export { BaseEventStore } from '../../src/store/base-event-store.js';
+export { postgresClient } from '../../src/store/postgres/postgres-client.js';
+export { tableNamer, applyProjection } from '../../src/projections/projection.js';
+export { ensureProjectionTables } from '../../src/projections/projection-runner.js';
