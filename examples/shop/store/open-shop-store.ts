@@ -4,7 +4,6 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { openPGliteEventStore, type EventStore } from '../factum.js';
-import { openSerialReadsPostgresStore } from './serial-reads-postgres.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { reentrantPGlite } from './reentrant-pglite.js';
 
@@ -29,6 +28,8 @@ export async function openShopStore(config: ShopStoreConfig): Promise<ShopStore>
   if (config.databaseUrl) {
     // Each running subscription holds a connection for its batch while its steps append on
     // others: the pool must be larger than the number of subscriptions.
+    // Loaded only when used: `pg` is an optional peer of factum.
+    const { openSerialReadsPostgresStore } = await import('./serial-reads-postgres.js');
     const store = await openSerialReadsPostgresStore(config.databaseUrl, { ...schema, maxConnections: 20 });
     return { store, where: `PostgreSQL ${config.databaseUrl.replace(/\/\/[^@/]*@/, '//…@')}${config.schema ? ` schema ${config.schema}` : ''}`, close: () => store.close() };
   }
