@@ -14,6 +14,8 @@ export interface HandlerContext {
   /**
    * On SQL stores, the transaction that will also save the checkpoint (and the inbox row):
    * write the read model through it and the two can never disagree, even after a crash.
+   * On PGlite (one session) every query of the handler must go through it: a query on the store
+   * itself (an append, a read) would wait behind this very transaction.
    */
   sql?: SqlQueryable;
   /** The subscription's name. */
