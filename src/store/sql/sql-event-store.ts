@@ -47,6 +47,7 @@ export class SqlEventStore extends BaseEventStore {
   readonly kind: string;
   readonly names: SqlNames;
   private readonly safety = new ReadAllSafety();
+  private observing: Promise<unknown> = Promise.resolve();
   private notifyInFlight = false;
   private notifyAgain = false;
 
@@ -168,9 +169,7 @@ export class SqlEventStore extends BaseEventStore {
 
   protected async readAllPageImpl(after: bigint, limit: number, filter: ReadAllPageOptions): Promise<AllPage> {
     const { s } = this.names;
-    const state = await this.run<{ head: string | number; appenders: string[] }>('readAll', this.client, `SELECT head, appenders FROM ${s}read_all_state()`);
-    const head = BigInt(state.rows[0]!.head);
-    const settled = this.safety.observe(head, state.rows[0]!.appenders);
+    const { head, settled } = await this.observeAppenders();
     const filtered = Boolean(filter.types?.length || filter.categories?.length);
 
     let page: AllPage;
@@ -205,6 +204,29 @@ export class SqlEventStore extends BaseEventStore {
     }
     if (page.waitingOn) page.waitingOn = await this.describeWait(page.waitingOn.position);
     return page;
+  }
+
+  /**
+   * Observes the head and the open appends, and feeds the observation to the proof. One at a
+   * time per store object: the proof needs observations in the order the database made them,
+   * and two readers (subscriptions) sharing this object would otherwise race, an older
+   * observation arriving after a newer one and "proving" a still-open append had ended.
+   * PGlite is one session that runs a transaction to its end before the next statement, so no
+   * append can be open while this runs: its head is settled as read, without scanning pg_locks.
+   */
+  private observeAppenders(): Promise<{ head: bigint; settled: bigint }> {
+    const observe = async () => {
+      if (this.kind === 'pglite') {
+        const head = await this.headPositionImpl();
+        return { head, settled: this.safety.observe(head, []) };
+      }
+      const state = await this.run<{ head: string | number; appenders: string[] }>('readAll', this.client, `SELECT head, appenders FROM ${this.names.s}read_all_state()`);
+      const head = BigInt(state.rows[0]!.head);
+      return { head, settled: this.safety.observe(head, state.rows[0]!.appenders) };
+    };
+    const result = this.observing.then(observe, observe);
+    this.observing = result.catch(() => undefined);
+    return result;
   }
 
   /** Who holds the reader back, and since when: shown as lag by subscriptions and the CLI. */
