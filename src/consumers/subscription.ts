@@ -56,6 +56,14 @@ export interface SubscriptionOptions {
    * Leave it off when the handler's effects reach outside the database. False by default.
    */
   relaxedDurability?: boolean;
+  /**
+   * True (the default): the handler runs inside the transaction that saves the checkpoint (its
+   * `sql`). False: the handler runs outside any transaction and the checkpoint is saved after it,
+   * for handlers whose effects are elsewhere (a broker, an HTTP call, appends to the store on
+   * PGlite): delivery is then at-least-once, so make the effect idempotent (an `Inbox`, event ids).
+   * The `inbox` option needs the transaction and is ignored here.
+   */
+  transactional?: boolean;
   /** @internal name of the checkpoint when it differs from `name` (partitions, rebuilds). */
   checkpointName?: string;
 }
@@ -434,6 +442,7 @@ export class Subscription {
 
   /** Handles one page: batches in one transaction each, with the checkpoint. */
   private async process(events: RecordedEvent[], end: bigint): Promise<void> {
+    if (this.options.transactional === false) return this.processOutside(events, end);
     let from = 0;
     for (;;) {
       const failedAt = await this.tryBatch(events, from, events.length, end);
@@ -486,6 +495,39 @@ export class Subscription {
     }
   }
 
+  /**
+   * Handlers outside transactions: each event handled, then the checkpoint saved up to it once
+   * the page is done or before a failing event's retries (a crash in between repeats events,
+   * never skips them). Parking still happens in a transaction, with the checkpoint.
+   */
+  private async processOutside(events: RecordedEvent[], end: bigint): Promise<void> {
+    let done = this.position;
+    const saveUpTo = async (position: bigint) => {
+      if (position > this.position) await this.commit(async () => position);
+    };
+    for (const event of events) {
+      if (this.stopping) return saveUpTo(done);
+      if (this.blocked.has(event.streamId)) {
+        await saveUpTo(done);
+        await this.commit(async (tx) => {
+          await tx.addDeadLetter(this.deadLetterName(), 'parked', event);
+          return this.positionOf(event);
+        });
+      } else {
+        try {
+          await this.options.handler(event, this.context(undefined, 1));
+        } catch (error) {
+          this.options.onError?.(error, event);
+          await saveUpTo(this.positionOf(event) - 1n);
+          await this.retryOrDeadLetter(event, error);
+          if (this.stopping) return;
+        }
+      }
+      done = this.positionOf(event);
+    }
+    await saveUpTo(end);
+  }
+
   /** Further attempts per the retry policy, each in its own transaction; then the dead letter. */
   private async retryOrDeadLetter(event: RecordedEvent, firstError: unknown): Promise<void> {
     const firstFailedAt = new Date();
@@ -497,10 +539,15 @@ export class Subscription {
       if (this.stopping) return;
       attempts++;
       try {
-        await this.commit(async (tx) => {
-          await this.handle(tx, event, attempts);
-          return this.positionOf(event);
-        });
+        if (this.options.transactional === false) {
+          await this.options.handler(event, this.context(undefined, attempts));
+          await this.commit(async () => this.positionOf(event));
+        } else {
+          await this.commit(async (tx) => {
+            await this.handle(tx, event, attempts);
+            return this.positionOf(event);
+          });
+        }
         return;
       } catch (error) {
         if (error instanceof GenerationChanged || isCheckpointConflict(error)) throw error;
@@ -534,15 +581,17 @@ export class Subscription {
     let handled = 0;
     for (const [i, letter] of letters.entries()) {
       try {
+        const handleIt = !(skip && letter.id === target.id);
+        if (handleIt && this.options.transactional === false) await this.options.handler(letter.event, this.context(undefined, letter.attempts + 1));
         await this.storage.transaction(async (tx) => {
-          if (!(skip && letter.id === target.id)) {
+          if (handleIt && this.options.transactional !== false) {
             if (!(this.options.inbox && !(await tx.recordInbox(this.name, letter.event.id)))) {
               await this.options.handler(letter.event, this.context(tx, letter.attempts + 1));
             }
-            handled++;
           }
           await tx.deleteDeadLetter(letter.id);
         });
+        if (handleIt) handled++;
       } catch (error) {
         const now = new Date();
         await this.storage.transaction(async (tx) =>

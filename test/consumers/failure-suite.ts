@@ -116,6 +116,37 @@ export function failureSuite(factory: StoreFactory): void {
       expect(second.handled.map((e) => (e.data as { n: number }).n)).toEqual([2, 3]);
     });
 
+    it('runs handlers outside a transaction when asked: a handler may append to the store (even on PGlite)', async () => {
+      store = await factory.open();
+      let failOnce = true;
+      const sub = new Subscription(store, {
+        name: 'reactor',
+        transactional: false,
+        filter: { types: ['OrderPlaced'] },
+        retry: { immediateRetries: 1, backoffRetries: 0 },
+        handler: async (event, ctx) => {
+          expect(ctx.sql).toBeUndefined();
+          if ((event.data as { poison?: boolean }).poison) throw new Error('poison');
+          if (failOnce && event.streamId === 'order-2') {
+            failOnce = false;
+            throw new Error('flaky once');
+          }
+          // A reaction: a new event, with an id derived from the cause so a redelivery appends nothing new.
+          const id = `0190a0a0-0000-7000-8000-${event.id.replace(/-/g, '').slice(-12)}`;
+          await store.append(`shipment-${event.streamId}`, [{ id, type: 'ShipmentRequested', data: {} }]);
+        },
+      });
+      running.push(sub);
+      await sub.start();
+      await store.append('order-1', [ev('OrderPlaced')]);
+      await store.append('order-2', [ev('OrderPlaced')]);
+      const last = await store.append('order-3', [ev('OrderPlaced', { poison: true }), ev('OrderPlaced')]);
+      await sub.waitFor(last.lastPosition, { timeoutMs: 20_000 });
+      expect((await store.streamInfo('shipment-order-1')).version).toBe(1);
+      expect((await store.streamInfo('shipment-order-2')).version).toBe(1);
+      expect((await sub.deadLetters()).map((d) => d.status)).toEqual(['dead', 'parked']);
+    });
+
     it('the inbox stops a duplicate delivery, alone and inside a subscription', async () => {
       store = await factory.open();
       const sql = sqlOf(store);
