@@ -31,4 +31,29 @@ describe.skipIf(Boolean(factories[0]?.skip))('subscriptions: postgres wake-up', 
       await writer.close();
     }
   });
+
+  it('listens again after its LISTEN connection is killed', async () => {
+    const schema = uniqueSchema();
+    createdSchemas.push(schema);
+    const reader = await openPostgresEventStore({ connection: POSTGRES_URL, schema, maxConnections: 3 });
+    const writer = await openPostgresEventStore({ connection: POSTGRES_URL, schema, maxConnections: 2 });
+    const seen: string[] = [];
+    const sub = new Subscription(reader, { name: 'relistening', pollIntervalMs: 3_600_000, handler: (e) => void seen.push(e.type) });
+    await sub.start();
+    try {
+      const killed = await writer.client.query<{ ok: boolean }>(
+        `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE query LIKE 'LISTEN "factum_appended_${schema}"%'`,
+      );
+      expect(killed.rows.map((r) => r.ok)).toEqual([true]);
+      // The listener reconnects after a second; then a commit elsewhere must wake the subscription.
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      const { lastPosition } = await writer.append('elsewhere-2', [ev('AfterTheReconnect')]);
+      await sub.waitFor(lastPosition, { timeoutMs: 20_000 });
+      expect(seen).toEqual(['AfterTheReconnect']);
+    } finally {
+      await sub.stop();
+      await reader.close();
+      await writer.close();
+    }
+  });
 });
