@@ -36,7 +36,11 @@ export interface SubscriptionOptions {
   filter?: AllFilter;
   /** Subscribe to one stream instead of `$all` (the checkpoint is then a stream version). */
   stream?: string;
-  /** Where to begin when no checkpoint is stored: `'start'` (default), `'end'`, or after a position. */
+  /**
+   * Where to begin when no checkpoint is stored: `'start'` (default), `'end'` (after the head at
+   * the first start: an append still in flight at that moment is treated as before it), or after
+   * a position. The choice is stored as the first checkpoint, so a restart does not re-decide it.
+   */
   from?: 'start' | 'end' | { after: bigint };
   /** Events per read and per transaction; 100 by default. */
   batchSize?: number;
