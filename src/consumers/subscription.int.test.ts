@@ -1,9 +1,11 @@
 // Subscriptions on a real PostgreSQL server, plus the wake-up by LISTEN/NOTIFY across processes.
 import { afterAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { uuidv7 } from '../core/uuid.js';
 import { Subscription } from './subscription.js';
 import { openPostgresEventStore } from '../store/postgres/postgres-event-store.js';
 import { subscriptionSuite } from '../../test/consumers/subscription-suite.js';
-import { ev } from '../../test/consumers/helpers.js';
+import { ev, eventually } from '../../test/consumers/helpers.js';
 import { createdSchemas, dropSchemas, storeFactories, uniqueSchema } from '../../test/stores.js';
 import { POSTGRES_URL } from '../../test/services.js';
 
@@ -11,7 +13,7 @@ const factories = (await storeFactories()).filter((f) => f.name === 'postgres');
 for (const factory of factories) subscriptionSuite(factory);
 afterAll(() => dropSchemas(createdSchemas));
 
-describe.skipIf(Boolean(factories[0]?.skip))('subscriptions: postgres wake-up', () => {
+describe.skipIf(Boolean(factories[0]?.skip))('subscriptions: postgres wake-up and open transactions', () => {
   it('is woken by a commit made through another connection pool (NOTIFY), not by polling', async () => {
     const schema = uniqueSchema();
     createdSchemas.push(schema);
@@ -29,6 +31,40 @@ describe.skipIf(Boolean(factories[0]?.skip))('subscriptions: postgres wake-up', 
       await sub.stop();
       await reader.close();
       await writer.close();
+    }
+  });
+
+  it('waits behind an open append transaction, shows it as lag, and never skips its event', async () => {
+    const schema = uniqueSchema();
+    createdSchemas.push(schema);
+    const store = await openPostgresEventStore({ connection: POSTGRES_URL, schema, maxConnections: 4 });
+    const seen: string[] = [];
+    const sub = new Subscription(store, { name: 'patient', handler: (e) => void seen.push(e.streamId) });
+    await sub.start();
+    const held = new pg.Client({ connectionString: POSTGRES_URL });
+    await held.connect();
+    try {
+      // A writer draws a position and holds its transaction open...
+      await held.query('BEGIN');
+      await held.query(
+        `SELECT * FROM ${store.names.s}append_events($1, $2, 'any', NULL, $3::uuid[], $4::text[], $5::text[], $6::text[], $7::int[])`,
+        ['slow-1', 'slow', [uuidv7()], ['Held'], ['{}'], ['{}'], [1]],
+      );
+      // ...while a later append commits at a higher position.
+      const { lastPosition } = await store.append('fast-1', [ev('Quick')]);
+      await eventually(() => sub.status().waitingOn !== undefined, 20_000, 'the subscription to report the open transaction');
+      const status = sub.status();
+      expect(seen).toEqual([]);
+      expect(status.lagEvents).toBeGreaterThan(0n);
+      expect(status.waitingOn!.position).toBe(lastPosition - 1n);
+      await held.query('COMMIT');
+      await sub.waitFor(lastPosition, { timeoutMs: 20_000 });
+      expect(seen).toEqual(['slow-1', 'fast-1']);
+      expect(sub.status().waitingOn).toBeUndefined();
+    } finally {
+      await held.end();
+      await sub.stop();
+      await store.close();
     }
   });
 
