@@ -1,6 +1,7 @@
 import { FactumError } from '../core/errors.js';
 import { unwrapEventStore } from '../schema/registered-event-store.js';
 import type { EventStore } from '../core/event-store.js';
+import type { RecordedEvent } from '../core/message.js';
 import type { SqlQueryable } from '../store/sql/sql-client.js';
 import { SqlEventStore } from '../store/sql/sql-event-store.js';
 import { ensureProjectionTables } from './projection-runner.js';
@@ -31,6 +32,13 @@ export interface RebuildOptions {
   progressEveryMs?: number;
   /** Stops between two transactions; the next call resumes from there. */
   signal?: AbortSignal;
+  /**
+   * The projection runs inline (`InlineProjections`): its tables are written by appends, with no
+   * checkpoint to meet. The swap then locks the tables, which waits out every append that wrote
+   * them, and applies the events committed since the copy's last batch inside its own transaction;
+   * appends still open write the new tables once the swap commits.
+   */
+  inline?: boolean;
 }
 
 /** What a rebuild did. */
@@ -181,7 +189,23 @@ export async function rebuildProjection(store: EventStore, projection: Projectio
           const { rows } = await tx.query<{ found: string | null }>('SELECT to_regclass($1)::text AS found', [live(table)]);
           if (rows[0]?.found) await tx.query(`LOCK TABLE ${live(table)} IN ACCESS EXCLUSIVE MODE`);
         }
-        const liveAt = await liveCheckpoint(tx, true);
+        if (options.inline) {
+          // Every transaction that wrote the tables has ended (we hold their locks), and those still
+          // open will write the new tables after the swap. So the committed events after the copy's
+          // position are exactly what it lacks: read them in this transaction's snapshot, directly
+          // from the log (a gap-safe read would wait for those open appends, which wait for us).
+          for (;;) {
+            const { rows } = await tx.query<TailRow>(
+              `SELECT global_position, event_id, stream_id, stream_version, event_type, data, metadata, schema_version, recorded_at
+                 FROM ${s}events WHERE global_position > $1 AND event_type = ANY($2) ORDER BY global_position LIMIT $3`,
+              [position.toString(), projection.eventTypes, batchSize],
+            );
+            if (rows.length === 0) break;
+            const events = rows.map(tailEvent);
+            position = await apply(tx, { events, position: events[events.length - 1]!.globalPosition, headPosition: head });
+          }
+        }
+        const liveAt = options.inline ? undefined : await liveCheckpoint(tx, true);
         // Bring the copy exactly to where the live read model is, so neither loses nor repeats an event.
         // PostgreSQL reads the log on other connections meanwhile; PGlite has one, so it goes round again.
         while (liveAt !== undefined && position < liveAt) {
@@ -191,7 +215,9 @@ export async function rebuildProjection(store: EventStore, projection: Projectio
           position = await apply(tx, page, liveAt);
           if (position === from) await new Promise((resolve) => setTimeout(resolve, 10));
         }
-        if (liveAt === undefined) {
+        if (options.inline) {
+          // No checkpoint: inline projections have none.
+        } else if (liveAt === undefined) {
           await tx.query(`INSERT INTO ${s}checkpoints (name, position) VALUES ($1, $2)`, [projection.name, position.toString()]);
         } else {
           await tx.query(`UPDATE ${s}checkpoints SET position = $2, generation = generation + 1, updated_at = now() WHERE name = $1`, [projection.name, position.toString()]);
@@ -216,4 +242,30 @@ export async function rebuildProjection(store: EventStore, projection: Projectio
 async function readPosition(on: SqlQueryable, s: string, name: string): Promise<bigint | undefined> {
   const { rows } = await on.query<{ position: string | number }>(`SELECT position FROM ${s}checkpoints WHERE name = $1`, [name]);
   return rows[0] ? BigInt(rows[0].position) : undefined;
+}
+
+interface TailRow {
+  global_position: string | number;
+  event_id: string;
+  stream_id: string;
+  stream_version: string | number;
+  event_type: string;
+  data: unknown;
+  metadata: RecordedEvent['metadata'];
+  schema_version: number;
+  recorded_at: Date;
+}
+
+function tailEvent(row: TailRow): RecordedEvent {
+  return {
+    id: row.event_id,
+    type: row.event_type,
+    data: row.data,
+    metadata: row.metadata,
+    schemaVersion: Number(row.schema_version),
+    streamId: row.stream_id,
+    streamVersion: Number(row.stream_version),
+    globalPosition: BigInt(row.global_position),
+    recordedAt: row.recorded_at,
+  };
 }

@@ -3,6 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { EventStore } from '../../src/core/event-store.js';
 import { defineProjection } from '../../src/projections/projection.js';
 import { InlineProjections } from '../../src/projections/inline-projections.js';
+import { rebuildProjection } from '../../src/projections/rebuild.js';
+import { countingProjection, readCounts } from './counting-projection.js';
 import type { StoreFactory } from '../stores.js';
 import { ev, sqlOf } from './helpers.js';
 
@@ -64,6 +66,34 @@ export function inlineSuite(factory: StoreFactory): void {
       inline.unregister(projection);
       await store.append('acct-1', [ev('Deposited', { amount: 1 })]);
       expect(await balance('acct-1')).toBe(80);
+    });
+
+    it.skipIf(factory.name === 'memory')('rebuilds an inline projection while appends keep writing it', async () => {
+      store = await factory.open();
+      const projection = countingProjection('inline-counts');
+      await InlineProjections.register(store, projection);
+      const tally = new Map<string, number>();
+      const write = async (n: number) => {
+        for (let i = 0; i < n; i++) {
+          const stream = `c-${i % 5}`;
+          await store.append(stream, [ev('Counted'), ev('Counted')]);
+          tally.set(stream, (tally.get(stream) ?? 0) + 2);
+        }
+      };
+      await write(100);
+      // Wrong on purpose, so that only a real rebuild can put it right.
+      const sql = sqlOf(store)!;
+      await sql.client.query(`UPDATE ${sql.names.s}counts SET n = n * 10`);
+      let writing: Promise<void> | undefined;
+      const result = await rebuildProjection(store, projection, {
+        inline: true,
+        batchSize: 30,
+        progressEveryMs: 0,
+        onProgress: () => void (writing ??= write(40)),
+      });
+      await writing;
+      expect(result.swapped).toBe(true);
+      expect(await readCounts(store, projection)).toEqual(Object.fromEntries([...tally.entries()].sort()));
     });
   });
 }
