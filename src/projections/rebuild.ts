@@ -54,9 +54,8 @@ export interface RebuildResult extends RebuildProgress {
  * one transaction. The swap locks the live tables, brings the copy exactly to the live
  * projection's checkpoint (or moves that checkpoint up to the copy's), renames, and bumps the
  * checkpoint's generation so a running `ProjectionRunner` reloads instead of applying anything
- * twice. SQL stores only: the memory store has no tables to copy. For async projections: an
- * inline projection's appends write its tables without a checkpoint to meet, so events committed
- * between the copy's last batch and the swap would be missing from the copy (not yet handled).
+ * twice. Inline projections pass `inline: true` (see the option). SQL stores only: the memory
+ * store has no tables to copy.
  *
  * @example
  * const result = await rebuildProjection(store, orderTotals, {
