@@ -1,7 +1,6 @@
 /**
  * Everything the shop takes from factum, in one place. Most of it is the public surface
- * (src/index.ts, src/postgres.ts, src/pglite.ts); the rest are internals that only the shop's
- * work-arounds and its read-model self-check need (marked below).
+ * (src/index.ts); the rest are internals that only its read-model self-check needs (marked below).
  */
 export {
   DomainError,
@@ -14,7 +13,7 @@ export {
   defineProjection,
   ProjectionRunner,
   InlineProjections,
-  type AllPage,
+  openEventStore,
   type Command,
   type DeadLetter,
   type Decider,
@@ -22,18 +21,14 @@ export {
   type NewEvent,
   type Projection,
   type ProjectionContext,
-  type ReadAllPageOptions,
   type RecordedEvent,
   type SnapshotStore,
   type SubscriptionStatus,
 } from '../../src/index.js';
-export { PostgresEventStore } from '../../src/postgres.js';
-export { openPGliteEventStore } from '../../src/pglite.js';
-// Internals: the SQL store's class and client (for the read models' SQL and the work-arounds in
-// store/), and the projection helpers that the rebuild self-check replays with.
+// Internals: the SQL store's class and client (for the read models' SQL), and the projection
+// helpers that the rebuild self-check replays with.
 export { SqlEventStore } from '../../src/store/sql/sql-event-store.js';
 export type { SqlQueryable } from '../../src/store/sql/sql-client.js';
 export { BaseEventStore } from '../../src/store/base-event-store.js';
-export { postgresClient } from '../../src/store/postgres/postgres-client.js';
 export { tableNamer, applyProjection } from '../../src/projections/projection.js';
 export { ensureProjectionTables } from '../../src/projections/projection-runner.js';

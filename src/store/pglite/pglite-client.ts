@@ -1,4 +1,5 @@
 import type { SqlClient, SqlQueryable } from '../sql/sql-client.js';
+import { reentrantPGlite } from './reentrant-pglite.js';
 
 /** The subset of PGlite factum uses, typed here so that PGlite stays an optional peer dependency. */
 export interface PGliteLike {
@@ -9,8 +10,13 @@ export interface PGliteLike {
   readonly closed?: boolean;
 }
 
-/** Wraps a PGlite instance. PGlite runs one statement at a time, in process. `onClose` releases the data directory. */
-export function pgliteClient(db: PGliteLike, ownsDb: boolean, onClose?: () => Promise<void>): SqlClient {
+/**
+ * Wraps a PGlite instance. PGlite runs one statement at a time, in process; work started inside
+ * one of its transactions joins that transaction (see reentrant-pglite.ts). `onClose` releases
+ * the data directory.
+ */
+export function pgliteClient(pglite: PGliteLike, ownsDb: boolean, onClose?: () => Promise<void>): SqlClient {
+  const db = reentrantPGlite(pglite);
   return {
     kind: 'pglite',
     query: <Row>(sql: string, params?: unknown[]) => db.query<Row>(sql, params),

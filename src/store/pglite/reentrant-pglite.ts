@@ -1,15 +1,15 @@
 /**
- * Work-around, local to the shop (see the report of issue 6): PGlite is one session guarded by
- * a mutex, and a `Subscription` handler runs inside the subscription's transaction. A handler
- * that appends to the same store (every saga step does) would queue its append behind the very
- * transaction it runs in, and wait for ever. This wrapper makes the PGlite instance re-entrant:
+ * PGlite is one session guarded by a mutex, and a `Subscription` handler runs inside the
+ * subscription's transaction. A handler that appends to the same store (every saga step does)
+ * would queue its append behind the very transaction it runs in, and wait for ever. This wrapper
+ * makes the PGlite instance re-entrant:
  * a query or a transaction started from inside a transaction's async context joins that
  * transaction, fenced by a SAVEPOINT so that a refused append (a version conflict that
  * `handleCommand` retries) undoes only itself. On PGlite the saga step, its inbox row and the
  * checkpoint then commit together, which is the strongest outcome one session can give.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { PGlite } from '@electric-sql/pglite';
+import type { PGliteLike } from './pglite-client.js';
 
 type Rows<R> = Promise<{ rows: R[] }>;
 interface TxLike {
@@ -31,17 +31,8 @@ interface Context {
   inSection: boolean;
 }
 
-/** The subset of PGlite that `openPGliteEventStore` accepts. */
-export interface ReentrantPGlite {
-  query<R>(sql: string, params?: unknown[]): Rows<R>;
-  exec(sql: string): Promise<unknown>;
-  transaction<T>(fn: (tx: TxLike) => Promise<T>): Promise<T>;
-  close(): Promise<void>;
-  readonly closed: boolean;
-}
-
 /** Wraps a PGlite instance so that work started inside one of its transactions joins it. */
-export function reentrantPGlite(db: PGlite): ReentrantPGlite {
+export function reentrantPGlite(db: PGliteLike): PGliteLike {
   const als = new AsyncLocalStorage<Context>();
 
   /** Runs `fn` after everything queued on the transaction before it. */
@@ -104,7 +95,7 @@ export function reentrantPGlite(db: PGlite): ReentrantPGlite {
     exec: (sql) => db.exec(sql),
     close: () => db.close(),
     get closed() {
-      return db.closed;
+      return db.closed ?? false;
     },
   };
 }
