@@ -54,7 +54,7 @@ export function benchConfig(quick: boolean): BenchConfig {
         readAllEvents: 200_000,
         readAllAppendSize: 1000,
         readAllRounds: 3,
-        readAllBudgetSeconds: 30,
+        readAllBudgetSeconds: 45,
         pageSize: 1000,
         importEvents: 1_000_000,
         importStreamSize: 10_000,

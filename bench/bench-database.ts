@@ -5,14 +5,14 @@ export const SERVER_URL = process.env.FACTUM_POSTGRES_URL ?? 'postgres://postgre
 /** A database of its own: Emmett and Castore create their tables in `public`, so all of it is dropped afterwards. */
 export const BENCH_DATABASE = 'factum_bench';
 
-export function benchUrl(): string {
+export function benchUrl(database = BENCH_DATABASE): string {
   const url = new URL(SERVER_URL);
-  url.pathname = `/${BENCH_DATABASE}`;
+  url.pathname = `/${database}`;
   return url.toString();
 }
 
 /** Creates the benchmark database afresh; returns the reason when the server cannot be reached. */
-export async function createBenchDatabase(): Promise<string | undefined> {
+export async function createBenchDatabase(database = BENCH_DATABASE): Promise<string | undefined> {
   const admin = new pg.Client({ connectionString: SERVER_URL, connectionTimeoutMillis: 3000 });
   try {
     await admin.connect();
@@ -20,19 +20,19 @@ export async function createBenchDatabase(): Promise<string | undefined> {
     return `PostgreSQL unreachable at ${SERVER_URL}: ${(error as Error).message}`;
   }
   try {
-    await admin.query(`DROP DATABASE IF EXISTS ${BENCH_DATABASE} WITH (FORCE)`);
-    await admin.query(`CREATE DATABASE ${BENCH_DATABASE}`);
+    await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE ${database}`);
     return undefined;
   } finally {
     await admin.end();
   }
 }
 
-export async function dropBenchDatabase(): Promise<void> {
+export async function dropBenchDatabase(database = BENCH_DATABASE): Promise<void> {
   const admin = new pg.Client({ connectionString: SERVER_URL });
   await admin.connect();
   try {
-    await admin.query(`DROP DATABASE IF EXISTS ${BENCH_DATABASE} WITH (FORCE)`);
+    await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
   } finally {
     await admin.end();
   }

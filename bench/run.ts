@@ -86,9 +86,11 @@ async function openSystems(pgSkip: string | undefined, pgliteDir: string): Promi
 async function snapshotRows(): Promise<BenchRow[]> {
   if (!existsSync(path.join(here, 'snapshots.ts'))) return [];
   try {
-    const module = (await import(path.join(here, 'snapshots.ts'))) as { runSnapshotBench?: (o: { quick: boolean }) => Promise<BenchRow[]> };
+    const module = (await import(path.join(here, 'snapshots.ts'))) as {
+      runSnapshotBench?: (o: { quick: boolean }, log?: (message: string) => void) => Promise<BenchRow[]>;
+    };
     if (typeof module.runSnapshotBench !== 'function') return [];
-    return await module.runSnapshotBench({ quick });
+    return await module.runSnapshotBench({ quick }, (message) => log(`  ${message}`));
   } catch (error) {
     return [{ scenario: 'snapshots', backend: 'postgres', system: 'factum', unit: '', note: `failed: ${(error as Error).message}` }];
   }

@@ -37,6 +37,11 @@ export interface BenchSystem {
   loadStream(streamId: string): Promise<number>;
   /** Reads every event in global order from the start, `pageSize` per round trip; returns the count. */
   readAll(pageSize: number): Promise<number>;
+  /**
+   * Refreshes the planner statistics of its tables, as autovacuum does on a server. Only the
+   * unmeasured setup of scenario 5 calls it (PGlite has no autovacuum; see scenarios/read-all.ts).
+   */
+  analyze?(): Promise<void>;
   /** Fastest way it has to import many events of many streams; describes the path it used. */
   bulkImport?(source: AsyncIterable<ImportBatch>): Promise<string>;
   close(): Promise<void>;

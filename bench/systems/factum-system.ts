@@ -51,6 +51,12 @@ export class FactumSystem implements BenchSystem {
     this.store = await this.reopen();
   }
 
+  async analyze(): Promise<void> {
+    const { s } = this.store.names;
+    await this.store.client.query(`ANALYZE ${s}events`);
+    await this.store.client.query(`ANALYZE ${s}streams`);
+  }
+
   async appendNew(streamId: string, events: BenchEvent[]): Promise<void> {
     await this.store.append(streamId, events.map(toNew), { expectedVersion: 'no_stream' });
   }

@@ -66,6 +66,10 @@ export class RawSystem implements BenchSystem {
     await this.query(`TRUNCATE ${SCHEMA}.events`);
   }
 
+  async analyze(): Promise<void> {
+    await this.query(`ANALYZE ${SCHEMA}.events`);
+  }
+
   async appendNew(streamId: string, events: BenchEvent[]): Promise<void> {
     if (events.length === 1) {
       const e = events[0]!;
