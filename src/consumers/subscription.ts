@@ -190,7 +190,10 @@ export class Subscription {
     return this;
   }
 
-  /** Stops after the batch in hand (its transaction commits or rolls back whole). */
+  /**
+   * Stops after the batch in hand (its transaction commits or rolls back whole). Stop every
+   * subscription before closing its store: the last one to stop gives back the LISTEN connection.
+   */
   async stop(): Promise<void> {
     this.stopping = true;
     this.sleeper.wake();
