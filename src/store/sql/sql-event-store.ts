@@ -84,16 +84,26 @@ export class SqlEventStore extends BaseEventStore {
         ],
       );
     const inline = this.inlineHook;
+    // An inline projection's own error cancels the append and reaches the caller as it is.
+    let projectionFailed: { error: unknown } | undefined;
     try {
       // One round trip, unless inline projections must run in the append's transaction.
       ({ rows } = inline
         ? await this.client.transaction(async (tx) => {
             const result = await append(tx);
-            if (!result.rows[0]?.already) await inline(result.rows.map((r, i) => preparedToRecorded(events[i]!, streamId, r)), tx);
+            if (!result.rows[0]?.already) {
+              try {
+                await inline(result.rows.map((r, i) => preparedToRecorded(events[i]!, streamId, r)), tx);
+              } catch (error) {
+                projectionFailed = { error };
+                throw error;
+              }
+            }
             return result;
           })
         : await append(this.client));
     } catch (error) {
+      if (projectionFailed) throw projectionFailed.error;
       throw this.appendError(error, streamId, expected, events.length);
     }
     const positions = rows.map((r) => BigInt(r.global_position));
