@@ -128,7 +128,7 @@ async function probeLatencies(probes: number, append: (stream: string) => Promis
     const stream = `probe-${k}`;
     const start = process.hrtime.bigint();
     await append(stream);
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + 30_000;
     while (!(await visible(stream))) if (Date.now() > deadline) throw new Error(`probe ${stream} never became visible`);
     latencies.push(Number(process.hrtime.bigint() - start) / 1e6);
     await sleep(20);
