@@ -76,7 +76,10 @@ BEGIN
     v_exists := NOT v_deleted;
 
     -- Idempotent retry: every id already stands at consecutive versions of this stream.
-    IF EXISTS (SELECT 1 FROM ${s}events e WHERE e.event_id = ANY(p_ids)) THEN
+    -- Probing the first id is enough: a retry starts with it, and any other id already in the
+    -- log fails the insert on UNIQUE (event_id), which the client reports as a partial overlap.
+    -- ("= ANY(p_ids)" got a generic plan that scanned the whole table on every append.)
+    IF EXISTS (SELECT 1 FROM ${s}events e WHERE e.event_id = p_ids[1]) THEN
       SELECT min(e.stream_version - (i.ord - 1)), count(*) INTO v_first, v_count
         FROM unnest(p_ids) WITH ORDINALITY AS i(id, ord) JOIN ${s}events e ON e.event_id = i.id;
       SELECT count(*) = cardinality(p_ids) AND bool_and(e.stream_id = p_stream AND e.stream_version = v_first + i.ord - 1)
