@@ -2,8 +2,12 @@ import pg from 'pg';
 
 /** The server the benchmark runs on; the same variable as the tests use. */
 export const SERVER_URL = process.env.FACTUM_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-/** A database of its own: Emmett and Castore create their tables in `public`, so all of it is dropped afterwards. */
-export const BENCH_DATABASE = 'factum_bench';
+/**
+ * A database of its own: Emmett and Castore create their tables in `public`, so all of it is
+ * dropped afterwards. One per process, so that two runs at once (a developer's and CI's smoke
+ * run) never drop each other's database.
+ */
+export const BENCH_DATABASE = `factum_bench_${process.pid}`;
 
 export function benchUrl(database = BENCH_DATABASE): string {
   const url = new URL(SERVER_URL);
@@ -20,6 +24,12 @@ export async function createBenchDatabase(database = BENCH_DATABASE): Promise<st
     return `PostgreSQL unreachable at ${SERVER_URL}: ${(error as Error).message}`;
   }
   try {
+    // Leftovers of runs that were killed: databases of this naming that nobody is connected to.
+    const { rows } = await admin.query<{ datname: string }>(
+      `SELECT datname FROM pg_database d WHERE datname LIKE 'factum\\_bench\\_%'
+          AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datid = d.oid)`,
+    );
+    for (const { datname } of rows) await admin.query(`DROP DATABASE IF EXISTS "${datname}"`).catch(() => {});
     await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
     await admin.query(`CREATE DATABASE ${database}`);
     return undefined;

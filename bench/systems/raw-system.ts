@@ -132,11 +132,16 @@ export class RawSystem implements BenchSystem {
   /** COPY in text format from a stream of rows generated on the fly: never the whole import in memory. */
   async bulkImport(source: AsyncIterable<ImportBatch>): Promise<string> {
     const client = await this.pool!.connect();
+    // A checked-out client with no 'error' listener takes the process down when its connection drops.
+    let lost: Error | undefined;
+    const onError = (error: Error) => (lost = error);
+    client.on('error', onError);
     try {
       const copy = client.query(copyFrom(`COPY ${SCHEMA}.events (event_id, stream_id, stream_version, event_type, data, metadata) FROM STDIN`));
       await pipeline(Readable.from(copyLines(source)), copy);
     } finally {
-      client.release();
+      client.off('error', onError);
+      client.release(lost ?? false);
     }
     return 'COPY FROM STDIN (text format), one connection';
   }
