@@ -14,6 +14,7 @@ afterAll(() => Promise.all(written.map((file) => rm(file, { force: true }))));
 const expected: Record<string, string> = {
   'examples/quick-start.ts': ['cart-42 holds 3 items', 'conflict: expected version 1, found 2', '#1 ItemAdded', '#2 ItemAdded', ''].join('\n'),
   'examples/decider.ts': ['cart-1 at version 1 holds 2 items', 'refused: The cart is checked out', ''].join('\n'),
+  'examples/projection.ts': 'order-1: 42 | thanks for order order-1 | lag: 0 events\n',
   'examples/upcaster.ts': ['2 {"sku":"old","quantity":1}', '2 {"sku":"new","quantity":3}', ''].join('\n'),
 };
 
@@ -28,7 +29,7 @@ describe('README examples', () => {
       // In this repository the package's own name points at the source.
       const copy = file.replace('examples/', 'examples/.readme-');
       written.push(copy);
-      await writeFile(copy, code.replace("from 'factum/testing'", "from '../src/testing.js'").replace("from 'factum'", "from '../src/index.js'"));
+      await writeFile(copy, code.replace("from 'factum/testing'", "from '../src/testing.js'").replace("from 'factum/pglite'", "from '../src/pglite.js'").replace("from 'factum'", "from '../src/index.js'"));
       const { stdout } = await run(process.execPath, ['--import', 'tsx', copy], { timeout: 60_000 });
       expect(stdout).toBe(expected[file]);
     });

@@ -1,0 +1,36 @@
+import { ProjectionRunner, Subscription, defineProjection } from 'factum';
+import { openPGliteEventStore } from 'factum/pglite';
+
+const store = await openPGliteEventStore({ dataDir: 'memory://' }); // the embedded store, kept in memory here
+
+// A read model in SQL: its table, and a handler per event type. The runner writes the row and
+// its checkpoint in one transaction, so a crash can neither skip nor double-apply an event.
+const orderTotals = defineProjection({
+  name: 'order-totals',
+  tables: { totals: (t) => `CREATE TABLE ${t} (order_id text PRIMARY KEY, total numeric NOT NULL)` },
+  handlers: {
+    OrderPlaced: async (event, { sql, table }) => {
+      await sql!.query(`INSERT INTO ${table('totals')} VALUES ($1, $2)`, [event.streamId, (event.data as { total: number }).total]);
+    },
+  },
+});
+const runner = await ProjectionRunner.start(store, orderTotals);
+
+// A subscription with effects: retries with backoff, then a dead letter that parks its stream.
+const emails: string[] = [];
+const mailer = await new Subscription(store, {
+  name: 'order-emails',
+  filter: { types: ['OrderPlaced'] },
+  inbox: true, // a redelivered event is recognised and not handled twice
+  handler: (event) => void emails.push(`thanks for order ${event.streamId}`),
+}).start();
+
+const { lastPosition } = await store.append('order-1', [{ type: 'OrderPlaced', data: { total: 42 } }]);
+await runner.waitFor(lastPosition, { timeoutMs: 5000 }); // read-your-writes
+await mailer.waitFor(lastPosition, { timeoutMs: 5000 });
+const { rows } = await store.client.query<{ order_id: string; total: string }>(`SELECT * FROM ${store.names.s}totals ORDER BY order_id`);
+console.log(rows.map((r) => `${r.order_id}: ${Number(r.total)}`).join(', '), '|', emails.join(', '), `| lag: ${mailer.status().lagEvents} events`);
+
+await mailer.stop();
+await runner.stop();
+await store.close();
