@@ -131,8 +131,12 @@ export abstract class BaseEventStore implements EventStore {
 
   async loadStream(streamId: string, options: ReadStreamOptions = {}): Promise<{ events: RecordedEvent[]; info: StreamInfo }> {
     const info = await this.streamInfo(streamId);
+    // Read up to the version just seen: the events then agree with `info`, and a stream that
+    // fills its last page needs no extra round trip to find out that nothing follows.
+    const forward = (options.direction ?? 'forward') === 'forward';
+    const bounded = forward ? { toVersion: Math.min(options.toVersion ?? info.version, info.version) } : { fromVersion: Math.min(options.fromVersion ?? info.version, info.version) };
     const events: RecordedEvent[] = [];
-    for await (const event of this.readStream(streamId, options)) events.push(event);
+    for await (const event of this.readStream(streamId, { ...options, ...bounded })) events.push(event);
     return { events, info };
   }
 
