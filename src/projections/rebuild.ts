@@ -1,8 +1,8 @@
 import { FactumError } from '../core/errors.js';
 import { unwrapEventStore } from '../schema/registered-event-store.js';
 import type { EventStore } from '../core/event-store.js';
-import type { RecordedEvent } from '../core/message.js';
 import type { SqlQueryable } from '../store/sql/sql-client.js';
+import { EVENT_COLUMNS, rowToRecorded, type EventRow } from '../store/recorded-event.js';
 import { SqlEventStore } from '../store/sql/sql-event-store.js';
 import { ensureProjectionTables } from './projection-runner.js';
 import { applyProjection, tableNamer, type Projection } from './projection.js';
@@ -194,13 +194,13 @@ export async function rebuildProjection(store: EventStore, projection: Projectio
           // position are exactly what it lacks: read them in this transaction's snapshot, directly
           // from the log (a gap-safe read would wait for those open appends, which wait for us).
           for (;;) {
-            const { rows } = await tx.query<TailRow>(
-              `SELECT global_position, event_id, stream_id, stream_version, event_type, data, metadata, schema_version, recorded_at
-                 FROM ${s}events WHERE global_position > $1 AND event_type = ANY($2) ORDER BY global_position LIMIT $3`,
+            const { rows } = await tx.query<EventRow>(
+              `SELECT ${EVENT_COLUMNS}
+                 FROM ${s}events e WHERE global_position > $1 AND event_type = ANY($2) ORDER BY global_position LIMIT $3`,
               [position.toString(), projection.eventTypes, batchSize],
             );
             if (rows.length === 0) break;
-            const events = rows.map(tailEvent);
+            const events = rows.map(rowToRecorded);
             position = await apply(tx, { events, position: events[events.length - 1]!.globalPosition, headPosition: head });
           }
         }
@@ -243,28 +243,4 @@ async function readPosition(on: SqlQueryable, s: string, name: string): Promise<
   return rows[0] ? BigInt(rows[0].position) : undefined;
 }
 
-interface TailRow {
-  global_position: string | number;
-  event_id: string;
-  stream_id: string;
-  stream_version: string | number;
-  event_type: string;
-  data: unknown;
-  metadata: RecordedEvent['metadata'];
-  schema_version: number;
-  recorded_at: Date;
-}
 
-function tailEvent(row: TailRow): RecordedEvent {
-  return {
-    id: row.event_id,
-    type: row.event_type,
-    data: row.data,
-    metadata: row.metadata,
-    schemaVersion: Number(row.schema_version),
-    streamId: row.stream_id,
-    streamVersion: Number(row.stream_version),
-    globalPosition: BigInt(row.global_position),
-    recordedAt: row.recorded_at,
-  };
-}

@@ -1,5 +1,6 @@
 import { FactumError, streamTombstonedError } from '../../core/errors.js';
 import { streamCategory } from '../../core/message.js';
+import { preparedToRecorded } from '../recorded-event.js';
 import type { SqlQueryable } from '../sql/sql-client.js';
 import type { SqlEventStore } from '../sql/sql-event-store.js';
 import type { PreparedImport } from './import-events.js';
@@ -65,17 +66,7 @@ export async function importBatchSql(store: SqlEventStore, batch: PreparedImport
     if (store.inlineHook) {
       const recordedAt = reserved.rows[0]!.now;
       await store.inlineHook(
-        batch.events.map((e, i) => ({
-          id: e.id,
-          type: e.type,
-          data: JSON.parse(e.dataJson) as unknown,
-          metadata: e.metadata,
-          schemaVersion: e.schemaVersion,
-          streamId: batch.streamIds[i]!,
-          streamVersion: streamVersions[i]!,
-          globalPosition: first + BigInt(i),
-          recordedAt,
-        })),
+        batch.events.map((e, i) => preparedToRecorded(e, batch.streamIds[i]!, streamVersions[i]!, first + BigInt(i), recordedAt)),
         tx,
       );
     }

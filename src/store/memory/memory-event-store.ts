@@ -3,6 +3,7 @@ import { streamCategory, type AppendResult, type ExpectedVersion, type RecordedE
 import type { AllPage, ListStreamsOptions, ReadAllPageOptions, StreamInfo, StreamMetadata } from '../../core/event-store.js';
 import type { PreparedEvent, StoreLimits } from '../../core/validation.js';
 import { BaseEventStore, type StreamPageRequest } from '../base-event-store.js';
+import { preparedToRecorded } from '../recorded-event.js';
 import { checkExpectedVersion, firstVisibleVersion, matchesFilter, oldestVisibleTime } from '../stream-rules.js';
 
 interface MemoryStream {
@@ -57,7 +58,7 @@ export class MemoryEventStore extends BaseEventStore {
     const recordedAt = this.now();
     if (this.inlineHook) {
       // Inline projections see the events first and synchronously: a throw leaves the log untouched.
-      const preview = events.map((e, i) => toRecorded(e, streamId, version + i + 1, this.position + BigInt(i + 1), recordedAt));
+      const preview = events.map((e, i) => preparedToRecorded(e, streamId, version + i + 1, this.position + BigInt(i + 1), recordedAt));
       const pending = this.inlineHook(preview, undefined);
       if (pending && typeof (pending as Promise<void>).then === 'function') {
         throw new FactumError('INVALID_ARGUMENT', 'Inline projections on the memory store must be synchronous');
@@ -68,7 +69,7 @@ export class MemoryEventStore extends BaseEventStore {
     // Deep copies: a caller mutating its objects later must not rewrite history.
     for (const [i, e] of events.entries()) {
       this.position += 1n;
-      const recorded = toRecorded(e, streamId, version + i + 1, this.position, recordedAt);
+      const recorded = preparedToRecorded(e, streamId, version + i + 1, this.position, recordedAt);
       target.events.push(recorded);
       this.log.push(recorded);
       this.byId.set(recorded.id, recorded);
@@ -223,16 +224,3 @@ function lowerBound(log: RecordedEvent[], after: bigint): number {
   return low;
 }
 
-function toRecorded(e: PreparedEvent, streamId: string, streamVersion: number, globalPosition: bigint, recordedAt: Date): RecordedEvent {
-  return {
-    id: e.id,
-    type: e.type,
-    data: JSON.parse(e.dataJson) as unknown,
-    metadata: JSON.parse(e.metadataJson) as RecordedEvent['metadata'],
-    schemaVersion: e.schemaVersion,
-    streamId,
-    streamVersion,
-    globalPosition,
-    recordedAt,
-  };
-}

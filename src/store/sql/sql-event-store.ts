@@ -3,6 +3,7 @@ import { describeExpectedVersion, streamCategory, type AppendResult, type Expect
 import type { AllPage, ListStreamsOptions, ReadAllPageOptions, StreamInfo, StreamMetadata } from '../../core/event-store.js';
 import type { PreparedEvent, StoreLimits } from '../../core/validation.js';
 import { BaseEventStore, type StreamPageRequest } from '../base-event-store.js';
+import { EVENT_COLUMNS, preparedToRecorded, rowToRecorded, type EventRow } from '../recorded-event.js';
 import { checkExpectedVersion } from '../stream-rules.js';
 import { appendChannel } from './consumer-migrations.js';
 import { migrate } from './migrations.js';
@@ -17,17 +18,6 @@ export interface SqlEventStoreOptions {
   limits?: Partial<StoreLimits>;
 }
 
-interface EventRow {
-  global_position: string | number;
-  event_id: string;
-  stream_id: string;
-  stream_version: string | number;
-  event_type: string;
-  data: unknown;
-  metadata: RecordedEvent['metadata'];
-  schema_version: number;
-  recorded_at: Date;
-}
 
 interface StreamRow {
   stream_id: string;
@@ -37,7 +27,6 @@ interface StreamRow {
   metadata: StreamMetadata;
 }
 
-const EVENT_COLUMNS = 'e.global_position, e.event_id, e.stream_id, e.stream_version, e.event_type, e.data, e.metadata, e.schema_version, e.recorded_at';
 
 /**
  * The event store on SQL: one implementation for PostgreSQL (`pg`) and PGlite. Appends are one
@@ -93,7 +82,7 @@ export class SqlEventStore extends BaseEventStore {
             const result = await append(tx);
             if (!result.rows[0]?.already) {
               try {
-                await inline(result.rows.map((r, i) => preparedToRecorded(events[i]!, streamId, r)), tx);
+                await inline(result.rows.map((r, i) => preparedToRecorded(events[i]!, streamId, Number(r.stream_version), BigInt(r.global_position), r.recorded_at)), tx);
               } catch (error) {
                 projectionFailed = { error };
                 throw error;
@@ -174,7 +163,7 @@ export class SqlEventStore extends BaseEventStore {
        ORDER BY e.stream_version ${forward ? 'ASC' : 'DESC'} LIMIT $5`,
       [streamId, low, Math.min(high, Number.MAX_SAFE_INTEGER), request.asOf ?? null, request.limit],
     );
-    return rows.map(toRecorded);
+    return rows.map(rowToRecorded);
   }
 
   protected async readAllPageImpl(after: bigint, limit: number, filter: ReadAllPageOptions): Promise<AllPage> {
@@ -188,7 +177,7 @@ export class SqlEventStore extends BaseEventStore {
         `SELECT ${EVENT_COLUMNS} FROM ${s}events e WHERE e.global_position > $1 ORDER BY e.global_position LIMIT $2`,
         [after.toString(), limit],
       );
-      const events = rows.map(toRecorded);
+      const events = rows.map(rowToRecorded);
       const { end, hole } = safeEnd(after, events.map((e) => e.globalPosition), settled, rows.length < limit);
       page = { events: events.filter((e) => e.globalPosition <= end), position: end, headPosition: head, ...(hole ? { waitingOn: { position: hole, pids: [] } } : {}) };
     } else {
@@ -208,7 +197,7 @@ export class SqlEventStore extends BaseEventStore {
           ORDER BY e.global_position LIMIT $5`,
         [after.toString(), end.toString(), filter.types ?? [], filter.categories ?? [], limit],
       );
-      const events = rows.map(toRecorded);
+      const events = rows.map(rowToRecorded);
       const position = events.length === limit ? events[events.length - 1]!.globalPosition : end;
       page = { events, position, headPosition: head, ...(hole && position === end ? { waitingOn: { position: hole, pids: [] } } : {}) };
     }
@@ -341,37 +330,6 @@ function parseDetail(detail: string | undefined): Record<string, unknown> {
   }
 }
 
-function preparedToRecorded(
-  e: PreparedEvent,
-  streamId: string,
-  row: { global_position: string | number; stream_version: string | number; recorded_at: Date },
-): RecordedEvent {
-  return {
-    id: e.id,
-    type: e.type,
-    data: JSON.parse(e.dataJson) as unknown,
-    metadata: JSON.parse(e.metadataJson) as RecordedEvent['metadata'],
-    schemaVersion: e.schemaVersion,
-    streamId,
-    streamVersion: Number(row.stream_version),
-    globalPosition: BigInt(row.global_position),
-    recordedAt: row.recorded_at,
-  };
-}
-
-function toRecorded(row: EventRow): RecordedEvent {
-  return {
-    id: row.event_id,
-    type: row.event_type,
-    data: row.data,
-    metadata: row.metadata,
-    schemaVersion: Number(row.schema_version),
-    streamId: row.stream_id,
-    streamVersion: Number(row.stream_version),
-    globalPosition: BigInt(row.global_position),
-    recordedAt: row.recorded_at,
-  };
-}
 
 function toInfo(streamId: string, row: StreamRow | undefined): StreamInfo {
   const version = row ? Number(row.version) : 0;
