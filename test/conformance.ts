@@ -5,9 +5,10 @@
 import { describe, expect, it } from 'vitest';
 import type { EventStore } from '../src/core/event-store.js';
 import type { NewEvent, RecordedEvent } from '../src/core/message.js';
-import { isConcurrencyError, isIdempotencyConflict, isStoreClosed, isStreamTombstoned, type FactumError } from '../src/core/errors.js';
+import { isConcurrencyError, isIdempotencyConflict, isStoreClosed, isStreamTombstoned } from '../src/core/errors.js';
 import { isUuid, uuidv7 } from '../src/core/uuid.js';
 import type { StoreFactory } from './stores.js';
+import { caught } from './caught.js';
 
 const ev = (type: string, data: unknown = { n: 1 }, extra: Partial<NewEvent> = {}): NewEvent => ({ type, data, ...extra });
 const many = (n: number, type = 'Counted'): NewEvent[] => Array.from({ length: n }, (_, i) => ev(type, { i }));
@@ -18,14 +19,6 @@ async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   return out;
 }
 
-async function caught(promise: Promise<unknown>): Promise<FactumError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as FactumError;
-  }
-  throw new Error('expected the call to fail');
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const versions = (events: RecordedEvent[]) => events.map((e) => e.streamVersion);

@@ -2,7 +2,7 @@
 // and snapshots (use, invalidation, soft delete), for deciders and aggregates alike.
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createdSchemas, dropSchemas, storeFactories } from '../../test/stores.js';
-import { isConcurrencyError, isInfrastructureError, type FactumError } from '../core/errors.js';
+import { isConcurrencyError, isInfrastructureError } from '../core/errors.js';
 import type { EventStore } from '../core/event-store.js';
 import type { NewEvent } from '../core/message.js';
 import { EventRegistry } from '../schema/event-registry.js';
@@ -13,6 +13,7 @@ import { handleCommand } from './handle-command.js';
 import { loadState, takeSnapshot } from './load-state.js';
 import { snapshotStoreFor } from './snapshots/snapshot-store-for.js';
 import { SqlSnapshotStore } from './snapshots/sql-snapshot-store.js';
+import { caught } from '../../test/caught.js';
 
 type CartEvent = NewEvent<'ItemAdded', { sku: string }> | NewEvent<'CartCheckedOut', { items: number }>;
 type CartCommand = Command<'AddItems', { skus: string[] }> | Command<'CheckOut', null>;
@@ -61,14 +62,6 @@ const cartAggregate = aggregateDecider(CartAggregate, (cart, command: CartComman
   else for (const sku of command.data.skus) cart.addItem(sku);
 });
 
-async function caught(promise: Promise<unknown>): Promise<FactumError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as FactumError;
-  }
-  throw new Error('expected the call to fail');
-}
 
 const factories = await storeFactories();
 afterAll(() => dropSchemas(createdSchemas));

@@ -3,7 +3,7 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createdSchemas, dropSchemas, storeFactories } from '../../test/stores.js';
-import { isValidationError, type FactumError } from '../core/errors.js';
+import { isValidationError } from '../core/errors.js';
 import type { EventStore } from '../core/event-store.js';
 import type { NewEvent, RecordedEvent } from '../core/message.js';
 import type { Decider } from '../domain/decider.js';
@@ -15,6 +15,7 @@ import { eventRegistryOf, unwrapEventStore } from './registered-event-store.js';
 import { isEventSchemaViolation, type EventSchemaViolation } from './event-schema-violation.js';
 import { defineEvent } from './event-type.js';
 import type { StandardSchemaV1 } from './standard-schema.js';
+import { caught } from '../../test/caught.js';
 
 // v1 { sku } → v2 adds quantity → v3 nests the product and renames the count.
 const ItemAdded = defineEvent('ItemAdded', z.object({ sku: z.string() }))
@@ -34,14 +35,6 @@ const positiveTotal: StandardSchemaV1<{ total: number }> = {
 };
 const CartCheckedOut = defineEvent('CartCheckedOut', positiveTotal);
 
-async function caught(promise: Promise<unknown>): Promise<FactumError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as FactumError;
-  }
-  throw new Error('expected the call to fail');
-}
 
 async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];

@@ -20,11 +20,4 @@ export function sqlOf(store: EventStore): SqlEventStore | undefined {
   return store instanceof SqlEventStore ? store : undefined;
 }
 
-export async function caught(promise: Promise<unknown>): Promise<Error & { code?: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error & { code?: string };
-  }
-  throw new Error('expected the call to fail');
-}
+export { caught } from '../caught.js';
