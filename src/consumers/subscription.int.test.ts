@@ -1,7 +1,7 @@
 // Subscriptions on a real PostgreSQL server, plus the wake-up by LISTEN/NOTIFY across processes.
 import { afterAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { uuidv7 } from '../core/uuid.js';
+import { rawAppend } from '../../test/raw-append.js';
 import { Subscription } from './subscription.js';
 import { openPostgresEventStore } from '../store/postgres/postgres-event-store.js';
 import { subscriptionSuite } from '../../test/consumers/subscription-suite.js';
@@ -46,10 +46,7 @@ describe.skipIf(Boolean(factories[0]?.skip))('subscriptions: postgres wake-up an
     try {
       // A writer draws a position and holds its transaction open...
       await held.query('BEGIN');
-      await held.query(
-        `SELECT * FROM ${store.names.s}append_events($1, $2, 'any', NULL, $3::uuid[], $4::text[], $5::text[], $6::text[], $7::int[])`,
-        ['slow-1', 'slow', [uuidv7()], ['Held'], ['{}'], ['{}'], [1]],
-      );
+      await rawAppend(held, store, 'slow-1', 'Held');
       // ...while a later append commits at a higher position.
       const { lastPosition } = await store.append('fast-1', [ev('Quick')]);
       await eventually(() => sub.status().waitingOn !== undefined, 20_000, 'the subscription to report the open transaction');

@@ -56,39 +56,60 @@ function invalidEvent(index: number, reason: string, details: Record<string, unk
   return new FactumError('INVALID_EVENT', `Event #${index}: ${reason}`, { details: { index, reason, ...details } });
 }
 
+/** Deeper than this is refused: the walk below recurses, and no fact is nested this deep. */
+const MAX_DEPTH = 512;
+
+/** Where a value stops being plain JSON: the reason, and the path down to it (built only on failure). */
+interface NonJson {
+  reason: string;
+  path: Array<string | number>;
+}
+
 /**
  * Finds the first place where `value` is not plain JSON that survives a round trip unchanged.
  * JSON.stringify would silently turn NaN into null, drop undefined and functions, and turn a
- * Date into a string: facts must not change on the way into the log.
+ * Date into a string: facts must not change on the way into the log. Runs after
+ * JSON.stringify succeeded, which has already refused cycles, so it needs no visited set;
+ * the depth bound covers what stringify did not walk (a value behind a toJSON).
  */
-function findNonJson(value: unknown, path: string, seen: Set<object>): string | undefined {
+function findNonJson(value: unknown, depth: number): NonJson | undefined {
   if (value === null || typeof value === 'boolean') return undefined;
-  if (typeof value === 'number') return Number.isFinite(value) ? undefined : `${path} is ${value}`;
-  if (typeof value === 'string') return value.includes('\u0000') ? `${path} contains a NUL character` : undefined;
-  if (typeof value !== 'object') return `${path} is a ${typeof value}`;
-  if (seen.has(value)) return `${path} is a circular reference`;
-  seen.add(value);
-  try {
-    if (Array.isArray(value)) {
-      for (let i = 0; i < value.length; i++) {
-        const found = findNonJson(value[i], `${path}[${i}]`, seen);
-        if (found) return found;
-      }
-      return undefined;
-    }
-    const proto = Object.getPrototypeOf(value) as unknown;
-    if (proto !== Object.prototype && proto !== null) {
-      return `${path} is a ${(value as object).constructor?.name ?? 'non-plain object'}, not a plain object`;
-    }
-    for (const [key, child] of Object.entries(value)) {
-      if (key.includes('\u0000')) return `${path} has a key with a NUL character`;
-      const found = findNonJson(child, `${path}.${key}`, seen);
-      if (found) return found;
+  if (typeof value === 'number') return Number.isFinite(value) ? undefined : { reason: `is ${value}`, path: [] };
+  if (typeof value === 'string') return value.includes('\u0000') ? { reason: 'contains a NUL character', path: [] } : undefined;
+  if (typeof value !== 'object') return { reason: `is a ${typeof value}`, path: [] };
+  if (depth > MAX_DEPTH) return { reason: `is nested more than ${MAX_DEPTH} levels deep`, path: [] };
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = findNonJson(value[i], depth + 1);
+      if (found) return (found.path.unshift(i), found);
     }
     return undefined;
-  } finally {
-    seen.delete(value);
   }
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto !== Object.prototype && proto !== null) {
+    return { reason: `is a ${(value as object).constructor?.name ?? 'non-plain object'}, not a plain object`, path: [] };
+  }
+  for (const key in value) {
+    if (key.includes('\u0000')) return { reason: 'has a key with a NUL character', path: [] };
+    const found = findNonJson((value as Record<string, unknown>)[key], depth + 1);
+    if (found) return (found.path.unshift(key), found);
+  }
+  return undefined;
+}
+
+/** Serialises `value` as JSON, or says why it cannot be kept faithfully. */
+function toJson(value: unknown, root: string): { json: string } | { problem: string } {
+  let json: string;
+  try {
+    json = JSON.stringify(value);
+  } catch (error) {
+    // A cycle or a BigInt.
+    return { problem: `${root}: ${(error as Error).message.split('\n')[0]}` };
+  }
+  const found = findNonJson(value, 0);
+  if (!found) return { json };
+  const path = found.path.map((step) => (typeof step === 'number' ? `[${step}]` : `.${step}`)).join('');
+  return { problem: `${root}${path} ${found.reason}` };
 }
 
 /** Checks and serialises one event; `index` names it in errors. */
@@ -105,17 +126,17 @@ export function prepareEvent(event: unknown, index: number, limits: StoreLimits)
     throw invalidEvent(index, 'its schemaVersion must be an integer >= 1', { schemaVersion: String(schemaVersion) });
   }
   if (!('data' in e) || e.data === undefined) throw invalidEvent(index, 'its data is missing (use null for none)', { type: e.type });
-  const dataProblem = findNonJson(e.data, 'data', new Set());
-  if (dataProblem) throw invalidEvent(index, `its data is not JSON-serialisable: ${dataProblem}`, { type: e.type });
+  const data = toJson(e.data, 'data');
+  if ('problem' in data) throw invalidEvent(index, `its data is not JSON-serialisable: ${data.problem}`, { type: e.type });
   const metadata = (e.metadata ?? {}) as EventMetadata;
   if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) throw invalidEvent(index, 'its metadata must be an object');
   const metadataClean: EventMetadata = {};
-  for (const [key, value] of Object.entries(metadata)) if (value !== undefined) metadataClean[key] = value;
-  const metaProblem = findNonJson(metadataClean, 'metadata', new Set());
-  if (metaProblem) throw invalidEvent(index, `its metadata is not JSON-serialisable: ${metaProblem}`, { type: e.type });
+  for (const key in metadata) if (metadata[key] !== undefined) metadataClean[key] = metadata[key];
+  const meta = toJson(metadataClean, 'metadata');
+  if ('problem' in meta) throw invalidEvent(index, `its metadata is not JSON-serialisable: ${meta.problem}`, { type: e.type });
 
-  const dataJson = JSON.stringify(e.data);
-  const metadataJson = JSON.stringify(metadataClean);
+  const dataJson = data.json;
+  const metadataJson = meta.json;
   const bytes = Buffer.byteLength(dataJson) + Buffer.byteLength(metadataJson);
   if (bytes > limits.maxEventBytes) {
     throw new FactumError('EVENT_TOO_LARGE', `Event #${index} (${e.type}) is ${bytes} bytes; the limit is ${limits.maxEventBytes}`, {
@@ -137,8 +158,7 @@ export function prepareAppend(streamId: unknown, events: unknown, expected: unkn
     });
   }
   const prepared = events.map((event, index) => prepareEvent(event, index, limits));
-  const ids = new Set(prepared.map((e) => e.id));
-  if (ids.size !== prepared.length) throw new FactumError('INVALID_EVENT', 'the same event id appears twice in one append', { details: { streamId } });
+  if (prepared.length > 1 && new Set(prepared.map((e) => e.id)).size !== prepared.length) throw new FactumError('INVALID_EVENT', 'the same event id appears twice in one append', { details: { streamId } });
   return prepared;
 }
 

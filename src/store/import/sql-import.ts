@@ -1,8 +1,7 @@
 import { FactumError, streamTombstonedError } from '../../core/errors.js';
-import { streamCategory } from '../../core/message.js';
 import { preparedToRecorded } from '../recorded-event.js';
 import type { SqlQueryable } from '../sql/sql-client.js';
-import type { SqlEventStore } from '../sql/sql-event-store.js';
+import type { SqlEventStore, StreamRow } from '../sql/sql-event-store.js';
 import type { PreparedImport } from './import-events.js';
 
 /**
@@ -10,8 +9,8 @@ import type { PreparedImport } from './import-events.js';
  * 1. the append lock in *exclusive* mode: it waits for appends in flight and holds new ones back,
  *    so the batch can reserve a block of positions with one `setval` instead of one `nextval` per
  *    row; readers of `$all` see the lock holder and wait for the batch, as for any append;
- * 2. the touched streams' rows, locked, to number the new versions after their current ones;
- * 3. one multi-row INSERT from arrays, then one upsert of the streams, then inline projections.
+ * 2. the touched streams' versions (no append can move them while the lock is held);
+ * 3. one multi-row INSERT from arrays, soft-deleted streams brought back, inline projections.
  */
 export async function importBatchSql(store: SqlEventStore, batch: PreparedImport): Promise<bigint> {
   const { s, appendLock } = store.names;
@@ -19,10 +18,7 @@ export async function importBatchSql(store: SqlEventStore, batch: PreparedImport
   return store.client.transaction(async (tx) => {
     await tx.query(`SELECT pg_advisory_xact_lock(${appendLock[0]}, ${appendLock[1]})`);
     const streamIds = [...new Set(batch.streamIds)];
-    const { rows } = await tx.query<{ stream_id: string; version: string | number; tombstoned: boolean }>(
-      `SELECT stream_id, version, tombstoned FROM ${s}streams WHERE stream_id = ANY($1::text[]) FOR UPDATE`,
-      [streamIds],
-    );
+    const { rows } = await tx.query<StreamRow>(store.streamStateSql('unnest($1::text[]) AS x(id)'), [streamIds]);
     const versions = new Map<string, number>();
     for (const row of rows) {
       if (row.tombstoned) throw streamTombstonedError(row.stream_id);
@@ -56,12 +52,9 @@ export async function importBatchSql(store: SqlEventStore, batch: PreparedImport
         batch.events.map((e) => e.schemaVersion),
       ],
     );
-    await tx.query(
-      `INSERT INTO ${s}streams (stream_id, category, version)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])
-       ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version, soft_deleted = false`,
-      [streamIds, streamIds.map(streamCategory), streamIds.map((id) => versions.get(id)!)],
-    );
+    if (rows.some((row) => row.soft_deleted)) {
+      await tx.query(`UPDATE ${s}streams SET soft_deleted = false WHERE stream_id = ANY($1::text[]) AND soft_deleted`, [streamIds]);
+    }
     // Inline projections see imported events too: the read model never disagrees with the log.
     if (store.inlineHook) {
       const recordedAt = reserved.rows[0]!.now;

@@ -78,6 +78,62 @@ describe.skipIf(Boolean(skip))(`32 connections appending to one stream${skip ? `
     expect((await store.loadStream('fresh-1')).events).toHaveLength(1);
   });
 
+  it("16 writers appending with 'any' to one stream all succeed, each batch at consecutive versions", async () => {
+    const results = await Promise.all(
+      Array.from({ length: 16 }, (_, w) =>
+        (async () => {
+          const mine: Array<{ ids: string[]; last: number }> = [];
+          for (let i = 0; i < 10; i++) {
+            const ids = [uuidv7(), uuidv7(), uuidv7()];
+            const result = await store.append('any-1', ids.map((id) => ({ id, type: 'Added', data: { w, i } })));
+            mine.push({ ids, last: result.nextExpectedVersion });
+          }
+          return mine;
+        })(),
+      ),
+    );
+    const { events } = await store.loadStream('any-1');
+    expect(events.map((e) => e.streamVersion)).toEqual(Array.from({ length: 480 }, (_, i) => i + 1));
+    const at = new Map(events.map((e) => [e.id, e.streamVersion]));
+    for (const { ids, last } of results.flat()) expect(ids.map((id) => at.get(id))).toEqual([last - 2, last - 1, last]);
+  });
+
+  it('the same append sent on 8 connections at once is written once; every caller gets its result', async () => {
+    for (const expectedVersion of ['any', 'no_stream'] as const) {
+      const stream = `dup-${expectedVersion}`;
+      const events = [uuidv7(), uuidv7()].map((id) => ({ id, type: 'Sent', data: {} }));
+      const results = await Promise.all(Array.from({ length: 8 }, () => store.append(stream, events, { expectedVersion })));
+      expect(results.filter((r) => !r.alreadyAppended)).toHaveLength(1);
+      for (const result of results) expect(result.positions).toEqual(results[0]!.positions);
+      expect((await store.loadStream(stream)).events.map((e) => e.id)).toEqual(events.map((e) => e.id));
+    }
+  });
+
+  it('a tombstone racing 8 writers leaves no event behind, and every later append is refused', async () => {
+    let stop = false;
+    const refused: unknown[] = [];
+    const writers = Array.from({ length: 8 }, async (_, w) => {
+      for (let i = 0; !stop || i < 5; i++) {
+        try {
+          await store.append('doomed-1', [{ type: 'Written', data: { w, i } }]);
+        } catch (error) {
+          refused.push(error);
+          if (stop) return;
+        }
+      }
+    });
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    await store.tombstoneStream('doomed-1');
+    stop = true;
+    await Promise.all(writers);
+    expect(refused.length).toBeGreaterThan(0);
+    for (const error of refused) expect(error).toMatchObject({ code: 'STREAM_TOMBSTONED' });
+    expect((await store.loadStream('doomed-1')).events).toEqual([]);
+    const left: string[] = [];
+    for await (const event of store.readAll()) if (event.streamId === 'doomed-1') left.push(event.id);
+    expect(left).toEqual([]);
+  });
+
   it('a conflict keeps its connection: the pool does not reconnect after a refused append', async () => {
     const schema = uniqueSchema();
     schemas.push(schema);

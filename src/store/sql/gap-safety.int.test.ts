@@ -2,9 +2,9 @@
 // transaction held open for seconds, and a reader running all along.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { uuidv7 } from '../../core/uuid.js';
 import type { RecordedEvent } from '../../core/message.js';
 import { POSTGRES_URL, postgresUnavailable } from '../../../test/services.js';
+import { rawAppend } from '../../../test/raw-append.js';
 import { dropSchemas, uniqueSchema } from '../../../test/stores.js';
 import { openPostgresEventStore, type PostgresEventStore } from '../postgres/postgres-event-store.js';
 
@@ -12,14 +12,6 @@ const skip = await postgresUnavailable();
 const schemas: string[] = [];
 afterAll(() => dropSchemas(schemas));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Appends through the store's SQL function inside an explicit transaction we control. */
-async function appendInTransaction(client: pg.Client, store: PostgresEventStore, streamId: string): Promise<void> {
-  await client.query(
-    `SELECT * FROM ${store.names.s}append_events($1, $2, 'any', NULL, $3::uuid[], $4::text[], $5::text[], $6::text[], $7::int[])`,
-    [streamId, streamId.split('-')[0], [uuidv7()], ['Manual'], ['{}'], ['{}'], [1]],
-  );
-}
 
 async function connect(): Promise<pg.Client> {
   const client = new pg.Client({ connectionString: POSTGRES_URL });
@@ -69,7 +61,7 @@ describe.skipIf(Boolean(skip))(`gap-safe reads of $all${skip ? ` (skipped: ${ski
       const client = await connect();
       for (let i = 0; i < 40; i++) {
         await client.query('BEGIN');
-        await appendInTransaction(client, store, `rolled-${i}`);
+        await rawAppend(client, store, `rolled-${i}`);
         await sleep(Math.random() * 5);
         await client.query('ROLLBACK');
       }
@@ -80,7 +72,7 @@ describe.skipIf(Boolean(skip))(`gap-safe reads of $all${skip ? ` (skipped: ${ski
       const client = await connect();
       for (let i = 0; i < 30; i++) {
         await client.query('BEGIN');
-        await appendInTransaction(client, store, `late-${i}`);
+        await rawAppend(client, store, `late-${i}`);
         await sleep(Math.random() * 20);
         await client.query('COMMIT');
       }
@@ -90,7 +82,7 @@ describe.skipIf(Boolean(skip))(`gap-safe reads of $all${skip ? ` (skipped: ${ski
     const held = (async () => {
       const client = await connect();
       await client.query('BEGIN');
-      await appendInTransaction(client, store, 'held-1');
+      await rawAppend(client, store, 'held-1');
       await sleep(2500);
       await client.query('COMMIT');
       await client.end();
@@ -115,7 +107,7 @@ describe.skipIf(Boolean(skip))(`gap-safe reads of $all${skip ? ` (skipped: ${ski
     const client = await connect();
     try {
       await client.query('BEGIN');
-      await appendInTransaction(client, store, 'lag-2');
+      await rawAppend(client, store, 'lag-2');
       const pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
       const after = await store.append('lag-3', [{ type: 'After', data: {} }]);
       const page = await store.readAllPage({ after: before.lastPosition });

@@ -3,6 +3,7 @@ import type { SqlClient } from './sql-client.js';
 import { quoteIdent, type SqlNames } from './sql-names.js';
 import { consumerTables } from './consumer-migrations.js';
 import { snapshotTable } from './snapshot-migration.js';
+import { leanAppend } from './lean-append-migration.js';
 
 /** One numbered schema change. Never edit a released migration: add the next number. */
 export interface Migration {
@@ -136,7 +137,7 @@ $fn$;
 `,
 };
 
-export const MIGRATIONS: Migration[] = [eventLog, consumerTables, snapshotTable];
+export const MIGRATIONS: Migration[] = [eventLog, consumerTables, snapshotTable, leanAppend];
 
 /**
  * Applies the migrations not yet applied, in order, in one transaction under an advisory lock,

@@ -19,7 +19,8 @@ export interface SqlEventStoreOptions {
 }
 
 
-interface StreamRow {
+/** A stream's state as `streamStateSql` returns it. */
+export interface StreamRow {
   stream_id: string;
   version: string | number;
   soft_deleted: boolean;
@@ -27,6 +28,34 @@ interface StreamRow {
   metadata: StreamMetadata;
 }
 
+
+interface AppendRow {
+  global_position: string | number;
+  stream_version: string | number;
+  recorded_at: Date;
+  already: boolean;
+}
+
+/** An inline projection's own error, carried past the append's error handling unchanged. */
+class InlineProjectionFailure {
+  constructor(readonly error: unknown) {}
+}
+
+/** Races lost in a row before an append gives up with a conflict (each loss means another append went through). */
+const MAX_RACE_ATTEMPTS = 20;
+
+/**
+ * The events of one append as the JSON array `append_events` takes. Data and metadata are
+ * already JSON (serialised once, when validated), so this only joins strings.
+ */
+function eventsJson(events: PreparedEvent[]): string {
+  let json = '[';
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]!;
+    json += `${i ? ',' : ''}{"i":"${e.id}","t":${JSON.stringify(e.type)},"d":${e.dataJson},"m":${e.metadataJson},"v":${e.schemaVersion}}`;
+  }
+  return json + ']';
+}
 
 /** Least time between two wake-up NOTIFYs of one store object (the first one is sent at once). */
 const NOTIFY_SPACING_MS = 5;
@@ -58,45 +87,16 @@ export class SqlEventStore extends BaseEventStore {
   }
 
   protected async appendPrepared(streamId: string, events: PreparedEvent[], expected: ExpectedVersion): Promise<AppendResult> {
-    const { s } = this.names;
     const exact = typeof expected === 'number';
-    let rows: Array<{ global_position: string | number; stream_version: string | number; recorded_at: Date; already: boolean }>;
-    const append = (on: SqlQueryable) => on.query<(typeof rows)[number]>(
-        `SELECT global_position, stream_version, recorded_at, already FROM ${s}append_events($1, $2, $3, $4, $5::uuid[], $6::text[], $7::text[], $8::text[], $9::int[])`,
-        [
-          streamId,
-          streamCategory(streamId),
-          exact ? 'exact' : expected,
-          exact ? expected : null,
-          events.map((e) => e.id),
-          events.map((e) => e.type),
-          events.map((e) => e.dataJson),
-          events.map((e) => e.metadataJson),
-          events.map((e) => e.schemaVersion),
-        ],
-      );
-    const inline = this.inlineHook;
-    // An inline projection's own error cancels the append and reaches the caller as it is.
-    let projectionFailed: { error: unknown } | undefined;
-    try {
-      // One round trip, unless inline projections must run in the append's transaction.
-      ({ rows } = inline
-        ? await this.client.transaction(async (tx) => {
-            const result = await append(tx);
-            if (!result.rows[0]?.already) {
-              try {
-                await inline(result.rows.map((r, i) => preparedToRecorded(events[i]!, streamId, Number(r.stream_version), BigInt(r.global_position), r.recorded_at)), tx);
-              } catch (error) {
-                projectionFailed = { error };
-                throw error;
-              }
-            }
-            return result;
-          })
-        : await append(this.client));
-    } catch (error) {
-      if (projectionFailed) throw projectionFailed.error;
-      throw this.appendError(error, streamId, expected, events.length);
+    const params = [streamId, exact ? 'exact' : expected, exact ? expected : null, eventsJson(events), this.kind !== 'pglite'];
+    const sql = `SELECT global_position, stream_version, recorded_at, already FROM ${this.names.s}append_events($1, $2, $3, $4::jsonb, $5)`;
+    let rows: AppendRow[] | undefined;
+    for (let attempt = 1; !rows; attempt++) {
+      try {
+        rows = await this.appendOnce(streamId, events, sql, params);
+      } catch (error) {
+        rows = await this.afterUniqueViolation(error, streamId, events, expected, attempt);
+      }
     }
     const positions = rows.map((r) => BigInt(r.global_position));
     const last = rows[rows.length - 1]!;
@@ -107,6 +107,56 @@ export class SqlEventStore extends BaseEventStore {
       positions,
       alreadyAppended: last.already,
     };
+  }
+
+  /** One round trip, unless inline projections must run in the append's transaction. */
+  private async appendOnce(streamId: string, events: PreparedEvent[], sql: string, params: unknown[]): Promise<AppendRow[]> {
+    const inline = this.inlineHook;
+    if (!inline) return (await this.client.query<AppendRow>(sql, params)).rows;
+    // An inline projection's own error cancels the append and reaches the caller as it is.
+    let projectionFailed: { error: unknown } | undefined;
+    try {
+      return await this.client.transaction(async (tx) => {
+        const { rows } = await tx.query<AppendRow>(sql, params);
+        if (!rows[0]?.already) {
+          try {
+            await inline(rows.map((r, i) => preparedToRecorded(events[i]!, streamId, Number(r.stream_version), BigInt(r.global_position), r.recorded_at)), tx);
+          } catch (error) {
+            projectionFailed = { error };
+            throw error;
+          }
+        }
+        return rows;
+      });
+    } catch (error) {
+      throw projectionFailed ? new InlineProjectionFailure(projectionFailed.error) : error;
+    }
+  }
+
+  /**
+   * An append that failed on a unique index. On event_id: a retry of an append that went through
+   * (answered with the first result) or a re-used id (IDEMPOTENCY_CONFLICT). On the stream's
+   * version: another append won the race for it; trying again gives the right answer, a
+   * conflict for an exact version or no_stream, the next version for any or stream_exists.
+   * Returns undefined to try again; throws everything else as a typed error.
+   */
+  private async afterUniqueViolation(error: unknown, streamId: string, events: PreparedEvent[], expected: ExpectedVersion, attempt: number): Promise<AppendRow[] | undefined> {
+    if (error instanceof InlineProjectionFailure) throw error.error;
+    const e = error as { code?: string; constraint?: string };
+    if (e.code !== '23505') throw this.appendError(error, streamId, expected);
+    if (e.constraint?.includes('event_id')) {
+      let rows: AppendRow[];
+      try {
+        ({ rows } = await this.client.query<AppendRow>(`SELECT * FROM ${this.names.s}appended_before($1, $2::uuid[])`, [streamId, events.map((event) => event.id)]));
+      } catch (lookupError) {
+        throw this.appendError(lookupError, streamId, expected);
+      }
+      if (rows.length) return rows;
+      throw idempotencyConflictError(streamId, 1, events.length);
+    }
+    if (attempt < MAX_RACE_ATTEMPTS) return undefined;
+    const info = await this.streamInfoImpl(streamId);
+    throw new ConcurrencyError(streamId, describeExpectedVersion(expected), info.version, info.exists);
   }
 
   /**
@@ -139,16 +189,14 @@ export class SqlEventStore extends BaseEventStore {
       });
   }
 
-  private appendError(error: unknown, streamId: string, expected: ExpectedVersion, total: number): FactumError {
-    const e = error as { code?: string; detail?: string; constraint?: string };
+  private appendError(error: unknown, streamId: string, expected: ExpectedVersion): FactumError {
+    const e = error as { code?: string; detail?: string };
     const detail = parseDetail(e.detail);
     if (e.code === 'FX409') {
       return new ConcurrencyError(streamId, describeExpectedVersion(expected), Number(detail.version), Boolean(detail.exists));
     }
     if (e.code === 'FX410') return streamTombstonedError(streamId);
     if (e.code === 'FX422') return idempotencyConflictError(streamId, Number(detail.found), Number(detail.total));
-    // The same event id raced into another stream at the same moment.
-    if (e.code === '23505' && e.constraint?.includes('event_id')) return idempotencyConflictError(streamId, 1, total);
     return storageError('append', error);
   }
 
@@ -157,15 +205,21 @@ export class SqlEventStore extends BaseEventStore {
     const forward = request.direction === 'forward';
     const low = forward ? request.fromVersion : request.toVersion;
     const high = forward ? request.toVersion : request.fromVersion;
-    // Visibility rules (truncate-before, max count, max age) applied in SQL against the stream row.
+    // The visibility rules (truncate-before, max count, max age) become two bounds, computed
+    // once from the stream's settings; the rows are then a plain range of the stream's index.
     const { rows } = await this.run<EventRow>('readStream', this.client, `
-      SELECT ${EVENT_COLUMNS} FROM ${s}events e JOIN ${s}streams st ON st.stream_id = e.stream_id
-       WHERE e.stream_id = $1 AND e.stream_version BETWEEN $2 AND $3
-         AND e.stream_version >= GREATEST(
-               coalesce((st.metadata->>'truncateBefore')::bigint, 1),
-               st.version - coalesce((st.metadata->>'maxCount')::bigint, st.version) + 1)
-         AND (st.metadata->>'maxAgeSeconds' IS NULL
-              OR e.recorded_at >= now() - make_interval(secs => (st.metadata->>'maxAgeSeconds')::float8))
+      WITH bounds AS (
+        SELECT GREATEST(coalesce((st.metadata->>'truncateBefore')::bigint, 1),
+                        CASE WHEN st.metadata ? 'maxCount'
+                             THEN (SELECT max(x.stream_version) FROM ${s}events x WHERE x.stream_id = $1) - (st.metadata->>'maxCount')::bigint + 1
+                             ELSE 1 END) AS min_version,
+               CASE WHEN st.metadata ? 'maxAgeSeconds'
+                    THEN now() - make_interval(secs => (st.metadata->>'maxAgeSeconds')::float8) END AS min_time
+          FROM (SELECT 1) AS one LEFT JOIN ${s}streams st ON st.stream_id = $1
+      )
+      SELECT ${EVENT_COLUMNS} FROM bounds b, ${s}events e
+       WHERE e.stream_id = $1 AND e.stream_version BETWEEN GREATEST($2, b.min_version) AND $3
+         AND (b.min_time IS NULL OR e.recorded_at >= b.min_time)
          AND ($4::timestamptz IS NULL OR e.recorded_at <= $4)
        ORDER BY e.stream_version ${forward ? 'ASC' : 'DESC'} LIMIT $5`,
       [streamId, low, Math.min(high, Number.MAX_SAFE_INTEGER), request.asOf ?? null, request.limit],
@@ -253,15 +307,27 @@ export class SqlEventStore extends BaseEventStore {
   }
 
   protected async streamInfoImpl(streamId: string): Promise<StreamInfo> {
-    const { rows } = await this.run<StreamRow>('streamInfo', this.client,
-      `SELECT stream_id, version, soft_deleted, tombstoned, metadata FROM ${this.names.s}streams WHERE stream_id = $1`, [streamId]);
-    return toInfo(streamId, rows[0]);
+    const { rows } = await this.run<StreamRow>('streamInfo', this.client, this.streamStateSql(), [streamId]);
+    return toInfo(rows[0]!);
+  }
+
+  /**
+   * Streams' state (a `StreamRow` each) from their settings row, if any, and their last event.
+   * `ids` is a FROM item with one column `id`: `(SELECT $1::text AS id) AS x` for one stream.
+   */
+  streamStateSql(ids = '(SELECT $1::text AS id) AS x'): string {
+    const { s } = this.names;
+    return `
+      SELECT x.id AS stream_id,
+             GREATEST(coalesce(st.version, 0), coalesce((SELECT max(e.stream_version) FROM ${s}events e WHERE e.stream_id = x.id), 0)) AS version,
+             coalesce(st.soft_deleted, false) AS soft_deleted, coalesce(st.tombstoned, false) AS tombstoned,
+             coalesce(st.metadata, '{}') AS metadata
+        FROM ${ids} LEFT JOIN ${s}streams st ON st.stream_id = x.id`;
   }
 
   protected async setStreamMetadataImpl(streamId: string, metadata: StreamMetadata): Promise<void> {
-    // A stream row without events is marked deleted: it does not "exist" until its first append.
     const { rows } = await this.run<{ tombstoned: boolean }>('setStreamMetadata', this.client, `
-      INSERT INTO ${this.names.s}streams AS st (stream_id, category, soft_deleted, metadata) VALUES ($1, $2, true, $3::jsonb)
+      INSERT INTO ${this.names.s}streams AS st (stream_id, category, metadata) VALUES ($1, $2, $3::jsonb)
       ON CONFLICT (stream_id) DO UPDATE SET metadata = CASE WHEN st.tombstoned THEN st.metadata ELSE excluded.metadata END
       RETURNING tombstoned`,
       [streamId, streamCategory(streamId), JSON.stringify(metadata)],
@@ -270,33 +336,61 @@ export class SqlEventStore extends BaseEventStore {
   }
 
   protected async deleteStreamImpl(streamId: string, expected: ExpectedVersion, hard: boolean): Promise<void> {
-    const { s } = this.names;
+    const { s, appendLock } = this.names;
     await this.transaction('deleteStream', async (tx) => {
-      const { rows } = await tx.query<StreamRow>(`SELECT stream_id, version, soft_deleted, tombstoned, metadata FROM ${s}streams WHERE stream_id = $1 FOR UPDATE`, [streamId]);
-      const row = rows[0];
-      if (row?.tombstoned) throw streamTombstonedError(streamId);
-      const version = row ? Number(row.version) : 0;
-      checkExpectedVersion(streamId, expected, version, row !== undefined && !row.soft_deleted);
+      // Exclusive: waits for the appends in flight and holds new ones back until the delete
+      // commits, so no append can slip in between the version check and the delete.
+      if (this.kind !== 'pglite') await tx.query(`SELECT pg_advisory_xact_lock(${appendLock[0]}, ${appendLock[1]})`);
+      const { rows } = await tx.query<StreamRow>(this.streamStateSql(), [streamId]);
+      const info = toInfo(rows[0]!);
+      if (info.tombstoned) throw streamTombstonedError(streamId);
+      checkExpectedVersion(streamId, expected, info.version, info.exists);
       if (hard) {
         await tx.query(`DELETE FROM ${s}events WHERE stream_id = $1`, [streamId]);
         await tx.query(`
-          INSERT INTO ${s}streams AS st (stream_id, category, version, soft_deleted, tombstoned) VALUES ($1, $2, 0, true, true)
-          ON CONFLICT (stream_id) DO UPDATE SET soft_deleted = true, tombstoned = true`, [streamId, streamCategory(streamId)]);
-      } else if (row) {
-        await tx.query(`UPDATE ${s}streams SET soft_deleted = true, metadata = metadata || jsonb_build_object('truncateBefore', version + 1) WHERE stream_id = $1`, [streamId]);
+          INSERT INTO ${s}streams (stream_id, category, version, soft_deleted, tombstoned) VALUES ($1, $2, $3, true, true)
+          ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version, soft_deleted = true, tombstoned = true`,
+          [streamId, streamCategory(streamId), info.version]);
+      } else if (info.version > 0) {
+        // Versions continue after a soft delete: the row remembers where the stream stood.
+        await tx.query(`
+          INSERT INTO ${s}streams AS st (stream_id, category, version, soft_deleted, metadata)
+          VALUES ($1, $2, $3, true, jsonb_build_object('truncateBefore', $3::bigint + 1))
+          ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version, soft_deleted = true,
+            metadata = st.metadata || jsonb_build_object('truncateBefore', excluded.version + 1)`,
+          [streamId, streamCategory(streamId), info.version]);
       }
     });
   }
 
+  /**
+   * Streams are the distinct ids of the log plus those with a settings row (a tombstoned stream
+   * has no events left). They are found by skipping through both indexes one id at a time, so a
+   * page costs a few index probes per stream whatever the size of the log. A category is one
+   * range of ids in bytewise order: from "c" to just before "c." ("." follows "-").
+   */
   protected async listStreamsImpl(options: ListStreamsOptions & { limit: number }): Promise<StreamInfo[]> {
+    const { s } = this.names;
+    const category = options.category;
+    const below = category === undefined ? '' : 'AND stream_id < $6';
+    const next = (after: string, from: string) => `LEAST(
+        (SELECT min(stream_id) FROM ${s}events WHERE stream_id > ${after} ${from} ${below}),
+        (SELECT min(stream_id) FROM ${s}streams WHERE stream_id > ${after} ${from} ${below}))`;
     const { rows } = await this.run<StreamRow>('listStreams', this.client, `
-      SELECT stream_id, version, soft_deleted, tombstoned, metadata FROM ${this.names.s}streams
-       WHERE ($1::text IS NULL OR category = $1) AND ($2::text IS NULL OR stream_id > $2)
-         AND ($3 OR (NOT soft_deleted AND NOT tombstoned))
-       ORDER BY stream_id COLLATE "C" LIMIT $4`,
-      [options.category ?? null, options.after ?? null, options.includeDeleted ?? false, options.limit],
+      WITH RECURSIVE ids(id) AS (
+        SELECT ${next('$1', 'AND stream_id >= $2')}
+        UNION ALL
+        SELECT ${next('ids.id', '')} FROM ids WHERE ids.id IS NOT NULL
+      )
+      SELECT * FROM (
+        SELECT state.* FROM ids CROSS JOIN LATERAL (${this.streamStateSql('(SELECT ids.id) AS x(id)')}) AS state
+         WHERE ids.id IS NOT NULL AND ($3::text IS NULL OR split_part(ids.id, '-', 1) = $3)
+           AND ($4 OR (state.version > 0 AND NOT state.soft_deleted AND NOT state.tombstoned))
+         LIMIT $5
+      ) AS page ORDER BY stream_id COLLATE "C"`,
+      [options.after ?? '', category ?? '', category ?? null, options.includeDeleted ?? false, options.limit, ...(category === undefined ? [] : [`${category}.`])],
     );
-    return rows.map((row) => toInfo(row.stream_id, row));
+    return rows.map(toInfo);
   }
 
   protected async closeImpl(): Promise<void> {
@@ -338,14 +432,14 @@ function parseDetail(detail: string | undefined): Record<string, unknown> {
 }
 
 
-function toInfo(streamId: string, row: StreamRow | undefined): StreamInfo {
-  const version = row ? Number(row.version) : 0;
+function toInfo(row: StreamRow): StreamInfo {
+  const version = Number(row.version);
   return {
-    streamId,
+    streamId: row.stream_id,
     version,
-    exists: row !== undefined && !row.soft_deleted && !row.tombstoned,
-    softDeleted: row !== undefined && row.soft_deleted && !row.tombstoned && version > 0,
-    tombstoned: row?.tombstoned ?? false,
-    metadata: row?.metadata ?? {},
+    exists: version > 0 && !row.soft_deleted && !row.tombstoned,
+    softDeleted: row.soft_deleted && !row.tombstoned && version > 0,
+    tombstoned: row.tombstoned,
+    metadata: row.metadata,
   };
 }

@@ -1,0 +1,112 @@
+import type { Migration } from './migrations.js';
+
+/**
+ * Appends write the log and nothing else.
+ *
+ * Until this migration every append also inserted or updated a row of `streams` (one more heap
+ * row and two index entries per new stream: the largest part of an append after the insert
+ * itself). Now a stream's version is its last event in the (stream_id, stream_version) index,
+ * and two appends that race for one version meet on that unique index (appends with `any` or
+ * `stream_exists`, which cannot conflict, queue per stream instead). `streams` keeps only
+ * what the log cannot tell: metadata, soft deletes (with the version at the time) and
+ * tombstones. Deletes take the append lock exclusively, so no append runs beside them.
+ *
+ * Stream ids sort bytewise ("C") so that a category is one range of the index (listStreams).
+ * Events travel as one JSON array: no array literal to escape on the way in and parse on the
+ * way out, and the data and metadata are parsed once, as jsonb.
+ */
+export const leanAppend: Migration = {
+  version: 4,
+  name: 'appends write only the log; streams keep metadata and deletions',
+  sql: ({ s, appendLock: [k1, k2] }) => `
+DROP FUNCTION ${s}append_events(text, text, text, bigint, uuid[], text[], text[], text[], integer[]);
+ALTER TABLE ${s}events ALTER COLUMN stream_id TYPE text COLLATE "C";
+ALTER TABLE ${s}streams ALTER COLUMN stream_id TYPE text COLLATE "C";
+DELETE FROM ${s}streams WHERE NOT soft_deleted AND NOT tombstoned AND metadata = '{}';
+
+-- Returns what an earlier append of these same event ids wrote, if that append is this one
+-- (every id at consecutive versions of this stream); nothing if the first id is not in the
+-- log; FX422 if the ids are there in another arrangement.
+CREATE FUNCTION ${s}appended_before(p_stream text, p_ids uuid[])
+RETURNS TABLE (global_position bigint, stream_version bigint, recorded_at timestamptz, already boolean)
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_first bigint;
+  v_found integer;
+  v_exact boolean;
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM ${s}events e WHERE e.event_id = p_ids[1]) THEN RETURN; END IF;
+  SELECT min(e.stream_version - (i.ord - 1)), count(*) INTO v_first, v_found
+    FROM unnest(p_ids) WITH ORDINALITY AS i(id, ord) JOIN ${s}events e ON e.event_id = i.id;
+  SELECT v_found = cardinality(p_ids) AND bool_and(e.stream_id = p_stream AND e.stream_version = v_first + i.ord - 1)
+    INTO v_exact
+    FROM unnest(p_ids) WITH ORDINALITY AS i(id, ord) JOIN ${s}events e ON e.event_id = i.id;
+  IF NOT v_exact THEN
+    RAISE EXCEPTION USING ERRCODE = 'FX422', MESSAGE = 'partial idempotent overlap',
+      DETAIL = json_build_object('found', v_found, 'total', cardinality(p_ids))::text;
+  END IF;
+  RETURN QUERY SELECT e.global_position, e.stream_version, e.recorded_at, true
+    FROM unnest(p_ids) WITH ORDINALITY AS i(id, ord) JOIN ${s}events e ON e.event_id = i.id ORDER BY i.ord;
+END
+$fn$;
+
+-- One round trip per append. p_events: [{"i": id, "t": type, "d": data, "m": metadata, "v": schema version}].
+-- Errors carry a JSON detail: FX409 expected version conflict, FX410 tombstoned stream,
+-- FX422 partial idempotent overlap. A lost race for a version is a unique violation (23505)
+-- on (stream_id, stream_version), and a re-used event id one on event_id: the client sorts them out.
+CREATE FUNCTION ${s}append_events(p_stream text, p_expected text, p_expected_version bigint, p_events jsonb, p_lock boolean)
+RETURNS TABLE (global_position bigint, stream_version bigint, recorded_at timestamptz, already boolean)
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_version bigint;
+  v_deleted boolean;
+  v_tombstoned boolean;
+  v_exists boolean;
+BEGIN
+  -- PGlite is one session, so no append can be open beside another: it passes false.
+  IF p_lock THEN
+    -- Taken before any position is drawn; readers of $all look for holders of this lock.
+    PERFORM pg_advisory_xact_lock_shared(${k1}, ${k2});
+    -- Appends that cannot conflict queue per stream instead of racing for the next version
+    -- (16 writers racing with 'any' starved each other). One bigint key: never the lock above.
+    IF p_expected = 'any' OR p_expected = 'stream_exists' THEN
+      PERFORM pg_advisory_xact_lock(hashtextextended(p_stream, ${k2}));
+    END IF;
+  END IF;
+
+  SELECT coalesce(st.soft_deleted, false), coalesce(st.tombstoned, false),
+         GREATEST(coalesce(st.version, 0), coalesce((SELECT max(e.stream_version) FROM ${s}events e WHERE e.stream_id = p_stream), 0))
+    INTO v_deleted, v_tombstoned, v_version
+    FROM (SELECT 1) AS one LEFT JOIN ${s}streams st ON st.stream_id = p_stream;
+  IF v_tombstoned THEN
+    RAISE EXCEPTION USING ERRCODE = 'FX410', MESSAGE = 'stream tombstoned', DETAIL = json_build_object('stream', p_stream)::text;
+  END IF;
+  v_exists := v_version > 0 AND NOT v_deleted;
+
+  IF NOT (p_expected = 'any'
+       OR (p_expected = 'no_stream' AND NOT v_exists)
+       OR (p_expected = 'stream_exists' AND v_exists)
+       OR (p_expected = 'exact' AND p_expected_version = v_version)) THEN
+    -- A retry of an append that went through is refused here (its events moved the version):
+    -- answer it with the first result instead.
+    RETURN QUERY SELECT * FROM ${s}appended_before(p_stream, ARRAY(SELECT (x.e->>'i')::uuid FROM jsonb_array_elements(p_events) WITH ORDINALITY AS x(e, ord) ORDER BY x.ord));
+    IF FOUND THEN RETURN; END IF;
+    RAISE EXCEPTION USING ERRCODE = 'FX409', MESSAGE = 'expected version conflict',
+      DETAIL = json_build_object('version', v_version, 'exists', v_exists)::text;
+  END IF;
+
+  -- Appending to a soft-deleted stream brings it back; its versions continue.
+  IF v_deleted THEN
+    UPDATE ${s}streams SET soft_deleted = false WHERE stream_id = p_stream;
+  END IF;
+
+  RETURN QUERY
+    INSERT INTO ${s}events AS e (global_position, event_id, stream_id, stream_version, event_type, data, metadata, schema_version)
+    SELECT nextval('${s}position_seq'), (x.e->>'i')::uuid, p_stream, v_version + x.ord, x.e->>'t', x.e->'d', x.e->'m', (x.e->>'v')::integer
+      FROM jsonb_array_elements(p_events) WITH ORDINALITY AS x(e, ord)
+     ORDER BY x.ord
+    RETURNING e.global_position, e.stream_version, e.recorded_at, false;
+END
+$fn$;
+`,
+};
