@@ -29,11 +29,22 @@ export interface StreamRow {
 }
 
 
-interface AppendRow {
-  global_position: string | number;
-  stream_version: string | number;
-  recorded_at: Date;
-  already: boolean;
+/** What `append_events` answers, parsed: the append's result and the time it was recorded. */
+interface AppendOutcome extends AppendResult {
+  recordedAt: Date;
+}
+
+/** Parses "<already 0|1> <last version> <recorded at, epoch ms> <position>,<position>,..." (see the migration). */
+function parseOutcome(text: string): AppendOutcome {
+  const [already, version, millis, list] = text.split(' ') as [string, string, string, string];
+  const positions = list.split(',').map(BigInt);
+  return {
+    nextExpectedVersion: Number(version),
+    lastPosition: positions[positions.length - 1]!,
+    positions,
+    alreadyAppended: already === '1',
+    recordedAt: new Date(Number(millis)),
+  };
 }
 
 /** An inline projection's own error, carried past the append's error handling unchanged. */
@@ -89,44 +100,39 @@ export class SqlEventStore extends BaseEventStore {
   protected async appendPrepared(streamId: string, events: PreparedEvent[], expected: ExpectedVersion): Promise<AppendResult> {
     const exact = typeof expected === 'number';
     const params = [streamId, exact ? 'exact' : expected, exact ? expected : null, eventsJson(events), this.kind !== 'pglite'];
-    const sql = `SELECT global_position, stream_version, recorded_at, already FROM ${this.names.s}append_events($1, $2, $3, $4::jsonb, $5)`;
-    let rows: AppendRow[] | undefined;
-    for (let attempt = 1; !rows; attempt++) {
+    const sql = `SELECT ${this.names.s}append_events($1, $2, $3, $4::jsonb, $5) AS r`;
+    let outcome: AppendOutcome | undefined;
+    for (let attempt = 1; !outcome; attempt++) {
       try {
-        rows = await this.appendOnce(streamId, events, sql, params);
+        outcome = await this.appendOnce(streamId, events, sql, params);
       } catch (error) {
-        rows = await this.afterUniqueViolation(error, streamId, events, expected, attempt);
+        outcome = await this.afterUniqueViolation(error, streamId, events, expected, attempt);
       }
     }
-    const positions = rows.map((r) => BigInt(r.global_position));
-    const last = rows[rows.length - 1]!;
-    if (!last.already) this.wakeOtherProcesses();
-    return {
-      nextExpectedVersion: Number(last.stream_version),
-      lastPosition: positions[positions.length - 1]!,
-      positions,
-      alreadyAppended: last.already,
-    };
+    if (!outcome.alreadyAppended) this.wakeOtherProcesses();
+    const { recordedAt: _, ...result } = outcome;
+    return result;
   }
 
   /** One round trip, unless inline projections must run in the append's transaction. */
-  private async appendOnce(streamId: string, events: PreparedEvent[], sql: string, params: unknown[]): Promise<AppendRow[]> {
+  private async appendOnce(streamId: string, events: PreparedEvent[], sql: string, params: unknown[]): Promise<AppendOutcome> {
     const inline = this.inlineHook;
-    if (!inline) return (await this.client.query<AppendRow>(sql, params)).rows;
+    if (!inline) return parseOutcome((await this.client.query<{ r: string }>(sql, params)).rows[0]!.r);
     // An inline projection's own error cancels the append and reaches the caller as it is.
     let projectionFailed: { error: unknown } | undefined;
     try {
       return await this.client.transaction(async (tx) => {
-        const { rows } = await tx.query<AppendRow>(sql, params);
-        if (!rows[0]?.already) {
+        const outcome = parseOutcome((await tx.query<{ r: string }>(sql, params)).rows[0]!.r);
+        if (!outcome.alreadyAppended) {
+          const first = outcome.nextExpectedVersion - events.length + 1;
           try {
-            await inline(rows.map((r, i) => preparedToRecorded(events[i]!, streamId, Number(r.stream_version), BigInt(r.global_position), r.recorded_at)), tx);
+            await inline(outcome.positions.map((position, i) => preparedToRecorded(events[i]!, streamId, first + i, position, outcome.recordedAt)), tx);
           } catch (error) {
             projectionFailed = { error };
             throw error;
           }
         }
-        return rows;
+        return outcome;
       });
     } catch (error) {
       throw projectionFailed ? new InlineProjectionFailure(projectionFailed.error) : error;
@@ -140,18 +146,18 @@ export class SqlEventStore extends BaseEventStore {
    * conflict for an exact version or no_stream, the next version for any or stream_exists.
    * Returns undefined to try again; throws everything else as a typed error.
    */
-  private async afterUniqueViolation(error: unknown, streamId: string, events: PreparedEvent[], expected: ExpectedVersion, attempt: number): Promise<AppendRow[] | undefined> {
+  private async afterUniqueViolation(error: unknown, streamId: string, events: PreparedEvent[], expected: ExpectedVersion, attempt: number): Promise<AppendOutcome | undefined> {
     if (error instanceof InlineProjectionFailure) throw error.error;
     const e = error as { code?: string; constraint?: string };
     if (e.code !== '23505') throw this.appendError(error, streamId, expected);
     if (e.constraint?.includes('event_id')) {
-      let rows: AppendRow[];
+      let before: string | null;
       try {
-        ({ rows } = await this.client.query<AppendRow>(`SELECT * FROM ${this.names.s}appended_before($1, $2::uuid[])`, [streamId, events.map((event) => event.id)]));
+        ({ r: before } = (await this.client.query<{ r: string | null }>(`SELECT ${this.names.s}appended_before($1, $2::uuid[]) AS r`, [streamId, events.map((event) => event.id)])).rows[0]!);
       } catch (lookupError) {
         throw this.appendError(lookupError, streamId, expected);
       }
-      if (rows.length) return rows;
+      if (before) return parseOutcome(before);
       throw idempotencyConflictError(streamId, 1, events.length);
     }
     if (attempt < MAX_RACE_ATTEMPTS) return undefined;
