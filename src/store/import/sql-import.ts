@@ -6,17 +6,18 @@ import type { PreparedImport } from './import-events.js';
 
 /**
  * One import batch on SQL, in one transaction:
- * 1. the append lock in *exclusive* mode: it waits for appends in flight and holds new ones back,
- *    so the batch can reserve a block of positions with one `setval` instead of one `nextval` per
- *    row; readers of `$all` see the lock holder and wait for the batch, as for any append;
+ * 1. the log locked against other writers (SHARE ROW EXCLUSIVE): it waits for appends in flight
+ *    and holds new ones back, so the batch can reserve a block of positions with one `setval`
+ *    instead of one `nextval` per row; readers of `$all` see the lock holder and wait for the
+ *    batch, as for any append;
  * 2. the touched streams' versions (no append can move them while the lock is held);
  * 3. one multi-row INSERT from arrays, soft-deleted streams brought back, inline projections.
  */
 export async function importBatchSql(store: SqlEventStore, batch: PreparedImport): Promise<bigint> {
-  const { s, appendLock } = store.names;
+  const { s } = store.names;
   const n = batch.events.length;
   return store.client.transaction(async (tx) => {
-    await tx.query(`SELECT pg_advisory_xact_lock(${appendLock[0]}, ${appendLock[1]})`);
+    await tx.query(`LOCK TABLE ${s}events IN SHARE ROW EXCLUSIVE MODE`);
     const streamIds = [...new Set(batch.streamIds)];
     const { rows } = await tx.query<StreamRow>(store.streamStateSql('unnest($1::text[]) AS x(id)'), [streamIds]);
     const versions = new Map<string, number>();

@@ -2,15 +2,17 @@
  * Proves which holes in `$all` can never be filled.
  *
  * Positions are drawn from a sequence before commit, so a reader may see position 7 committed
- * while 6 is still open, or rolled back. Every append holds a shared advisory lock from before
- * it draws a position until it ends. A reader observes, in this order, the head H of the
- * sequence and the set A of transactions holding that lock. The owner of any position <= H
- * drew it while holding the lock, so at the time of the observation it was in A or had ended.
+ * while 6 is still open, or rolled back. Every writer of the log holds a write lock on the
+ * events table (RowExclusiveLock, taken by its INSERT before the INSERT draws positions, or a
+ * stronger one taken explicitly by imports and deletes) until its transaction ends. A reader
+ * observes, in this order, the head H of the sequence and the set A of transactions holding
+ * such a lock (`log_writers()`). The owner of any position <= H drew it while holding the
+ * lock, so at the time of the observation it was in A or had ended.
  * Once every member of A has ended (none of them appears in a later observation), every
  * position <= H is final: present in any later snapshot, or never to appear.
  *
- * Unlike a snapshot's xmin, A holds only transactions that append: a long report, migration or
- * read-model write elsewhere in the database never holds readers back. A long append does, as
+ * Unlike a snapshot's xmin, A holds only transactions that write events: a long report,
+ * migration or read-model write elsewhere in the database never holds readers back. A long append does, as
  * lag (`waitingOn`), never as a skip.
  */
 export class ReadAllSafety {

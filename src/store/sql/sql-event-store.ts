@@ -297,11 +297,8 @@ export class SqlEventStore extends BaseEventStore {
 
   /** Who holds the reader back, and since when: shown as lag by subscriptions and the CLI. */
   private async describeWait(position: bigint): Promise<NonNullable<AllPage['waitingOn']>> {
-    const [k1, k2] = this.names.appendLock;
-    const { rows } = await this.run<{ pid: number; since: Date | null }>('readAll', this.client, `
-      SELECT l.pid, a.xact_start AS since FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid
-       WHERE l.locktype = 'advisory' AND l.classid = ${k1 >>> 0}::oid AND l.objid = ${k2 >>> 0}::oid AND l.objsubid = 2
-       ORDER BY a.xact_start NULLS LAST`);
+    const { rows } = await this.run<{ pid: number; since: Date | null }>('readAll', this.client,
+      `SELECT DISTINCT pid, since FROM ${this.names.s}log_writers() ORDER BY since NULLS LAST`);
     const since = rows.find((r) => r.since)?.since;
     return { position, pids: rows.map((r) => Number(r.pid)), ...(since ? { since } : {}) };
   }
@@ -342,11 +339,11 @@ export class SqlEventStore extends BaseEventStore {
   }
 
   protected async deleteStreamImpl(streamId: string, expected: ExpectedVersion, hard: boolean): Promise<void> {
-    const { s, appendLock } = this.names;
+    const { s } = this.names;
     await this.transaction('deleteStream', async (tx) => {
-      // Exclusive: waits for the appends in flight and holds new ones back until the delete
-      // commits, so no append can slip in between the version check and the delete.
-      if (this.kind !== 'pglite') await tx.query(`SELECT pg_advisory_xact_lock(${appendLock[0]}, ${appendLock[1]})`);
+      // Waits for the appends in flight and holds new ones back until the delete commits, so
+      // no append can slip in between the version check and the delete. Readers are not held.
+      await tx.query(`LOCK TABLE ${s}events IN SHARE ROW EXCLUSIVE MODE`);
       const { rows } = await tx.query<StreamRow>(this.streamStateSql(), [streamId]);
       const info = toInfo(rows[0]!);
       if (info.tombstoned) throw streamTombstonedError(streamId);
