@@ -8,6 +8,7 @@ import { subscriptionSuite } from '../../test/consumers/subscription-suite.js';
 import { ev, eventually } from '../../test/consumers/helpers.js';
 import { createdSchemas, dropSchemas, storeFactories, uniqueSchema } from '../../test/stores.js';
 import { POSTGRES_URL } from '../../test/services.js';
+import { appendChannel } from '../store/sql/consumer-migrations.js';
 
 const factories = (await storeFactories()).filter((f) => f.name === 'postgres');
 for (const factory of factories) subscriptionSuite(factory);
@@ -30,6 +31,37 @@ describe.skipIf(Boolean(factories[0]?.skip))('subscriptions: postgres wake-up an
     } finally {
       await sub.stop();
       await reader.close();
+      await writer.close();
+    }
+  });
+
+  it('a burst of appends sends far fewer NOTIFYs than appends, and the last append is always followed by one', async () => {
+    const schema = uniqueSchema();
+    createdSchemas.push(schema);
+    const writer = await openPostgresEventStore({ connection: POSTGRES_URL, schema, maxConnections: 4 });
+    const listener = new pg.Client({ connectionString: POSTGRES_URL });
+    await listener.connect();
+    const received: number[] = [];
+    listener.on('notification', () => received.push(performance.now()));
+    await listener.query(`LISTEN "${appendChannel(writer.names)}"`);
+    try {
+      for (let burst = 0; burst < 3; burst++) {
+        received.length = 0;
+        let lastStarted = 0;
+        for (let i = 0; i < 150; i++) {
+          lastStarted = performance.now();
+          await writer.append(`burst-${burst}-${i % 7}`, [ev('Burst')]);
+        }
+        // Three concurrent appends end the burst, so the last one may be a carrier or not.
+        lastStarted = performance.now();
+        await Promise.all([0, 1, 2].map((w) => writer.append(`burst-end-${w}`, [ev('Burst')])));
+        await eventually(() => received.some((t) => t > lastStarted), 5_000, 'a NOTIFY after the last append');
+        expect(received.length).toBeGreaterThan(0);
+        expect(received.length).toBeLessThan(150 / 2);
+        await new Promise((resolve) => setTimeout(resolve, 30));
+      }
+    } finally {
+      await listener.end();
       await writer.close();
     }
   });

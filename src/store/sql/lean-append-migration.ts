@@ -85,7 +85,7 @@ $fn$;
 -- Errors carry a JSON detail: FX409 expected version conflict, FX410 tombstoned stream,
 -- FX422 partial idempotent overlap. A lost race for a version is a unique violation (23505)
 -- on (stream_id, stream_version), and a re-used event id one on event_id: the client sorts them out.
-CREATE FUNCTION ${s}append_events(p_stream text, p_expected text, p_expected_version bigint, p_events jsonb, p_lock boolean)
+CREATE FUNCTION ${s}append_events(p_stream text, p_expected text, p_expected_version bigint, p_events jsonb, p_lock boolean, p_notify text)
 RETURNS text
 LANGUAGE plpgsql AS $fn$
 DECLARE
@@ -144,6 +144,10 @@ BEGIN
   SELECT '0 ' || (v_version + count(*)) || ' ' || floor(extract(epoch FROM now()) * 1000)
          || ' ' || string_agg(w.global_position::text, ',' ORDER BY w.global_position)
     INTO v_result FROM written w;
+  -- The wake-up for subscribers in other processes, delivered at commit (see wake-ups.ts).
+  IF p_notify IS NOT NULL THEN
+    PERFORM pg_notify(p_notify, NULL);
+  END IF;
   RETURN v_result;
 END
 $fn$;

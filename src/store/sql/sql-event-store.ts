@@ -10,6 +10,7 @@ import { migrate } from './migrations.js';
 import { ReadAllSafety, safeEnd } from './read-all-safety.js';
 import type { SqlClient, SqlQueryable } from './sql-client.js';
 import { sqlNames, type SqlNames } from './sql-names.js';
+import { WakeUps } from './wake-ups.js';
 
 /** Options shared by the PostgreSQL and PGlite stores. */
 export interface SqlEventStoreOptions {
@@ -68,8 +69,6 @@ function eventsJson(events: PreparedEvent[]): string {
   return json + ']';
 }
 
-/** Least time between two wake-up NOTIFYs of one store object (the first one is sent at once). */
-const NOTIFY_SPACING_MS = 5;
 
 /**
  * The event store on SQL: one implementation for PostgreSQL (`pg`) and PGlite. Appends are one
@@ -80,8 +79,8 @@ export class SqlEventStore extends BaseEventStore {
   readonly names: SqlNames;
   private readonly safety = new ReadAllSafety();
   private observing: Promise<unknown> = Promise.resolve();
-  private notifyInFlight = false;
-  private notifyAgain = false;
+  /** Wake-ups of subscribers in other processes; PGlite has no other processes. */
+  private readonly wakeUps: WakeUps | undefined;
 
   constructor(
     readonly client: SqlClient,
@@ -90,6 +89,9 @@ export class SqlEventStore extends BaseEventStore {
     super(options.limits);
     this.kind = client.kind;
     this.names = sqlNames(options.schema ?? 'factum');
+    // A NOTIFY of its own, after the appends it covers committed, in a tiny transaction.
+    const notifyAlone = () => client.query("SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, NULL)", [appendChannel(this.names)]);
+    this.wakeUps = client.kind === 'pglite' ? undefined : new WakeUps(notifyAlone);
   }
 
   /** Applies pending schema migrations; returns the versions it applied. */
@@ -99,17 +101,21 @@ export class SqlEventStore extends BaseEventStore {
 
   protected async appendPrepared(streamId: string, events: PreparedEvent[], expected: ExpectedVersion): Promise<AppendResult> {
     const exact = typeof expected === 'number';
-    const params = [streamId, exact ? 'exact' : expected, exact ? expected : null, eventsJson(events), this.kind !== 'pglite'];
-    const sql = `SELECT ${this.names.s}append_events($1, $2, $3, $4::jsonb, $5) AS r`;
+    const sql = `SELECT ${this.names.s}append_events($1, $2, $3, $4::jsonb, $5, $6) AS r`;
+    const notify = this.wakeUps?.carry() ?? false;
+    const params = [streamId, exact ? 'exact' : expected, exact ? expected : null, eventsJson(events), this.kind !== 'pglite', notify ? appendChannel(this.names) : null];
     let outcome: AppendOutcome | undefined;
-    for (let attempt = 1; !outcome; attempt++) {
-      try {
-        outcome = await this.appendOnce(streamId, events, sql, params);
-      } catch (error) {
-        outcome = await this.afterUniqueViolation(error, streamId, events, expected, attempt);
+    try {
+      for (let attempt = 1; !outcome; attempt++) {
+        try {
+          outcome = await this.appendOnce(streamId, events, sql, params);
+        } catch (error) {
+          outcome = await this.afterUniqueViolation(error, streamId, events, expected, attempt);
+        }
       }
+    } finally {
+      this.wakeUps?.ended(notify, outcome !== undefined && !outcome.alreadyAppended);
     }
-    if (!outcome.alreadyAppended) this.wakeOtherProcesses();
     const { recordedAt: _, ...result } = outcome;
     return result;
   }
@@ -163,36 +169,6 @@ export class SqlEventStore extends BaseEventStore {
     if (attempt < MAX_RACE_ATTEMPTS) return undefined;
     const info = await this.streamInfoImpl(streamId);
     throw new ConcurrencyError(streamId, describeExpectedVersion(expected), info.version, info.exists);
-  }
-
-  /**
-   * Tells subscribers in other processes that the log grew: one NOTIFY on `appendChannel`, in its
-   * own tiny transaction after the append committed, coalesced so that a burst of appends sends
-   * one or two. A NOTIFY inside the append would serialise all commits on PostgreSQL's notify
-   * queue lock (measured: 16 writers fell to a quarter of the raw insert rate). A lost NOTIFY only
-   * costs latency: subscribers also poll.
-   */
-  private wakeOtherProcesses(): void {
-    if (this.kind !== 'postgres') return;
-    if (this.notifyInFlight) {
-      this.notifyAgain = true;
-      return;
-    }
-    this.notifyInFlight = true;
-    this.client
-      .query("SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, NULL)", [appendChannel(this.names)])
-      .catch(() => undefined)
-      .finally(() => {
-        // Appends in the next few milliseconds share one later NOTIFY: each NOTIFY is a
-        // transaction of its own, and one per append cost about a tenth of append throughput.
-        setTimeout(() => {
-          this.notifyInFlight = false;
-          if (this.notifyAgain && !this.isClosed) {
-            this.notifyAgain = false;
-            this.wakeOtherProcesses();
-          }
-        }, NOTIFY_SPACING_MS).unref();
-      });
   }
 
   private appendError(error: unknown, streamId: string, expected: ExpectedVersion): FactumError {
@@ -397,6 +373,7 @@ export class SqlEventStore extends BaseEventStore {
   }
 
   protected async closeImpl(): Promise<void> {
+    this.wakeUps?.close();
     await this.client.close();
   }
 
