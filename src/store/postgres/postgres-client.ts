@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { SqlClient, SqlQueryable } from '../sql/sql-client.js';
 
 /**
@@ -6,8 +7,35 @@ import type { SqlClient, SqlQueryable } from '../sql/sql-client.js';
  */
 export interface PgPoolLike {
   query(sql: string, params?: unknown[]): Promise<{ rows: any[] }>;
-  connect(): Promise<{ query(sql: string, params?: unknown[]): Promise<{ rows: any[] }>; release(error?: Error | boolean): void }>;
+  connect(): Promise<PgConnectionLike>;
   end(): Promise<void>;
+}
+
+/** A connection checked out of the pool. */
+interface PgConnectionLike {
+  query(sql: string | { name: string; text: string; values: unknown[] }, params?: unknown[]): Promise<{ rows: any[] }>;
+  release(error?: Error | boolean): void;
+}
+
+/** Statement names by SQL text; the same text gets the same name in every client of the process. */
+const statementNames = new Map<string, string>();
+/** More distinct statements than this are sent unnamed (factum issues a few dozen). */
+const MAX_NAMED_STATEMENTS = 500;
+
+/**
+ * Runs a parameterised statement as a named prepared statement: PostgreSQL parses and plans it
+ * once per connection instead of on every call (planning the stream read cost about 0.6 ms of a
+ * 1,000-event load). The name is a hash of the text, so two stores sharing one pool never give
+ * one name to two texts.
+ */
+function runPrepared(connection: PgConnectionLike, sql: string, params: unknown[]): Promise<{ rows: any[] }> {
+  let name = statementNames.get(sql);
+  if (!name) {
+    if (statementNames.size >= MAX_NAMED_STATEMENTS) return connection.query(sql, params);
+    name = `factum_${createHash('sha1').update(sql).digest('hex').slice(0, 24)}`;
+    statementNames.set(sql, name);
+  }
+  return connection.query({ name, text: sql, values: params });
 }
 
 /** A `pg` client held for LISTEN: it receives notifications as events. */
@@ -28,8 +56,13 @@ export interface PostgresSqlClient extends SqlClient {
   listen(channel: string, onNotify: () => void, onError: (error: Error) => void): Promise<() => Promise<void>>;
 }
 
-/** Wraps a `pg.Pool`. `ownsPool` says whether `close()` ends it (pools passed in by users are theirs). */
-export function postgresClient(pool: PgPoolLike, ownsPool: boolean): PostgresSqlClient {
+/**
+ * Wraps a `pg.Pool`. `ownsPool` says whether `close()` ends it (pools passed in by users are
+ * theirs); `prepare` whether parameterised statements are named prepared statements.
+ */
+export function postgresClient(pool: PgPoolLike, ownsPool: boolean, prepare = true): PostgresSqlClient {
+  const run = (connection: PgConnectionLike, sql: string, params?: unknown[]) =>
+    prepare && params ? runPrepared(connection, sql, params) : connection.query(sql, params);
   return {
     kind: 'postgres',
     async listen(channel, onNotify, onError) {
@@ -52,7 +85,7 @@ export function postgresClient(pool: PgPoolLike, ownsPool: boolean): PostgresSql
       const connection = await pool.connect();
       const release = guardConnection(connection);
       try {
-        const result = await connection.query(sql, params);
+        const result = await run(connection, sql, params);
         release();
         return result;
       } catch (error) {
@@ -68,7 +101,7 @@ export function postgresClient(pool: PgPoolLike, ownsPool: boolean): PostgresSql
       const release = guardConnection(connection);
       try {
         await connection.query('BEGIN');
-        const result = await fn({ query: (sql, params) => connection.query(sql, params) });
+        const result = await fn({ query: (sql, params) => run(connection, sql, params) });
         await connection.query('COMMIT');
         release();
         return result;

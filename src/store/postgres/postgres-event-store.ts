@@ -9,6 +9,12 @@ export interface PostgresEventStoreOptions extends SqlEventStoreOptions {
   maxConnections?: number;
   /** Apply pending migrations on open; true by default. */
   migrate?: boolean;
+  /**
+   * Send the store's statements as named prepared statements, parsed and planned once per
+   * connection; true by default. Turn it off behind a connection pooler in transaction mode
+   * that does not keep prepared statements (PgBouncer before 1.21).
+   */
+  preparedStatements?: boolean;
 }
 
 /**
@@ -33,7 +39,7 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
   } else {
     pool = options.connection;
   }
-  const store = new PostgresEventStore(postgresClient(pool, owns), options);
+  const store = new PostgresEventStore(postgresClient(pool, owns, options.preparedStatements ?? true), options);
   if (options.migrate ?? true) {
     try {
       await store.migrate();

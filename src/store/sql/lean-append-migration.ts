@@ -32,9 +32,9 @@ DELETE FROM ${s}streams WHERE NOT soft_deleted AND NOT tombstoned AND metadata =
 
 -- The transactions that may still commit events: those holding a write lock on the log.
 -- (Not ShareUpdateExclusiveLock: autovacuum and ANALYZE take it, and write no events.)
-CREATE FUNCTION ${s}log_writers() RETURNS TABLE (pid integer, vxid text, since timestamptz)
+CREATE FUNCTION ${s}log_writers() RETURNS TABLE (pid integer, vxid text)
 LANGUAGE sql STABLE AS $fn$
-  SELECT l.pid, l.virtualtransaction, a.xact_start FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid
+  SELECT l.pid, l.virtualtransaction FROM pg_locks l
    WHERE l.locktype = 'relation' AND l.relation = '${s}events'::regclass
      AND l.mode IN ('RowExclusiveLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock')
 $fn$;

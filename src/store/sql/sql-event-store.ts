@@ -274,7 +274,8 @@ export class SqlEventStore extends BaseEventStore {
   /** Who holds the reader back, and since when: shown as lag by subscriptions and the CLI. */
   private async describeWait(position: bigint): Promise<NonNullable<AllPage['waitingOn']>> {
     const { rows } = await this.run<{ pid: number; since: Date | null }>('readAll', this.client,
-      `SELECT DISTINCT pid, since FROM ${this.names.s}log_writers() ORDER BY since NULLS LAST`);
+      `SELECT DISTINCT w.pid, a.xact_start AS since FROM ${this.names.s}log_writers() w LEFT JOIN pg_stat_activity a ON a.pid = w.pid
+        ORDER BY since NULLS LAST`);
     const since = rows.find((r) => r.since)?.since;
     return { position, pids: rows.map((r) => Number(r.pid)), ...(since ? { since } : {}) };
   }
