@@ -42,7 +42,7 @@ export interface PreparedImport {
 /**
  * Bulk import: events from any (async) iterable, appended at the end of their streams in the
  * order given, in batches that are each atomic (on factum's stores). The fastest way in: on SQL stores each batch is
- * one multi-row insert that reserves its positions under the append lock (appends wait for the
+ * one multi-row insert that reserves its positions while the log is locked against other writers (appends wait for the
  * batch, and readers of `$all` never pass it half-written); elsewhere it falls back to appends.
  * The input is streamed, so a million events never sit in memory. If a batch fails, the error
  * says how many events were imported before it (`details.imported`), so the caller can resume.
