@@ -14,8 +14,9 @@ export interface Migration {
 
 /**
  * The log. `global_position` comes from a sequence, so commits land out of order; appends
- * take a shared advisory lock before drawing from it, which is what lets readers of `$all`
- * prove a hole can no longer be filled (see read-all-safety.ts).
+ * took a shared advisory lock before drawing from it, which is what let readers of `$all`
+ * prove a hole can no longer be filled. Migration 4 (lean-append-migration.ts) replaced the
+ * append function and that lock; released migrations are never edited.
  */
 const eventLog: Migration = {
   version: 1,
