@@ -8,7 +8,7 @@ import { checkExpectedVersion } from '../stream-rules.js';
 import { appendChannel } from './consumer-migrations.js';
 import { migrate } from './migrations.js';
 import { ReadAllSafety, safeEnd } from './read-all-safety.js';
-import type { SqlClient, SqlQueryable } from './sql-client.js';
+import type { QueryOptions, SqlClient, SqlQueryable } from './sql-client.js';
 import { sqlNames, type SqlNames } from './sql-names.js';
 import { WakeUps } from './wake-ups.js';
 
@@ -188,23 +188,24 @@ export class SqlEventStore extends BaseEventStore {
     const low = forward ? request.fromVersion : request.toVersion;
     const high = forward ? request.toVersion : request.fromVersion;
     // The visibility rules (truncate-before, max count, max age) become two bounds, computed
-    // once from the stream's settings; the rows are then a plain range of the stream's index.
+    // once from the stream's settings row (if any); the rows are then a plain range of the
+    // stream's index. Prepared (planned once per connection) only for reads from the first
+    // version: a cached generic plan, blind to the versions asked for, scanned a whole
+    // 100,000-event stream to read its last 99 events after a snapshot.
     const { rows } = await this.run<EventRow>('readStream', this.client, `
-      WITH bounds AS (
-        SELECT GREATEST(coalesce((st.metadata->>'truncateBefore')::bigint, 1),
-                        CASE WHEN st.metadata ? 'maxCount'
-                             THEN (SELECT max(x.stream_version) FROM ${s}events x WHERE x.stream_id = $1) - (st.metadata->>'maxCount')::bigint + 1
-                             ELSE 1 END) AS min_version,
-               CASE WHEN st.metadata ? 'maxAgeSeconds'
-                    THEN now() - make_interval(secs => (st.metadata->>'maxAgeSeconds')::float8) END AS min_time
-          FROM (SELECT 1) AS one LEFT JOIN ${s}streams st ON st.stream_id = $1
-      )
-      SELECT ${EVENT_COLUMNS} FROM bounds b, ${s}events e
-       WHERE e.stream_id = $1 AND e.stream_version BETWEEN GREATEST($2, b.min_version) AND $3
-         AND (b.min_time IS NULL OR e.recorded_at >= b.min_time)
+      SELECT ${EVENT_COLUMNS} FROM ${s}events e
+       WHERE e.stream_id = $1 AND e.stream_version BETWEEN $2 AND $3
+         AND e.stream_version >= coalesce((
+               SELECT GREATEST(coalesce((st.metadata->>'truncateBefore')::bigint, 1),
+                               (SELECT max(x.stream_version) FROM ${s}events x WHERE x.stream_id = $1) - (st.metadata->>'maxCount')::bigint + 1)
+                 FROM ${s}streams st WHERE st.stream_id = $1), 1)
+         AND e.recorded_at >= coalesce((
+               SELECT now() - make_interval(secs => (st.metadata->>'maxAgeSeconds')::float8)
+                 FROM ${s}streams st WHERE st.stream_id = $1), '-infinity')
          AND ($4::timestamptz IS NULL OR e.recorded_at <= $4)
        ORDER BY e.stream_version ${forward ? 'ASC' : 'DESC'} LIMIT $5`,
       [streamId, low, Math.min(high, Number.MAX_SAFE_INTEGER), request.asOf ?? null, request.limit],
+      { prepare: low <= 1 },
     );
     return rows.map(rowToRecorded);
   }
@@ -378,9 +379,9 @@ export class SqlEventStore extends BaseEventStore {
     await this.client.close();
   }
 
-  private async run<Row>(operation: string, on: SqlQueryable, sql: string, params?: unknown[]): Promise<{ rows: Row[] }> {
+  private async run<Row>(operation: string, on: SqlQueryable, sql: string, params?: unknown[], options?: QueryOptions): Promise<{ rows: Row[] }> {
     try {
-      return await on.query<Row>(sql, params);
+      return await on.query<Row>(sql, params, options);
     } catch (error) {
       throw storageError(operation, error);
     }
