@@ -1,6 +1,6 @@
 /**
  * Where an append's time goes inside the database: `npx tsx bench/profile-append.ts
- * [postgres|pglite] [events per append]`. Installs factum's schema several times, each with one
+ * [postgres|pglite|pglite-disk] [events per append]`. Installs factum's schema several times, each with one
  * part of the append function taken out, beside the raw INSERT, and times them call by call,
  * interleaved (so machine drift hits all alike). Not a benchmark of factum: a tool to decide
  * what to change.
@@ -12,6 +12,9 @@
  *
  * A variant whose edit no longer matches the migration (the function changed) is reported as such.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { MIGRATIONS } from '../src/store/sql/migrations.js';
@@ -21,7 +24,10 @@ import { benchUrl, createBenchDatabase, dropBenchDatabase } from './bench-databa
 import { percentile } from './measure.js';
 import { RAW_TABLE } from './systems/raw-system.js';
 
-const backend = process.argv[2] === 'pglite' ? 'pglite' : 'postgres';
+const where = process.argv[2] ?? 'postgres';
+const backend = where.startsWith('pglite') ? 'pglite' : 'postgres';
+/** `pglite-disk`: in a temporary directory, as the benchmark and users run it. */
+const onDisk = where === 'pglite-disk';
 const perAppend = Number(process.argv[3] ?? 1);
 const DATABASE = 'factum_profile';
 const calls = Math.ceil(1500 / Math.sqrt(perAppend));
@@ -37,10 +43,14 @@ async function main(): Promise<void> {
   let exec: (sql: string) => Promise<unknown>;
   let close: () => Promise<void>;
   if (backend === 'pglite') {
-    const db = await PGlite.create('memory://');
+    const dir = onDisk ? await mkdtemp(path.join(os.tmpdir(), 'factum-profile-')) : 'memory://';
+    const db = await PGlite.create(dir);
     query = (sql, params) => db.query(sql, params);
     exec = (sql) => db.exec(sql);
-    close = () => db.close();
+    close = async () => {
+      await db.close();
+      if (onDisk) await rm(dir, { recursive: true, force: true });
+    };
   } else {
     // A database of its own, so it can run while `npm run bench` uses its own.
     const reason = await createBenchDatabase(DATABASE);
@@ -100,7 +110,7 @@ async function main(): Promise<void> {
     }
   }
   const raw = percentile(latencies.raw!, 50);
-  console.log(`${backend}, ${perAppend} event(s) per append, ${calls} calls each, tables growing from empty to ${calls * perAppend} rows`);
+  console.log(`${where}, ${perAppend} event(s) per append, ${calls} calls each, tables growing from empty to ${calls * perAppend} rows`);
   for (const [name, values] of Object.entries(latencies)) {
     const p50 = percentile(values, 50);
     console.log(`${name.padEnd(9)} p50 ${p50.toFixed(3)} ms  p10 ${percentile(values, 10).toFixed(3)} ms  raw/this ${(raw / p50).toFixed(2)}`);

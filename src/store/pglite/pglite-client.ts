@@ -1,4 +1,5 @@
-import type { SqlClient, SqlQueryable } from '../sql/sql-client.js';
+import type { QueryOptions, SqlClient, SqlQueryable } from '../sql/sql-client.js';
+import { preparedPGlite, type PGliteModuleLike } from './prepared-pglite.js';
 import { reentrantPGlite } from './reentrant-pglite.js';
 
 /** The subset of PGlite factum uses, typed here so that PGlite stays an optional peer dependency. */
@@ -10,16 +11,21 @@ export interface PGliteLike {
   readonly closed?: boolean;
 }
 
+/** A PGlite instance as factum's wrappers pass it on: queries may carry factum's options. */
+export interface PGliteWithOptions extends Omit<PGliteLike, 'query'> {
+  query<T>(sql: string, params?: unknown[], options?: QueryOptions): Promise<{ rows: T[] }>;
+}
+
 /**
  * Wraps a PGlite instance. PGlite runs one statement at a time, in process; work started inside
- * one of its transactions joins that transaction (see reentrant-pglite.ts). `onClose` releases
- * the data directory.
+ * one of its transactions joins that transaction (see reentrant-pglite.ts), and statements
+ * outside transactions run prepared (see prepared-pglite.ts). `onClose` releases the data directory.
  */
-export function pgliteClient(pglite: PGliteLike, ownsDb: boolean, onClose?: () => Promise<void>): SqlClient {
-  const db = reentrantPGlite(pglite);
+export function pgliteClient(pglite: PGliteLike, pgliteModule: PGliteModuleLike, ownsDb: boolean, onClose?: () => Promise<void>): SqlClient {
+  const db = reentrantPGlite(preparedPGlite(pglite, pgliteModule));
   return {
     kind: 'pglite',
-    query: <Row>(sql: string, params?: unknown[]) => db.query<Row>(sql, params),
+    query: <Row>(sql: string, params?: unknown[], options?: QueryOptions) => db.query<Row>(sql, params, options),
     transaction: <T>(fn: (tx: SqlQueryable) => Promise<T>) => db.transaction((tx) => fn({ query: <Row>(sql: string, params?: unknown[]) => tx.query<Row>(sql, params) })),
     async exec(sql) {
       await db.exec(sql);

@@ -1,6 +1,7 @@
 import { SqlEventStore, type SqlEventStoreOptions } from '../sql/sql-event-store.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { pgliteClient, type PGliteLike } from './pglite-client.js';
+import type { PGliteModuleLike } from './prepared-pglite.js';
 
 /** Options of `openPGliteEventStore`. */
 export interface PGliteEventStoreOptions extends SqlEventStoreOptions {
@@ -26,6 +27,7 @@ export async function openPGliteEventStore(options: PGliteEventStoreOptions = {}
   let db: PGliteLike;
   let unlock: (() => Promise<void>) | undefined;
   const owns = typeof options.dataDir !== 'object';
+  const pgliteModule = await import('@electric-sql/pglite');
   if (typeof options.dataDir === 'object') {
     db = options.dataDir;
   } else {
@@ -35,15 +37,14 @@ export async function openPGliteEventStore(options: PGliteEventStoreOptions = {}
       await mkdir(dir, { recursive: true });
       unlock = await lockDataDir(dir);
     }
-    const { PGlite } = await import('@electric-sql/pglite');
     try {
-      db = (await PGlite.create(dir)) as unknown as PGliteLike;
+      db = (await pgliteModule.PGlite.create(dir)) as unknown as PGliteLike;
     } catch (error) {
       await unlock?.();
       throw error;
     }
   }
-  const store = new PGliteEventStore(pgliteClient(db, owns, unlock), options);
+  const store = new PGliteEventStore(pgliteClient(db, pgliteModule as unknown as PGliteModuleLike, owns, unlock), options);
   if (options.migrate ?? true) {
     try {
       await store.migrate();
