@@ -1,5 +1,6 @@
 import { FactumError } from '../core/errors.js';
 import type { SqlQueryable } from './sql/sql-client.js';
+import { pagedIterator } from './paged-iterator.js';
 import type { AppendResult, ExpectedVersion, NewEvent, RecordedEvent } from '../core/message.js';
 import type {
   AllPage,
@@ -95,8 +96,15 @@ export abstract class BaseEventStore implements EventStore {
     return () => this.appendListeners.delete(listener);
   }
 
-  async *readStream(streamId: string, options: ReadStreamOptions = {}): AsyncGenerator<RecordedEvent> {
-    for await (const page of this.streamPages(streamId, options)) yield* page;
+  readStream(streamId: string, options: ReadStreamOptions = {}): AsyncIterableIterator<RecordedEvent> {
+    const pages = this.streamPages(streamId, options);
+    return pagedIterator(
+      async () => {
+        const next = await pages.next();
+        return next.done ? undefined : next.value;
+      },
+      () => pages.return(undefined),
+    );
   }
 
   /** A stream read page by page: readStream yields their events, loadStream keeps them. */
@@ -154,20 +162,27 @@ export abstract class BaseEventStore implements EventStore {
     return this.readAllPageImpl(after, options.limit ?? DEFAULT_PAGE, options);
   }
 
-  async *readAll(options: ReadAllOptions = {}): AsyncGenerator<RecordedEvent> {
-    this.assertOpen();
-    validatePositiveInt('limit', options.limit, true);
-    let remaining = options.limit ?? Number.MAX_SAFE_INTEGER;
-    let after = options.after ?? 0n;
-    const head = await this.headPosition();
-    while (remaining > 0 && after < head) {
+  readAll(options: ReadAllOptions = {}): AsyncIterableIterator<RecordedEvent> {
+    let remaining = 0;
+    let after = 0n;
+    let head: bigint | undefined;
+    let stalled = false;
+    return pagedIterator(async () => {
+      if (head === undefined) {
+        this.assertOpen();
+        validatePositiveInt('limit', options.limit, true);
+        remaining = options.limit ?? Number.MAX_SAFE_INTEGER;
+        after = options.after ?? 0n;
+        head = await this.headPosition();
+      }
+      if (stalled || remaining <= 0 || after >= head) return undefined;
       const page = await this.readAllPage({ ...options, after, limit: Math.min(options.pageSize ?? DEFAULT_PAGE, remaining) });
-      for (const event of page.events) yield event;
       remaining -= page.events.length;
       // No progress means an open transaction holds the next position: stop here rather than skip it.
-      if (page.position === after) return;
+      stalled = page.position === after;
       after = page.position;
-    }
+      return page.events;
+    });
   }
 
   async headPosition(): Promise<bigint> {
