@@ -1,4 +1,4 @@
-import type { QueryOptions, SqlClient, SqlQueryable } from '../sql/sql-client.js';
+import type { SqlClient, SqlQueryable } from '../sql/sql-client.js';
 import { preparedPGlite, type PGliteModuleLike } from './prepared-pglite.js';
 import { reentrantPGlite } from './reentrant-pglite.js';
 
@@ -11,11 +11,6 @@ export interface PGliteLike {
   readonly closed?: boolean;
 }
 
-/** A PGlite instance as factum's wrappers pass it on: queries may carry factum's options. */
-export interface PGliteWithOptions extends Omit<PGliteLike, 'query'> {
-  query<T>(sql: string, params?: unknown[], options?: QueryOptions): Promise<{ rows: T[] }>;
-}
-
 /**
  * Wraps a PGlite instance. PGlite runs one statement at a time, in process; work started inside
  * one of its transactions joins that transaction (see reentrant-pglite.ts), and statements
@@ -25,7 +20,7 @@ export function pgliteClient(pglite: PGliteLike, pgliteModule: PGliteModuleLike,
   const db = reentrantPGlite(preparedPGlite(pglite, pgliteModule));
   return {
     kind: 'pglite',
-    query: <Row>(sql: string, params?: unknown[], options?: QueryOptions) => db.query<Row>(sql, params, options),
+    query: <Row>(sql: string, params?: unknown[]) => db.query<Row>(sql, params),
     transaction: <T>(fn: (tx: SqlQueryable) => Promise<T>) => db.transaction((tx) => fn({ query: <Row>(sql: string, params?: unknown[]) => tx.query<Row>(sql, params) })),
     async exec(sql) {
       await db.exec(sql);

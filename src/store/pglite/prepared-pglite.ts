@@ -11,7 +11,7 @@
  * without that API (a worker proxy, an older PGlite) is used through `query` unchanged.
  */
 import { createHash } from 'node:crypto';
-import type { PGliteLike, PGliteWithOptions } from './pglite-client.js';
+import type { PGliteLike } from './pglite-client.js';
 
 type Rows<R> = Promise<{ rows: R[] }>;
 
@@ -79,7 +79,7 @@ function hasWireApi(db: PGliteLike): db is PGliteLike & PGliteWire {
  * Wraps a PGlite instance so that parameterised statements run as named prepared statements.
  * Statements without parameters, and everything inside transactions, go through PGlite as before.
  */
-export function preparedPGlite(db: PGliteLike, pglite: PGliteModuleLike): PGliteWithOptions {
+export function preparedPGlite(db: PGliteLike, pglite: PGliteModuleLike): PGliteLike {
   if (!hasWireApi(db)) return db;
   const wire = db;
   const { serialize } = pglite.protocol;
@@ -128,8 +128,8 @@ export function preparedPGlite(db: PGliteLike, pglite: PGliteModuleLike): PGlite
     );
 
   return {
-    query: <R>(sql: string, params?: unknown[], options?: { prepare?: boolean }) =>
-      params && params.length > 0 && options?.prepare !== false && (known.has(sql) || known.size < MAX_STATEMENTS)
+    query: <R>(sql: string, params?: unknown[]) =>
+      params && params.length > 0 && (known.has(sql) || known.size < MAX_STATEMENTS)
         ? run<R>(sql, params)
         : db.query<R>(sql, params),
     exec: (sql) => db.exec(sql),

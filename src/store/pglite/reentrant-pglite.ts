@@ -9,8 +9,7 @@
  * checkpoint then commit together, which is the strongest outcome one session can give.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { QueryOptions } from '../sql/sql-client.js';
-import type { PGliteWithOptions } from './pglite-client.js';
+import type { PGliteLike } from './pglite-client.js';
 
 type Rows<R> = Promise<{ rows: R[] }>;
 interface TxLike {
@@ -33,7 +32,7 @@ interface Context {
 }
 
 /** Wraps a PGlite instance so that work started inside one of its transactions joins it. */
-export function reentrantPGlite(db: PGliteWithOptions): PGliteWithOptions {
+export function reentrantPGlite(db: PGliteLike): PGliteLike {
   const als = new AsyncLocalStorage<Context>();
 
   /** Runs `fn` after everything queued on the transaction before it. */
@@ -58,12 +57,12 @@ export function reentrantPGlite(db: PGliteWithOptions): PGliteWithOptions {
     }
   };
 
-  const query = <R>(sql: string, params?: unknown[], options?: QueryOptions): Rows<R> => {
+  const query = <R>(sql: string, params?: unknown[]): Rows<R> => {
     const ctx = als.getStore();
-    if (!ctx || ctx.open.closed) return db.query<R>(sql, params, options) as Rows<R>;
+    if (!ctx || ctx.open.closed) return db.query<R>(sql, params) as Rows<R>;
     if (ctx.inSection) return ctx.open.tx.query<R>(sql, params);
     const open = ctx.open;
-    return queued(open, () => (open.closed ? (db.query<R>(sql, params, options) as Rows<R>) : fenced(open, () => open.tx.query<R>(sql, params))));
+    return queued(open, () => (open.closed ? (db.query<R>(sql, params) as Rows<R>) : fenced(open, () => open.tx.query<R>(sql, params))));
   };
 
   const transaction = <T>(fn: (tx: TxLike) => Promise<T>): Promise<T> => {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { QueryOptions, SqlClient, SqlQueryable } from '../sql/sql-client.js';
+import type { SqlClient, SqlQueryable } from '../sql/sql-client.js';
 
 /**
  * The subset of `pg.Pool` factum uses, typed here so that `pg` stays an optional peer
@@ -61,8 +61,8 @@ export interface PostgresSqlClient extends SqlClient {
  * theirs); `prepare` whether parameterised statements are named prepared statements.
  */
 export function postgresClient(pool: PgPoolLike, ownsPool: boolean, prepare = true): PostgresSqlClient {
-  const run = (connection: PgConnectionLike, sql: string, params?: unknown[], options?: QueryOptions) =>
-    prepare && params && options?.prepare !== false ? runPrepared(connection, sql, params) : connection.query(sql, params);
+  const run = (connection: PgConnectionLike, sql: string, params?: unknown[]) =>
+    prepare && params ? runPrepared(connection, sql, params) : connection.query(sql, params);
   return {
     kind: 'postgres',
     async listen(channel, onNotify, onError) {
@@ -81,11 +81,11 @@ export function postgresClient(pool: PgPoolLike, ownsPool: boolean, prepare = tr
         connection.release(broken ?? undefined);
       };
     },
-    async query(sql, params, options) {
+    async query(sql, params) {
       const connection = await pool.connect();
       const release = guardConnection(connection);
       try {
-        const result = await run(connection, sql, params, options);
+        const result = await run(connection, sql, params);
         release();
         return result;
       } catch (error) {
@@ -101,7 +101,7 @@ export function postgresClient(pool: PgPoolLike, ownsPool: boolean, prepare = tr
       const release = guardConnection(connection);
       try {
         await connection.query('BEGIN');
-        const result = await fn({ query: (sql, params, options) => run(connection, sql, params, options) });
+        const result = await fn({ query: (sql, params) => run(connection, sql, params) });
         await connection.query('COMMIT');
         release();
         return result;

@@ -3,16 +3,7 @@
  * implementation of the store serves PostgreSQL and the embedded database.
  */
 export interface SqlQueryable {
-  query<Row = Record<string, unknown>>(sql: string, params?: unknown[], options?: QueryOptions): Promise<{ rows: Row[] }>;
-}
-
-export interface QueryOptions {
-  /**
-   * PostgreSQL: false sends the statement unnamed, planned for its parameters on every call.
-   * For statements whose best plan depends on the values (a stream read from version 100,001
-   * of a 100,000-event stream), where a cached generic plan would scan the whole stream.
-   */
-  prepare?: boolean;
+  query<Row = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: Row[] }>;
 }
 
 export interface SqlClient extends SqlQueryable {

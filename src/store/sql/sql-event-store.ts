@@ -8,8 +8,9 @@ import { checkExpectedVersion } from '../stream-rules.js';
 import { appendChannel } from './consumer-migrations.js';
 import { migrate } from './migrations.js';
 import { ReadAllSafety, safeEnd } from './read-all-safety.js';
-import type { QueryOptions, SqlClient, SqlQueryable } from './sql-client.js';
+import type { SqlClient, SqlQueryable } from './sql-client.js';
 import { sqlNames, type SqlNames } from './sql-names.js';
+import { streamReadSql } from './stream-read-sql.js';
 import { WakeUps } from './wake-ups.js';
 
 /** Options shared by the PostgreSQL and PGlite stores. */
@@ -183,30 +184,16 @@ export class SqlEventStore extends BaseEventStore {
   }
 
   protected async readStreamPage(streamId: string, request: StreamPageRequest): Promise<RecordedEvent[]> {
-    const { s } = this.names;
     const forward = request.direction === 'forward';
     const low = forward ? request.fromVersion : request.toVersion;
     const high = forward ? request.toVersion : request.fromVersion;
-    // The visibility rules (truncate-before, max count, max age) become two bounds, computed
-    // once from the stream's settings row (if any); the rows are then a plain range of the
-    // stream's index. Prepared (planned once per connection) only for reads from the first
-    // version: a cached generic plan, blind to the versions asked for, scanned a whole
-    // 100,000-event stream to read its last 99 events after a snapshot.
-    const { rows } = await this.run<EventRow>('readStream', this.client, `
-      SELECT ${EVENT_COLUMNS} FROM ${s}events e
-       WHERE e.stream_id = $1 AND e.stream_version BETWEEN $2 AND $3
-         AND e.stream_version >= coalesce((
-               SELECT GREATEST(coalesce((st.metadata->>'truncateBefore')::bigint, 1),
-                               (SELECT max(x.stream_version) FROM ${s}events x WHERE x.stream_id = $1) - (st.metadata->>'maxCount')::bigint + 1)
-                 FROM ${s}streams st WHERE st.stream_id = $1), 1)
-         AND e.recorded_at >= coalesce((
-               SELECT now() - make_interval(secs => (st.metadata->>'maxAgeSeconds')::float8)
-                 FROM ${s}streams st WHERE st.stream_id = $1), '-infinity')
-         AND ($4::timestamptz IS NULL OR e.recorded_at <= $4)
-       ORDER BY e.stream_version ${forward ? 'ASC' : 'DESC'} LIMIT $5`,
-      [streamId, low, Math.min(high, Number.MAX_SAFE_INTEGER), request.asOf ?? null, request.limit],
-      { prepare: low <= 1 },
-    );
+    const { rows } = await this.run<EventRow>('readStream', this.client, streamReadSql(this.names, request.direction), [
+      streamId,
+      low,
+      Math.min(high, Number.MAX_SAFE_INTEGER),
+      request.asOf ?? null,
+      request.limit,
+    ]);
     return rows.map(rowToRecorded);
   }
 
@@ -379,9 +366,9 @@ export class SqlEventStore extends BaseEventStore {
     await this.client.close();
   }
 
-  private async run<Row>(operation: string, on: SqlQueryable, sql: string, params?: unknown[], options?: QueryOptions): Promise<{ rows: Row[] }> {
+  private async run<Row>(operation: string, on: SqlQueryable, sql: string, params?: unknown[]): Promise<{ rows: Row[] }> {
     try {
-      return await on.query<Row>(sql, params, options);
+      return await on.query<Row>(sql, params);
     } catch (error) {
       throw storageError(operation, error);
     }
