@@ -82,6 +82,33 @@ describe('prepared PGlite statements', () => {
     expect(ids).toEqual([101]);
   });
 
+  it('runs prepared statements inside transactions too: committed or rolled back with them', async () => {
+    const prepared = preparedPGlite(db, module);
+    const insert = 'INSERT INTO t (id, note) VALUES ($1, $2) RETURNING note';
+    const result = await prepared.transaction(async (tx) => {
+      const { rows } = await tx.query<{ note: string }>(insert, [200, 'kept']);
+      await tx.query(insert, [201, 'kept too']);
+      return rows;
+    });
+    expect(result).toEqual([{ note: 'kept' }]);
+    await prepared
+      .transaction(async (tx) => {
+        await tx.query(insert, [202, 'undone']);
+        await tx.query(insert, [200, 'a duplicate']);
+      })
+      .catch((e: unknown) => expect(e).toMatchObject({ code: '23505' }));
+    const ids = (await db.query<{ id: number }>('SELECT id FROM t WHERE id >= 200 ORDER BY id')).rows.map((r) => r.id);
+    expect(ids).toEqual([200, 201]);
+    expect((await db.query<{ statement: string }>('SELECT statement FROM pg_prepared_statements')).rows.map((r) => r.statement)).toContain(insert);
+
+    // A statement deallocated behind the wrapper's back fails the transaction it was in, once.
+    await db.exec('DEALLOCATE ALL');
+    const failed = await prepared.transaction((tx) => tx.query(insert, [203, 'lost'])).catch((e: unknown) => e);
+    expect(failed).toMatchObject({ code: '26000' });
+    await prepared.transaction((tx) => tx.query(insert, [204, 'after']));
+    expect((await db.query<{ id: number }>('SELECT id FROM t WHERE id > 201 ORDER BY id')).rows.map((r) => r.id)).toEqual([204]);
+  });
+
   it('leaves statements without parameters, and PGlite-like objects without the wire API, to query', async () => {
     const prepared = preparedPGlite(db, module);
     const before = await preparedCount(db);

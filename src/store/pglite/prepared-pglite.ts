@@ -76,8 +76,8 @@ function hasWireApi(db: PGliteLike): db is PGliteLike & PGliteWire {
 }
 
 /**
- * Wraps a PGlite instance so that parameterised statements run as named prepared statements.
- * Statements without parameters, and everything inside transactions, go through PGlite as before.
+ * Wraps a PGlite instance so that parameterised statements run as named prepared statements,
+ * in transactions too. Statements without parameters go through PGlite as before.
  */
 export function preparedPGlite(db: PGliteLike, pglite: PGliteModuleLike): PGliteLike {
   if (!hasWireApi(db)) return db;
@@ -99,41 +99,52 @@ export function preparedPGlite(db: PGliteLike, pglite: PGliteModuleLike): PGlite
     return statement;
   };
 
-  const execute = async <R>(statement: Statement, params: unknown[]): Rows<R> => {
+  /** Inside a transaction PGlite writes its files at COMMIT, not after each statement. */
+  const execute = async <R>(statement: Statement, params: unknown[], inTransaction: boolean): Rows<R> => {
     const values = params.map((value, i) => {
       if (value === null || value === undefined) return null;
       const serializer = wire.serializers[statement.paramTypes[i]!];
       return serializer ? serializer(value) : String(value);
     });
-    const { messages } = await wire.execProtocol(concat([serialize.bind({ statement: statement.name, values }), serialize.execute(), serialize.sync()]));
+    const message = concat([serialize.bind({ statement: statement.name, values }), serialize.execute(), serialize.sync()]);
+    const { messages } = await wire.execProtocol(message, { syncToFs: !inTransaction });
     const described = statement.rowDescription ? [statement.rowDescription, ...messages] : messages;
     return pglite.parse.parseResults(described, wire.parsers)[0] as { rows: R[] };
   };
 
-  const run = <R>(sql: string, params: unknown[]): Rows<R> =>
-    // The same two locks `query` takes: no transaction of another caller is open meanwhile.
-    wire._runExclusiveTransaction(() =>
-      wire.runExclusive(async () => {
-        const statement = known.get(sql) ?? (await prepare(sql));
-        try {
-          return await execute<R>(statement, params);
-        } catch (error) {
-          // Gone (DEALLOCATE ALL, DISCARD ALL) or stale (a table it reads changed shape): once more, freshly prepared.
-          const code = (error as { code?: string }).code;
-          if (code !== '26000' && code !== '0A000') throw error;
-          known.delete(sql);
-          return execute<R>(await prepare(sql), params);
-        }
-      }),
-    );
+  /** Runs the statement, prepared first if it is new; call it holding PGlite's query lock. */
+  const run = async <R>(sql: string, params: unknown[], inTransaction: boolean): Rows<R> => {
+    const statement = known.get(sql) ?? (await prepare(sql));
+    try {
+      return await execute<R>(statement, params, inTransaction);
+    } catch (error) {
+      // Gone (DEALLOCATE ALL, DISCARD ALL) or stale (a table it reads changed shape): prepared
+      // afresh, at once outside a transaction, by the next call inside one (this one is aborted).
+      const code = (error as { code?: string }).code;
+      if (code !== '26000' && code !== '0A000') throw error;
+      known.delete(sql);
+      if (inTransaction) throw error;
+      return execute<R>(await prepare(sql), params, false);
+    }
+  };
+
+  const preparable = (sql: string, params: unknown[] | undefined): params is unknown[] =>
+    params !== undefined && params.length > 0 && (known.has(sql) || known.size < MAX_STATEMENTS);
 
   return {
     query: <R>(sql: string, params?: unknown[]) =>
-      params && params.length > 0 && (known.has(sql) || known.size < MAX_STATEMENTS)
-        ? run<R>(sql, params)
+      preparable(sql, params)
+        ? // The same two locks `query` takes: no transaction of another caller is open meanwhile.
+          wire._runExclusiveTransaction(() => wire.runExclusive(() => run<R>(sql, params, false)))
         : db.query<R>(sql, params),
     exec: (sql) => db.exec(sql),
-    transaction: (fn) => db.transaction(fn),
+    transaction: (fn) =>
+      db.transaction((tx) =>
+        fn({
+          // The transaction holds PGlite's transaction lock; its statements take the query lock, as tx.query does.
+          query: <R>(sql: string, params?: unknown[]) => (preparable(sql, params) ? wire.runExclusive(() => run<R>(sql, params, true)) : tx.query<R>(sql, params)),
+        }),
+      ),
     close: () => db.close(),
     get closed() {
       return db.closed ?? false;
