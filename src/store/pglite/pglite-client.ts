@@ -13,8 +13,8 @@ export interface PGliteLike {
 
 /**
  * Wraps a PGlite instance. PGlite runs one statement at a time, in process; work started inside
- * one of its transactions joins that transaction (see reentrant-pglite.ts), and statements
- * outside transactions run prepared (see prepared-pglite.ts). `onClose` releases the data directory.
+ * one of its transactions joins that transaction (see reentrant-pglite.ts), and parameterised
+ * statements run prepared (see prepared-pglite.ts). `onClose` releases the data directory.
  */
 export function pgliteClient(pglite: PGliteLike, pgliteModule: PGliteModuleLike, ownsDb: boolean, onClose?: () => Promise<void>): SqlClient {
   const db = reentrantPGlite(preparedPGlite(pglite, pgliteModule));
