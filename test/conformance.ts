@@ -357,9 +357,14 @@ export function eventStoreConformance(factory: StoreFactory): void {
         expect(again.nextExpectedVersion).toBe(4);
         const events = await collect(store.readStream('s-1'));
         expect(events.map((e) => [e.streamVersion, e.type])).toEqual([[4, 'Again']]);
+        const deletedAgain = await caught(store.append('s-1', [ev('Late')], { expectedVersion: 3 }));
+        expect(deletedAgain).toMatchObject({ code: 'CONCURRENCY_CONFLICT', actualVersion: 4 });
         expect((await store.streamInfo('s-1')).exists).toBe(true);
+        await store.append('s-1', [ev('Next')], { expectedVersion: 4 });
+        expect(await caught(store.append('s-1', [ev('Stale')], { expectedVersion: 4 }))).toMatchObject({ code: 'CONCURRENCY_CONFLICT', actualVersion: 5 });
+        expect(await caught(store.append('s-1', [ev('New')], { expectedVersion: 'no_stream' }))).toMatchObject({ code: 'CONCURRENCY_CONFLICT', actualVersion: 5 });
         // The log keeps the facts: $all still holds the soft-deleted events.
-        expect(await collect(store.readAll({ categories: ['s'] }))).toHaveLength(5);
+        expect(await collect(store.readAll({ categories: ['s'] }))).toHaveLength(6);
       });
 
       it('deletion checks the expected version', async () => {

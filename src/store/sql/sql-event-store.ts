@@ -10,6 +10,7 @@ import { migrate } from './migrations.js';
 import { ReadAllSafety, safeEnd } from './read-all-safety.js';
 import type { SqlClient, SqlQueryable } from './sql-client.js';
 import { sqlNames, type SqlNames } from './sql-names.js';
+import { singleEventAppendSql } from './single-event-append-sql.js';
 import { streamReadSql } from './stream-read-sql.js';
 import { WakeUps } from './wake-ups.js';
 
@@ -49,6 +50,12 @@ function parseOutcome(text: string): AppendOutcome {
   };
 }
 
+/** An append's SQL and its parameters. */
+interface AppendStatement {
+  sql: string;
+  params: unknown[];
+}
+
 /** An inline projection's own error, carried past the append's error handling unchanged. */
 class InlineProjectionFailure {
   constructor(readonly error: unknown) {}
@@ -80,6 +87,7 @@ export class SqlEventStore extends BaseEventStore {
   readonly names: SqlNames;
   private readonly safety = new ReadAllSafety();
   private observing: Promise<unknown> = Promise.resolve();
+  private readonly singleEventSql: { plain: string; notify: string };
   /** Wake-ups of subscribers in other processes; PGlite has no other processes. */
   private readonly wakeUps: WakeUps | undefined;
 
@@ -90,6 +98,7 @@ export class SqlEventStore extends BaseEventStore {
     super(options.limits);
     this.kind = client.kind;
     this.names = sqlNames(options.schema ?? 'factum');
+    this.singleEventSql = { plain: singleEventAppendSql(this.names, false), notify: singleEventAppendSql(this.names, true) };
     // A NOTIFY of its own, after the appends it covers committed, in a tiny transaction.
     const notifyAlone = () => client.query("SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, NULL)", [appendChannel(this.names)]);
     this.wakeUps = client.kind === 'pglite' ? undefined : new WakeUps(notifyAlone);
@@ -101,15 +110,23 @@ export class SqlEventStore extends BaseEventStore {
   }
 
   protected async appendPrepared(streamId: string, events: PreparedEvent[], expected: ExpectedVersion): Promise<AppendResult> {
-    const exact = typeof expected === 'number';
-    const sql = `SELECT ${this.names.s}append_events($1, $2, $3, $4::jsonb, $5, $6) AS r`;
     const notify = this.wakeUps?.carry() ?? false;
-    const params = [streamId, exact ? 'exact' : expected, exact ? expected : null, eventsJson(events), this.kind !== 'pglite', notify ? appendChannel(this.names) : null];
+    const channel = notify ? appendChannel(this.names) : null;
+    const exact = typeof expected === 'number';
+    const short = events.length === 1 && (exact || expected === 'no_stream');
+    let general: AppendStatement | undefined;
     let outcome: AppendOutcome | undefined;
     try {
       for (let attempt = 1; !outcome; attempt++) {
+        // One event at a known version goes the short way first; what that cannot decide goes the general way.
+        const statement = short && attempt === 1
+          ? this.singleEventStatement(streamId, events[0]!, exact ? expected : 0, channel)
+          : (general ??= {
+              sql: `SELECT ${this.names.s}append_events($1, $2, $3, $4::jsonb, $5, $6) AS r`,
+              params: [streamId, exact ? 'exact' : expected, exact ? expected : null, eventsJson(events), this.kind !== 'pglite', channel],
+            });
         try {
-          outcome = await this.appendOnce(streamId, events, sql, params);
+          outcome = await this.appendOnce(streamId, events, statement);
         } catch (error) {
           outcome = await this.afterUniqueViolation(error, streamId, events, expected, attempt);
         }
@@ -121,15 +138,28 @@ export class SqlEventStore extends BaseEventStore {
     return result;
   }
 
-  /** One round trip, unless inline projections must run in the append's transaction. */
-  private async appendOnce(streamId: string, events: PreparedEvent[], sql: string, params: unknown[]): Promise<AppendOutcome> {
+  private singleEventStatement(streamId: string, e: PreparedEvent, version: number, channel: string | null): AppendStatement {
+    const params = [e.id, streamId, version, e.type, e.dataJson, e.metadataJson, e.schemaVersion];
+    return channel ? { sql: this.singleEventSql.notify, params: [...params, channel] } : { sql: this.singleEventSql.plain, params };
+  }
+
+  /**
+   * One round trip, unless inline projections must run in the append's transaction. Undefined
+   * when the statement wrote nothing and decided nothing (the single-event form, see its file).
+   */
+  private async appendOnce(streamId: string, events: PreparedEvent[], { sql, params }: AppendStatement): Promise<AppendOutcome | undefined> {
     const inline = this.inlineHook;
-    if (!inline) return parseOutcome((await this.client.query<{ r: string }>(sql, params)).rows[0]!.r);
+    if (!inline) {
+      const row = (await this.client.query<{ r: string }>(sql, params)).rows[0];
+      return row && parseOutcome(row.r);
+    }
     // An inline projection's own error cancels the append and reaches the caller as it is.
     let projectionFailed: { error: unknown } | undefined;
     try {
       return await this.client.transaction(async (tx) => {
-        const outcome = parseOutcome((await tx.query<{ r: string }>(sql, params)).rows[0]!.r);
+        const row = (await tx.query<{ r: string }>(sql, params)).rows[0];
+        if (!row) return undefined;
+        const outcome = parseOutcome(row.r);
         if (!outcome.alreadyAppended) {
           const first = outcome.nextExpectedVersion - events.length + 1;
           try {
