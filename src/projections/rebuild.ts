@@ -1,8 +1,9 @@
 import { FactumError } from '../core/errors.js';
 import { unwrapEventStore } from '../schema/registered-event-store.js';
 import type { EventStore } from '../core/event-store.js';
+import type { RecordedEvent } from '../core/message.js';
 import type { SqlQueryable } from '../store/sql/sql-client.js';
-import { EVENT_COLUMNS, rowToRecorded, type EventRow } from '../store/recorded-event.js';
+import { EVENT_COLUMNS, EVENT_PARSERS } from '../store/sql/event-columns.js';
 import { SqlEventStore } from '../store/sql/sql-event-store.js';
 import { ensureProjectionTables } from './projection-runner.js';
 import { applyProjection, tableNamer, type Projection } from './projection.js';
@@ -194,13 +195,13 @@ export async function rebuildProjection(store: EventStore, projection: Projectio
           // position are exactly what it lacks: read them in this transaction's snapshot, directly
           // from the log (a gap-safe read would wait for those open appends, which wait for us).
           for (;;) {
-            const { rows } = await tx.query<EventRow>(
+            const { rows: events } = await tx.query<RecordedEvent>(
               `SELECT ${EVENT_COLUMNS}
                  FROM ${s}events e WHERE global_position > $1 AND event_type = ANY($2) ORDER BY global_position LIMIT $3`,
               [position.toString(), projection.eventTypes, batchSize],
+              { parsers: EVENT_PARSERS },
             );
-            if (rows.length === 0) break;
-            const events = rows.map(rowToRecorded);
+            if (events.length === 0) break;
             position = await apply(tx, { events, position: events[events.length - 1]!.globalPosition, headPosition: head });
           }
         }

@@ -1,12 +1,12 @@
-import type { SqlClient, SqlQueryable } from '../sql/sql-client.js';
+import type { QueryOptions, SqlClient, SqlQueryable } from '../sql/sql-client.js';
 import { preparedPGlite, type PGliteModuleLike } from './prepared-pglite.js';
 import { reentrantPGlite } from './reentrant-pglite.js';
 
 /** The subset of PGlite factum uses, typed here so that PGlite stays an optional peer dependency. */
 export interface PGliteLike {
-  query<T>(sql: string, params?: unknown[]): Promise<{ rows: T[] }>;
+  query<T>(sql: string, params?: unknown[], options?: QueryOptions): Promise<{ rows: T[] }>;
   exec(sql: string): Promise<unknown>;
-  transaction<T>(fn: (tx: { query<R>(sql: string, params?: unknown[]): Promise<{ rows: R[] }> }) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: { query<R>(sql: string, params?: unknown[], options?: QueryOptions): Promise<{ rows: R[] }> }) => Promise<T>): Promise<T>;
   close(): Promise<void>;
   readonly closed?: boolean;
 }
@@ -20,8 +20,9 @@ export function pgliteClient(pglite: PGliteLike, pgliteModule: PGliteModuleLike,
   const db = reentrantPGlite(preparedPGlite(pglite, pgliteModule));
   return {
     kind: 'pglite',
-    query: <Row>(sql: string, params?: unknown[]) => db.query<Row>(sql, params),
-    transaction: <T>(fn: (tx: SqlQueryable) => Promise<T>) => db.transaction((tx) => fn({ query: <Row>(sql: string, params?: unknown[]) => tx.query<Row>(sql, params) })),
+    query: <Row>(sql: string, params?: unknown[], options?: QueryOptions) => db.query<Row>(sql, params, options),
+    transaction: <T>(fn: (tx: SqlQueryable) => Promise<T>) =>
+      db.transaction((tx) => fn({ query: <Row>(sql: string, params?: unknown[], options?: QueryOptions) => tx.query<Row>(sql, params, options) })),
     async exec(sql) {
       await db.exec(sql);
     },

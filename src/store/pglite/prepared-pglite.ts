@@ -11,6 +11,7 @@
  * without that API (a worker proxy, an older PGlite) is used through `query` unchanged.
  */
 import { createHash } from 'node:crypto';
+import type { QueryOptions, TypeParsers } from '../sql/sql-client.js';
 import type { PGliteLike } from './pglite-client.js';
 
 type Rows<R> = Promise<{ rows: R[] }>;
@@ -18,6 +19,16 @@ type Rows<R> = Promise<{ rows: R[] }>;
 /** A backend message as PGlite's protocol parser returns it. */
 interface BackendMessage {
   name: string;
+}
+
+/** The description of a statement's result columns. */
+interface RowDescription extends BackendMessage {
+  fields: { name: string; dataTypeID: number }[];
+}
+
+/** One result row, its columns as text. */
+interface DataRow extends BackendMessage {
+  fields: (string | null)[];
 }
 
 /** The members of a PGlite instance this file uses (public API, plus the mutex `query` itself takes). */
@@ -52,7 +63,7 @@ interface Statement {
   name: string;
   paramTypes: number[];
   /** What the statement returns, as the describe step told; prepended to each call's rows. */
-  rowDescription: BackendMessage | undefined;
+  rowDescription: RowDescription | undefined;
 }
 
 /** More distinct statements than this are run through `query` (factum issues a few dozen). */
@@ -94,13 +105,13 @@ export function preparedPGlite(db: PGliteLike, pglite: PGliteModuleLike): PGlite
       concat([serialize.close({ type: 'S', name }), serialize.parse({ name, text: sql }), serialize.describe({ type: 'S', name }), serialize.sync()]),
       { syncToFs: false },
     );
-    const statement = { name, paramTypes: pglite.parse.parseDescribeStatementResults(messages), rowDescription: messages.find((m) => m.name === 'rowDescription') };
+    const statement = { name, paramTypes: pglite.parse.parseDescribeStatementResults(messages), rowDescription: messages.find((m): m is RowDescription => m.name === 'rowDescription') };
     known.set(sql, statement);
     return statement;
   };
 
   /** Inside a transaction PGlite writes its files at COMMIT, not after each statement. */
-  const execute = async <R>(statement: Statement, params: unknown[], inTransaction: boolean): Rows<R> => {
+  const execute = async <R>(statement: Statement, params: unknown[], inTransaction: boolean, parsers: TypeParsers | undefined): Rows<R> => {
     const values = params.map((value, i) => {
       if (value === null || value === undefined) return null;
       const serializer = wire.serializers[statement.paramTypes[i]!];
@@ -108,15 +119,16 @@ export function preparedPGlite(db: PGliteLike, pglite: PGliteModuleLike): PGlite
     });
     const message = concat([serialize.bind({ statement: statement.name, values }), serialize.execute(), serialize.sync()]);
     const { messages } = await wire.execProtocol(message, { syncToFs: !inTransaction });
+    if (parsers) return { rows: parsedRows(statement.rowDescription, messages, parsers) as R[] };
     const described = statement.rowDescription ? [statement.rowDescription, ...messages] : messages;
     return pglite.parse.parseResults(described, wire.parsers)[0] as { rows: R[] };
   };
 
   /** Runs the statement, prepared first if it is new; call it holding PGlite's query lock. */
-  const run = async <R>(sql: string, params: unknown[], inTransaction: boolean): Rows<R> => {
+  const run = async <R>(sql: string, params: unknown[], inTransaction: boolean, parsers?: TypeParsers): Rows<R> => {
     const statement = known.get(sql) ?? (await prepare(sql));
     try {
-      return await execute<R>(statement, params, inTransaction);
+      return await execute<R>(statement, params, inTransaction, parsers);
     } catch (error) {
       // Gone (DEALLOCATE ALL, DISCARD ALL) or stale (a table it reads changed shape): prepared
       // afresh, at once outside a transaction, by the next call inside one (this one is aborted).
@@ -124,7 +136,7 @@ export function preparedPGlite(db: PGliteLike, pglite: PGliteModuleLike): PGlite
       if (code !== '26000' && code !== '0A000') throw error;
       known.delete(sql);
       if (inTransaction) throw error;
-      return execute<R>(await prepare(sql), params, false);
+      return execute<R>(await prepare(sql), params, false, parsers);
     }
   };
 
@@ -132,17 +144,18 @@ export function preparedPGlite(db: PGliteLike, pglite: PGliteModuleLike): PGlite
     params !== undefined && params.length > 0 && (known.has(sql) || known.size < MAX_STATEMENTS);
 
   return {
-    query: <R>(sql: string, params?: unknown[]) =>
+    query: <R>(sql: string, params?: unknown[], options?: QueryOptions) =>
       preparable(sql, params)
         ? // The same two locks `query` takes: no transaction of another caller is open meanwhile.
-          wire._runExclusiveTransaction(() => wire.runExclusive(() => run<R>(sql, params, false)))
-        : db.query<R>(sql, params),
+          wire._runExclusiveTransaction(() => wire.runExclusive(() => run<R>(sql, params, false, options?.parsers)))
+        : db.query<R>(sql, params, options),
     exec: (sql) => db.exec(sql),
     transaction: (fn) =>
       db.transaction((tx) =>
         fn({
           // The transaction holds PGlite's transaction lock; its statements take the query lock, as tx.query does.
-          query: <R>(sql: string, params?: unknown[]) => (preparable(sql, params) ? wire.runExclusive(() => run<R>(sql, params, true)) : tx.query<R>(sql, params)),
+          query: <R>(sql: string, params?: unknown[], options?: QueryOptions) =>
+            preparable(sql, params) ? wire.runExclusive(() => run<R>(sql, params, true, options?.parsers)) : tx.query<R>(sql, params, options),
         }),
       ),
     close: () => db.close(),
@@ -150,4 +163,28 @@ export function preparedPGlite(db: PGliteLike, pglite: PGliteModuleLike): PGlite
       return db.closed ?? false;
     },
   };
+}
+
+/**
+ * Rows as objects keyed by column name, each value through `parsers` by its column's type (text
+ * where it has none). PGlite's own result parser builds each row through an array of entries:
+ * for the nine columns of an event that was most of the time of reading a stream.
+ */
+function parsedRows(description: RowDescription | undefined, messages: BackendMessage[], parsers: TypeParsers): unknown[] {
+  if (!description) return [];
+  const names = description.fields.map((f) => f.name);
+  const parse = description.fields.map((f) => parsers[f.dataTypeID]);
+  const rows: Record<string, unknown>[] = [];
+  for (const message of messages) {
+    if (message.name !== 'dataRow') continue;
+    const values = (message as DataRow).fields;
+    const row: Record<string, unknown> = {};
+    for (let i = 0; i < names.length; i++) {
+      const value = values[i]!;
+      const parser = parse[i];
+      row[names[i]!] = value === null ? null : parser ? parser(value) : value;
+    }
+    rows.push(row);
+  }
+  return rows;
 }

@@ -9,11 +9,12 @@
  * checkpoint then commit together, which is the strongest outcome one session can give.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { QueryOptions } from '../sql/sql-client.js';
 import type { PGliteLike } from './pglite-client.js';
 
 type Rows<R> = Promise<{ rows: R[] }>;
 interface TxLike {
-  query<R>(sql: string, params?: unknown[]): Rows<R>;
+  query<R>(sql: string, params?: unknown[], options?: QueryOptions): Rows<R>;
 }
 
 /** One open top-level transaction: its PGlite handle, and a queue that keeps savepoints nested. */
@@ -57,26 +58,26 @@ export function reentrantPGlite(db: PGliteLike): PGliteLike {
     }
   };
 
-  const query = <R>(sql: string, params?: unknown[]): Rows<R> => {
+  const query = <R>(sql: string, params?: unknown[], options?: QueryOptions): Rows<R> => {
     const ctx = als.getStore();
-    if (!ctx || ctx.open.closed) return db.query<R>(sql, params) as Rows<R>;
-    if (ctx.inSection) return ctx.open.tx.query<R>(sql, params);
+    if (!ctx || ctx.open.closed) return db.query<R>(sql, params, options) as Rows<R>;
+    if (ctx.inSection) return ctx.open.tx.query<R>(sql, params, options);
     const open = ctx.open;
-    return queued(open, () => (open.closed ? (db.query<R>(sql, params) as Rows<R>) : fenced(open, () => open.tx.query<R>(sql, params))));
+    return queued(open, () => (open.closed ? (db.query<R>(sql, params, options) as Rows<R>) : fenced(open, () => open.tx.query<R>(sql, params, options))));
   };
 
   const transaction = <T>(fn: (tx: TxLike) => Promise<T>): Promise<T> => {
     const ctx = als.getStore();
     if (ctx && !ctx.open.closed) {
       const open = ctx.open;
-      const direct: TxLike = { query: (sql, params) => open.tx.query(sql, params) };
+      const direct: TxLike = { query: (sql, params, options) => open.tx.query(sql, params, options) };
       const section = () => fenced(open, () => als.run({ open, inSection: true }, () => fn(direct)));
       return ctx.inSection ? section() : queued(open, () => (open.closed ? transaction(fn) : section()));
     }
     return db.transaction(async (tx) => {
       const open: OpenTx = { tx, closed: false, tail: Promise.resolve(), savepoints: 0 };
       // The transaction's own queries take their turn with the joined ones.
-      const own: TxLike = { query: (sql, params) => queued(open, () => tx.query(sql, params)) };
+      const own: TxLike = { query: (sql, params, options) => queued(open, () => tx.query(sql, params, options)) };
       const close = () => queued(open, async () => void (open.closed = true));
       try {
         const result = await als.run({ open, inSection: false }, () => fn(own));

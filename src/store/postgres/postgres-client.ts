@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { SqlClient, SqlQueryable } from '../sql/sql-client.js';
+import type { QueryOptions, SqlClient, SqlQueryable, TypeParsers } from '../sql/sql-client.js';
 
 /**
  * The subset of `pg.Pool` factum uses, typed here so that `pg` stays an optional peer
@@ -13,8 +13,27 @@ export interface PgPoolLike {
 
 /** A connection checked out of the pool. */
 interface PgConnectionLike {
-  query(sql: string | { name: string; text: string; values: unknown[] }, params?: unknown[]): Promise<{ rows: any[] }>;
+  query(sql: string | PgQueryConfig, params?: unknown[]): Promise<{ rows: any[] }>;
   release(error?: Error | boolean): void;
+}
+
+/** pg's query config: `types` gives the parsers of this statement's result. */
+interface PgQueryConfig {
+  name?: string;
+  text: string;
+  values?: unknown[];
+  types?: { getTypeParser(oid: number): (text: string) => unknown };
+}
+
+const asText = (text: string) => text;
+/** Parsers in the shape pg takes, one per parsers object. */
+const pgTypes = new WeakMap<TypeParsers, PgQueryConfig['types']>();
+
+function typesOf(parsers: TypeParsers | undefined): PgQueryConfig['types'] {
+  if (!parsers) return undefined;
+  let types = pgTypes.get(parsers);
+  if (!types) pgTypes.set(parsers, (types = { getTypeParser: (oid) => parsers[oid] ?? asText }));
+  return types;
 }
 
 /** Statement names by SQL text; the same text gets the same name in every client of the process. */
@@ -28,14 +47,14 @@ const MAX_NAMED_STATEMENTS = 500;
  * 1,000-event load). The name is a hash of the text, so two stores sharing one pool never give
  * one name to two texts.
  */
-function runPrepared(connection: PgConnectionLike, sql: string, params: unknown[]): Promise<{ rows: any[] }> {
+function runPrepared(connection: PgConnectionLike, sql: string, params: unknown[], types: PgQueryConfig['types']): Promise<{ rows: any[] }> {
   let name = statementNames.get(sql);
   if (!name) {
-    if (statementNames.size >= MAX_NAMED_STATEMENTS) return connection.query(sql, params);
+    if (statementNames.size >= MAX_NAMED_STATEMENTS) return connection.query({ text: sql, values: params, types });
     name = `factum_${createHash('sha1').update(sql).digest('hex').slice(0, 24)}`;
     statementNames.set(sql, name);
   }
-  return connection.query({ name, text: sql, values: params });
+  return connection.query({ name, text: sql, values: params, types });
 }
 
 /** A `pg` client held for LISTEN: it receives notifications as events. */
@@ -61,8 +80,11 @@ export interface PostgresSqlClient extends SqlClient {
  * theirs); `prepare` whether parameterised statements are named prepared statements.
  */
 export function postgresClient(pool: PgPoolLike, ownsPool: boolean, prepare = true): PostgresSqlClient {
-  const run = (connection: PgConnectionLike, sql: string, params?: unknown[]) =>
-    prepare && params ? runPrepared(connection, sql, params) : connection.query(sql, params);
+  const run = (connection: PgConnectionLike, sql: string, params?: unknown[], options?: QueryOptions) => {
+    const types = typesOf(options?.parsers);
+    if (prepare && params) return runPrepared(connection, sql, params, types);
+    return types ? connection.query({ text: sql, values: params ?? [], types }) : connection.query(sql, params);
+  };
   return {
     kind: 'postgres',
     async listen(channel, onNotify, onError) {
@@ -81,11 +103,11 @@ export function postgresClient(pool: PgPoolLike, ownsPool: boolean, prepare = tr
         connection.release(broken ?? undefined);
       };
     },
-    async query(sql, params) {
+    async query(sql, params, options) {
       const connection = await pool.connect();
       const release = guardConnection(connection);
       try {
-        const result = await run(connection, sql, params);
+        const result = await run(connection, sql, params, options);
         release();
         return result;
       } catch (error) {
@@ -101,7 +123,7 @@ export function postgresClient(pool: PgPoolLike, ownsPool: boolean, prepare = tr
       const release = guardConnection(connection);
       try {
         await connection.query('BEGIN');
-        const result = await fn({ query: (sql, params) => run(connection, sql, params) });
+        const result = await fn({ query: (sql, params, options) => run(connection, sql, params, options) });
         await connection.query('COMMIT');
         release();
         return result;

@@ -3,12 +3,13 @@ import { describeExpectedVersion, streamCategory, type AppendResult, type Expect
 import type { AllPage, ListStreamsOptions, ReadAllPageOptions, StreamInfo, StreamMetadata } from '../../core/event-store.js';
 import type { PreparedEvent, StoreLimits } from '../../core/validation.js';
 import { BaseEventStore, type StreamPageRequest } from '../base-event-store.js';
-import { EVENT_COLUMNS, preparedToRecorded, rowToRecorded, type EventRow } from '../recorded-event.js';
+import { preparedToRecorded } from '../recorded-event.js';
+import { EVENT_COLUMNS, EVENT_PARSERS } from './event-columns.js';
 import { checkExpectedVersion } from '../stream-rules.js';
 import { appendChannel } from './consumer-migrations.js';
 import { migrate } from './migrations.js';
 import { ReadAllSafety, safeEnd } from './read-all-safety.js';
-import type { SqlClient, SqlQueryable } from './sql-client.js';
+import type { SqlClient, SqlQueryable, TypeParsers } from './sql-client.js';
 import { sqlNames, type SqlNames } from './sql-names.js';
 import { singleEventAppendSql } from './single-event-append-sql.js';
 import { streamReadSql } from './stream-read-sql.js';
@@ -217,14 +218,14 @@ export class SqlEventStore extends BaseEventStore {
     const forward = request.direction === 'forward';
     const low = forward ? request.fromVersion : request.toVersion;
     const high = forward ? request.toVersion : request.fromVersion;
-    const { rows } = await this.run<EventRow>('readStream', this.client, streamReadSql(this.names, request.direction), [
+    const { rows } = await this.run<RecordedEvent>('readStream', this.client, streamReadSql(this.names, request.direction), [
       streamId,
       low,
       Math.min(high, Number.MAX_SAFE_INTEGER),
       request.asOf ?? null,
       request.limit,
-    ]);
-    return rows.map(rowToRecorded);
+    ], EVENT_PARSERS);
+    return rows;
   }
 
   protected async readAllPageImpl(after: bigint, limit: number, filter: ReadAllPageOptions): Promise<AllPage> {
@@ -234,12 +235,12 @@ export class SqlEventStore extends BaseEventStore {
 
     let page: AllPage;
     if (!filtered) {
-      const { rows } = await this.run<EventRow>('readAll', this.client,
+      const { rows: events } = await this.run<RecordedEvent>('readAll', this.client,
         `SELECT ${EVENT_COLUMNS} FROM ${s}events e WHERE e.global_position > $1 ORDER BY e.global_position LIMIT $2`,
         [after.toString(), limit],
+        EVENT_PARSERS,
       );
-      const events = rows.map(rowToRecorded);
-      const { end, hole } = safeEnd(after, events.map((e) => e.globalPosition), settled, rows.length < limit);
+      const { end, hole } = safeEnd(after, events.map((e) => e.globalPosition), settled, events.length < limit);
       page = { events: events.filter((e) => e.globalPosition <= end), position: end, headPosition: head, ...(hole ? { waitingOn: { position: hole, pids: [] } } : {}) };
     } else {
       // Find how far is safe on positions alone (an index-only scan), then fetch matching rows below it.
@@ -250,15 +251,15 @@ export class SqlEventStore extends BaseEventStore {
       );
       const found = positions.rows.map((r) => BigInt(r.global_position));
       const { end, hole } = safeEnd(after, found, settled, found.length < scan);
-      const { rows } = await this.run<EventRow>('readAll', this.client,
+      const { rows: events } = await this.run<RecordedEvent>('readAll', this.client,
         `SELECT ${EVENT_COLUMNS} FROM ${s}events e
           WHERE e.global_position > $1 AND e.global_position <= $2
             AND (cardinality($3::text[]) = 0 OR e.event_type = ANY($3))
             AND (cardinality($4::text[]) = 0 OR split_part(e.stream_id, '-', 1) = ANY($4))
           ORDER BY e.global_position LIMIT $5`,
         [after.toString(), end.toString(), filter.types ?? [], filter.categories ?? [], limit],
+        EVENT_PARSERS,
       );
-      const events = rows.map(rowToRecorded);
       const position = events.length === limit ? events[events.length - 1]!.globalPosition : end;
       page = { events, position, headPosition: head, ...(hole && position === end ? { waitingOn: { position: hole, pids: [] } } : {}) };
     }
@@ -396,9 +397,9 @@ export class SqlEventStore extends BaseEventStore {
     await this.client.close();
   }
 
-  private async run<Row>(operation: string, on: SqlQueryable, sql: string, params?: unknown[]): Promise<{ rows: Row[] }> {
+  private async run<Row>(operation: string, on: SqlQueryable, sql: string, params?: unknown[], parsers?: TypeParsers): Promise<{ rows: Row[] }> {
     try {
-      return await on.query<Row>(sql, params);
+      return await on.query<Row>(sql, params, parsers && { parsers });
     } catch (error) {
       throw storageError(operation, error);
     }

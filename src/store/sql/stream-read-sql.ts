@@ -1,8 +1,8 @@
-import { EVENT_COLUMNS } from '../recorded-event.js';
+import { EVENT_COLUMNS } from './event-columns.js';
 import type { SqlNames } from './sql-names.js';
 
 /**
- * One page of a stream: parameters ($1 stream, $2 lowest version, $3 highest version, $4 asOf
+ * One page of a stream, to read with `EVENT_PARSERS`: parameters ($1 stream, $2 lowest version, $3 highest version, $4 asOf
  * or NULL, $5 limit). The visibility rules (truncate-before, max count, max age) become bounds
  * computed from the stream's settings row, if any, as scalar subqueries, so that the versions
  * asked for stay plain bounds of the (stream_id, stream_version) index scan even in a generic
