@@ -88,7 +88,8 @@ export class SqlEventStore extends BaseEventStore {
   readonly names: SqlNames;
   private readonly safety = new ReadAllSafety();
   private observing: Promise<unknown> = Promise.resolve();
-  private readonly singleEventSql: { plain: string; notify: string };
+  /** The single-event INSERTs by form, without and with the wake-up NOTIFY. */
+  private readonly singleEventSql: Record<'at' | 'next', [string, string]>;
   /** Wake-ups of subscribers in other processes; PGlite has no other processes. */
   private readonly wakeUps: WakeUps | undefined;
 
@@ -99,7 +100,10 @@ export class SqlEventStore extends BaseEventStore {
     super(options.limits);
     this.kind = client.kind;
     this.names = sqlNames(options.schema ?? 'factum');
-    this.singleEventSql = { plain: singleEventAppendSql(this.names, false), notify: singleEventAppendSql(this.names, true) };
+    this.singleEventSql = {
+      at: [singleEventAppendSql(this.names, 'at', false), singleEventAppendSql(this.names, 'at', true)],
+      next: [singleEventAppendSql(this.names, 'next', false), singleEventAppendSql(this.names, 'next', true)],
+    };
     // A NOTIFY of its own, after the appends it covers committed, in a tiny transaction.
     const notifyAlone = () => client.query("SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, NULL)", [appendChannel(this.names)]);
     this.wakeUps = client.kind === 'pglite' ? undefined : new WakeUps(notifyAlone);
@@ -114,14 +118,13 @@ export class SqlEventStore extends BaseEventStore {
     const notify = this.wakeUps?.carry() ?? false;
     const channel = notify ? appendChannel(this.names) : null;
     const exact = typeof expected === 'number';
-    const short = events.length === 1 && (exact || expected === 'no_stream');
     let general: AppendStatement | undefined;
     let outcome: AppendOutcome | undefined;
     try {
       for (let attempt = 1; !outcome; attempt++) {
-        // One event at a known version goes the short way first; what that cannot decide goes the general way.
-        const statement = short && attempt === 1
-          ? this.singleEventStatement(streamId, events[0]!, exact ? expected : 0, channel)
+        // One event goes the short way first; what that cannot decide goes the general way.
+        const statement = events.length === 1 && attempt === 1
+          ? this.singleEventStatement(streamId, events[0]!, expected, channel)
           : (general ??= {
               sql: `SELECT ${this.names.s}append_events($1, $2, $3, $4::jsonb, $5, $6) AS r`,
               params: [streamId, exact ? 'exact' : expected, exact ? expected : null, eventsJson(events), this.kind !== 'pglite', channel],
@@ -139,9 +142,13 @@ export class SqlEventStore extends BaseEventStore {
     return result;
   }
 
-  private singleEventStatement(streamId: string, e: PreparedEvent, version: number, channel: string | null): AppendStatement {
+  private singleEventStatement(streamId: string, e: PreparedEvent, expected: ExpectedVersion, channel: string | null): AppendStatement {
+    const [form, version] = typeof expected === 'number' ? ['at', expected] as const
+      : expected === 'no_stream' ? ['at', 0] as const
+      : ['next', expected === 'stream_exists' ? 1 : 0] as const;
     const params = [e.id, streamId, version, e.type, e.dataJson, e.metadataJson, e.schemaVersion];
-    return channel ? { sql: this.singleEventSql.notify, params: [...params, channel] } : { sql: this.singleEventSql.plain, params };
+    const [plain, notifying] = this.singleEventSql[form];
+    return channel ? { sql: notifying, params: [...params, channel] } : { sql: plain, params };
   }
 
   /**
