@@ -29,7 +29,7 @@ describe.skipIf(Boolean(skip))(`event rows on PostgreSQL${skip ? ` (skipped: ${s
     }
   });
 
-  it("reads a stream's events with factum's parsers, whatever parsers the process installed in pg", async () => {
+  it("reads streams and $all with factum's parsers, whatever parsers the process installed in pg", async () => {
     const schema = uniqueSchema();
     schemas.push(schema);
     const store = await openPostgresEventStore({ connection: POSTGRES_URL, schema, maxConnections: 2 });
@@ -38,12 +38,17 @@ describe.skipIf(Boolean(skip))(`event rows on PostgreSQL${skip ? ` (skipped: ${s
       const appended = await store.append('order-1', [{ type: 'Placed', data: { total: 3 }, metadata: { userId: 'u-1' } }]);
       // What a user's own setup might do to every pg query of the process.
       for (const [oid] of replaced) pg.types.setTypeParser(oid, (text: string) => `custom:${text}`);
-      const events = [];
-      for await (const event of store.readStream('order-1')) events.push(event);
-      expect(events).toHaveLength(1);
-      expect(events[0]).toMatchObject({ type: 'Placed', data: { total: 3 }, metadata: { userId: 'u-1' }, schemaVersion: 1, streamVersion: 1, globalPosition: appended.lastPosition });
-      expect(events[0]!.recordedAt).toBeInstanceOf(Date);
-      expect(Math.abs(events[0]!.recordedAt.getTime() - Date.now())).toBeLessThan(60_000);
+      const fromStream = [];
+      for await (const event of store.readStream('order-1')) fromStream.push(event);
+      const page = await store.readAllPage({ after: 0n });
+      expect(page.headPosition).toBe(appended.lastPosition);
+      expect(await store.headPosition()).toBe(appended.lastPosition);
+      for (const events of [fromStream, page.events]) {
+        expect(events).toHaveLength(1);
+        expect(events[0]).toMatchObject({ type: 'Placed', data: { total: 3 }, metadata: { userId: 'u-1' }, schemaVersion: 1, streamVersion: 1, globalPosition: appended.lastPosition });
+        expect(events[0]!.recordedAt).toBeInstanceOf(Date);
+        expect(Math.abs(events[0]!.recordedAt.getTime() - Date.now())).toBeLessThan(60_000);
+      }
     } finally {
       for (const [oid, parser] of replaced) pg.types.setTypeParser(oid, parser);
       await store.close();

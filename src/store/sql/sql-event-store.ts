@@ -51,6 +51,9 @@ function parseOutcome(text: string): AppendOutcome {
   };
 }
 
+/** No parsers: every column as text (on PostgreSQL; PGlite may give numbers), whatever the process installed in pg. */
+const AS_TEXT: TypeParsers = {};
+
 /** An append's SQL and its parameters. */
 interface AppendStatement {
   sql: string;
@@ -288,9 +291,10 @@ export class SqlEventStore extends BaseEventStore {
         const head = await this.headPositionImpl();
         return { head, settled: this.safety.observe(head, []) };
       }
-      const state = await this.run<{ head: string | number; appenders: string[] }>('readAll', this.client, `SELECT head, appenders FROM ${this.names.s}read_all_state()`);
-      const head = BigInt(state.rows[0]!.head);
-      return { head, settled: this.safety.observe(head, state.rows[0]!.appenders) };
+      const state = await this.run<{ head: string; appenders: string }>('readAll', this.client,
+        `SELECT head::text AS head, array_to_string(appenders, ' ') AS appenders FROM ${this.names.s}read_all_state()`, undefined, AS_TEXT);
+      const { head, appenders } = state.rows[0]!;
+      return { head: BigInt(head), settled: this.safety.observe(BigInt(head), appenders ? appenders.split(' ') : []) };
     };
     const result = this.observing.then(observe, observe);
     this.observing = result.catch(() => undefined);
@@ -301,14 +305,14 @@ export class SqlEventStore extends BaseEventStore {
   private async describeWait(position: bigint): Promise<NonNullable<AllPage['waitingOn']>> {
     const { rows } = await this.run<{ pid: number; since: Date | null }>('readAll', this.client,
       `SELECT DISTINCT w.pid, a.xact_start AS since FROM ${this.names.s}log_writers() w LEFT JOIN pg_stat_activity a ON a.pid = w.pid
-        ORDER BY since NULLS LAST`);
+        ORDER BY since NULLS LAST`, undefined, EVENT_PARSERS);
     const since = rows.find((r) => r.since)?.since;
     return { position, pids: rows.map((r) => Number(r.pid)), ...(since ? { since } : {}) };
   }
 
   protected async headPositionImpl(): Promise<bigint> {
     const { rows } = await this.run<{ head: string | number }>('headPosition', this.client,
-      `SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS head FROM ${this.names.s}position_seq`);
+      `SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS head FROM ${this.names.s}position_seq`, undefined, AS_TEXT);
     return BigInt(rows[0]!.head);
   }
 
