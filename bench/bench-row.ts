@@ -43,7 +43,7 @@ export function measuredRow(base: Omit<BenchRow, 'median' | 'samples' | 'spread'
 export function addRatios(rows: BenchRow[]): void {
   for (const row of rows) {
     if (row.median === undefined || row.ratioToRaw !== undefined) continue;
-    const raw = rows.find((r) => r.scenario === row.scenario && r.backend === row.backend && r.system.startsWith('raw') && r.median !== undefined);
+    const raw = rows.find((r) => r.scenario === row.scenario && r.backend === row.backend && r.system === 'raw' && r.median !== undefined);
     if (raw && raw.median! > 0) row.ratioToRaw = row.median / raw.median!;
   }
 }

@@ -30,7 +30,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',').map(Number);
-/** `--systems=factum,raw` and `--backends=postgres`: run a subset (for profiling; the published run uses all). */
+/** `--systems=factum,raw,raw-prepared` and `--backends=postgres`: run a subset (for profiling; the published run uses all). */
 const listArg = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3).split(',');
 const onlySystems = listArg('systems');
 const onlyBackends = listArg('backends');
@@ -46,7 +46,7 @@ const FACTUM_IMPORT_WRITERS = Number(process.env.FACTUM_BENCH_IMPORT_WRITERS ?? 
 const METHOD = [
   'Every system writes the same events: a UUID, a type, ~160 bytes of JSON data, ~110 bytes of JSON metadata.',
   'PostgreSQL systems run on one dedicated database on the same server, each with a pool of 16 connections; PGlite systems share one PGlite instance in a temporary directory (factum and the raw table in two schemas). Each scenario starts from empty tables.',
-  'raw = the pg driver (or PGlite\'s query) doing the least work that gives the same guarantee: INSERT ... RETURNING global_position into a table with factum\'s columns and unique constraints (PRIMARY KEY global_position from a sequence, UNIQUE event_id, UNIQUE (stream_id, stream_version)); keyset SELECT ordered by position, 1,000 rows per page; COPY FROM STDIN for the import.',
+  'raw = the pg driver (or PGlite\'s query) doing the least work that gives the same guarantee: INSERT ... RETURNING global_position into a table with factum\'s columns and unique constraints (PRIMARY KEY global_position from a sequence, UNIQUE event_id, UNIQUE (stream_id, stream_version)); keyset SELECT ordered by position, 1,000 rows per page; COPY FROM STDIN for the import. Its statements go as pool.query(text, values) sends them, parsed and planned on every call; raw-prepared (PostgreSQL) sends the same ones as named prepared statements, as factum does: what that alone is worth. Targets are against raw.',
   'Appends to new streams use each system\'s "stream must be new" check (factum no_stream, Emmett expectedStreamVersion 0n, Castore/raw version 1 under the unique constraint); batches are one append call (Castore: pushEventGroup).',
   `Timed scenarios (1-4): one unrecorded warm-up per system, then ${config.rounds} rounds of ${config.roundMs} ms per system, the systems interleaved in rotating order so machine drift hits all alike. Scenario 5: one full warm-up read, then ${config.readAllRounds} timed full reads. Scenario 6: a warm-up import of a tenth, then ${config.importRounds} timed imports.`,
   'Median = median of the rounds; spread = ±half the range of the rounds, relative to the median; vs raw = median / raw driver median on the same backend in the same run.',
@@ -61,10 +61,11 @@ async function openSystems(pgSkip: string | undefined, pgliteDir: string): Promi
   if (!pgSkip) {
     const factumPool = benchPool(POOL_SIZE);
     const rawPool = benchPool(POOL_SIZE);
-    closers.push(() => factumPool.end(), () => rawPool.end());
+    const rawPreparedPool = benchPool(POOL_SIZE);
+    closers.push(() => factumPool.end(), () => rawPool.end(), () => rawPreparedPool.end());
     pgVersion = (await rawPool.query<{ v: string }>(`SELECT current_setting('server_version') || ', synchronous_commit=' || current_setting('synchronous_commit') || ', shared_buffers=' || current_setting('shared_buffers') AS v`)).rows[0]!.v;
-    systems.push(await FactumSystem.postgres(factumPool, FACTUM_IMPORT_WRITERS), await RawSystem.postgres(rawPool));
-    log('  opened factum and raw on PostgreSQL');
+    systems.push(await FactumSystem.postgres(factumPool, FACTUM_IMPORT_WRITERS), await RawSystem.postgres(rawPool), await RawSystem.postgres(rawPreparedPool, true));
+    log('  opened factum, raw and raw with prepared statements on PostgreSQL');
     systems.push(await EmmettSystem.open(benchUrl(), POOL_SIZE), await CastoreSystem.open(benchUrl(), POOL_SIZE));
     log('  opened Emmett and Castore');
   }

@@ -8,18 +8,16 @@ import type { BenchSystem, ExpectedAppend, ImportBatch } from './bench-system.js
 
 type Query = (sql: string, params?: unknown[]) => Promise<{ rows: any[] }>;
 
-const SCHEMA = 'raw';
-
 /**
  * The table factum's log would be without factum: the same columns and the same unique
  * constraints (PRIMARY KEY global_position from a sequence, UNIQUE event_id, UNIQUE
  * (stream_id, stream_version)), so an INSERT gets the same guarantees the least work can give.
  */
-export const RAW_TABLE = `
-CREATE SCHEMA IF NOT EXISTS ${SCHEMA};
-CREATE SEQUENCE IF NOT EXISTS ${SCHEMA}.position_seq AS bigint;
-CREATE TABLE IF NOT EXISTS ${SCHEMA}.events (
-  global_position bigint PRIMARY KEY DEFAULT nextval('${SCHEMA}.position_seq'),
+const rawTable = (schema: string) => `
+CREATE SCHEMA IF NOT EXISTS ${schema};
+CREATE SEQUENCE IF NOT EXISTS ${schema}.position_seq AS bigint;
+CREATE TABLE IF NOT EXISTS ${schema}.events (
+  global_position bigint PRIMARY KEY DEFAULT nextval('${schema}.position_seq'),
   event_id        uuid NOT NULL UNIQUE,
   stream_id       text NOT NULL,
   stream_version  bigint NOT NULL,
@@ -30,57 +28,76 @@ CREATE TABLE IF NOT EXISTS ${SCHEMA}.events (
   recorded_at     timestamptz NOT NULL DEFAULT now(),
   UNIQUE (stream_id, stream_version)
 )`;
+export const RAW_TABLE = rawTable('raw');
 
-const INSERT_ONE = `INSERT INTO ${SCHEMA}.events (event_id, stream_id, stream_version, event_type, data, metadata)
-  VALUES ($1, $2, $3, $4, $5, $6) RETURNING global_position`;
-const INSERT_MANY = `INSERT INTO ${SCHEMA}.events (event_id, stream_id, stream_version, event_type, data, metadata)
-  SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[], $5::jsonb[], $6::jsonb[]) RETURNING global_position`;
 const COLUMNS = 'global_position, event_id, stream_id, stream_version, event_type, data, metadata, schema_version, recorded_at';
 
-/** The raw driver: plain INSERT and SELECT on the equivalent table (and COPY on PostgreSQL). */
+/**
+ * The raw driver: plain INSERT and SELECT on the equivalent table (and COPY on PostgreSQL).
+ * `raw` sends its statements as `pool.query(text, values)` does, parsed and planned by the
+ * server on every call; `raw-prepared` (PostgreSQL only) as named prepared statements, as
+ * factum does, to show what that alone is worth.
+ */
 export class RawSystem implements BenchSystem {
-  readonly name = 'raw';
   readonly label: string;
   readonly cannot: BenchSystem['cannot'];
+  private readonly insertOneSql: string;
+  private readonly insertManySql: string;
 
   private constructor(
+    readonly name: 'raw' | 'raw-prepared',
     readonly backend: 'postgres' | 'pglite',
+    private readonly schema: string,
     private readonly query: Query,
     private readonly pool?: pg.Pool,
   ) {
-    this.label = `raw/${backend}`;
-    this.cannot = pool ? {} : { bulkImport: 'bulk import is measured on PostgreSQL only' };
+    this.label = `${name}/${backend}`;
+    this.cannot = !pool ? { bulkImport: 'bulk import is measured on PostgreSQL only' }
+      : name === 'raw' ? {} : { bulkImport: 'COPY has no statement to prepare: see raw' };
+    this.insertOneSql = `INSERT INTO ${schema}.events (event_id, stream_id, stream_version, event_type, data, metadata)
+      VALUES ($1, $2, $3, $4, $5, $6) RETURNING global_position`;
+    this.insertManySql = `INSERT INTO ${schema}.events (event_id, stream_id, stream_version, event_type, data, metadata)
+      SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[], $5::jsonb[], $6::jsonb[]) RETURNING global_position`;
   }
 
-  static async postgres(pool: pg.Pool): Promise<RawSystem> {
-    await pool.query(RAW_TABLE);
-    return new RawSystem('postgres', (sql, params) => pool.query(sql, params), pool);
+  static async postgres(pool: pg.Pool, prepared = false): Promise<RawSystem> {
+    const schema = prepared ? 'raw_prepared' : 'raw';
+    await pool.query(rawTable(schema));
+    const names = new Map<string, string>();
+    const query: Query = prepared
+      ? (sql, params) => {
+          if (!params) return pool.query(sql);
+          if (!names.has(sql)) names.set(sql, `raw_${names.size}`);
+          return pool.query({ name: names.get(sql)!, text: sql, values: params });
+        }
+      : (sql, params) => pool.query(sql, params);
+    return new RawSystem(prepared ? 'raw-prepared' : 'raw', 'postgres', schema, query, pool);
   }
 
   static async pglite(db: PGlite): Promise<RawSystem> {
     await db.exec(RAW_TABLE);
-    return new RawSystem('pglite', (sql, params) => db.query(sql, params));
+    return new RawSystem('raw', 'pglite', 'raw', (sql, params) => db.query(sql, params));
   }
 
   async reset(): Promise<void> {
-    await this.query(`TRUNCATE ${SCHEMA}.events`);
+    await this.query(`TRUNCATE ${this.schema}.events`);
   }
 
   async analyze(): Promise<void> {
-    await this.query(`ANALYZE ${SCHEMA}.events`);
+    await this.query(`ANALYZE ${this.schema}.events`);
   }
 
   async appendNew(streamId: string, events: BenchEvent[]): Promise<void> {
     if (events.length === 1) {
       const e = events[0]!;
-      await this.query(INSERT_ONE, [e.id, streamId, 1, e.type, JSON.stringify(e.data), JSON.stringify(e.metadata)]);
+      await this.query(this.insertOneSql, [e.id, streamId, 1, e.type, JSON.stringify(e.data), JSON.stringify(e.metadata)]);
     } else {
       await this.insertMany(streamId, events, 1);
     }
   }
 
   private insertMany(streamId: string, events: BenchEvent[], firstVersion: number): Promise<unknown> {
-    return this.query(INSERT_MANY, [
+    return this.query(this.insertManySql, [
       events.map((e) => e.id),
       events.map(() => streamId),
       events.map((_, i) => firstVersion + i),
@@ -92,7 +109,7 @@ export class RawSystem implements BenchSystem {
 
   async appendExpected(streamId: string, e: BenchEvent, expected: number): Promise<ExpectedAppend> {
     try {
-      await this.query(INSERT_ONE, [e.id, streamId, expected + 1, e.type, JSON.stringify(e.data), JSON.stringify(e.metadata)]);
+      await this.query(this.insertOneSql, [e.id, streamId, expected + 1, e.type, JSON.stringify(e.data), JSON.stringify(e.metadata)]);
       return { ok: true, version: expected + 1 };
     } catch (error) {
       // The unique (stream_id, stream_version) constraint is the optimistic concurrency check.
@@ -103,14 +120,14 @@ export class RawSystem implements BenchSystem {
 
   async catchUp(streamId: string, afterVersion: number): Promise<number> {
     const { rows } = await this.query(
-      `SELECT ${COLUMNS} FROM ${SCHEMA}.events WHERE stream_id = $1 AND stream_version > $2 ORDER BY stream_version`,
+      `SELECT ${COLUMNS} FROM ${this.schema}.events WHERE stream_id = $1 AND stream_version > $2 ORDER BY stream_version`,
       [streamId, afterVersion],
     );
     return rows.length ? Number(rows[rows.length - 1].stream_version) : afterVersion;
   }
 
   async loadStream(streamId: string): Promise<number> {
-    const { rows } = await this.query(`SELECT ${COLUMNS} FROM ${SCHEMA}.events WHERE stream_id = $1 ORDER BY stream_version`, [streamId]);
+    const { rows } = await this.query(`SELECT ${COLUMNS} FROM ${this.schema}.events WHERE stream_id = $1 ORDER BY stream_version`, [streamId]);
     return rows.length;
   }
 
@@ -120,7 +137,7 @@ export class RawSystem implements BenchSystem {
     let count = 0;
     for (;;) {
       const { rows } = await this.query(
-        `SELECT ${COLUMNS} FROM ${SCHEMA}.events WHERE global_position > $1 ORDER BY global_position LIMIT $2`,
+        `SELECT ${COLUMNS} FROM ${this.schema}.events WHERE global_position > $1 ORDER BY global_position LIMIT $2`,
         [after, pageSize],
       );
       count += rows.length;
@@ -137,7 +154,7 @@ export class RawSystem implements BenchSystem {
     const onError = (error: Error) => (lost = error);
     client.on('error', onError);
     try {
-      const copy = client.query(copyFrom(`COPY ${SCHEMA}.events (event_id, stream_id, stream_version, event_type, data, metadata) FROM STDIN`));
+      const copy = client.query(copyFrom(`COPY ${this.schema}.events (event_id, stream_id, stream_version, event_type, data, metadata) FROM STDIN`));
       await pipeline(Readable.from(copyLines(source)), copy);
     } finally {
       client.off('error', onError);

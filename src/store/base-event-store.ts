@@ -71,7 +71,7 @@ export abstract class BaseEventStore implements EventStore {
     const expected = options.expectedVersion === undefined ? 'any' : options.expectedVersion;
     const prepared = prepareAppend(streamId, events, expected, this.limits);
     const result = await this.appendPrepared(streamId, prepared, expected);
-    if (!result.alreadyAppended) for (const listener of this.appendListeners) listener(result);
+    if (!result.alreadyAppended && this.appendListeners.size) for (const listener of this.appendListeners) listener(result);
     return result;
   }
 

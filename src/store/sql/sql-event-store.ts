@@ -33,21 +33,21 @@ export interface StreamRow {
 }
 
 
-/** What `append_events` answers, parsed: the append's result and the time it was recorded. */
-interface AppendOutcome extends AppendResult {
-  recordedAt: Date;
+/** What `append_events` answers, parsed: the append's result and when it was recorded (epoch ms). */
+interface AppendOutcome {
+  result: AppendResult;
+  recordedAt: number;
 }
 
 /** Parses "<already 0|1> <last version> <recorded at, epoch ms> <position>,<position>,..." (see the migration). */
 function parseOutcome(text: string): AppendOutcome {
-  const [already, version, millis, list] = text.split(' ') as [string, string, string, string];
-  const positions = list.split(',').map(BigInt);
+  const afterVersion = text.indexOf(' ', 2);
+  const afterTime = text.indexOf(' ', afterVersion + 1);
+  const list = text.slice(afterTime + 1);
+  const positions = list.includes(',') ? list.split(',').map(BigInt) : [BigInt(list)];
   return {
-    nextExpectedVersion: Number(version),
-    lastPosition: positions[positions.length - 1]!,
-    positions,
-    alreadyAppended: already === '1',
-    recordedAt: new Date(Number(millis)),
+    result: { nextExpectedVersion: Number(text.slice(2, afterVersion)), lastPosition: positions[positions.length - 1]!, positions, alreadyAppended: text[0] === '1' },
+    recordedAt: Number(text.slice(afterVersion + 1, afterTime)),
   };
 }
 
@@ -139,10 +139,9 @@ export class SqlEventStore extends BaseEventStore {
         }
       }
     } finally {
-      this.wakeUps?.ended(notify, outcome !== undefined && !outcome.alreadyAppended);
+      this.wakeUps?.ended(notify, outcome !== undefined && !outcome.result.alreadyAppended);
     }
-    const { recordedAt: _, ...result } = outcome;
-    return result;
+    return outcome.result;
   }
 
   private singleEventStatement(streamId: string, e: PreparedEvent, expected: ExpectedVersion, channel: string | null): AppendStatement {
@@ -171,10 +170,11 @@ export class SqlEventStore extends BaseEventStore {
         const row = (await tx.query<{ r: string }>(sql, params)).rows[0];
         if (!row) return undefined;
         const outcome = parseOutcome(row.r);
-        if (!outcome.alreadyAppended) {
-          const first = outcome.nextExpectedVersion - events.length + 1;
+        const { result, recordedAt } = outcome;
+        if (!result.alreadyAppended) {
+          const first = result.nextExpectedVersion - events.length + 1;
           try {
-            await inline(outcome.positions.map((position, i) => preparedToRecorded(events[i]!, streamId, first + i, position, outcome.recordedAt)), tx);
+            await inline(result.positions.map((position, i) => preparedToRecorded(events[i]!, streamId, first + i, position, new Date(recordedAt))), tx);
           } catch (error) {
             projectionFailed = { error };
             throw error;
