@@ -34,3 +34,25 @@ export function singleEventAppendSql({ s }: SqlNames, form: 'at' | 'next', notif
        AND NOT EXISTS (SELECT 1 FROM ${s}streams st WHERE st.stream_id = $2 AND (st.soft_deleted OR st.tombstoned))
     RETURNING '0 ' || e.stream_version || ' ' || floor(extract(epoch FROM e.recorded_at) * 1000) || ' ' || e.global_position AS r${notify ? ', pg_notify($8, NULL)' : ''}`;
 }
+
+/**
+ * Many single-event appends to distinct streams in one INSERT (see append-batcher.ts): $1 a
+ * JSON array of `{"s": stream, "f": "at" | "next", "n": version, "i": id, "t": type, "d": data,
+ * "m": metadata, "v": schema version}`, each allowed by the rules of its form above, with
+ * `notify` $2 the wake-up channel. One row per event written: its id, and its outcome in
+ * `append_events`' format; an append without a row goes its own way. A row that meets a
+ * unique index (a lost race, an event id already in the log: a retry) is skipped, not an
+ * error, so that it cannot take the others' appends down with it.
+ */
+export function batchedAppendSql({ s }: SqlNames, notify: boolean): string {
+  return `
+    INSERT INTO ${s}events AS e (global_position, event_id, stream_id, stream_version, event_type, data, metadata, schema_version)
+    SELECT nextval('${s}position_seq'), (x.a->>'i')::uuid, x.a->>'s', c.version + 1, x.a->>'t', x.a->'d', x.a->'m', (x.a->>'v')::integer
+      FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(a, ord)
+     CROSS JOIN LATERAL (SELECT coalesce(max(v.stream_version), 0) AS version FROM ${s}events v WHERE v.stream_id = x.a->>'s') AS c
+     WHERE CASE WHEN x.a->>'f' = 'at' THEN c.version = (x.a->>'n')::bigint ELSE c.version >= (x.a->>'n')::bigint END
+       AND NOT EXISTS (SELECT 1 FROM ${s}streams st WHERE st.stream_id = x.a->>'s' AND (st.soft_deleted OR st.tombstoned))
+     ORDER BY x.ord
+        ON CONFLICT DO NOTHING
+    RETURNING e.event_id::text AS id, '0 ' || e.stream_version || ' ' || floor(extract(epoch FROM e.recorded_at) * 1000) || ' ' || e.global_position AS r${notify ? ', pg_notify($2, NULL)' : ''}`;
+}
