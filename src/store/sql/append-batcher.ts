@@ -67,7 +67,7 @@ export class AppendBatcher<Item extends BatchableAppend, Outcome> {
       counted = false;
       this.inFlight--;
     };
-    const slow = counted ? setTimeout(() => (uncount(), this.pump()), this.slowMs) : undefined;
+    const slow = counted ? setTimeout(() => (uncount(), this.pump()), this.slowMs).unref() : undefined;
     this.send(batch)
       .catch((error: unknown) => {
         for (const append of batch) append.reject(error);
