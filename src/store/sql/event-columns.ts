@@ -30,3 +30,6 @@ export const EVENT_PARSERS: TypeParsers = {
   [JSONB]: JSON.parse,
   [TIMESTAMPTZ]: parseTimestamptz,
 };
+
+/** No parsers: every column as text (on PostgreSQL; PGlite may give numbers), whatever the process installed in pg. */
+export const AS_TEXT: TypeParsers = {};

@@ -1,18 +1,18 @@
 import { ConcurrencyError, FactumError, idempotencyConflictError, streamTombstonedError } from '../../core/errors.js';
 import { describeExpectedVersion, streamCategory, type AppendResult, type ExpectedVersion, type RecordedEvent } from '../../core/message.js';
 import type { AllPage, ListStreamsOptions, ReadAllPageOptions, StreamInfo, StreamMetadata } from '../../core/event-store.js';
-import { validatePositiveInt, type PreparedEvent, type StoreLimits } from '../../core/validation.js';
+import type { PreparedEvent, StoreLimits } from '../../core/validation.js';
 import { BaseEventStore, type StreamPageRequest } from '../base-event-store.js';
 import { preparedToRecorded } from '../recorded-event.js';
-import { EVENT_COLUMNS, EVENT_PARSERS } from './event-columns.js';
+import { AS_TEXT, EVENT_COLUMNS, EVENT_PARSERS } from './event-columns.js';
 import { checkExpectedVersion } from '../stream-rules.js';
 import { appendChannel } from './consumer-migrations.js';
 import { migrate } from './migrations.js';
 import { ReadAllSafety, safeEnd } from './read-all-safety.js';
 import type { SqlClient, SqlQueryable, TypeParsers } from './sql-client.js';
 import { sqlNames, type SqlNames } from './sql-names.js';
-import { AppendBatcher, type QueuedAppend } from './append-batcher.js';
-import { batchedAppendSql, singleEventAppendSql } from './single-event-append-sql.js';
+import { parseOutcome, type AppendOutcome, type AppendStatement } from './append-outcome.js';
+import { SingleEventAppends, type AppendBatching } from './single-event-appends.js';
 import { streamReadSql } from './stream-read-sql.js';
 import { WakeUps } from './wake-ups.js';
 
@@ -24,21 +24,12 @@ export interface SqlEventStoreOptions {
   /**
    * How concurrent single-event appends share statements on PostgreSQL (see append-batcher.ts):
    * while `maxInFlight` of them are on their way, new appends wait and go together, at most
-   * `maxBatch` in one statement;
-   * `{ maxInFlight: 2, maxBatch: 64 }` by default (the fastest setting with 16 writers on 2 cores),
-   * `false` for one statement per append.
+   * `maxBatch` in one statement; `{ maxInFlight: 2, maxBatch: 64 }` by default (the fastest
+   * setting with 16 writers on 2 cores), `false` for one statement per append.
    */
-  appendBatching?: { maxInFlight: number; maxBatch: number } | false;
+  appendBatching?: AppendBatching;
 }
 
-/** A single-event append as the batcher carries it. */
-interface SingleAppend {
-  streamId: string;
-  eventId: string;
-  event: PreparedEvent;
-  expected: ExpectedVersion;
-  channel: string | null;
-}
 
 
 /** A stream's state as `streamStateSql` returns it. */
@@ -50,33 +41,6 @@ export interface StreamRow {
   metadata: StreamMetadata;
 }
 
-
-/** What `append_events` answers, parsed: the append's result and when it was recorded (epoch ms). */
-interface AppendOutcome {
-  result: AppendResult;
-  recordedAt: number;
-}
-
-/** Parses "<already 0|1> <last version> <recorded at, epoch ms> <position>,<position>,..." (see the migration). */
-function parseOutcome(text: string): AppendOutcome {
-  const afterVersion = text.indexOf(' ', 2);
-  const afterTime = text.indexOf(' ', afterVersion + 1);
-  const list = text.slice(afterTime + 1);
-  const positions = list.includes(',') ? list.split(',').map(BigInt) : [BigInt(list)];
-  return {
-    result: { nextExpectedVersion: Number(text.slice(2, afterVersion)), lastPosition: positions[positions.length - 1]!, positions, alreadyAppended: text[0] === '1' },
-    recordedAt: Number(text.slice(afterVersion + 1, afterTime)),
-  };
-}
-
-/** No parsers: every column as text (on PostgreSQL; PGlite may give numbers), whatever the process installed in pg. */
-const AS_TEXT: TypeParsers = {};
-
-/** An append's SQL and its parameters. */
-interface AppendStatement {
-  sql: string;
-  params: unknown[];
-}
 
 /** An inline projection's own error, carried past the append's error handling unchanged. */
 class InlineProjectionFailure {
@@ -109,11 +73,7 @@ export class SqlEventStore extends BaseEventStore {
   readonly names: SqlNames;
   private readonly safety = new ReadAllSafety();
   private observing: Promise<unknown> = Promise.resolve();
-  /** The single-event INSERTs by form, without and with the wake-up NOTIFY. */
-  private readonly singleEventSql: Record<'at' | 'next', [string, string]>;
-  private readonly batchedSql: [string, string];
-  /** Concurrent single-event appends share statements (PostgreSQL: PGlite runs one statement at a time anyway). */
-  private readonly batcher: AppendBatcher<SingleAppend, AppendOutcome> | undefined;
+  private readonly singleEvents: SingleEventAppends;
   /** Wake-ups of subscribers in other processes; PGlite has no other processes. */
   private readonly wakeUps: WakeUps | undefined;
 
@@ -124,17 +84,12 @@ export class SqlEventStore extends BaseEventStore {
     super(options.limits);
     this.kind = client.kind;
     this.names = sqlNames(options.schema ?? 'factum');
-    this.singleEventSql = {
-      at: [singleEventAppendSql(this.names, 'at', false), singleEventAppendSql(this.names, 'at', true)],
-      next: [singleEventAppendSql(this.names, 'next', false), singleEventAppendSql(this.names, 'next', true)],
-    };
     // A NOTIFY of its own, after the appends it covers committed, in a tiny transaction.
     const notifyAlone = () => client.query("SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, NULL)", [appendChannel(this.names)]);
     this.wakeUps = client.kind === 'pglite' ? undefined : new WakeUps(notifyAlone);
-    this.batchedSql = [batchedAppendSql(this.names, false), batchedAppendSql(this.names, true)];
-    const batching = options.appendBatching ?? { maxInFlight: 2, maxBatch: 64 };
-    if (batching) for (const [name, value] of Object.entries(batching)) validatePositiveInt(`appendBatching.${name}`, value);
-    this.batcher = client.kind === 'pglite' || !batching ? undefined : new AppendBatcher((batch) => this.sendBatch(batch), batching.maxInFlight, batching.maxBatch);
+    // PGlite runs one statement at a time: nothing to batch there.
+    const batching = client.kind === 'pglite' ? false : (options.appendBatching ?? { maxInFlight: 2, maxBatch: 64 });
+    this.singleEvents = new SingleEventAppends(client, this.names, batching, (streamId, events, statement) => this.appendOnce(streamId, events, statement));
   }
 
   /** Applies pending schema migrations; returns the versions it applied. */
@@ -153,8 +108,7 @@ export class SqlEventStore extends BaseEventStore {
         try {
           // One event goes the short way first; what that cannot decide goes the general way.
           if (events.length === 1 && attempt === 1) {
-            const single: SingleAppend = { streamId, eventId: events[0]!.id, event: events[0]!, expected, channel };
-            outcome = this.batcher && !this.inlineHook ? await this.batcher.submit(single) : await this.appendOnce(streamId, events, this.singleEventStatement(single));
+            outcome = await this.singleEvents.append({ streamId, eventId: events[0]!.id, event: events[0]!, expected, channel }, !this.inlineHook);
           } else {
             outcome = await this.appendOnce(streamId, events, (general ??= {
               sql: `SELECT ${this.names.s}append_events($1, $2, $3, $4::jsonb, $5, $6) AS r`,
@@ -169,56 +123,6 @@ export class SqlEventStore extends BaseEventStore {
       this.wakeUps?.ended(notify, outcome !== undefined && !outcome.result.alreadyAppended);
     }
     return outcome.result;
-  }
-
-  /** The form and version of a single-event INSERT for an expected version (see single-event-append-sql.ts). */
-  private static singleForm(expected: ExpectedVersion): ['at' | 'next', number] {
-    if (typeof expected === 'number') return ['at', expected];
-    if (expected === 'no_stream') return ['at', 0];
-    return ['next', expected === 'stream_exists' ? 1 : 0];
-  }
-
-  private singleEventStatement({ streamId, event: e, expected, channel }: SingleAppend): AppendStatement {
-    const [form, version] = SqlEventStore.singleForm(expected);
-    const params = [e.id, streamId, version, e.type, e.dataJson, e.metadataJson, e.schemaVersion];
-    const [plain, notifying] = this.singleEventSql[form];
-    return channel ? { sql: notifying, params: [...params, channel] } : { sql: plain, params };
-  }
-
-  /**
-   * One statement for the batch; each append gets its outcome, or undefined to go its own way
-   * (its check failed, or the statement was refused as a whole: a lost race, an event id
-   * already in the log). Only a broken connection fails them all, as it would fail each alone.
-   */
-  private async sendBatch(batch: QueuedAppend<SingleAppend, AppendOutcome>[]): Promise<void> {
-    if (batch.length === 1) {
-      const [only] = batch;
-      only!.resolve(await this.appendOnce(only!.item.streamId, [only!.item.event], this.singleEventStatement(only!.item)));
-      return;
-    }
-    let json = '[';
-    let channel: string | null = null;
-    for (let i = 0; i < batch.length; i++) {
-      const { streamId, event: e, expected, channel: carried } = batch[i]!.item;
-      const [form, version] = SqlEventStore.singleForm(expected);
-      json += `${i ? ',' : ''}{"s":${JSON.stringify(streamId)},"f":"${form}","n":${version},"i":"${e.id}","t":${JSON.stringify(e.type)},"d":${e.dataJson},"m":${e.metadataJson},"v":${e.schemaVersion}}`;
-      channel ??= carried;
-    }
-    json += ']';
-    let rows: { id: string; r: string }[];
-    try {
-      ({ rows } = await this.client.query<{ id: string; r: string }>(this.batchedSql[channel ? 1 : 0], channel ? [json, channel] : [json], { parsers: AS_TEXT }));
-    } catch (error) {
-      // Refused as a whole by the server: nothing was written, so each append goes its own way.
-      const e = error as { code?: unknown; severity?: unknown };
-      if (!(typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) && e.severity === 'ERROR')) throw error;
-      rows = [];
-    }
-    const written = new Map(rows.map((row) => [row.id, row.r]));
-    for (const append of batch) {
-      const r = written.get(append.item.eventId);
-      append.resolve(r === undefined ? undefined : parseOutcome(r));
-    }
   }
 
   /**
