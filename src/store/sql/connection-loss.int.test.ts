@@ -55,4 +55,52 @@ describe.skipIf(Boolean(skip))(`a connection lost mid-append${skip ? ` (skipped:
       await store.close();
     }
   }, 120_000);
+
+  it('fails batched single-event appends with STORAGE_ERROR when their statement dies; retries write each event exactly once', async () => {
+    const schema = uniqueSchema();
+    schemas.push(schema);
+    const store = await openPostgresEventStore({ connection: POSTGRES_URL, schema, maxConnections: 4 });
+    const killer = new pg.Client({ connectionString: POSTGRES_URL });
+    await killer.connect();
+    let running = true;
+    try {
+      const appends = Array.from({ length: 3000 }, (_, i) => ({ stream: `order-${i}`, event: { id: uuidv7(), type: 'Placed', data: { i, pad: 'x'.repeat(2000) } } }));
+      // Kill this store's backends while they run a batched INSERT (only this schema's: others share the database).
+      const killing = (async () => {
+        while (running) {
+          await killer.query(
+            `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+              WHERE pid <> pg_backend_pid() AND state = 'active' AND datname = current_database() AND position($1 in query) > 0 AND position('jsonb_array_elements' in query) > 0`,
+            [`${store.names.s}events`],
+          );
+        }
+      })();
+      // 16 writers at a time, so that appends queue and share statements.
+      const outcomes: unknown[] = [];
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 16 }, async () => {
+          for (let i = next++; i < appends.length; i = next++) {
+            const { stream, event } = appends[i]!;
+            outcomes[i] = await store.append(stream, [event], { expectedVersion: 'no_stream' }).then(() => 'committed', (error: unknown) => error);
+          }
+        }),
+      );
+      running = false;
+      await killing;
+      const failed = outcomes.flatMap((outcome, i) => (outcome === 'committed' ? [] : [i]));
+      expect(failed.length).toBeGreaterThan(0);
+      for (const i of failed) expect(outcomes[i]).toMatchObject({ code: 'STORAGE_ERROR' });
+      for (const i of failed) {
+        const { stream, event } = appends[i]!;
+        expect((await store.append(stream, [event], { expectedVersion: 'no_stream' })).nextExpectedVersion).toBe(1);
+      }
+      const { rows } = await store.client.query<{ n: string; ids: string }>(`SELECT count(*)::text AS n, count(DISTINCT event_id)::text AS ids FROM ${store.names.s}events`);
+      expect(rows[0]).toEqual({ n: String(appends.length), ids: String(appends.length) });
+    } finally {
+      running = false;
+      await killer.end();
+      await store.close();
+    }
+  }, 120_000);
 });
