@@ -8,6 +8,7 @@
  * - `factum`: the function as migrated today;
  * - `no-lock`: without the early write lock on the log (PostgreSQL only: PGlite takes none);
  * - `no-state`: without reading the stream's settings and last version (a lower bound, not a proposal);
+ * - `single`: the plain INSERT that single-event appends run instead, prepared (1 event per append only);
  * - `raw`: INSERT ... RETURNING into the equivalent table (the benchmark's raw system).
  *
  * A variant whose edit no longer matches the migration (the function changed) is reported as such.
@@ -18,6 +19,8 @@ import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { MIGRATIONS } from '../src/store/sql/migrations.js';
+import { preparedPGlite } from '../src/store/pglite/prepared-pglite.js';
+import { singleEventAppendSql } from '../src/store/sql/single-event-append-sql.js';
 import { sqlNames } from '../src/store/sql/sql-names.js';
 import { benchEvent } from './bench-event.js';
 import { benchUrl, createBenchDatabase, dropBenchDatabase } from './bench-database.js';
@@ -39,6 +42,8 @@ const VARIANTS: Record<string, Edit> = { factum: (s) => s, 'no-lock': noLock, 'n
 
 async function main(): Promise<void> {
   let query: (sql: string, params?: unknown[]) => Promise<{ rows: any[] }>;
+  /** The same as a prepared statement, as factum's store sends its statements. */
+  let prepared: (sql: string, params: unknown[]) => Promise<{ rows: any[] }>;
   /** Several statements at once (simple protocol). */
   let exec: (sql: string) => Promise<unknown>;
   let close: () => Promise<void>;
@@ -46,6 +51,8 @@ async function main(): Promise<void> {
     const dir = onDisk ? await mkdtemp(path.join(os.tmpdir(), 'factum-profile-')) : 'memory://';
     const db = await PGlite.create(dir);
     query = (sql, params) => db.query(sql, params);
+    const wire = preparedPGlite(db as never, await import('@electric-sql/pglite') as never);
+    prepared = (sql, params) => wire.query(sql, params);
     exec = (sql) => db.exec(sql);
     close = async () => {
       await db.close();
@@ -58,6 +65,7 @@ async function main(): Promise<void> {
     const client = new pg.Client({ connectionString: benchUrl(DATABASE) });
     await client.connect();
     query = (sql, params) => client.query(sql, params);
+    prepared = (sql, values) => client.query({ name: `p_${sql.length}`, text: sql, values });
     exec = (sql) => client.query(sql);
     close = async () => {
       await client.end();
@@ -84,6 +92,15 @@ async function main(): Promise<void> {
         JSON.stringify(events().map((e) => ({ i: e.id, t: e.type, d: e.data, m: e.metadata, v: 1 }))),
         backend === 'postgres',
       ]);
+  }
+  if (perAppend === 1) {
+    // The statement single-event appends run (single-event-append-sql.ts), on the factum
+    // schema, prepared as the store prepares it (unprepared, planning it costs more than the function).
+    const sql = singleEventAppendSql(sqlNames('profile_factum'), 'at', false);
+    runs.single = () => {
+      const e = events()[0]!;
+      return prepared(sql, [e.id, `order-${++n}`, 0, e.type, JSON.stringify(e.data), JSON.stringify(e.metadata), 1]);
+    };
   }
   await exec(RAW_TABLE);
   runs.raw = () => {

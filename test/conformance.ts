@@ -2,7 +2,7 @@
  * The event store conformance suite: every rule of the EventStore port, run against every
  * store (memory, PGlite, PostgreSQL) so that they cannot drift apart.
  */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { EventStore } from '../src/core/event-store.js';
 import type { NewEvent, RecordedEvent } from '../src/core/message.js';
 import { isConcurrencyError, isIdempotencyConflict, isStoreClosed, isStreamTombstoned } from '../src/core/errors.js';
@@ -24,13 +24,16 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const versions = (events: RecordedEvent[]) => events.map((e) => e.streamVersion);
 
 export function eventStoreConformance(factory: StoreFactory): void {
-  const label = factory.skip ? `${factory.name} (skipped: ${factory.skip})` : factory.name;
+  const name = factory.label ?? factory.name;
+  const label = factory.skip ? `${name} (skipped: ${factory.skip})` : name;
   describe.skipIf(Boolean(factory.skip))(`event store conformance: ${label}`, () => {
     let store: EventStore;
     const open = async (options?: Parameters<StoreFactory['open']>[0]) => {
       store = await factory.open(options);
       return store;
     };
+    // Each test's store gives its connections back, so that the suites of several stores fit the server's limit.
+    afterEach(() => store?.close());
 
     describe('append and read back', () => {
       it('records every field and numbers versions from 1', async () => {

@@ -9,11 +9,13 @@ import type { EventStore } from '../src/core/event-store.js';
 import type { StoreLimits } from '../src/core/validation.js';
 import { MemoryEventStore } from '../src/store/memory/memory-event-store.js';
 import { openPGliteEventStore } from '../src/store/pglite/pglite-event-store.js';
-import { openPostgresEventStore } from '../src/store/postgres/postgres-event-store.js';
+import { openPostgresEventStore, type PostgresEventStoreOptions } from '../src/store/postgres/postgres-event-store.js';
 import { POSTGRES_URL, postgresUnavailable } from './services.js';
 
 export interface StoreFactory {
   name: 'memory' | 'pglite' | 'postgres';
+  /** Names a variant of the store in test titles (`name` when absent). */
+  label?: string;
   /** Set when the store cannot run here; the suite is then skipped with this reason. */
   skip?: string;
   open(options?: { limits?: Partial<StoreLimits> }): Promise<EventStore>;
@@ -53,11 +55,14 @@ export async function storeFactories(): Promise<StoreFactory[]> {
     {
       name: 'postgres',
       ...(pgSkip ? { skip: pgSkip } : {}),
-      open: async (options = {}) => {
-        const schema = uniqueSchema();
-        createdSchemas.push(schema);
-        return openPostgresEventStore({ connection: POSTGRES_URL, schema, maxConnections: 4, ...options });
-      },
+      open: (options = {}) => openTestPostgres(options),
     },
   ];
+}
+
+/** A fresh PostgreSQL store in a schema of its own (dropped by `dropSchemas(createdSchemas)`). */
+export function openTestPostgres(options: Partial<PostgresEventStoreOptions> = {}): Promise<EventStore> {
+  const schema = uniqueSchema();
+  createdSchemas.push(schema);
+  return openPostgresEventStore({ connection: POSTGRES_URL, schema, maxConnections: 4, ...options });
 }

@@ -1,7 +1,12 @@
-// The conformance suite on a real PostgreSQL server.
+// The conformance suite on a real PostgreSQL server: as configured by default (single-event
+// appends by a plain INSERT, batched), and without prepared statements, as behind a pooler
+// that keeps none (every append then goes through the append function).
 import { afterAll } from 'vitest';
 import { eventStoreConformance } from '../../test/conformance.js';
-import { createdSchemas, dropSchemas, storeFactories } from '../../test/stores.js';
+import { createdSchemas, dropSchemas, openTestPostgres, storeFactories } from '../../test/stores.js';
 
-for (const factory of (await storeFactories()).filter((f) => f.name === 'postgres')) eventStoreConformance(factory);
+for (const factory of (await storeFactories()).filter((f) => f.name === 'postgres')) {
+  eventStoreConformance(factory);
+  eventStoreConformance({ ...factory, label: 'postgres without prepared statements', open: (options = {}) => openTestPostgres({ ...options, preparedStatements: false }) });
+}
 afterAll(() => dropSchemas(createdSchemas));

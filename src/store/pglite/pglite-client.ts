@@ -17,9 +17,11 @@ export interface PGliteLike {
  * statements run prepared (see prepared-pglite.ts). `onClose` releases the data directory.
  */
 export function pgliteClient(pglite: PGliteLike, pgliteModule: PGliteModuleLike, ownsDb: boolean, onClose?: () => Promise<void>): SqlClient {
-  const db = reentrantPGlite(preparedPGlite(pglite, pgliteModule));
+  const prepared = preparedPGlite(pglite, pgliteModule);
+  const db = reentrantPGlite(prepared);
   return {
     kind: 'pglite',
+    preparesStatements: prepared !== pglite,
     query: <Row>(sql: string, params?: unknown[], options?: QueryOptions) => db.query<Row>(sql, params, options),
     transaction: <T>(fn: (tx: SqlQueryable) => Promise<T>) =>
       db.transaction((tx) => fn({ query: <Row>(sql: string, params?: unknown[], options?: QueryOptions) => tx.query<Row>(sql, params, options) })),

@@ -88,7 +88,8 @@ function hasWireApi(db: PGliteLike): db is PGliteLike & PGliteWire {
 
 /**
  * Wraps a PGlite instance so that parameterised statements run as named prepared statements,
- * in transactions too. Statements without parameters go through PGlite as before.
+ * in transactions too. Statements without parameters go through PGlite as before. Returns the
+ * instance itself when it has no wire API.
  */
 export function preparedPGlite(db: PGliteLike, pglite: PGliteModuleLike): PGliteLike {
   if (!hasWireApi(db)) return db;

@@ -87,6 +87,7 @@ export function postgresClient(pool: PgPoolLike, ownsPool: boolean, prepare = tr
   };
   return {
     kind: 'postgres',
+    preparesStatements: prepare,
     async listen(channel, onNotify, onError) {
       const connection = (await pool.connect()) as unknown as PgListeningClient;
       let broken: Error | undefined;

@@ -19,6 +19,12 @@ export interface QueryOptions {
 export interface SqlClient extends SqlQueryable {
   /** 'postgres' or 'pglite'. */
   readonly kind: string;
+  /**
+   * True when parameterised statements are prepared once and then reused (PostgreSQL by
+   * default; PGlite through its wire API): the single-event INSERT, whose subqueries cost more
+   * to plan than the append function costs to call, is taken only then.
+   */
+  readonly preparesStatements: boolean;
   /** Runs `fn` in one transaction on one connection; rolls back if it throws. */
   transaction<T>(fn: (tx: SqlQueryable) => Promise<T>): Promise<T>;
   /** Runs several statements separated by semicolons (migrations). */

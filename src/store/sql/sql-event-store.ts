@@ -88,7 +88,7 @@ export class SqlEventStore extends BaseEventStore {
     const notifyAlone = () => client.query("SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, NULL)", [appendChannel(this.names)]);
     this.wakeUps = client.kind === 'pglite' ? undefined : new WakeUps(notifyAlone);
     // PGlite runs one statement at a time: nothing to batch there.
-    const batching = client.kind === 'pglite' ? false : (options.appendBatching ?? { maxInFlight: 2, maxBatch: 64 });
+    const batching = client.kind === 'pglite' || !client.preparesStatements ? false : (options.appendBatching ?? { maxInFlight: 2, maxBatch: 64 });
     this.singleEvents = new SingleEventAppends(client, this.names, batching, (streamId, events, statement) => this.appendOnce(streamId, events, statement));
   }
 
@@ -107,7 +107,7 @@ export class SqlEventStore extends BaseEventStore {
       for (let attempt = 1; !outcome; attempt++) {
         try {
           // One event goes the short way first; what that cannot decide goes the general way.
-          if (events.length === 1 && attempt === 1) {
+          if (events.length === 1 && attempt === 1 && this.client.preparesStatements) {
             outcome = await this.singleEvents.append({ streamId, eventId: events[0]!.id, event: events[0]!, expected, channel }, !this.inlineHook);
           } else {
             outcome = await this.appendOnce(streamId, events, (general ??= {
