@@ -37,6 +37,7 @@ export type {
 export { DEFAULT_LIMITS, type StoreLimits } from './core/validation.js';
 export { MemoryEventStore, type MemoryEventStoreOptions } from './store/memory/memory-event-store.js';
 export { SqlEventStore, type SqlEventStoreOptions } from './store/sql/sql-event-store.js';
+export type { AppendBatching } from './store/sql/single-event-appends.js';
 export type { SqlQueryable } from './store/sql/sql-client.js';
 export { openEventStore, type OpenEventStoreOptions } from './store/open-event-store.js';
 export { importEvents, type ImportEvent, type ImportOptions, type ImportProgress, type ImportResult } from './store/import/import-events.js';

@@ -2,6 +2,7 @@ import { FactumError } from '../core/errors.js';
 import type { EventStore } from '../core/event-store.js';
 import type { StoreLimits } from '../core/validation.js';
 import { MemoryEventStore } from './memory/memory-event-store.js';
+import type { AppendBatching } from './sql/single-event-appends.js';
 
 /** Options of `openEventStore` beyond the location. */
 export interface OpenEventStoreOptions {
@@ -12,6 +13,8 @@ export interface OpenEventStoreOptions {
   migrate?: boolean;
   /** Pool size for PostgreSQL URLs. */
   maxConnections?: number;
+  /** How concurrent single-event appends share statements on PostgreSQL (see `openPostgresEventStore`). */
+  appendBatching?: AppendBatching;
 }
 
 /**
@@ -28,10 +31,11 @@ export interface OpenEventStoreOptions {
  */
 export async function openEventStore(location?: string | object, options: OpenEventStoreOptions = {}): Promise<EventStore> {
   const sql = { ...(options.schema ? { schema: options.schema } : {}), ...(options.limits ? { limits: options.limits } : {}), migrate: options.migrate ?? true };
+  const postgres = options.appendBatching !== undefined ? { appendBatching: options.appendBatching } : {};
   if (location === 'memory:' || location === 'memory://') return new MemoryEventStore(options.limits ? { limits: options.limits } : {});
   if (typeof location === 'string' && /^postgres(ql)?:\/\//.test(location)) {
     const { openPostgresEventStore } = await import('./postgres/postgres-event-store.js');
-    return openPostgresEventStore({ ...sql, connection: location, ...(options.maxConnections ? { maxConnections: options.maxConnections } : {}) });
+    return openPostgresEventStore({ ...sql, ...postgres, connection: location, ...(options.maxConnections ? { maxConnections: options.maxConnections } : {}) });
   }
   if (location === undefined || typeof location === 'string') {
     const { openPGliteEventStore } = await import('./pglite/pglite-event-store.js');
@@ -39,7 +43,7 @@ export async function openEventStore(location?: string | object, options: OpenEv
   }
   if (typeof (location as { connect?: unknown }).connect === 'function') {
     const { openPostgresEventStore } = await import('./postgres/postgres-event-store.js');
-    return openPostgresEventStore({ ...sql, connection: location as never });
+    return openPostgresEventStore({ ...sql, ...postgres, connection: location as never });
   }
   throw new FactumError('INVALID_ARGUMENT', 'openEventStore takes nothing, a directory, "memory:", a postgres:// URL or a pg.Pool');
 }

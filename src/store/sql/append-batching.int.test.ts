@@ -7,6 +7,7 @@ import { caught } from '../../../test/caught.js';
 import { POSTGRES_URL, postgresUnavailable } from '../../../test/services.js';
 import { dropSchemas, uniqueSchema } from '../../../test/stores.js';
 import { openPostgresEventStore, type PostgresEventStore } from '../postgres/postgres-event-store.js';
+import { openEventStore } from '../open-event-store.js';
 
 const skip = await postgresUnavailable();
 const schemas: string[] = [];
@@ -81,6 +82,20 @@ describe.skipIf(Boolean(skip))(`batched single-event appends on PostgreSQL${skip
       }
       const positions = events.map((e) => e.globalPosition);
       expect([...positions].sort((a, b) => (a < b ? -1 : 1))).toEqual(positions);
+    }
+  });
+
+  it('sends one statement per append when openEventStore is told appendBatching: false', async () => {
+    const schema = uniqueSchema();
+    schemas.push(schema);
+    const unbatched = (await openEventStore(POSTGRES_URL, { schema, appendBatching: false, maxConnections: 4 })) as PostgresEventStore;
+    try {
+      await Promise.all(Array.from({ length: 40 }, (_, i) => unbatched.append(`alone-${i}`, [{ type: 'Created', data: { i } }])));
+      const { rows } = await unbatched.client.query<{ transactions: string }>(`SELECT count(DISTINCT recorded_at)::text AS transactions FROM ${unbatched.names.s}events`);
+      // One transaction each (two may start in the same microsecond; batched, 40 appends take a handful).
+      expect(Number(rows[0]!.transactions)).toBeGreaterThan(35);
+    } finally {
+      await unbatched.close();
     }
   });
 });
