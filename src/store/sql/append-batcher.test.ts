@@ -9,18 +9,19 @@ interface Item {
 /** A batcher whose statements end when the test says; it records each batch it was sent. */
 function harness(maxInFlight: number, maxBatch: number, slowMs = 10_000) {
   const sent: { ids: string[]; finish: (error?: Error) => void }[] = [];
+  const statement = (items: Item[], settle: (outcome: (id: string) => string) => void, fail: (error: Error) => void) =>
+    sent.push({ ids: items.map((i) => i.eventId), finish: (error) => (error ? fail(error) : settle((id) => `done ${id}`)) });
   const batcher = new AppendBatcher<Item, string>(
-    (batch: QueuedAppend<Item, string>[]) =>
-      new Promise<void>((resolve, reject) => {
-        sent.push({
-          ids: batch.map((a) => a.item.eventId),
-          finish: (error) => {
-            if (error) return reject(error);
-            for (const append of batch) append.resolve(`done ${append.item.eventId}`);
+    {
+      one: (item) => new Promise<string>((resolve, reject) => statement([item], (outcome) => resolve(outcome(item.eventId)), reject)),
+      many: (batch: QueuedAppend<Item, string>[]) =>
+        new Promise<void>((resolve, reject) =>
+          statement(batch.map((a) => a.item), (outcome) => {
+            for (const append of batch) append.resolve(outcome(append.item.eventId));
             resolve();
-          },
-        });
-      }),
+          }, reject),
+        ),
+    },
     maxInFlight,
     maxBatch,
     slowMs,

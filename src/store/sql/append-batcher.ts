@@ -11,11 +11,16 @@ export interface QueuedAppend<Item extends BatchableAppend, Outcome> {
   reject(error: unknown): void;
 }
 
-/**
- * Sends the queued appends in one statement, and settles each: with its outcome, with
- * undefined (the batch could not decide it; the append then goes its own way), or with an error.
- */
-export type SendBatch<Item extends BatchableAppend, Outcome> = (batch: QueuedAppend<Item, Outcome>[]) => Promise<void>;
+/** How a batcher sends: one append alone, or several in one statement. */
+export interface BatchSender<Item extends BatchableAppend, Outcome> {
+  /** One append's statement: its outcome, or undefined when it must go its own way. */
+  one(item: Item): Promise<Outcome | undefined>;
+  /**
+   * Several appends in one statement, settling each: with its outcome, with undefined (the
+   * statement could not decide it; the append then goes its own way), or with an error.
+   */
+  many(batch: QueuedAppend<Item, Outcome>[]): Promise<void>;
+}
 
 /**
  * Natural batching of concurrent single-event appends (to different streams): while
@@ -26,13 +31,16 @@ export type SendBatch<Item extends BatchableAppend, Outcome> = (batch: QueuedApp
  * written, or is in the batch already, goes alone, at once, as it would without batching.
  */
 export class AppendBatcher<Item extends BatchableAppend, Outcome> {
-  private inFlight = 0;
+  /** Statements that count against `maxInFlight`, with the time each was sent. */
+  private readonly counted = new Set<{ sentAt: number }>();
   private queue: QueuedAppend<Item, Outcome>[] = [];
   /** Streams with an append on its way, and how many. */
   private readonly streamsInFlight = new Map<string, number>();
+  /** Set while appends wait: looks again after `slowMs`, in case every slot is held by a slow statement. */
+  private recheck: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly send: SendBatch<Item, Outcome>,
+    private readonly send: BatchSender<Item, Outcome>,
     private readonly maxInFlight: number,
     private readonly maxBatch: number,
     private readonly slowMs = 10,
@@ -40,48 +48,75 @@ export class AppendBatcher<Item extends BatchableAppend, Outcome> {
 
   /** Resolves with the append's outcome, or with undefined when it must go its own way. */
   submit(item: Item): Promise<Outcome | undefined> {
+    // Its stream is being written: waiting for a batch could only delay the race it is in.
+    if (this.streamsInFlight.has(item.streamId)) return this.alone(item, false);
+    if (!this.queue.length && this.counted.size < this.maxInFlight) return this.alone(item, true);
     return new Promise((resolve, reject) => {
-      // Its stream is being written: waiting for a batch could only delay the race it is in.
-      if (this.streamsInFlight.has(item.streamId)) return this.dispatch([{ item, resolve, reject }], false);
       this.queue.push({ item, resolve, reject });
       this.pump();
     });
   }
 
   private pump(): void {
-    while (this.inFlight < this.maxInFlight && this.queue.length) {
+    if (this.counted.size >= this.maxInFlight) this.uncountSlow();
+    while (this.counted.size < this.maxInFlight && this.queue.length) {
       const { batch, alone } = this.take();
       this.dispatch(batch, true);
       // Appends to a stream that is in the batch already could only race it: they go at once, alone.
       for (const append of alone) this.dispatch([append], false);
     }
+    if (this.queue.length && !this.recheck) {
+      this.recheck = setTimeout(() => {
+        this.recheck = undefined;
+        this.pump();
+      }, this.slowMs).unref();
+    }
+  }
+
+  /**
+   * A statement that has taken `slowMs` (waiting on a lock another transaction holds, say)
+   * stops counting, so that it never holds the appends behind it back.
+   */
+  private uncountSlow(): void {
+    const now = performance.now();
+    for (const statement of this.counted) if (now - statement.sentAt >= this.slowMs) this.counted.delete(statement);
+  }
+
+  /** Sends one append by itself; `counted` if it takes a slot. */
+  private alone(item: Item, counted: boolean): Promise<Outcome | undefined> {
+    const done = this.track([item], counted);
+    const outcome = this.send.one(item);
+    outcome.then(done, done);
+    return outcome;
   }
 
   private dispatch(batch: QueuedAppend<Item, Outcome>[], counted: boolean): void {
-    if (counted) this.inFlight++;
-    for (const { item } of batch) this.streamsInFlight.set(item.streamId, (this.streamsInFlight.get(item.streamId) ?? 0) + 1);
-    // A statement that takes long (waiting on a lock another transaction holds, say) stops
-    // counting, so that it never holds the appends behind it back.
-    const uncount = () => {
-      if (!counted) return;
-      counted = false;
-      this.inFlight--;
+    if (batch.length === 1) {
+      const [{ item, resolve, reject }] = batch as [QueuedAppend<Item, Outcome>];
+      this.alone(item, counted).then(resolve, reject);
+      return;
+    }
+    const done = this.track(batch.map((append) => append.item), counted);
+    this.send.many(batch).then(done, (error: unknown) => {
+      for (const append of batch) append.reject(error);
+      done();
+    });
+  }
+
+  /** Notes a statement on its way; returns what to call when it has ended. */
+  private track(items: Item[], counted: boolean): () => void {
+    const statement = { sentAt: performance.now() };
+    if (counted) this.counted.add(statement);
+    for (const { streamId } of items) this.streamsInFlight.set(streamId, (this.streamsInFlight.get(streamId) ?? 0) + 1);
+    return () => {
+      this.counted.delete(statement);
+      for (const { streamId } of items) {
+        const left = this.streamsInFlight.get(streamId)! - 1;
+        if (left) this.streamsInFlight.set(streamId, left);
+        else this.streamsInFlight.delete(streamId);
+      }
+      this.pump();
     };
-    const slow = counted ? setTimeout(() => (uncount(), this.pump()), this.slowMs).unref() : undefined;
-    this.send(batch)
-      .catch((error: unknown) => {
-        for (const append of batch) append.reject(error);
-      })
-      .finally(() => {
-        clearTimeout(slow);
-        uncount();
-        for (const { item } of batch) {
-          const left = this.streamsInFlight.get(item.streamId)! - 1;
-          if (left) this.streamsInFlight.set(item.streamId, left);
-          else this.streamsInFlight.delete(item.streamId);
-        }
-        this.pump();
-      });
   }
 
   /**
@@ -89,6 +124,11 @@ export class AppendBatcher<Item extends BatchableAppend, Outcome> {
    * with one in the batch, to send alone; the rest stay queued, in order.
    */
   private take(): { batch: QueuedAppend<Item, Outcome>[]; alone: QueuedAppend<Item, Outcome>[] } {
+    if (this.queue.length === 1) {
+      const batch = this.queue;
+      this.queue = [];
+      return { batch, alone: [] };
+    }
     const batch: QueuedAppend<Item, Outcome>[] = [];
     const alone: QueuedAppend<Item, Outcome>[] = [];
     const rest: QueuedAppend<Item, Outcome>[] = [];

@@ -54,12 +54,17 @@ export class SingleEventAppends {
     };
     this.batched = [batchedAppendSql(names, false), batchedAppendSql(names, true)];
     if (batching) for (const [name, value] of Object.entries(batching)) validatePositiveInt(`appendBatching.${name}`, value);
-    this.batcher = batching ? new AppendBatcher((batch) => this.sendBatch(batch), batching.maxInFlight, batching.maxBatch) : undefined;
+    const sender = { one: (single: SingleAppend) => this.sendOne(single), many: (batch: QueuedAppend<SingleAppend, AppendOutcome>[]) => this.sendMany(batch) };
+    this.batcher = batching ? new AppendBatcher(sender, batching.maxInFlight, batching.maxBatch) : undefined;
   }
 
   /** `batchable` is false when the append must run in a transaction of its own (inline projections). */
   append(single: SingleAppend, batchable: boolean): Promise<AppendOutcome | undefined> {
-    return this.batcher && batchable ? this.batcher.submit(single) : this.run(single.streamId, [single.event], this.statement(single));
+    return this.batcher && batchable ? this.batcher.submit(single) : this.sendOne(single);
+  }
+
+  private sendOne(single: SingleAppend): Promise<AppendOutcome | undefined> {
+    return this.run(single.streamId, [single.event], this.statement(single));
   }
 
   private statement({ streamId, event: e, expected, channel }: SingleAppend): AppendStatement {
@@ -70,17 +75,12 @@ export class SingleEventAppends {
   }
 
   /**
-   * One statement for the batch; each append gets its outcome, or undefined to go its own way:
+   * One statement for several appends; each gets its outcome, or undefined to go its own way:
    * its check failed, its row met a unique index (a lost race, a retried event id), or the
    * server refused the statement as a whole, which writes nothing. Only a broken connection
    * fails them all, as it would have failed each alone.
    */
-  private async sendBatch(batch: QueuedAppend<SingleAppend, AppendOutcome>[]): Promise<void> {
-    if (batch.length === 1) {
-      const { item, resolve } = batch[0]!;
-      resolve(await this.run(item.streamId, [item.event], this.statement(item)));
-      return;
-    }
+  private async sendMany(batch: QueuedAppend<SingleAppend, AppendOutcome>[]): Promise<void> {
     let json = '[';
     let channel: string | null = null;
     for (let i = 0; i < batch.length; i++) {
