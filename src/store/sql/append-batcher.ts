@@ -25,10 +25,14 @@ export interface BatchSender<Item extends BatchableAppend, Outcome> {
 /**
  * Natural batching of concurrent single-event appends (to different streams): while
  * `maxInFlight` statements are on their way, appends that arrive wait, and go together in the
- * next statement as soon as one of those returns (or has taken `slowMs`). Alone, an append waits for nothing; under load
- * one round trip and one commit carry many of them, each still all-or-nothing, since one event
- * is one row. Two appends to one stream are never decided together: one whose stream is being
- * written, or is in the batch already, goes alone, at once, as it would without batching.
+ * next statement as soon as one of those returns (or has taken `slowMs`). Alone, an append
+ * waits for nothing; under load one round trip and one commit carry many of them, each still
+ * all or nothing, since one event is one row. Two appends to one stream are never decided
+ * together: one whose stream is being written, or is in the batch already, goes alone, at once,
+ * as it would without batching (a hot stream gains nothing from waiting).
+ *
+ * Measured with 16 writers on 2 cores, against plain INSERTs: 1.41x with 1 statement in flight,
+ * 1.56x with 2, 1.39x with 4, 1.25x with 8 (one run each); unbatched, 0.98x.
  */
 export class AppendBatcher<Item extends BatchableAppend, Outcome> {
   /** Statements that count against `maxInFlight`, with the time each was sent. */

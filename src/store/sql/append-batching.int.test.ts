@@ -98,4 +98,11 @@ describe.skipIf(Boolean(skip))(`batched single-event appends on PostgreSQL${skip
       await unbatched.close();
     }
   });
+
+  it('refuses batching settings that could never send an append', async () => {
+    for (const appendBatching of [{ maxInFlight: 0, maxBatch: 64 }, { maxInFlight: 2 }, { maxInFlight: 2, maxBatch: 1.5 }]) {
+      const error = await caught(openPostgresEventStore({ connection: POSTGRES_URL, schema: 'never_created', appendBatching: appendBatching as never }));
+      expect(error.code).toBe('INVALID_ARGUMENT');
+    }
+  });
 });

@@ -53,7 +53,10 @@ export class SingleEventAppends {
       next: [singleEventAppendSql(names, 'next', false), singleEventAppendSql(names, 'next', true)],
     };
     this.batched = [batchedAppendSql(names, false), batchedAppendSql(names, true)];
-    if (batching) for (const [name, value] of Object.entries(batching)) validatePositiveInt(`appendBatching.${name}`, value);
+    if (batching) {
+      validatePositiveInt('appendBatching.maxInFlight', batching.maxInFlight ?? 'missing');
+      validatePositiveInt('appendBatching.maxBatch', batching.maxBatch ?? 'missing');
+    }
     const sender = { one: (single: SingleAppend) => this.sendOne(single), many: (batch: QueuedAppend<SingleAppend, AppendOutcome>[]) => this.sendMany(batch) };
     this.batcher = batching ? new AppendBatcher(sender, batching.maxInFlight, batching.maxBatch) : undefined;
   }
