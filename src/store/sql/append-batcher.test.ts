@@ -4,10 +4,11 @@ import { AppendBatcher, type QueuedAppend } from './append-batcher.js';
 interface Item {
   streamId: string;
   eventId: string;
+  bytes: number;
 }
 
 /** A batcher whose statements end when the test says; it records each batch it was sent. */
-function harness(maxInFlight: number, maxBatch: number, slowMs = 10_000) {
+function harness(maxInFlight: number, maxBatch: number, slowMs = 10_000, maxBatchBytes = 1_000_000) {
   const sent: { ids: string[]; finish: (error?: Error) => void }[] = [];
   const statement = (items: Item[], settle: (outcome: (id: string) => string) => void, fail: (error: Error) => void) =>
     sent.push({ ids: items.map((i) => i.eventId), finish: (error) => (error ? fail(error) : settle((id) => `done ${id}`)) });
@@ -25,8 +26,9 @@ function harness(maxInFlight: number, maxBatch: number, slowMs = 10_000) {
     maxInFlight,
     maxBatch,
     slowMs,
+    maxBatchBytes,
   );
-  const submit = (streamId: string, eventId: string) => batcher.submit({ streamId, eventId });
+  const submit = (streamId: string, eventId: string, bytes = 100) => batcher.submit({ streamId, eventId, bytes });
   return { sent, submit };
 }
 
@@ -95,5 +97,18 @@ describe('AppendBatcher', () => {
     sent[1]!.finish();
     expect(await later).toBe('done b');
     sent[0]!.finish();
+  });
+
+  it('stops a batch at maxBatchBytes, but sends an append bigger than that alone', async () => {
+    const { sent, submit } = harness(1, 10, 10_000, 1000);
+    void submit('s-0', 'x');
+    const waiting = [submit('s-1', 'a', 600), submit('s-2', 'b', 300), submit('s-3', 'c', 300), submit('s-4', 'd', 5000)];
+    sent[0]!.finish();
+    for (let i = 1; i <= 3; i++) {
+      await tick();
+      sent[i]!.finish();
+    }
+    expect(sent.slice(1).map((s) => s.ids)).toEqual([['a', 'b'], ['c'], ['d']]);
+    expect(await Promise.all(waiting)).toEqual(['done a', 'done b', 'done c', 'done d']);
   });
 });

@@ -2,6 +2,8 @@
 export interface BatchableAppend {
   streamId: string;
   eventId: string;
+  /** About how much it adds to a statement (its JSON); a batch stops growing at `maxBatchBytes`. */
+  bytes: number;
 }
 
 /** One single-event append waiting for a batch. */
@@ -48,6 +50,7 @@ export class AppendBatcher<Item extends BatchableAppend, Outcome> {
     private readonly maxInFlight: number,
     private readonly maxBatch: number,
     private readonly slowMs = 10,
+    private readonly maxBatchBytes = 1024 * 1024,
   ) {}
 
   /** Resolves with the append's outcome, or with undefined when it must go its own way. */
@@ -124,8 +127,9 @@ export class AppendBatcher<Item extends BatchableAppend, Outcome> {
   }
 
   /**
-   * The oldest appends, up to `maxBatch`, no two of one stream or event id; those that collide
-   * with one in the batch, to send alone; the rest stay queued, in order.
+   * The oldest appends, up to `maxBatch` and `maxBatchBytes` (the first one whatever its size),
+   * no two of one stream or event id; those that collide with one in the batch, to send alone;
+   * the rest stay queued, in order.
    */
   private take(): { batch: QueuedAppend<Item, Outcome>[]; alone: QueuedAppend<Item, Outcome>[] } {
     if (this.queue.length === 1) {
@@ -138,13 +142,15 @@ export class AppendBatcher<Item extends BatchableAppend, Outcome> {
     const rest: QueuedAppend<Item, Outcome>[] = [];
     const streams = new Set<string>();
     const ids = new Set<string>();
+    let bytes = 0;
     for (const append of this.queue) {
       const { streamId, eventId } = append.item;
       if (streams.has(streamId) || ids.has(eventId)) alone.push(append);
-      else if (batch.length < this.maxBatch) {
+      else if (batch.length < this.maxBatch && (!batch.length || bytes + append.item.bytes <= this.maxBatchBytes)) {
         batch.push(append);
         streams.add(streamId);
         ids.add(eventId);
+        bytes += append.item.bytes;
       } else rest.push(append);
     }
     this.queue = rest;

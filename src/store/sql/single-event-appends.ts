@@ -11,6 +11,8 @@ import type { SqlNames } from './sql-names.js';
 export interface SingleAppend {
   streamId: string;
   eventId: string;
+  /** Length of the event's data and metadata JSON. */
+  bytes: number;
   event: PreparedEvent;
   expected: ExpectedVersion;
   /** The wake-up channel, when this append carries the NOTIFY (see wake-ups.ts). */
