@@ -9,7 +9,7 @@ import type { EventStore } from '../src/core/event-store.js';
 import type { StoreLimits } from '../src/core/validation.js';
 import { MemoryEventStore } from '../src/store/memory/memory-event-store.js';
 import { openPGliteEventStore } from '../src/store/pglite/pglite-event-store.js';
-import { openPostgresEventStore, type PostgresEventStoreOptions } from '../src/store/postgres/postgres-event-store.js';
+import { openPostgresEventStore, type PostgresEventStore, type PostgresEventStoreOptions } from '../src/store/postgres/postgres-event-store.js';
 import { POSTGRES_URL, postgresUnavailable } from './services.js';
 
 export interface StoreFactory {
@@ -61,7 +61,7 @@ export async function storeFactories(): Promise<StoreFactory[]> {
 }
 
 /** A fresh PostgreSQL store in a schema of its own (dropped by `dropSchemas(createdSchemas)`). */
-export function openTestPostgres(options: Partial<PostgresEventStoreOptions> = {}): Promise<EventStore> {
+export function openTestPostgres(options: Partial<PostgresEventStoreOptions> = {}): Promise<PostgresEventStore> {
   const schema = uniqueSchema();
   createdSchemas.push(schema);
   return openPostgresEventStore({ connection: POSTGRES_URL, schema, maxConnections: 4, ...options });

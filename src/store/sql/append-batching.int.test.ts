@@ -5,20 +5,17 @@ import type { ConcurrencyError } from '../../core/errors.js';
 import { uuidv7 } from '../../core/uuid.js';
 import { caught } from '../../../test/caught.js';
 import { POSTGRES_URL, postgresUnavailable } from '../../../test/services.js';
-import { dropSchemas, uniqueSchema } from '../../../test/stores.js';
+import { createdSchemas, dropSchemas, openTestPostgres, uniqueSchema } from '../../../test/stores.js';
 import { openPostgresEventStore, type PostgresEventStore } from '../postgres/postgres-event-store.js';
 import { openEventStore } from '../open-event-store.js';
 
 const skip = await postgresUnavailable();
-const schemas: string[] = [];
-afterAll(() => dropSchemas(schemas));
+afterAll(() => dropSchemas(createdSchemas));
 
 describe.skipIf(Boolean(skip))(`batched single-event appends on PostgreSQL${skip ? ` (skipped: ${skip})` : ''}`, () => {
   let store: PostgresEventStore;
   beforeAll(async () => {
-    const schema = uniqueSchema();
-    schemas.push(schema);
-    store = await openPostgresEventStore({ connection: POSTGRES_URL, schema, maxConnections: 8 });
+    store = await openTestPostgres({ maxConnections: 8 });
   });
   afterAll(() => store.close());
 
@@ -87,7 +84,7 @@ describe.skipIf(Boolean(skip))(`batched single-event appends on PostgreSQL${skip
 
   it('sends one statement per append when openEventStore is told appendBatching: false', async () => {
     const schema = uniqueSchema();
-    schemas.push(schema);
+    createdSchemas.push(schema);
     const unbatched = (await openEventStore(POSTGRES_URL, { schema, appendBatching: false, maxConnections: 4 })) as PostgresEventStore;
     try {
       await Promise.all(Array.from({ length: 40 }, (_, i) => unbatched.append(`alone-${i}`, [{ type: 'Created', data: { i } }])));

@@ -1,4 +1,5 @@
 import type { AppendResult } from '../../core/message.js';
+import type { PreparedEvent } from '../../core/validation.js';
 
 /** What `append_events` answers, parsed: the append's result and when it was recorded (epoch ms). */
 export interface AppendOutcome {
@@ -22,4 +23,13 @@ export function parseOutcome(text: string): AppendOutcome {
 export interface AppendStatement {
   sql: string;
   params: unknown[];
+}
+
+/**
+ * An event's fields as the append statements take them in JSON (`"i"` id, `"t"` type, `"d"`
+ * data, `"m"` metadata, `"v"` schema version), without braces. Data and metadata are already
+ * JSON (serialised once, when validated), so this only joins strings.
+ */
+export function eventJsonFields(e: PreparedEvent): string {
+  return `"i":"${e.id}","t":${JSON.stringify(e.type)},"d":${e.dataJson},"m":${e.metadataJson},"v":${e.schemaVersion}`;
 }

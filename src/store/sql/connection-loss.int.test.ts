@@ -5,8 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { isFactumError } from '../../core/errors.js';
 import { uuidv7 } from '../../core/uuid.js';
 import { POSTGRES_URL, postgresUnavailable } from '../../../test/services.js';
-import { dropSchemas, uniqueSchema } from '../../../test/stores.js';
-import { openPostgresEventStore } from '../postgres/postgres-event-store.js';
+import { createdSchemas, dropSchemas, openTestPostgres } from '../../../test/stores.js';
 
 const skip = await postgresUnavailable();
 
@@ -21,14 +20,11 @@ async function retryStorageErrors<T>(call: () => Promise<T>): Promise<T> {
     }
   }
 }
-const schemas: string[] = [];
-afterAll(() => dropSchemas(schemas));
+afterAll(() => dropSchemas(createdSchemas));
 
 describe.skipIf(Boolean(skip))(`a connection lost mid-append${skip ? ` (skipped: ${skip})` : ''}`, () => {
   it('fails with STORAGE_ERROR, then an idempotent retry leaves the batch in the log exactly once', async () => {
-    const schema = uniqueSchema();
-    schemas.push(schema);
-    const store = await openPostgresEventStore({ connection: POSTGRES_URL, schema, maxConnections: 2 });
+    const store = await openTestPostgres({ maxConnections: 2 });
     const killer = new pg.Client({ connectionString: POSTGRES_URL });
     await killer.connect();
     try {
@@ -71,9 +67,7 @@ describe.skipIf(Boolean(skip))(`a connection lost mid-append${skip ? ` (skipped:
   }, 120_000);
 
   it('fails batched single-event appends with STORAGE_ERROR when their statement dies; retries write each event exactly once', async () => {
-    const schema = uniqueSchema();
-    schemas.push(schema);
-    const store = await openPostgresEventStore({ connection: POSTGRES_URL, schema, maxConnections: 4 });
+    const store = await openTestPostgres();
     const killer = new pg.Client({ connectionString: POSTGRES_URL });
     await killer.connect();
     let running = true;

@@ -2,13 +2,11 @@
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { POSTGRES_URL, postgresUnavailable } from '../../../test/services.js';
-import { dropSchemas, uniqueSchema } from '../../../test/stores.js';
-import { openPostgresEventStore } from '../postgres/postgres-event-store.js';
+import { createdSchemas, dropSchemas, openTestPostgres } from '../../../test/stores.js';
 import { parseTimestamptz } from './parse-timestamptz.js';
 
 const skip = await postgresUnavailable();
-const schemas: string[] = [];
-afterAll(() => dropSchemas(schemas));
+afterAll(() => dropSchemas(createdSchemas));
 
 describe.skipIf(Boolean(skip))(`event rows on PostgreSQL${skip ? ` (skipped: ${skip})` : ''}`, () => {
   it('parses timestamptz as the server writes it, in time zones with odd offsets, to the millisecond', async () => {
@@ -30,9 +28,7 @@ describe.skipIf(Boolean(skip))(`event rows on PostgreSQL${skip ? ` (skipped: ${s
   });
 
   it("reads streams and $all with factum's parsers, whatever parsers the process installed in pg", async () => {
-    const schema = uniqueSchema();
-    schemas.push(schema);
-    const store = await openPostgresEventStore({ connection: POSTGRES_URL, schema, maxConnections: 2 });
+    const store = await openTestPostgres({ maxConnections: 2 });
     const replaced = [20, 23, 1184, 3802].map((oid) => [oid, pg.types.getTypeParser(oid)] as const);
     try {
       const appended = await store.append('order-1', [{ type: 'Placed', data: { total: 3 }, metadata: { userId: 'u-1' } }]);

@@ -1,14 +1,14 @@
 import type { ExpectedVersion } from '../../core/message.js';
 import { validatePositiveInt, type PreparedEvent } from '../../core/validation.js';
 import { AppendBatcher, type QueuedAppend } from './append-batcher.js';
-import { parseOutcome, type AppendOutcome, type AppendStatement } from './append-outcome.js';
+import { eventJsonFields, parseOutcome, type AppendOutcome, type AppendStatement } from './append-outcome.js';
 import { AS_TEXT } from './event-columns.js';
 import { batchedAppendSql, singleEventAppendSql } from './single-event-append-sql.js';
 import type { SqlQueryable } from './sql-client.js';
 import type { SqlNames } from './sql-names.js';
 
-/** An append of one event, as the short way takes it. */
-export interface SingleAppend {
+/** An append of one event, as the short way (and its batcher) carries it. */
+interface SingleAppend {
   streamId: string;
   eventId: string;
   /** Length of the event's data and metadata JSON. */
@@ -63,8 +63,12 @@ export class SingleEventAppends {
     this.batcher = batching ? new AppendBatcher(sender, batching.maxInFlight, batching.maxBatch) : undefined;
   }
 
-  /** `batchable` is false when the append must run in a transaction of its own (inline projections). */
-  append(single: SingleAppend, batchable: boolean): Promise<AppendOutcome | undefined> {
+  /**
+   * `channel` when the append carries the wake-up NOTIFY; `batchable` is false when it must run
+   * in a transaction of its own (inline projections).
+   */
+  append(streamId: string, event: PreparedEvent, expected: ExpectedVersion, channel: string | null, batchable: boolean): Promise<AppendOutcome | undefined> {
+    const single: SingleAppend = { streamId, eventId: event.id, bytes: event.dataJson.length + event.metadataJson.length, event, expected, channel };
     return this.batcher && batchable ? this.batcher.submit(single) : this.sendOne(single);
   }
 
@@ -91,7 +95,7 @@ export class SingleEventAppends {
     for (let i = 0; i < batch.length; i++) {
       const { streamId, event: e, expected, channel: carried } = batch[i]!.item;
       const [form, version] = singleForm(expected);
-      json += `${i ? ',' : ''}{"s":${JSON.stringify(streamId)},"f":"${form}","n":${version},"i":"${e.id}","t":${JSON.stringify(e.type)},"d":${e.dataJson},"m":${e.metadataJson},"v":${e.schemaVersion}}`;
+      json += `${i ? ',' : ''}{"s":${JSON.stringify(streamId)},"f":"${form}","n":${version},${eventJsonFields(e)}}`;
       channel ??= carried;
     }
     json += ']';

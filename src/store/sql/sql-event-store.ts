@@ -11,7 +11,7 @@ import { migrate } from './migrations.js';
 import { ReadAllSafety, safeEnd } from './read-all-safety.js';
 import type { SqlClient, SqlQueryable, TypeParsers } from './sql-client.js';
 import { sqlNames, type SqlNames } from './sql-names.js';
-import { parseOutcome, type AppendOutcome, type AppendStatement } from './append-outcome.js';
+import { eventJsonFields, parseOutcome, type AppendOutcome, type AppendStatement } from './append-outcome.js';
 import { SingleEventAppends, type AppendBatching } from './single-event-appends.js';
 import { streamReadSql } from './stream-read-sql.js';
 import { WakeUps } from './wake-ups.js';
@@ -24,12 +24,11 @@ export interface SqlEventStoreOptions {
   /**
    * How concurrent single-event appends share statements on PostgreSQL (see append-batcher.ts):
    * while `maxInFlight` of them are on their way, new appends wait and go together, at most
-   * `maxBatch` (and about 1 MiB of JSON) in one statement; `{ maxInFlight: 2, maxBatch: 64 }` by default (the fastest
-   * setting with 16 writers on 2 cores), `false` for one statement per append.
+   * `maxBatch` (and about 1 MiB of JSON) in one statement. `{ maxInFlight: 2, maxBatch: 64 }`
+   * by default (the fastest setting with 16 writers on 2 cores); `false` for one statement per append.
    */
   appendBatching?: AppendBatching;
 }
-
 
 
 /** A stream's state as `streamStateSql` returns it. */
@@ -50,19 +49,12 @@ class InlineProjectionFailure {
 /** Races lost in a row before an append gives up with a conflict (each loss means another append went through). */
 const MAX_RACE_ATTEMPTS = 20;
 
-/**
- * The events of one append as the JSON array `append_events` takes. Data and metadata are
- * already JSON (serialised once, when validated), so this only joins strings.
- */
+/** The events of one append as the JSON array `append_events` takes. */
 function eventsJson(events: PreparedEvent[]): string {
   let json = '[';
-  for (let i = 0; i < events.length; i++) {
-    const e = events[i]!;
-    json += `${i ? ',' : ''}{"i":"${e.id}","t":${JSON.stringify(e.type)},"d":${e.dataJson},"m":${e.metadataJson},"v":${e.schemaVersion}}`;
-  }
+  for (let i = 0; i < events.length; i++) json += `${i ? ',' : ''}{${eventJsonFields(events[i]!)}}`;
   return json + ']';
 }
-
 
 /**
  * The event store on SQL: one implementation for PostgreSQL (`pg`) and PGlite. Appends are one
@@ -88,7 +80,7 @@ export class SqlEventStore extends BaseEventStore {
     const notifyAlone = () => client.query("SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, NULL)", [appendChannel(this.names)]);
     this.wakeUps = client.kind === 'pglite' ? undefined : new WakeUps(notifyAlone);
     // PGlite runs one statement at a time: nothing to batch there.
-    const batching = client.kind === 'pglite' || !client.preparesStatements ? false : (options.appendBatching ?? { maxInFlight: 2, maxBatch: 64 });
+    const batching = client.kind === 'pglite' ? false : (options.appendBatching ?? { maxInFlight: 2, maxBatch: 64 });
     this.singleEvents = new SingleEventAppends(client, this.names, batching, (streamId, events, statement) => this.appendOnce(streamId, events, statement));
   }
 
@@ -108,9 +100,7 @@ export class SqlEventStore extends BaseEventStore {
         try {
           // One event goes the short way first; what that cannot decide goes the general way.
           if (events.length === 1 && attempt === 1 && this.client.preparesStatements) {
-            const [event] = events as [PreparedEvent];
-            const bytes = event.dataJson.length + event.metadataJson.length;
-            outcome = await this.singleEvents.append({ streamId, eventId: event.id, bytes, event, expected, channel }, !this.inlineHook);
+            outcome = await this.singleEvents.append(streamId, events[0]!, expected, channel, !this.inlineHook);
           } else {
             outcome = await this.appendOnce(streamId, events, (general ??= {
               sql: `SELECT ${this.names.s}append_events($1, $2, $3, $4::jsonb, $5, $6) AS r`,
@@ -147,8 +137,9 @@ export class SqlEventStore extends BaseEventStore {
         const { result, recordedAt } = outcome;
         if (!result.alreadyAppended) {
           const first = result.nextExpectedVersion - events.length + 1;
+          const at = new Date(recordedAt);
           try {
-            await inline(result.positions.map((position, i) => preparedToRecorded(events[i]!, streamId, first + i, position, new Date(recordedAt))), tx);
+            await inline(result.positions.map((position, i) => preparedToRecorded(events[i]!, streamId, first + i, position, at)), tx);
           } catch (error) {
             projectionFailed = { error };
             throw error;
