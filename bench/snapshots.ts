@@ -57,7 +57,7 @@ const order = (snapshot: boolean): Decider<Totals, never, Line> => ({
   initialState: () => ({ lines: 0, quantity: 0, amount: 0, lastSku: '' }),
   evolve: (s, e) => ({ lines: s.lines + 1, quantity: s.quantity + e.data.quantity, amount: s.amount + e.data.quantity * e.data.price, lastSku: e.data.sku }),
   decide: () => [],
-  ...(snapshot ? { snapshot: { every: SNAPSHOT_EVERY, version: 1 } } : {}),
+  ...(snapshot ? { snapshot: { name: 'order', every: SNAPSHOT_EVERY, version: 1 } } : {}),
 });
 
 const line = (i: number): Line => ({ type: 'LineAdded', data: { sku: `sku-${i % 977}`, quantity: (i % 5) + 1, price: 9.99, note: 'gift wrap, leave at the door' } });

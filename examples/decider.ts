@@ -15,7 +15,7 @@ const cart: Decider<{ items: number; open: boolean }, CartCommand, CartEvent> = 
     if (command.type === 'CheckOut') return CartCheckedOut.create({ items: state.items });
     return ItemAdded.create(command.data);
   },
-  snapshot: { every: 100, version: 1 }, // opt-in: bump `version` when the state's shape changes
+  snapshot: { name: 'cart', every: 100, version: 1 }, // opt-in, keyed by name; bump `version` when the state's shape changes
 };
 
 const store = new EventRegistry([ItemAdded, CartCheckedOut]).wrap(await openEventStore('memory:'));

@@ -69,7 +69,7 @@ export interface AggregateDeciderOptions<State> {
  *
  * @example
  * const cart = aggregateDecider(Cart, (cart, command: AddItem) => cart.addItem(command.data.sku), {
- *   snapshot: { every: 100, version: 1 },
+ *   snapshot: { name: 'cart', every: 100, version: 1 },
  * })
  * await handleCommand(store, 'cart-1', { type: 'AddItem', data: { sku: 'a' } }, cart)
  */

@@ -77,5 +77,5 @@ export const inventoryDecider: Decider<InventoryState, InventoryCommand, Invento
       }
     }
   },
-  snapshot: { every: 100, version: 1 },
+  snapshot: { name: 'inventory', every: 100, version: 1 },
 };
