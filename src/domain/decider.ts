@@ -32,6 +32,13 @@ export type EvolveEvent<E extends NewEvent> = E & Partial<Pick<RecordedEvent, 's
 
 /** Opt-in snapshots of a decider's state. */
 export interface SnapshotOptions<State> {
+  /**
+   * The decider's name in the snapshot key (stream, name, version). Required: two deciders that
+   * fold one stream into different states must never load each other's snapshot, so each names
+   * its own. Keep it stable across deployments (a class name, which minifiers change, would not
+   * do); renaming it only costs a fold of the whole stream until the next snapshot.
+   */
+  name: string;
   /** Take a snapshot whenever the stream crosses a multiple of this many events. */
   every: number;
   /**
@@ -39,8 +46,6 @@ export interface SnapshotOptions<State> {
    * snapshots of any other version are ignored (never loaded as wrong state).
    */
   version: number;
-  /** Distinguishes two deciders that fold the same stream into different states; `'state'` by default. */
-  name?: string;
   /** To JSON, for states that are not plain JSON (Maps, class instances). */
   toSnapshot?: (state: State) => JsonValue;
   fromSnapshot?: (json: JsonValue) => State;
@@ -59,11 +64,11 @@ export interface SnapshotOptions<State> {
  *     if (state.items.length >= 10) throw new DomainError('CartFull')
  *     return [{ type: 'ItemAdded', data: { sku: command.data.sku } }]
  *   },
- *   snapshot: { every: 100, version: 1 },
+ *   snapshot: { name: 'cart', every: 100, version: 1 },
  * }
  */
 export interface Decider<State, C, E extends NewEvent = NewEvent> {
-  /** For messages and snapshot names. */
+  /** For messages; snapshots are keyed by `snapshot.name`. */
   name?: string;
   initialState: () => State;
   evolve: (state: State, event: EvolveEvent<E>) => State;

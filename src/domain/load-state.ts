@@ -26,7 +26,13 @@ export interface LoadedState<State> {
   fromSnapshot?: number;
 }
 
-export const DEFAULT_SNAPSHOT_NAME = 'state';
+/**
+ * The key every snapshot was saved under before deciders had to name theirs. Such a row may hold
+ * the state of any decider that folded its stream, and nothing in it says which, so it is never
+ * loaded: the name is refused, and the old rows are simply ignored (a decider folds the whole
+ * stream once and writes its own snapshot at the next multiple of `every`).
+ */
+const LEGACY_SNAPSHOT_NAME = 'state';
 
 /** The first stream version a fold starts from: where the stream's visible history begins. */
 export function foldStart(info: StreamInfo): number {
@@ -42,8 +48,16 @@ export function snapshotsApply(info: StreamInfo): boolean {
   return !info.tombstoned && info.metadata.maxCount === undefined && info.metadata.maxAgeSeconds === undefined;
 }
 
-/** Refuses snapshot options that would silently never (or always) snapshot. */
-function checkSnapshotOptions(options: Pick<SnapshotOptions<unknown>, 'every' | 'version'>): void {
+/**
+ * Refuses snapshot options that would silently never (or always) snapshot, or share a key with
+ * another decider's (the type requires a name; JavaScript callers get this check).
+ */
+function checkSnapshotOptions(options: Pick<SnapshotOptions<unknown>, 'name' | 'every' | 'version'>): void {
+  const { name } = options as { name?: unknown };
+  if (typeof name !== 'string' || name.trim() === '' || name === LEGACY_SNAPSHOT_NAME) {
+    const why = name === LEGACY_SNAPSHOT_NAME ? `"${LEGACY_SNAPSHOT_NAME}" is reserved (older snapshots of any decider were saved under it)` : `got ${JSON.stringify(name) ?? String(name)}`;
+    throw new FactumError('INVALID_ARGUMENT', `snapshot.name must name the decider (the snapshot key is stream, name and version): ${why}`, { details: { name: String(name) } });
+  }
   for (const key of ['every', 'version'] as const) {
     const value = options[key];
     if (!Number.isSafeInteger(value) || value < 1) {
@@ -55,7 +69,8 @@ function checkSnapshotOptions(options: Pick<SnapshotOptions<unknown>, 'every' | 
 /** Restores a state from a snapshot, if the snapshot still describes this stream. */
 function usable<State>(snapshot: Snapshot | undefined, info: StreamInfo, options: SnapshotOptions<State>): State | undefined {
   if (!snapshot || !snapshotsApply(info)) return undefined;
-  if (snapshot.snapshotVersion !== options.version) return undefined;
+  // A snapshot store of one's own might return any row: only this decider's, of this shape, will do.
+  if (snapshot.name !== options.name || snapshot.snapshotVersion !== options.version) return undefined;
   // Stale after a soft delete (history restarts) or ahead of the stream (it was tombstoned and recreated elsewhere).
   if (snapshot.fromVersion !== foldStart(info) || snapshot.streamVersion > info.version) return undefined;
   return options.fromSnapshot ? options.fromSnapshot(snapshot.state) : (snapshot.state as State);
@@ -63,8 +78,9 @@ function usable<State>(snapshot: Snapshot | undefined, info: StreamInfo, options
 
 /**
  * Folds a stream into a decider's state: the latest usable snapshot, then only the events after
- * it, read page by page (a long stream never sits in memory). Snapshots of another shape
- * version, or taken before a soft delete, are ignored.
+ * it, read page by page (a long stream never sits in memory). Snapshots are keyed by stream,
+ * the decider's `snapshot.name` and the state's `snapshot.version`; those of another decider or
+ * shape version, or taken before a soft delete, are never loaded.
  *
  * @example
  * const { state, version } = await loadState(store, 'cart-1', cart, { snapshots: snapshotStoreFor(store) })
@@ -77,10 +93,9 @@ export async function loadState<State, C, E extends NewEvent>(
 ): Promise<LoadedState<State>> {
   const snapshotOptions = decider.snapshot;
   if (snapshotOptions) checkSnapshotOptions(snapshotOptions);
-  const name = snapshotOptions?.name ?? DEFAULT_SNAPSHOT_NAME;
   // The snapshot and the stream's head are independent reads: run them together.
   const [snapshot, info] = await Promise.all([
-    snapshotOptions && options.snapshots ? options.snapshots.load(streamId, name, snapshotOptions.version) : undefined,
+    snapshotOptions && options.snapshots ? options.snapshots.load(streamId, snapshotOptions.name, snapshotOptions.version) : undefined,
     store.streamInfo(streamId),
   ]);
   const restored = snapshotOptions ? usable(snapshot, info, snapshotOptions) : undefined;
@@ -132,7 +147,7 @@ export async function takeSnapshot<State, C, E extends NewEvent>(
 export function snapshotOf<State>(streamId: string, options: SnapshotOptions<State>, state: State, streamVersion: number, fromVersion: number): Snapshot {
   return {
     streamId,
-    name: options.name ?? DEFAULT_SNAPSHOT_NAME,
+    name: options.name,
     snapshotVersion: options.version,
     streamVersion,
     fromVersion,
