@@ -53,7 +53,7 @@ export function printOutcomes(print: Print, run: number, thisRun: Record<string,
   }
   print(`  ${pad('orders', 40)} ${lpad(total(thisRun), 5)} ${lpad(total(allRuns), 10)}`);
   const c = workload.cancels;
-  print(`  customer cancellations: ${c.requested} asked, ${c.accepted} accepted, ${c.tooLate} refused (already shipping), ${c.alreadyCancelled} already cancelled`);
+  print(`  customer cancellations: ${c.requested} asked, ${c.accepted} accepted, ${c.tooLate} refused (already shipped), ${c.alreadyCancelled} already cancelled`);
   print(`  restocks: ${workload.restocks}`);
 }
 

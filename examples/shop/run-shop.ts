@@ -45,9 +45,9 @@ export async function runShop(config: ShopRunConfig): Promise<ShopRunResult> {
     print(`Run ${run}: placing ${config.orders} orders (seed ${config.seed}); a few cards are declined, stock runs short now and then, some customers cancel.`);
 
     const placing = performance.now();
-    const workload = await runWorkload(store, { run, seed: config.seed, orders: config.orders });
+    const workload = await runWorkload(store, shop, { run, seed: config.seed, orders: config.orders });
     const placed = seconds(placing);
-    print(`  placed in ${placed.toFixed(1)} s; waiting for the flows to settle…`);
+    print(`  placed in ${placed.toFixed(1)} s, in waves of ten (each wave's flows settle before the next); waiting for the last ones…`);
     const settling = performance.now();
     const headPosition = await shop.settle();
     const settled = seconds(settling);

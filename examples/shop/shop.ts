@@ -3,7 +3,7 @@
  * reads events and appends to its own streams, so each could run in a process of its own on
  * PostgreSQL with no change: they share the log, never a call.
  */
-import { BaseEventStore, InlineProjections, ProjectionRunner, snapshotStoreFor, type DeadLetter, type EventStore, type Subscription, type SubscriptionStatus } from './factum.js';
+import { BaseEventStore, InlineProjections, ProjectionRunner, snapshotStoreFor, type DeadLetter, type EventStore, type SnapshotStore, type Subscription, type SubscriptionStatus } from './factum.js';
 import { inventoryService } from './inventory/inventory-service.js';
 import { ordersService } from './orders/orders-service.js';
 import { paymentsService } from './payments/payments-service.js';
@@ -38,33 +38,55 @@ export class Shop {
   readonly peaks = new Map<string, LagPeak>();
   private stopSampling?: () => void;
   private readonly snapshotWrites = new Set<Promise<boolean>>();
+  private readonly snapshots: SnapshotStore;
 
   private constructor(
     readonly store: EventStore,
     private readonly followers: Map<string, Follower>,
-  ) {}
+  ) {
+    this.snapshots = snapshotStoreFor(store);
+  }
 
   static async start(store: EventStore): Promise<Shop> {
     await InlineProjections.register(store, ...INLINE_PROJECTIONS);
     const followers = new Map<string, Follower>();
     const shop = new Shop(store, followers);
-    const onError = (name: string) => () => void shop.failures.set(name, (shop.failures.get(name) ?? 0) + 1);
     for (const projection of ASYNC_PROJECTIONS) {
-      followers.set(projection.name, await ProjectionRunner.start(store, projection, { batchSize: 100, pollIntervalMs: 250, onError: onError(projection.name) }));
+      followers.set(projection.name, await ProjectionRunner.start(store, projection, { batchSize: 100, pollIntervalMs: 250, onError: shop.onError(projection.name) }));
     }
-    const snapshots = snapshotStoreFor(store);
-    for (const service of SERVICES) {
-      const onSnapshot = (written: Promise<boolean>) => {
-        shop.snapshotWrites.add(written);
-        void written.then(() => shop.snapshotWrites.delete(written));
-      };
-      const subscription: Subscription = await startService(store, service, { snapshots, onSnapshot, onError: onError(service.name) });
-      followers.set(service.name, subscription);
-    }
+    await shop.startServices();
     // Lag is sampled at every append, while the run is busy (once it settles every lag is zero).
     // Not on a timer: on PGlite a busy run is one long chain of promises and timers wait for it.
     shop.stopSampling = store instanceof BaseEventStore ? store.onAppended(() => shop.sampleLag()) : undefined;
     return shop;
+  }
+
+  private onError(name: string): () => void {
+    return () => void this.failures.set(name, (this.failures.get(name) ?? 0) + 1);
+  }
+
+  private async startServices(): Promise<void> {
+    const onSnapshot = (written: Promise<boolean>) => {
+      this.snapshotWrites.add(written);
+      void written.then(() => this.snapshotWrites.delete(written));
+    };
+    for (const service of SERVICES) {
+      const subscription: Subscription = await startService(this.store, service, { snapshots: this.snapshots, onSnapshot, onError: this.onError(service.name) });
+      this.followers.set(service.name, subscription);
+    }
+  }
+
+  /**
+   * Stops the four services (after the batch each has in hand); the read models keep following.
+   * Nothing is lost: `resumeServices` starts them again from their checkpoints. The seeded run
+   * uses it so that what the customers do in a wave is in the log before any service reacts.
+   */
+  async pauseServices(): Promise<void> {
+    for (const service of SERVICES) await this.followers.get(service.name)?.stop();
+  }
+
+  async resumeServices(): Promise<void> {
+    await this.startServices();
   }
 
   names(): string[] {

@@ -1,12 +1,22 @@
 /**
  * The seeded run: customers place orders (a few with declined cards), a flash sale empties a
  * shelf, the warehouses restock now and then (not always in time: some orders meet a
- * shortage), and a few customers cancel
- * at random moments, racing the flow of their own order. The inputs follow from the seed; the
- * outcomes of the races follow from timing, and the invariants hold whichever way they go.
+ * shortage), and a few customers cancel: some at once, before any service has seen the order,
+ * some once it has shipped (too late). The run is a function of the seed and of what the store
+ * already holds: every choice is drawn up front, and each customer acts at a point in the
+ * order's flow rather than at a moment of the clock, so the same seed on a new store gives the
+ * same orders, the same outcomes and the same events on PGlite and on PostgreSQL.
+ *
+ * How: orders go in waves of ten. While a wave's customers order (one after the other, in the
+ * plan's order) and the hasty ones cancel, the four services are paused; then they run, all at
+ * once, until the flows have settled; then the late customers ask to cancel, and the purchasing
+ * clerk restocks what the read model shows lowest (it is up to date by then). Each service
+ * handles its events in log order, so each warehouse decides its reservations in the plan's
+ * order. What still varies is timing, never outcomes: global positions, the versions at which
+ * snapshots fall relative to a flow's events, lag and durations.
  */
 import { DECLINED_CARD, GOOD_CARD, CUSTOMERS, PRODUCTS, WAREHOUSES } from './catalog.js';
-import { handleCommand, isDomainError, snapshotStoreFor, SqlEventStore, tableNamer, uuidv7, type EventStore } from './factum.js';
+import { handleCommand, isDomainError, snapshotStoreFor, SqlEventStore, tableNamer, type EventStore } from './factum.js';
 import { lowestStock, stockLevels } from './inventory/stock-levels.js';
 import { inventoryStream, orderStream, type Line, type Warehouse } from './events.js';
 import { inventoryDecider } from './inventory/inventory-decider.js';
@@ -17,23 +27,35 @@ export interface WorkloadOptions {
   run: number;
   seed: number;
   orders: number;
-  /** Customers placing orders at the same time; 4 by default. */
-  concurrency?: number;
+}
+
+/** What the workload needs of the running shop. */
+export interface WorkloadFlow {
+  /** Stops the services (their checkpoints hold where they were). */
+  pauseServices(): Promise<void>;
+  resumeServices(): Promise<void>;
+  /** Resolves once every follower has handled the whole log. */
+  settle(): Promise<bigint>;
 }
 
 export interface WorkloadResult {
   orderIds: string[];
   restocks: number;
-  /** Customer cancellations: accepted, refused (the order was already shipping), or moot (a compensation had cancelled it). */
+  /** Customer cancellations: accepted, refused (the order had shipped), or moot (a compensation had cancelled it). */
   cancels: { requested: number; accepted: number; tooLate: number; alreadyCancelled: number };
 }
 
-type PlannedOrder = { orderId: string; customer: string; warehouse: Warehouse; lines: Line[]; card: string; cancelAfterMs?: number; restockQuantity?: number };
+/** When a customer who changes their mind asks to cancel: at once, or once the order's flow has settled. */
+export type CancelPoint = 'at-once' | 'after-settling';
+
+export type PlannedOrder = { orderId: string; customer: string; warehouse: Warehouse; lines: Line[]; card: string; cancel?: CancelPoint; restockQuantity?: number };
 
 const SKUS = Object.keys(PRODUCTS);
 const INITIAL_STOCK = 40;
-/** Most customers change their mind at once, some a little later, when their order may be on its way. */
-const CANCEL_DELAYS_MS = [0, 0, 0, 0, 10, 50, 200];
+/** Orders per wave; the clerk restocks at the end of each. */
+const WAVE = 10;
+/** Most customers change their mind at once, some only when it is too late. */
+const CANCEL_POINTS: readonly CancelPoint[] = ['at-once', 'at-once', 'at-once', 'at-once', 'after-settling', 'after-settling', 'after-settling'];
 
 /** Everything random is drawn here, up front and in order, so that the seed alone decides it. */
 export function planOrders(options: WorkloadOptions): PlannedOrder[] {
@@ -56,38 +78,28 @@ export function planOrders(options: WorkloadOptions): PlannedOrder[] {
       lines: onSale ? [{ sku: 'kettle', quantity: 5, priceCents: Math.round(PRODUCTS.kettle! * 0.7) }, ...lines.slice(1)] : lines,
       card: random.chance(0.08) ? DECLINED_CARD : GOOD_CARD,
     };
-    if (random.chance(0.05)) order.cancelAfterMs = random.pick(CANCEL_DELAYS_MS);
-    if (i % 10 === 9) order.restockQuantity = random.int(20, 45);
+    if (random.chance(0.05)) order.cancel = random.pick(CANCEL_POINTS);
+    if (i % WAVE === WAVE - 1) order.restockQuantity = random.int(20, 45);
     return order;
   });
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-export async function runWorkload(store: EventStore, options: WorkloadOptions): Promise<WorkloadResult> {
+export async function runWorkload(store: EventStore, flow: WorkloadFlow, options: WorkloadOptions): Promise<WorkloadResult> {
   if (!(store instanceof SqlEventStore)) throw new Error('The shop needs a SQL store: PGlite or PostgreSQL');
   const sql = store;
   const snapshots = snapshotStoreFor(store);
   const result: WorkloadResult = { orderIds: [], restocks: 0, cancels: { requested: 0, accepted: 0, tooLate: 0, alreadyCancelled: 0 } };
+  // Command ids follow from the run too: a command retried with its id is recognisably the same one.
   const restock = async (warehouse: Warehouse, sku: string, quantity: number) => {
-    const metadata = { commandId: uuidv7(), correlationId: `restock-${warehouse}` };
+    const metadata = { commandId: `restock-${options.run}-${result.restocks + 1}`, correlationId: `restock-${warehouse}` };
     const done = await handleCommand(store, inventoryStream(warehouse), { type: 'RestockItem', data: { warehouse, sku, quantity }, metadata }, inventoryDecider, { snapshots });
     // A snapshot is written off the command's path; wait for it so that closing the store cannot cut it short.
     await done.snapshot;
     result.restocks++;
   };
-
-  // A new store gets its first deliveries; a store that has them continues with what is left.
-  for (const warehouse of WAREHOUSES) {
-    if ((await store.streamInfo(inventoryStream(warehouse))).exists) continue;
-    for (const sku of SKUS) await restock(warehouse, sku, INITIAL_STOCK);
-  }
-
-  const cancellations: Promise<void>[] = [];
-  const cancel = async (orderId: string, afterMs: number) => {
-    if (afterMs > 0) await sleep(afterMs);
+  const cancel = async (orderId: string) => {
     result.cancels.requested++;
-    const command = { type: 'CancelOrder' as const, data: { orderId, reason: 'customer' as const }, metadata: { commandId: uuidv7(), correlationId: orderId } };
+    const command = { type: 'CancelOrder' as const, data: { orderId, reason: 'customer' as const }, metadata: { commandId: `cancel-${orderId}`, correlationId: orderId } };
     try {
       const done = await handleCommand(store, orderStream(orderId), command, orderDecider);
       // Nothing appended: a compensation had cancelled it already.
@@ -99,25 +111,34 @@ export async function runWorkload(store: EventStore, options: WorkloadOptions): 
     }
   };
 
+  // A new store gets its first deliveries; a store that has them continues with what is left.
+  for (const warehouse of WAREHOUSES) {
+    if ((await store.streamInfo(inventoryStream(warehouse))).exists) continue;
+    for (const sku of SKUS) await restock(warehouse, sku, INITIAL_STOCK);
+  }
+
   const plan = planOrders(options);
-  let next = 0;
-  const customer = async () => {
-    while (next < plan.length) {
-      const order = plan[next++]!;
-      const { orderId, cancelAfterMs, restockQuantity, ...data } = order;
-      const metadata = { commandId: uuidv7(), correlationId: orderId };
-      await handleCommand(store, orderStream(orderId), { type: 'PlaceOrder', data: { orderId, ...data }, metadata }, orderDecider);
-      result.orderIds.push(orderId);
-      if (cancelAfterMs !== undefined) cancellations.push(cancel(orderId, cancelAfterMs));
-      if (restockQuantity) {
-        // The purchasing clerk reorders what the stock-levels read model shows lowest; it lags
-        // a little behind the warehouse, so shortages still happen now and then.
-        const lowest = await lowestStock(sql.client, tableNamer(stockLevels, sql.names.s)('stock_levels'));
-        if (lowest) await restock(lowest.warehouse, lowest.sku, restockQuantity);
+  for (let from = 0; from < plan.length; from += WAVE) {
+    const wave = plan.slice(from, from + WAVE);
+    await flow.pauseServices();
+    try {
+      for (const { orderId, cancel: when, restockQuantity: _, ...data } of wave) {
+        const metadata = { commandId: `place-${orderId}`, correlationId: orderId };
+        await handleCommand(store, orderStream(orderId), { type: 'PlaceOrder', data: { orderId, ...data }, metadata }, orderDecider);
+        result.orderIds.push(orderId);
+        if (when === 'at-once') await cancel(orderId);
       }
+    } finally {
+      await flow.resumeServices();
     }
-  };
-  await Promise.all(Array.from({ length: options.concurrency ?? 4 }, customer));
-  await Promise.all(cancellations);
+    await flow.settle();
+    for (const order of wave) if (order.cancel === 'after-settling') await cancel(order.orderId);
+    const quantity = wave.at(-1)?.restockQuantity;
+    if (quantity) {
+      // The purchasing clerk reorders what the stock-levels read model shows lowest.
+      const lowest = await lowestStock(sql.client, tableNamer(stockLevels, sql.names.s)('stock_levels'));
+      if (lowest) await restock(lowest.warehouse, lowest.sku, quantity);
+    }
+  }
   return result;
 }
