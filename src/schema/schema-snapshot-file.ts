@@ -11,8 +11,8 @@ export interface CheckSchemaFileOptions {
 }
 
 /**
- * The compatibility check against a snapshot file in the repository: what a CI step or the
- * CLI runs. A missing file counts as empty (everything is new).
+ * The compatibility check against a snapshot file in the repository: what a CI step runs. A
+ * missing file counts as empty (everything is new).
  *
  * @example
  * const report = await checkSchemaFile('events.schema.json', registry, { update: true })

@@ -1,11 +1,11 @@
 /**
  * PGlite is one session guarded by a mutex, and a `Subscription` handler runs inside the
- * subscription's transaction. A handler that appends to the same store (every saga step does)
+ * subscription's transaction. A handler that appends to the same store (a step running a command does)
  * would queue its append behind the very transaction it runs in, and wait for ever. This wrapper
  * makes the PGlite instance re-entrant:
  * a query or a transaction started from inside a transaction's async context joins that
  * transaction, fenced by a SAVEPOINT so that a refused append (a version conflict that
- * `handleCommand` retries) undoes only itself. On PGlite the saga step, its inbox row and the
+ * `handleCommand` retries) undoes only itself. On PGlite the step, its inbox row and the
  * checkpoint then commit together, which is the strongest outcome one session can give.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';

@@ -266,7 +266,7 @@ export class SqlEventStore extends BaseEventStore {
     return result;
   }
 
-  /** Who holds the reader back, and since when: shown as lag by subscriptions and the CLI. */
+  /** Who holds the reader back, and since when: shown as lag by subscriptions. */
   private async describeWait(position: bigint): Promise<NonNullable<AllPage['waitingOn']>> {
     const { rows } = await this.run<{ pid: number; since: Date | null }>('readAll', this.client,
       `SELECT DISTINCT w.pid, a.xact_start AS since FROM ${this.names.s}log_writers() w LEFT JOIN pg_stat_activity a ON a.pid = w.pid
