@@ -12,8 +12,9 @@
  * once, until the flows have settled; then the late customers ask to cancel, and the purchasing
  * clerk restocks what the read model shows lowest (it is up to date by then). Each service
  * handles its events in log order, so each warehouse decides its reservations in the plan's
- * order. What still varies is timing, never outcomes: global positions, the versions at which
- * snapshots fall relative to a flow's events, lag and durations.
+ * order. What still varies is timing, never outcomes: global positions, which of two services
+ * reacting to one event appends first (so the versions within a warehouse's stream), lag and
+ * durations.
  */
 import { DECLINED_CARD, GOOD_CARD, CUSTOMERS, PRODUCTS, WAREHOUSES } from './catalog.js';
 import { handleCommand, isDomainError, snapshotStoreFor, SqlEventStore, tableNamer, type EventStore } from './factum.js';
