@@ -14,6 +14,8 @@ export interface OpenEventStoreOptions {
   migrate?: boolean;
   /** Pool size for PostgreSQL URLs. */
   maxConnections?: number;
+  /** For PostgreSQL URLs: how long opening a connection may take; 10,000 ms by default (see `openPostgresEventStore`). */
+  connectTimeoutMs?: number;
   /** How concurrent single-event appends share statements on PostgreSQL (see `openPostgresEventStore`). */
   appendBatching?: AppendBatching;
 }
@@ -35,7 +37,10 @@ export interface OpenEventStoreOptions {
  */
 export async function openEventStore(location?: string | object, options: OpenEventStoreOptions = {}): Promise<EventStore> {
   const sql = { ...(options.schema ? { schema: options.schema } : {}), ...(options.limits ? { limits: options.limits } : {}), migrate: options.migrate ?? true };
-  const postgres = options.appendBatching !== undefined ? { appendBatching: options.appendBatching } : {};
+  const postgres = {
+    ...(options.appendBatching !== undefined ? { appendBatching: options.appendBatching } : {}),
+    ...(options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
+  };
   const parsed = typeof location === 'string' ? parseStoreLocation(location) : undefined;
   if (parsed?.kind === 'memory') return new MemoryEventStore(options.limits ? { limits: options.limits } : {});
   if (parsed?.kind === 'postgres') {
