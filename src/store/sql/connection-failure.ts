@@ -12,8 +12,9 @@ const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AG
  */
 const CONNECTION_SQLSTATE = /^(08...|28...|3D000|53300|57P0[1-3])$/;
 
-// What pg throws when the socket ends or its connect timeout fires, without a code.
-const DRIVER_MESSAGES = /^(timeout expired|Connection terminated|timeout exceeded when trying to connect)/;
+// What pg throws, without a code, when the socket ends, its connect timeout fires, or a statement
+// is sent on a client that already lost its connection.
+const DRIVER_MESSAGES = /^(timeout expired|Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error and is not queryable)/;
 
 /**
  * True when `error` says the database could not be reached or the connection was lost, as
