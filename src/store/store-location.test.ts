@@ -43,5 +43,8 @@ describe('parseStoreLocation', () => {
     expect(error.message).not.toContain('hunter2');
     expect(JSON.stringify(error.details)).not.toContain('hunter2');
     expect(error.message).toContain('mysql://root:***@host/x');
+    const unencoded = await refusal('mysql://root:p@ss@host/x');
+    expect(unencoded.message).not.toContain('ss@');
+    expect(unencoded.message).toContain('mysql://root:***@host/x');
   });
 });

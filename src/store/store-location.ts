@@ -58,5 +58,6 @@ function refused(location: string, reason: string, cause?: unknown): FactumError
 
 /** The location with the password of a `scheme://user:password@host` URL replaced, for messages. */
 function redactPassword(location: string): string {
-  return location.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/@:]*):[^/@]*@/i, '$1:***@');
+  // Up to the last "@" before the path: a password may hold an "@" its writer did not encode.
+  return location.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/@:]*):[^/]*@/i, '$1:***@');
 }

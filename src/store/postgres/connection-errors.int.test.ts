@@ -42,6 +42,12 @@ describe.skipIf(Boolean(skip))(`opening PostgreSQL${skip ? ` (skipped: ${skip})`
     expect(error.message + JSON.stringify(error.details)).not.toContain('hunter2');
   });
 
+  it('with migrate: false the open still connects, and fails there', async () => {
+    const port = await closedPort();
+    const error = await caught(openPostgresEventStore({ connection: `postgres://postgres@127.0.0.1:${port}/test`, migrate: false }));
+    expect(error.code).toBe('CONNECTION_FAILED');
+  });
+
   it('an unknown host is CONNECTION_FAILED', async () => {
     const error = await open('postgres://postgres@no-such-host.invalid:5432/test');
     expect(error.code).toBe('CONNECTION_FAILED');
