@@ -32,6 +32,9 @@ export type FactumErrorCode =
   | 'STORE_LOCKED'
   | 'MIGRATION_FAILED'
   | 'STORAGE_ERROR'
+  // Opening a store: the database cannot be reached, or its driver is not installed.
+  | 'CONNECTION_FAILED'
+  | 'DRIVER_MISSING'
   // Domain modelling and schemas (src/domain, src/schema).
   | 'DOMAIN_RULE_VIOLATED'
   | 'EVENT_SCHEMA_VIOLATION'
@@ -118,7 +121,7 @@ export function isStoreClosed(error: unknown): error is FactumError {
  * catch (e) { if (isInfrastructureError(e)) return reply(503) }
  */
 export function isInfrastructureError(error: unknown): error is FactumError {
-  return ['STORAGE_ERROR', 'STORE_CLOSED', 'MIGRATION_FAILED'].some((code) => hasCode(error, code as FactumErrorCode));
+  return ['STORAGE_ERROR', 'STORE_CLOSED', 'MIGRATION_FAILED', 'CONNECTION_FAILED'].some((code) => hasCode(error, code as FactumErrorCode));
 }
 
 /** True when another instance of a subscription advanced its checkpoint first (this one stops). */

@@ -3,8 +3,9 @@ import { unwrapEventStore } from '../schema/registered-event-store.js';
 import type { EventStore } from '../core/event-store.js';
 import type { RecordedEvent } from '../core/message.js';
 import { BaseEventStore } from '../store/base-event-store.js';
-import type { SqlQueryable } from '../store/sql/sql-client.js';
+import type { QueryOptions, SqlQueryable } from '../store/sql/sql-client.js';
 import { SqlEventStore } from '../store/sql/sql-event-store.js';
+import { storageError } from '../store/sql/storage-error.js';
 import { ensureProjectionTables } from './projection-runner.js';
 import { tableNamer, type Projection } from './projection.js';
 
@@ -58,14 +59,14 @@ export class InlineProjections {
       this.store.inlineHook = undefined;
       return;
     }
-    const entries = [...this.projections.values()];
+    const entries = [...this.projections.values()].map((entry) => ({ ...entry, operation: `inline projection "${entry.projection.name}"` }));
     this.store.inlineHook =
       this.store instanceof SqlEventStore
         ? async (events: RecordedEvent[], tx: SqlQueryable | undefined) => {
             for (const event of events) {
-              for (const { projection, table } of entries) {
+              for (const { projection, table, operation } of entries) {
                 const handler = projection.handlers[event.type];
-                if (handler) await handler(event, { ...(tx ? { sql: tx } : {}), subscription: projection.name, attempt: 1, table });
+                if (handler) await handler(event, { ...(tx ? { sql: failingAsStorageErrors(tx, operation) } : {}), subscription: projection.name, attempt: 1, table });
               }
             }
           }
@@ -81,4 +82,19 @@ export class InlineProjections {
             }
           };
   }
+}
+
+/**
+ * The append's transaction as a handler sees it: a statement that fails (a constraint, a lost
+ * connection) rejects with `STORAGE_ERROR` naming the projection, with the driver's error as
+ * `cause`, like every other database failure of an append. What a handler throws itself
+ * reaches the caller unchanged.
+ */
+function failingAsStorageErrors(tx: SqlQueryable, operation: string): SqlQueryable {
+  return {
+    query: <Row>(sql: string, params?: unknown[], options?: QueryOptions) =>
+      tx.query<Row>(sql, params, options).catch((error: unknown) => {
+        throw storageError(operation, error);
+      }),
+  };
 }

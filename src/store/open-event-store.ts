@@ -3,6 +3,7 @@ import type { EventStore } from '../core/event-store.js';
 import type { StoreLimits } from '../core/validation.js';
 import { MemoryEventStore } from './memory/memory-event-store.js';
 import type { AppendBatching } from './sql/single-event-appends.js';
+import { parseStoreLocation } from './store-location.js';
 
 /** Options of `openEventStore` beyond the location. */
 export interface OpenEventStoreOptions {
@@ -13,15 +14,20 @@ export interface OpenEventStoreOptions {
   migrate?: boolean;
   /** Pool size for PostgreSQL URLs. */
   maxConnections?: number;
+  /** For PostgreSQL URLs: how long opening a connection may take; 10,000 ms by default (see `openPostgresEventStore`). */
+  connectTimeoutMs?: number;
   /** How concurrent single-event appends share statements on PostgreSQL (see `openPostgresEventStore`). */
   appendBatching?: AppendBatching;
 }
 
 /**
  * Opens an event store from one argument:
- * - nothing, or a directory path: the embedded PGlite store (`./.factum/db` by default);
- * - `'memory:'`: the in-memory store;
+ * - nothing, or a directory (a relative or absolute path, `C:\\data`, `file:///abs/dir`,
+ *   `file:rel/dir`): the embedded PGlite store (`./.factum/db` by default);
+ * - `'memory:'` (or `'memory://'`): the in-memory store;
  * - a `postgres://` or `postgresql://` URL, or a `pg.Pool`: PostgreSQL.
+ * Any other string with a URL scheme (`'mysql://...'`, `'memory:x'`) and the empty string are
+ * refused with `INVALID_ARGUMENT`: they would otherwise become a directory of that name.
  * Drivers are loaded only when used, so each is an optional peer dependency.
  *
  * @example
@@ -31,17 +37,21 @@ export interface OpenEventStoreOptions {
  */
 export async function openEventStore(location?: string | object, options: OpenEventStoreOptions = {}): Promise<EventStore> {
   const sql = { ...(options.schema ? { schema: options.schema } : {}), ...(options.limits ? { limits: options.limits } : {}), migrate: options.migrate ?? true };
-  const postgres = options.appendBatching !== undefined ? { appendBatching: options.appendBatching } : {};
-  if (location === 'memory:' || location === 'memory://') return new MemoryEventStore(options.limits ? { limits: options.limits } : {});
-  if (typeof location === 'string' && /^postgres(ql)?:\/\//.test(location)) {
+  const postgres = {
+    ...(options.appendBatching !== undefined ? { appendBatching: options.appendBatching } : {}),
+    ...(options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
+  };
+  const parsed = typeof location === 'string' ? parseStoreLocation(location) : undefined;
+  if (parsed?.kind === 'memory') return new MemoryEventStore(options.limits ? { limits: options.limits } : {});
+  if (parsed?.kind === 'postgres') {
     const { openPostgresEventStore } = await import('./postgres/postgres-event-store.js');
-    return openPostgresEventStore({ ...sql, ...postgres, connection: location, ...(options.maxConnections ? { maxConnections: options.maxConnections } : {}) });
+    return openPostgresEventStore({ ...sql, ...postgres, connection: parsed.url, ...(options.maxConnections ? { maxConnections: options.maxConnections } : {}) });
   }
-  if (location === undefined || typeof location === 'string') {
+  if (location === undefined || parsed?.kind === 'embedded') {
     const { openPGliteEventStore } = await import('./pglite/pglite-event-store.js');
-    return openPGliteEventStore({ ...sql, ...(location ? { dataDir: location } : {}) });
+    return openPGliteEventStore({ ...sql, ...(parsed ? { dataDir: parsed.dataDir } : {}) });
   }
-  if (typeof (location as { connect?: unknown }).connect === 'function') {
+  if (typeof location === 'object' && location !== null && typeof (location as { connect?: unknown }).connect === 'function') {
     const { openPostgresEventStore } = await import('./postgres/postgres-event-store.js');
     return openPostgresEventStore({ ...sql, ...postgres, connection: location as never });
   }

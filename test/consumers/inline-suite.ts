@@ -52,8 +52,10 @@ export function inlineSuite(factory: StoreFactory): void {
 
       await store.append('acct-1', [ev('Deposited', { amount: 50 }), ev('Deposited', { amount: 25 })]);
       expect(await balance('acct-1')).toBe(75);
-      // The projection's own error reaches the caller (here the CHECK constraint, or 'overdrawn').
+      // The projection's error reaches the caller: the CHECK constraint as a STORAGE_ERROR with
+      // the driver's error as cause, or the handler's own 'overdrawn' as it was thrown.
       await expect(store.append('acct-1', [ev('Withdrawn', { amount: 100 })])).rejects.toThrow(/overdrawn|balance_check/);
+      if (sql) await expect(store.append('acct-1', [ev('Withdrawn', { amount: 100 })])).rejects.toMatchObject({ code: 'STORAGE_ERROR', details: { sqlState: '23514' } });
       // Neither the event nor the read-model change happened.
       expect((await store.streamInfo('acct-1')).version).toBe(2);
       expect(await balance('acct-1')).toBe(75);

@@ -1,3 +1,4 @@
+import { loadDriver } from '../load-driver.js';
 import { SqlEventStore, type SqlEventStoreOptions } from '../sql/sql-event-store.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { pgliteClient, type PGliteLike } from './pglite-client.js';
@@ -27,7 +28,7 @@ export async function openPGliteEventStore(options: PGliteEventStoreOptions = {}
   let db: PGliteLike;
   let unlock: (() => Promise<void>) | undefined;
   const owns = typeof options.dataDir !== 'object';
-  const pgliteModule = await import('@electric-sql/pglite');
+  const pgliteModule = await loadDriver(() => import('@electric-sql/pglite'), '@electric-sql/pglite', 'The embedded store');
   if (typeof options.dataDir === 'object') {
     db = options.dataDir;
   } else {

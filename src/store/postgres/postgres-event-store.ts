@@ -1,5 +1,11 @@
+import { validatePositiveInt } from '../../core/validation.js';
+import { loadDriver } from '../load-driver.js';
 import { SqlEventStore, type SqlEventStoreOptions } from '../sql/sql-event-store.js';
+import { connectionFailedError } from './connection-failed-error.js';
 import { postgresClient, type PgPoolLike } from './postgres-client.js';
+
+/** How long a new connection may take to be ready for queries, unless `connectTimeoutMs` says otherwise. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
 /** Options of `openPostgresEventStore`. */
 export interface PostgresEventStoreOptions extends SqlEventStoreOptions {
@@ -7,6 +13,14 @@ export interface PostgresEventStoreOptions extends SqlEventStoreOptions {
   connection: string | PgPoolLike;
   /** Pool size when factum creates the pool; 10 by default. */
   maxConnections?: number;
+  /**
+   * When factum creates the pool: how long opening one connection (TCP, TLS, authentication,
+   * until the server is ready for queries) may take before it fails with `CONNECTION_FAILED`;
+   * 10,000 ms by default (`DEFAULT_CONNECT_TIMEOUT_MS`). Without it a host or port that accepts
+   * TCP but never answers would hang the open for ever. Waiting for a free connection of a busy
+   * pool is not limited by it. A `pg.Pool` you pass keeps its own `connectionTimeoutMillis`.
+   */
+  connectTimeoutMs?: number;
   /** Apply pending migrations on open; true by default. */
   migrate?: boolean;
   /**
@@ -26,13 +40,30 @@ export interface PostgresEventStoreOptions extends SqlEventStoreOptions {
  */
 export class PostgresEventStore extends SqlEventStore {}
 
+/**
+ * Opens the PostgreSQL store: connects once (a database that cannot be reached, refuses the
+ * credentials or does not exist fails here with `CONNECTION_FAILED`), then applies pending
+ * migrations (`MIGRATION_FAILED` when one fails on a live connection).
+ *
+ * @example
+ * const store = await openPostgresEventStore({ connection: process.env.DATABASE_URL!, connectTimeoutMs: 5000 })
+ */
 export async function openPostgresEventStore(options: PostgresEventStoreOptions): Promise<PostgresEventStore> {
+  validatePositiveInt('connectTimeoutMs', options.connectTimeoutMs);
   let pool: PgPoolLike;
+  let timeoutMs: number | undefined;
   const owns = typeof options.connection === 'string';
   if (typeof options.connection === 'string') {
-    const pg = await import('pg');
-    const Pool = pg.default?.Pool ?? (pg as unknown as { Pool: typeof import('pg').Pool }).Pool;
-    const created = new Pool({ connectionString: options.connection, max: options.maxConnections ?? 10 });
+    const pg = await loadDriver(() => import('pg'), 'pg', 'The PostgreSQL store');
+    const { Pool, Client } = pg.default ?? (pg as unknown as typeof import('pg').default);
+    const connectionTimeoutMillis = (timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
+    // On the client, not the pool: pg-pool would also time out waits for a free connection.
+    class TimedClient extends Client {
+      constructor(config: import('pg').ClientConfig = {}) {
+        super({ ...config, connectionTimeoutMillis });
+      }
+    }
+    const created = new Pool({ connectionString: options.connection, max: options.maxConnections ?? 10, Client: TimedClient });
     // An idle client that loses its server emits 'error'; without a listener that would crash the process.
     created.on('error', () => {});
     pool = created;
@@ -40,12 +71,19 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
     pool = options.connection;
   }
   const store = new PostgresEventStore(postgresClient(pool, owns, options.preparedStatements ?? true), options);
+  try {
+    // One connection first, so an unreachable database is told apart from a failed migration.
+    (await pool.connect()).release();
+  } catch (error) {
+    await store.close();
+    throw connectionFailedError(error, pool, timeoutMs);
+  }
   if (options.migrate ?? true) {
     try {
       await store.migrate();
     } catch (error) {
       await store.close();
-      throw error;
+      throw (error as { code?: unknown }).code === 'CONNECTION_FAILED' ? connectionFailedError(error, pool, timeoutMs) : error;
     }
   }
   return store;

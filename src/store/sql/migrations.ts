@@ -1,5 +1,6 @@
 import { FactumError } from '../../core/errors.js';
 import type { SqlClient } from './sql-client.js';
+import { isConnectionFailure } from './connection-failure.js';
 import { quoteIdent, type SqlNames } from './sql-names.js';
 import { consumerTables } from './consumer-migrations.js';
 import { snapshotTable } from './snapshot-migration.js';
@@ -165,6 +166,11 @@ export async function migrate(client: SqlClient, names: SqlNames, migrations: Mi
       return ran;
     });
   } catch (error) {
+    // A database that cannot be reached has not failed a migration: the caller (and its
+    // operator) must look at the network or the credentials, not at the schema.
+    if (isConnectionFailure(error)) {
+      throw new FactumError('CONNECTION_FAILED', `Migrating schema "${names.schema}" failed: the database connection failed: ${(error as Error).message}`, { cause: error });
+    }
     throw new FactumError('MIGRATION_FAILED', `Migrating schema "${names.schema}" failed: ${(error as Error).message}`, { cause: error });
   }
 }

@@ -11,6 +11,7 @@ import { migrate } from './migrations.js';
 import { ReadAllSafety, safeEnd } from './read-all-safety.js';
 import type { SqlClient, SqlQueryable, TypeParsers } from './sql-client.js';
 import { sqlNames, type SqlNames } from './sql-names.js';
+import { storageError } from './storage-error.js';
 import { eventJsonFields, parseOutcome, type AppendOutcome, type AppendStatement } from './append-outcome.js';
 import { SingleEventAppends, type AppendBatching } from './single-event-appends.js';
 import { streamReadSql } from './stream-read-sql.js';
@@ -389,14 +390,6 @@ export class SqlEventStore extends BaseEventStore {
       throw storageError(operation, error);
     }
   }
-}
-
-function storageError(operation: string, error: unknown): FactumError {
-  if (error instanceof FactumError) return error;
-  return new FactumError('STORAGE_ERROR', `${operation} failed: ${(error as Error)?.message ?? String(error)}`, {
-    cause: error,
-    details: { operation, sqlState: (error as { code?: string })?.code },
-  });
 }
 
 function parseDetail(detail: string | undefined): Record<string, unknown> {
