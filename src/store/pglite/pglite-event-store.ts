@@ -1,5 +1,6 @@
 import { SqlEventStore, type SqlEventStoreOptions } from '../sql/sql-event-store.js';
 import { lockDataDir } from './data-dir-lock.js';
+import { defaultTemplateRoot, seedDataDir } from './data-dir-template.js';
 import { pgliteClient, type PGliteLike } from './pglite-client.js';
 import type { PGliteModuleLike } from './prepared-pglite.js';
 
@@ -9,6 +10,15 @@ export interface PGliteEventStoreOptions extends SqlEventStoreOptions {
   dataDir?: string | PGliteLike;
   /** Apply pending migrations on open; true by default. */
   migrate?: boolean;
+  /**
+   * Where the template for new directories is kept (made once per PGlite version, then copied:
+   * see data-dir-template.ts), or `false` to let PGlite create each new database in place.
+   * The user's cache folder by default (`~/.cache/factum` on Linux).
+   *
+   * @example
+   * await openPGliteEventStore({ dataDir: './data/events', templateDir: './.cache/factum' })
+   */
+  templateDir?: string | false;
 }
 
 /**
@@ -38,6 +48,8 @@ export async function openPGliteEventStore(options: PGliteEventStoreOptions = {}
       unlock = await lockDataDir(dir);
     }
     try {
+      const templateDir = options.templateDir ?? defaultTemplateRoot();
+      if (unlock && templateDir !== false) await seedDataDir(dir, templateDir);
       db = (await pgliteModule.PGlite.create(dir)) as unknown as PGliteLike;
     } catch (error) {
       await unlock?.();
