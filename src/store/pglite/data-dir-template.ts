@@ -2,20 +2,24 @@
  * New embedded directories are copies of a template. PGlite creates a database by running initdb
  * in a second WebAssembly PostgreSQL beside the first and copying its files over: seconds of work
  * and about 0.9 GB of memory that the process then keeps, where opening an existing directory
- * takes under a second and 0.35 GB. So factum lets PGlite make a database once per PGlite version,
- * in a short-lived child process (initdb's memory dies with it), keeps it as a template in the
- * user's cache folder (`env-paths`: ~/.cache/factum on Linux), and fills each new directory with a
- * copy, which PGlite then opens like an existing one.
+ * takes under a second and 0.35 GB; and the migrations, run on a cold database, take another
+ * second. So a short-lived child process (initdb's memory dies with it) makes a migrated database
+ * once per PGlite version, schema and set of migrations, it is kept as a template in the user's
+ * cache folder (`env-paths`: ~/.cache/factum on Linux), and each new directory is filled with a
+ * copy, which PGlite then opens like an existing one, with nothing left to migrate.
  */
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { constants, readFileSync } from 'node:fs';
 import { access, cp, mkdir, rename, rm } from 'node:fs/promises';
+import { createHash, randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import envPaths from 'env-paths';
 import { FactumError } from '../../core/errors.js';
+import { MIGRATIONS } from '../sql/migrations.js';
+import { sqlNames } from '../sql/sql-names.js';
+import { LOCK_FILE } from './data-dir-lock.js';
 
 /** PGlite resumes a directory that has this file and runs initdb where it is missing. */
 const MARKER = 'PG_VERSION';
@@ -32,17 +36,36 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-/** The PGlite that the store imports: its entry, for the child, and its version, to name the template. */
-function installedPGlite(): { entry: string; version: string } {
-  const entry = createRequire(import.meta.url).resolve('@electric-sql/pglite');
+/** What a new directory should hold: a database as `openPGliteEventStore` with these options leaves it. */
+export interface TemplateSpec {
+  /** The folder that keeps templates. */
+  root: string;
+  schema: string;
+  /** Whether the store migrates on open: a template is migrated only for stores that would be. */
+  migrate: boolean;
+}
+
+/** The template's folder: one per PGlite version and, when migrated, per schema and migrations' SQL. */
+function templatePath(spec: TemplateSpec): string {
+  const pgliteEntry = createRequire(import.meta.url).resolve('@electric-sql/pglite');
   // PGlite does not export its package.json; it sits one folder above the entry (dist/).
-  const { version } = JSON.parse(readFileSync(join(dirname(entry), '..', 'package.json'), 'utf8')) as { version: string };
-  return { entry, version };
+  const { version } = JSON.parse(readFileSync(join(dirname(pgliteEntry), '..', 'package.json'), 'utf8')) as { version: string };
+  if (!spec.migrate) return join(spec.root, `pglite-${version}`);
+  const names = sqlNames(spec.schema);
+  // By content, not by number: a migration edited while in development gets a template of its own.
+  const migrations = createHash('sha1').update(JSON.stringify([spec.schema, MIGRATIONS.map((m) => [m.version, m.sql(names)])]));
+  return join(spec.root, `pglite-${version}-${migrations.digest('hex').slice(0, 16)}`);
+}
+
+/** The child runs this very store; from TypeScript sources (tests, tsx) it needs tsx's loader too. */
+function childArgs(): string[] {
+  const fromSource = import.meta.url.endsWith('.ts');
+  return fromSource ? ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href] : [];
 }
 
 function runNode(code: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [...childArgs(), '--input-type=module', '-e', code], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.once('error', reject);
@@ -50,13 +73,16 @@ function runNode(code: string): Promise<void> {
   });
 }
 
-async function buildTemplate(template: string, entry: string): Promise<void> {
+async function buildTemplate(template: string, spec: TemplateSpec): Promise<void> {
   // Built aside and renamed into place: a template that exists is complete, even if builders race or die.
   const building = `${template}.building-${randomUUID()}`;
-  const code = `const { PGlite } = await import(${JSON.stringify(pathToFileURL(entry).href)});
-    const db = await PGlite.create(${JSON.stringify(building)}); await db.close();`;
+  const store = new URL(`./pglite-event-store.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url).href;
+  const options = { dataDir: building, templateDir: false, schema: spec.schema, migrate: spec.migrate };
+  const code = `const { openPGliteEventStore } = await import(${JSON.stringify(store)});
+    const store = await openPGliteEventStore(${JSON.stringify(options)}); await store.close();`;
   try {
     await runNode(code);
+    await rm(join(building, LOCK_FILE));
     await rename(building, template);
   } catch (error) {
     await rm(building, { recursive: true, force: true });
@@ -70,14 +96,13 @@ async function buildTemplate(template: string, entry: string): Promise<void> {
  * read-only cache), false: PGlite then creates the database in place, the slow way. A failed copy
  * throws, since it may have left files behind.
  */
-export async function seedDataDir(dir: string, templateRoot: string): Promise<boolean> {
+export async function seedDataDir(dir: string, spec: TemplateSpec): Promise<boolean> {
   if (await exists(join(dir, MARKER))) return false;
-  const { entry, version } = installedPGlite();
-  const template = join(templateRoot, `pglite-${version}`);
+  const template = templatePath(spec);
   try {
     if (!(await exists(join(template, MARKER)))) {
-      await mkdir(templateRoot, { recursive: true });
-      await buildTemplate(template, entry);
+      await mkdir(spec.root, { recursive: true });
+      await buildTemplate(template, spec);
     }
   } catch {
     return false;

@@ -11,8 +11,9 @@ export interface PGliteEventStoreOptions extends SqlEventStoreOptions {
   /** Apply pending migrations on open; true by default. */
   migrate?: boolean;
   /**
-   * Where the template for new directories is kept (made once per PGlite version, then copied:
-   * see data-dir-template.ts), or `false` to let PGlite create each new database in place.
+   * Where the templates for new directories are kept (a migrated database made once per PGlite
+   * version, schema and migrations, then copied: see data-dir-template.ts), or `false` to let
+   * PGlite create each new database in place.
    * The user's cache folder by default (`~/.cache/factum` on Linux).
    *
    * @example
@@ -49,7 +50,9 @@ export async function openPGliteEventStore(options: PGliteEventStoreOptions = {}
     }
     try {
       const templateDir = options.templateDir ?? defaultTemplateRoot();
-      if (unlock && templateDir !== false) await seedDataDir(dir, templateDir);
+      if (unlock && templateDir !== false) {
+        await seedDataDir(dir, { root: templateDir, schema: options.schema ?? 'factum', migrate: options.migrate ?? true });
+      }
       db = (await pgliteModule.PGlite.create(dir)) as unknown as PGliteLike;
     } catch (error) {
       await unlock?.();
