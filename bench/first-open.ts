@@ -1,6 +1,7 @@
 /**
  * What a first open of a new embedded directory costs, against a reopen: `npx tsx bench/first-open.ts
- * [runs]`. Each open runs in its own Node process (so peak memory is that open's alone) and reports
+ * [runs] [--dist]`. With `--dist` the opens run the built package (`npm run build` first), as users
+ * do: from sources, the child that makes a template loads tsx too. Each open runs in its own Node process (so peak memory is that open's alone) and reports
  * the time `openPGliteEventStore` took (PGlite start, database creation, migrations), the process's
  * peak RSS and its RSS once open (what it keeps while it runs). Cases:
  *
@@ -15,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { openPGliteEventStore } from '../src/store/pglite/pglite-event-store.js';
+import type { openPGliteEventStore as OpenStore } from '../src/store/pglite/pglite-event-store.js';
 
 interface Sample {
   seconds: number;
@@ -24,7 +25,8 @@ interface Sample {
 }
 
 if (process.argv[2] === '--child') {
-  const [dataDir, templateDir] = process.argv.slice(3) as [string, string];
+  const [dataDir, templateDir, from] = process.argv.slice(3) as [string, string, string];
+  const { openPGliteEventStore } = (await import(`../${from}/store/pglite/pglite-event-store.js`)) as { openPGliteEventStore: typeof OpenStore };
   const started = performance.now();
   const store = await openPGliteEventStore({ dataDir, templateDir: templateDir === 'none' ? false : templateDir });
   const seconds = (performance.now() - started) / 1000;
@@ -35,11 +37,12 @@ if (process.argv[2] === '--child') {
 }
 
 const runs = Number(process.argv[2] ?? 3);
+const from = process.argv.includes('--dist') ? 'dist' : 'src';
 const self = fileURLToPath(import.meta.url);
 const root = await mkdtemp(path.join(os.tmpdir(), 'factum-first-open-'));
 
 function open(dataDir: string, templateDir: string): Sample {
-  const child = spawnSync(process.execPath, ['--import', 'tsx', self, '--child', dataDir, templateDir], { encoding: 'utf8' });
+  const child = spawnSync(process.execPath, ['--import', 'tsx', self, '--child', dataDir, templateDir, from], { encoding: 'utf8' });
   if (child.status !== 0) throw new Error(child.stderr);
   return JSON.parse(child.stdout.trim().split('\n').pop()!) as Sample;
 }
@@ -58,7 +61,7 @@ try {
 }
 
 const median = (values: number[]): number => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-console.log(`first open of an embedded directory, median of ${runs} runs (min-max), one process per open`);
+console.log(`first open of an embedded directory (${from}), median of ${runs} runs (min-max), one process per open`);
 console.log('case           open (s)          peak RSS (MiB)    RSS once open (MiB)');
 for (const [name, samples] of Object.entries(cases)) {
   const column = (pick: (s: Sample) => number, digits: number): string => {
