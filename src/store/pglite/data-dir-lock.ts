@@ -54,7 +54,7 @@ async function heldElsewhere(dir: string): Promise<FactumError> {
   const pid = /^\d+$/.test(recorded) ? Number(recorded) : undefined;
   // The holder writes its PID after it got the lock: a newcomer may still read its predecessor's.
   const hint = pid === undefined ? '' : ` (its lock file names process ${pid})`;
-  return locked(dir, `in another process${hint}`, { holder: 'other-process', ...(pid === undefined ? {} : { recordedPid: pid }) });
+  return locked(dir, `in another process or worker thread${hint}`, { holder: 'other-process', ...(pid === undefined ? {} : { recordedPid: pid }) });
 }
 
 /**
