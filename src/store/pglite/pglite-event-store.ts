@@ -1,6 +1,7 @@
 import { loadDriver } from '../load-driver.js';
 import { SqlEventStore, type SqlEventStoreOptions } from '../sql/sql-event-store.js';
 import { lockDataDir } from './data-dir-lock.js';
+import { defaultTemplateRoot, seedDataDir } from './data-dir-template.js';
 import { pgliteClient, type PGliteLike } from './pglite-client.js';
 import type { PGliteModuleLike } from './prepared-pglite.js';
 
@@ -10,6 +11,16 @@ export interface PGliteEventStoreOptions extends SqlEventStoreOptions {
   dataDir?: string | PGliteLike;
   /** Apply pending migrations on open; true by default. */
   migrate?: boolean;
+  /**
+   * Where the templates for new directories are kept (a migrated database made once per PGlite
+   * version, schema and migrations, then copied: see data-dir-template.ts), or `false` to let
+   * PGlite create each new database in place.
+   * The user's cache folder by default (`~/.cache/factum` on Linux).
+   *
+   * @example
+   * await openPGliteEventStore({ dataDir: './data/events', templateDir: './.cache/factum' })
+   */
+  templateDir?: string | false;
 }
 
 /**
@@ -39,6 +50,10 @@ export async function openPGliteEventStore(options: PGliteEventStoreOptions = {}
       unlock = await lockDataDir(dir);
     }
     try {
+      const templateDir = options.templateDir ?? defaultTemplateRoot();
+      if (unlock && templateDir !== false) {
+        await seedDataDir(dir, { root: templateDir, schema: options.schema ?? 'factum', migrate: options.migrate ?? true });
+      }
       db = (await pgliteModule.PGlite.create(dir)) as unknown as PGliteLike;
     } catch (error) {
       await unlock?.();
