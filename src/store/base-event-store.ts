@@ -127,7 +127,7 @@ export abstract class BaseEventStore implements EventStore, TransactionCapable {
         } catch (error) {
           // Let the steps in flight finish before the rollback; the callback's error is the answer.
           inside.ended = true;
-          await open.beforeCommit().catch(() => undefined);
+          await open.abandon();
           throw error;
         }
         inside.ended = true;

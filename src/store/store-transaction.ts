@@ -48,9 +48,14 @@ export class StoreTransaction implements EventStoreTransaction {
 
   /** Waits for the steps in flight, ends the transaction for its callback, and throws what doomed it. */
   async close(): Promise<void> {
+    await this.settle();
+    if (this.failure) throw this.failure.error;
+  }
+
+  /** Ends the transaction for its callback and waits for the steps in flight. */
+  async settle(): Promise<void> {
     this.end();
     await this.tail;
-    if (this.failure) throw this.failure.error;
   }
 
   /** Later steps throw TRANSACTION_ENDED. */

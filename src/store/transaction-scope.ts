@@ -20,13 +20,16 @@ export interface TransactionCapable {
 /**
  * Appends that belong to a transaction the caller holds. The holder drives it:
  * `beforeCommit()` just before its COMMIT (it throws when the transaction must roll back
- * instead), then `end(committed)` once the transaction is over, committed or not.
+ * instead) or `abandon()` before a rollback, then `end(committed)` once the transaction is
+ * over, committed or not.
  */
 export interface TransactionScope {
   /** Appends (and `sql`, the holder's session) for the work done inside the transaction. */
   readonly tx: EventStoreTransaction;
   /** Waits for the appends in flight, ends `tx`, and throws the failure that must roll the transaction back, if any. */
   beforeCommit(): Promise<void>;
+  /** Instead of `beforeCommit` when the transaction will roll back: waits for the appends in flight and ends `tx`. */
+  abandon(): Promise<void>;
   /**
    * Ends `tx` (later calls throw TRANSACTION_ENDED). When `committed`, tells the store's
    * listeners (in-process subscriptions) about the appends; on the memory store it also makes
@@ -50,7 +53,7 @@ export interface TransactionScope {
  *   await scope.beforeCommit()
  *   await commit()
  *   scope.end(true)
- * } catch (error) { scope.end(false); throw error }
+ * } catch (error) { await scope.abandon(); scope.end(false); throw error }
  */
 export function enlistTransaction(store: EventStore, sql?: SqlQueryable): Promise<TransactionScope> {
   const enlist = (store as Partial<TransactionCapable>)[ENLIST_TRANSACTION];

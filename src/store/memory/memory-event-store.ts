@@ -156,6 +156,7 @@ export class MemoryEventStore extends BaseEventStore {
         // Inline projections run as the draft commits: a transaction that rolls back never reached them.
         for (const { events } of draft.staged) this.runInline(events);
       },
+      abandon: () => tx.settle(),
       end: (committed) => {
         tx.end();
         try {

@@ -24,6 +24,7 @@ export function sqlTransactionScope(parts: SqlTransactionParts, sql: SqlQueryabl
   return {
     tx,
     beforeCommit: () => tx.close(),
+    abandon: () => tx.settle(),
     end(committed) {
       tx.end();
       if (committed) for (const result of tx.appended) parts.announce(result);
