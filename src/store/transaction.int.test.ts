@@ -133,6 +133,24 @@ for (const f of factories) {
       if (table) expect(await rowsOf(store, table)).toEqual([]);
     });
 
+    if (f.name !== 'memory') it('a statement of the callback that fails fails the transaction, even when the callback catches it', async () => {
+      const store = await open();
+      const table = await accounts(store);
+      await sqlOf(store)!.client.query(`INSERT INTO ${table} VALUES ('acc-1', 1)`);
+      let inside: unknown;
+      const error = await caught(
+        store.transaction(async (tx) => {
+          await tx.append('acc-2', [{ type: 'Opened', data: {} }]);
+          inside = await tx.sql.query(`INSERT INTO ${table} VALUES ('acc-1', 2)`).catch((e: unknown) => e);
+          return 'swallowed';
+        }),
+      );
+      expect(error).toBe(inside);
+      expect(error.code).toBe('STORAGE_ERROR');
+      expect(error.details.sqlState).toBe('23505');
+      expect(await collect(store.readAll())).toEqual([]);
+    });
+
     it('idempotency holds inside: re-appended ids answer with the first result and write nothing', async () => {
       const store = await open();
       const committed = { id: uuidv7(), type: 'Opened', data: {} };
