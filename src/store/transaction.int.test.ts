@@ -1,10 +1,12 @@
 // store.transaction on every store: the user's rows and events commit together or not at all,
 // every append rule holds inside, and $all readers never see (nor skip for good) what a
 // transaction may still commit or has rolled back.
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createdSchemas, dropSchemas, storeFactories } from '../../test/stores.js';
 import { caught } from '../../test/caught.js';
+import { gate } from '../../test/gate.js';
+import { openedStores } from '../../test/opened-stores.js';
 import type { EventStore } from '../core/event-store.js';
 import type { AppendResult, RecordedEvent } from '../core/message.js';
 import { uuidv7 } from '../core/uuid.js';
@@ -25,24 +27,10 @@ async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   return out;
 }
 
-/** A promise and the function that resolves it: holds a transaction open until the test lets it go. */
-function gate(): { opened: Promise<void>; open: () => void } {
-  let open!: () => void;
-  const opened = new Promise<void>((resolve) => (open = resolve));
-  return { opened, open };
-}
 
 for (const f of factories) {
   describe.skipIf(Boolean(f.skip))(`store.transaction: ${f.name}${f.skip ? ` (skipped: ${f.skip})` : ''}`, () => {
-    const opened: EventStore[] = [];
-    const open = async (): Promise<EventStore> => {
-      const store = await f.open();
-      opened.push(store);
-      return store;
-    };
-    afterEach(async () => {
-      for (const store of opened.splice(0)) await store.close();
-    });
+    const open = openedStores(f);
     const sqlOf = (store: EventStore) => (store instanceof SqlEventStore ? store : undefined);
     /** The user's own table (SQL stores): an account row per stream. */
     const accounts = async (store: EventStore): Promise<string> => {

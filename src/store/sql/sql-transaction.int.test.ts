@@ -4,18 +4,13 @@ import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { POSTGRES_URL, postgresUnavailable } from '../../../test/services.js';
 import { caught } from '../../../test/caught.js';
+import { gate } from '../../../test/gate.js';
 import { createdSchemas, dropSchemas, openTestPostgres } from '../../../test/stores.js';
 import type { PostgresEventStore } from '../postgres/postgres-event-store.js';
 
 const skip = await postgresUnavailable();
 afterAll(() => dropSchemas(createdSchemas));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function gate(): { opened: Promise<void>; open: () => void } {
-  let open!: () => void;
-  const opened = new Promise<void>((resolve) => (open = resolve));
-  return { opened, open };
-}
 
 describe.skipIf(Boolean(skip))(`store.transaction on PostgreSQL${skip ? ` (skipped: ${skip})` : ''}`, () => {
   const stores: PostgresEventStore[] = [];
