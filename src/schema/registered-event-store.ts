@@ -53,13 +53,13 @@ export function registeredEventStore<S extends EventStore>(store: S, registry: E
     async *readAll(options?: ReadAllOptions): AsyncGenerator<RecordedEvent> {
       for await (const event of store.readAll(options)) yield registry.upcast(event);
     },
-    transaction<T>(fn: (tx: EventStoreTransaction) => Promise<T>): Promise<T> {
+    async transaction<T>(fn: (tx: EventStoreTransaction) => Promise<T>): Promise<T> {
       return inner(RUN_TRANSACTION)(fn, validating());
     },
-    [RUN_TRANSACTION]<T>(fn: (tx: EventStoreTransaction) => Promise<T>, prepare?: PrepareEvents): Promise<T> {
+    async [RUN_TRANSACTION]<T>(fn: (tx: EventStoreTransaction) => Promise<T>, prepare?: PrepareEvents): Promise<T> {
       return inner(RUN_TRANSACTION)(fn, validating(prepare));
     },
-    [ENLIST_TRANSACTION](sql: SqlQueryable | undefined, prepare?: PrepareEvents): Promise<TransactionScope> {
+    async [ENLIST_TRANSACTION](sql: SqlQueryable | undefined, prepare?: PrepareEvents): Promise<TransactionScope> {
       return inner(ENLIST_TRANSACTION)(sql, validating(prepare));
     },
   };

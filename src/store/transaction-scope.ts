@@ -55,7 +55,7 @@ export interface TransactionScope {
  *   scope.end(true)
  * } catch (error) { await scope.abandon(); scope.end(false); throw error }
  */
-export function enlistTransaction(store: EventStore, sql?: SqlQueryable): Promise<TransactionScope> {
+export async function enlistTransaction(store: EventStore, sql?: SqlQueryable): Promise<TransactionScope> {
   const enlist = (store as Partial<TransactionCapable>)[ENLIST_TRANSACTION];
   if (typeof enlist !== 'function') throw new FactumError('INVALID_ARGUMENT', `The ${store.kind} store cannot join a transaction`);
   return enlist.call(store, sql);
