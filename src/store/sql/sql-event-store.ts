@@ -1,8 +1,6 @@
 import { ConcurrencyError, FactumError, idempotencyConflictError, streamTombstonedError } from '../../core/errors.js';
-import { describeExpectedVersion, streamCategory, type AppendResult, type ExpectedVersion, type RecordedEvent } from '../../core/message.js';
-import type { AllPage, ListStreamsOptions, ReadAllPageOptions, StreamInfo, StreamMetadata } from '../../core/event-store.js';
-import type { AppendOptions } from '../../core/event-store.js';
-import type { NewEvent } from '../../core/message.js';
+import { describeExpectedVersion, streamCategory, type AppendResult, type ExpectedVersion, type NewEvent, type RecordedEvent } from '../../core/message.js';
+import type { AllPage, AppendOptions, ListStreamsOptions, ReadAllPageOptions, StreamInfo, StreamMetadata } from '../../core/event-store.js';
 import type { PreparedEvent, StoreLimits } from '../../core/validation.js';
 import { BaseEventStore, type StreamPageRequest } from '../base-event-store.js';
 import { preparedToRecorded } from '../recorded-event.js';
@@ -147,24 +145,25 @@ export class SqlEventStore extends BaseEventStore {
     }
     // An inline projection's own error cancels the append and reaches the caller as it is.
     let projectionFailed: { error: unknown } | undefined;
-    try {
-      return await (on ? (fn: (tx: SqlQueryable) => Promise<AppendOutcome | undefined>) => inSavepoint(on, () => fn(on)) : this.client.transaction.bind(this.client))(async (tx) => {
-        const row = (await tx.query<{ r: string }>(sql, params)).rows[0];
-        if (!row) return undefined;
-        const outcome = parseOutcome(row.r);
-        const { result, recordedAt } = outcome;
-        if (!result.alreadyAppended && inline) {
-          const first = result.nextExpectedVersion - events.length + 1;
-          const at = new Date(recordedAt);
-          try {
-            await inline(result.positions.map((position, i) => preparedToRecorded(events[i]!, streamId, first + i, position, at)), tx);
-          } catch (error) {
-            projectionFailed = { error };
-            throw error;
-          }
+    const write = async (tx: SqlQueryable): Promise<AppendOutcome | undefined> => {
+      const row = (await tx.query<{ r: string }>(sql, params)).rows[0];
+      if (!row) return undefined;
+      const outcome = parseOutcome(row.r);
+      const { result, recordedAt } = outcome;
+      if (!result.alreadyAppended && inline) {
+        const first = result.nextExpectedVersion - events.length + 1;
+        const at = new Date(recordedAt);
+        try {
+          await inline(result.positions.map((position, i) => preparedToRecorded(events[i]!, streamId, first + i, position, at)), tx);
+        } catch (error) {
+          projectionFailed = { error };
+          throw error;
         }
-        return outcome;
-      });
+      }
+      return outcome;
+    };
+    try {
+      return await (on ? inSavepoint(on, () => write(on)) : this.client.transaction(write));
     } catch (error) {
       throw projectionFailed ? new InlineProjectionFailure(projectionFailed.error) : error;
     }
