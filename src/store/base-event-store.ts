@@ -38,6 +38,16 @@ export interface StreamPageRequest {
 
 const DEFAULT_PAGE = 1000;
 
+/** Where an async context stands: inside the callback of a store's transaction (and of the transactions around it). */
+interface InsideTransaction {
+  store: BaseEventStore;
+  /** Set when the callback has returned: work it left running may use the store again. */
+  ended: boolean;
+  outer: InsideTransaction | undefined;
+}
+/** One for every store: each AsyncLocalStorage in use costs every promise of the process a little. */
+const insideTransactions = new AsyncLocalStorage<InsideTransaction>();
+
 /**
  * What all stores share: argument validation, the closed state, and paging. Implementations
  * supply the storage primitives, so behaviour above them cannot drift between stores.
@@ -46,8 +56,6 @@ export abstract class BaseEventStore implements EventStore, TransactionCapable {
   abstract readonly kind: string;
   protected readonly limits: StoreLimits;
   private closed = false;
-  /** Set inside the callbacks of this store's transactions; made on the first transaction (async hooks cost every promise a little). */
-  private insideTransaction: AsyncLocalStorage<{ ended: boolean }> | undefined;
 
   constructor(limits: Partial<StoreLimits> = {}) {
     this.limits = { ...DEFAULT_LIMITS, ...limits };
@@ -77,9 +85,8 @@ export abstract class BaseEventStore implements EventStore, TransactionCapable {
    */
   protected assertOpen(): void {
     this.assertNotClosed();
-    const inside = this.insideTransaction?.getStore();
-    if (inside && !inside.ended) {
-      throw new FactumError('TRANSACTION_IN_PROGRESS', `Called the ${this.kind} store from inside its own transaction: use the callback's tx (tx.append, tx.sql), or call after the transaction`);
+    for (let inside = insideTransactions.getStore(); inside; inside = inside.outer) {
+      if (inside.store === this && !inside.ended) throw new FactumError('TRANSACTION_IN_PROGRESS', `Called the ${this.kind} store from inside its own transaction: use the callback's tx (tx.append, tx.sql), or call after the transaction`);
     }
   }
 
@@ -114,16 +121,15 @@ export abstract class BaseEventStore implements EventStore, TransactionCapable {
   async [RUN_TRANSACTION]<T>(fn: (tx: EventStoreTransaction) => Promise<T>, prepare?: PrepareEvents): Promise<T> {
     this.assertOpen();
     if (typeof fn !== 'function') throw new FactumError('INVALID_ARGUMENT', 'transaction takes a function: store.transaction(async (tx) => { ... })');
-    const guard = (this.insideTransaction ??= new AsyncLocalStorage());
     let scope: TransactionScope | undefined;
     let committed = false;
     try {
       const result = await this.inTransaction(async (sql) => {
         const open = (scope = await this[ENLIST_TRANSACTION](sql, prepare));
-        const inside = { ended: false };
+        const inside: InsideTransaction = { store: this, ended: false, outer: insideTransactions.getStore() };
         let value: T;
         try {
-          value = await guard.run(inside, () => fn(open.tx));
+          value = await insideTransactions.run(inside, () => fn(open.tx));
         } catch (error) {
           // Let the steps in flight finish before the rollback; the callback's error is the answer.
           inside.ended = true;

@@ -371,6 +371,21 @@ for (const f of factories) {
         expect(await collect(store.readAll())).toEqual([]);
       });
 
+      it("another store's transaction inside the callback runs, and the outer store stays refused inside it", async () => {
+        const outer = await open();
+        const other = await open();
+        const codes = await outer.transaction(async (tx) => {
+          await tx.append('acc-1', [{ type: 'Opened', data: {} }]);
+          return other.transaction(async (inner) => {
+            await inner.append('acc-9', [{ type: 'Opened', data: {} }]);
+            return [(await caught(outer.headPosition())).code, (await caught(other.headPosition())).code];
+          });
+        });
+        expect(codes).toEqual(['TRANSACTION_IN_PROGRESS', 'TRANSACTION_IN_PROGRESS']);
+        expect((await collect(outer.readAll())).map((e) => e.streamId)).toEqual(['acc-1']);
+        expect((await collect(other.readAll())).map((e) => e.streamId)).toEqual(['acc-9']);
+      });
+
       it('holds other writers back while a transaction is open; they go on, in order, once it ends', async () => {
         const store = await open();
         const held = gate();
