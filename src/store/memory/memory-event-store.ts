@@ -8,7 +8,7 @@ import { preparedToRecorded } from '../recorded-event.js';
 import { checkExpectedVersion, firstVisibleVersion, matchesFilter, oldestVisibleTime } from '../stream-rules.js';
 import { StoreTransaction } from '../store-transaction.js';
 import { ENLIST_TRANSACTION, type PrepareEvents, type TransactionScope } from '../transaction-scope.js';
-import { MemoryDraft, type MemoryLogView } from './memory-transaction.js';
+import { MemoryDraft, type MemoryLogView } from './memory-draft.js';
 
 interface MemoryStream {
   version: number;
@@ -30,7 +30,7 @@ export interface MemoryEventStoreOptions {
  * The reference implementation: the whole log in process memory. For unit tests and users'
  * own tests; it passes the same conformance suite as the SQL stores. Appends run one at a
  * time, so `$all` has no holes to wait on. A transaction holds the other writers back until it
- * ends and keeps its appends in a draft (memory-transaction.ts) until it commits.
+ * ends and keeps its appends in a draft (memory-draft.ts) until it commits.
  *
  * @example
  * const store = new MemoryEventStore()

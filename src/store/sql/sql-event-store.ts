@@ -14,7 +14,7 @@ import { sqlNames, type SqlNames } from './sql-names.js';
 import { eventJsonFields, parseOutcome, type AppendOutcome, type AppendStatement } from './append-outcome.js';
 import { SingleEventAppends, type AppendBatching } from './single-event-appends.js';
 import { streamReadSql } from './stream-read-sql.js';
-import { sqlTransactionScope } from './sql-transaction.js';
+import { sqlTransactionScope } from './sql-transaction-scope.js';
 import { ENLIST_TRANSACTION, type PrepareEvents, type TransactionScope } from '../transaction-scope.js';
 import { WakeUps } from './wake-ups.js';
 
