@@ -7,6 +7,7 @@ import { caught } from '../../../test/caught.js';
 import { gate } from '../../../test/gate.js';
 import { createdSchemas, dropSchemas, openTestPostgres } from '../../../test/stores.js';
 import type { PostgresEventStore } from '../postgres/postgres-event-store.js';
+import { appendChannel } from './consumer-migrations.js';
 
 const skip = await postgresUnavailable();
 afterAll(() => dropSchemas(createdSchemas));
@@ -114,6 +115,17 @@ describe.skipIf(Boolean(skip))(`store.transaction on PostgreSQL${skip ? ` (skipp
     held.open();
     await transaction;
     expect((await store.readAllPage({ after: appended.lastPosition })).events.map((e) => e.streamId)).toEqual(['acc-1']);
+  });
+
+  it('a transaction that appended wakes subscribers in other processes when it commits (NOTIFY)', async () => {
+    const store = await open();
+    const listener = await connect();
+    const channel = appendChannel(store.names);
+    await listener.query(`LISTEN "${channel}"`);
+    const woken = new Promise<void>((resolve) => listener.on('notification', (message) => message.channel === channel && resolve()));
+    await store.transaction((tx) => tx.append('acc-1', [{ type: 'Opened', data: {} }]));
+    // PostgreSQL delivers a NOTIFY only when its transaction commits.
+    await woken;
   });
 
   it("appends with 'any' inside transactions racing plain appends on one stream all go through, at contiguous versions", async () => {
