@@ -23,6 +23,7 @@ export {
 } from './core/message.js';
 export type {
   EventStore,
+  EventStoreTransaction,
   AppendOptions,
   ReadStreamOptions,
   ReadAllOptions,

@@ -35,6 +35,10 @@ export type FactumErrorCode =
   // Opening a store: the database cannot be reached, or its driver is not installed.
   | 'CONNECTION_FAILED'
   | 'DRIVER_MISSING'
+  // store.transaction: a tx used after its end, a store called from inside its own transaction, SQL asked of the memory store.
+  | 'TRANSACTION_ENDED'
+  | 'TRANSACTION_IN_PROGRESS'
+  | 'SQL_UNAVAILABLE'
   // Domain modelling and schemas (src/domain, src/schema).
   | 'DOMAIN_RULE_VIOLATED'
   | 'EVENT_SCHEMA_VIOLATION'

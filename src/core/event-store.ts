@@ -1,4 +1,5 @@
 import type { AppendResult, ExpectedVersion, NewEvent, RecordedEvent } from './message.js';
+import type { SqlQueryable } from './sql-queryable.js';
 
 /** Options of `append`. */
 export interface AppendOptions {
@@ -104,6 +105,30 @@ export interface DeleteStreamOptions {
 }
 
 /**
+ * What the callback of `store.transaction` works with: appends and, on SQL stores, your own
+ * statements, all in one transaction that commits together or not at all.
+ *
+ * @example
+ * await store.transaction(async (tx) => {
+ *   await tx.sql.query('UPDATE accounts SET balance = balance - $1 WHERE id = $2', [10, 'a-1'])
+ *   await tx.append('account-a-1', [{ type: 'Withdrawn', data: { amount: 10 } }], { expectedVersion: 3 })
+ * })
+ */
+export interface EventStoreTransaction {
+  /**
+   * Appends inside the transaction, by every rule of `store.append`. Its events become visible
+   * (and `$all` readers pass them) only when the transaction commits. An append that fails
+   * fails the transaction: it rolls back, even if the callback catches the error.
+   */
+  append(streamId: string, events: NewEvent[], options?: AppendOptions): Promise<AppendResult>;
+  /**
+   * The transaction's SQL session, for your own rows. A statement that fails fails the
+   * transaction. The memory store has none: reading it throws `SQL_UNAVAILABLE`.
+   */
+  readonly sql: SqlQueryable;
+}
+
+/**
  * The event store port. Every implementation (memory, PGlite, PostgreSQL) passes the same
  * conformance suite, so code written against this interface runs on all of them.
  *
@@ -147,6 +172,14 @@ export interface EventStore {
 
   /** Stream ids in id order, optionally of one category. */
   listStreams(options?: ListStreamsOptions): Promise<StreamInfo[]>;
+
+  /**
+   * Runs `fn` in one transaction: its appends (`tx.append`) and, on SQL stores, its statements
+   * (`tx.sql`) commit together when it returns, or not at all when it throws. Resolves to what
+   * `fn` returned. Inside `fn`, calls on the store itself (and nested transactions) throw
+   * `TRANSACTION_IN_PROGRESS`: they would run outside the transaction, or wait behind it.
+   */
+  transaction<T>(fn: (tx: EventStoreTransaction) => Promise<T>): Promise<T>;
 
   /** Releases connections (PostgreSQL) or the database files (PGlite). Later calls fail with STORE_CLOSED. */
   close(): Promise<void>;

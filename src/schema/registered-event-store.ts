@@ -1,5 +1,8 @@
-import type { AllPage, AppendOptions, EventStore, ReadAllOptions, ReadAllPageOptions, ReadStreamOptions, StreamInfo } from '../core/event-store.js';
+import type { AllPage, AppendOptions, EventStore, EventStoreTransaction, ReadAllOptions, ReadAllPageOptions, ReadStreamOptions, StreamInfo } from '../core/event-store.js';
+import { FactumError } from '../core/errors.js';
 import type { AppendResult, NewEvent, RecordedEvent } from '../core/message.js';
+import type { SqlQueryable } from '../core/sql-queryable.js';
+import { ENLIST_TRANSACTION, RUN_TRANSACTION, type PrepareEvents, type TransactionCapable, type TransactionScope } from '../store/transaction-scope.js';
 import type { EventRegistry } from './event-registry.js';
 
 const REGISTRY = Symbol.for('factum.eventRegistry');
@@ -21,6 +24,15 @@ const INNER = Symbol.for('factum.innerEventStore');
  * unwrapEventStore(store)          // the store itself: events exactly as they were written
  */
 export function registeredEventStore<S extends EventStore>(store: S, registry: EventRegistry): S {
+  // Appends inside transactions are validated too: the store runs this step before its own
+  // rules (after the steps of any registry wrapped around this one).
+  const capable = store as unknown as Partial<TransactionCapable>;
+  const validating = (outer?: PrepareEvents): PrepareEvents => async (events) => registry.validate(outer ? await outer(events) : events);
+  const inner = <K extends keyof TransactionCapable>(key: K): TransactionCapable[K] => {
+    const method = capable[key];
+    if (typeof method !== 'function') throw new FactumError('INVALID_ARGUMENT', `The ${store.kind} store under this registry has no transactions`);
+    return method.bind(store) as TransactionCapable[K];
+  };
   const overrides: Record<PropertyKey, unknown> = {
     [REGISTRY]: registry,
     [INNER]: store,
@@ -40,6 +52,15 @@ export function registeredEventStore<S extends EventStore>(store: S, registry: E
     },
     async *readAll(options?: ReadAllOptions): AsyncGenerator<RecordedEvent> {
       for await (const event of store.readAll(options)) yield registry.upcast(event);
+    },
+    async transaction<T>(fn: (tx: EventStoreTransaction) => Promise<T>): Promise<T> {
+      return inner(RUN_TRANSACTION)(fn, validating());
+    },
+    async [RUN_TRANSACTION]<T>(fn: (tx: EventStoreTransaction) => Promise<T>, prepare?: PrepareEvents): Promise<T> {
+      return inner(RUN_TRANSACTION)(fn, validating(prepare));
+    },
+    async [ENLIST_TRANSACTION](sql: SqlQueryable | undefined, prepare?: PrepareEvents): Promise<TransactionScope> {
+      return inner(ENLIST_TRANSACTION)(sql, validating(prepare));
     },
   };
   // Methods are bound to the store (its private state lives there), once, so they keep their identity.

@@ -1,5 +1,7 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { FactumError } from '../core/errors.js';
 import type { SqlQueryable } from './sql/sql-client.js';
+import { ENLIST_TRANSACTION, RUN_TRANSACTION, type PrepareEvents, type TransactionCapable, type TransactionScope } from './transaction-scope.js';
 import { pagedIterator } from './paged-iterator.js';
 import type { AppendResult, ExpectedVersion, NewEvent, RecordedEvent } from '../core/message.js';
 import type {
@@ -7,6 +9,7 @@ import type {
   AppendOptions,
   DeleteStreamOptions,
   EventStore,
+  EventStoreTransaction,
   ListStreamsOptions,
   ReadAllOptions,
   ReadAllPageOptions,
@@ -35,11 +38,21 @@ export interface StreamPageRequest {
 
 const DEFAULT_PAGE = 1000;
 
+/** Where an async context stands: inside the callback of a store's transaction (and of the transactions around it). */
+interface InsideTransaction {
+  store: BaseEventStore;
+  /** Set when the callback has returned: work it left running may use the store again. */
+  ended: boolean;
+  outer: InsideTransaction | undefined;
+}
+/** One for every store: each AsyncLocalStorage in use costs every promise of the process a little. */
+const insideTransactions = new AsyncLocalStorage<InsideTransaction>();
+
 /**
  * What all stores share: argument validation, the closed state, and paging. Implementations
  * supply the storage primitives, so behaviour above them cannot drift between stores.
  */
-export abstract class BaseEventStore implements EventStore {
+export abstract class BaseEventStore implements EventStore, TransactionCapable {
   abstract readonly kind: string;
   protected readonly limits: StoreLimits;
   private closed = false;
@@ -57,22 +70,81 @@ export abstract class BaseEventStore implements EventStore {
   protected abstract deleteStreamImpl(streamId: string, expected: ExpectedVersion, hard: boolean): Promise<void>;
   protected abstract listStreamsImpl(options: ListStreamsOptions & { limit: number }): Promise<StreamInfo[]>;
   protected abstract closeImpl(): Promise<void>;
+  /** Runs `body` in a transaction of the store's own (SQL: BEGIN ... COMMIT on one session). */
+  protected abstract inTransaction<T>(body: (sql: SqlQueryable | undefined) => Promise<T>): Promise<T>;
+  abstract [ENLIST_TRANSACTION](sql: SqlQueryable | undefined, prepare?: PrepareEvents): Promise<TransactionScope>;
 
   protected get isClosed(): boolean {
     return this.closed;
   }
 
+  /**
+   * Every public call starts here. Inside one of this store's transaction callbacks a call on
+   * the store itself is refused: it would run outside the transaction, or (PGlite, the memory
+   * store) wait behind the very transaction that waits for it.
+   */
   protected assertOpen(): void {
+    this.assertNotClosed();
+    for (let inside = insideTransactions.getStore(); inside; inside = inside.outer) {
+      if (inside.store === this && !inside.ended) throw new FactumError('TRANSACTION_IN_PROGRESS', `Called the ${this.kind} store from inside its own transaction: use the callback's tx (tx.append, tx.sql), or call after the transaction`);
+    }
+  }
+
+  private assertNotClosed(): void {
     if (this.closed) throw new FactumError('STORE_CLOSED', `The ${this.kind} event store is closed`);
   }
 
   async append(streamId: string, events: NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
     this.assertOpen();
-    const expected = options.expectedVersion === undefined ? 'any' : options.expectedVersion;
-    const prepared = prepareAppend(streamId, events, expected, this.limits);
+    const { prepared, expected } = this.validateAppend(streamId, events, options);
     const result = await this.appendPrepared(streamId, prepared, expected);
-    if (!result.alreadyAppended && this.appendListeners.size) for (const listener of this.appendListeners) listener(result);
+    if (!result.alreadyAppended) this.announceAppended(result);
     return result;
+  }
+
+  /** An append's events validated and serialised, and its expected version: what every append path starts with. */
+  protected validateAppend(streamId: string, events: NewEvent[], options: AppendOptions): { prepared: PreparedEvent[]; expected: ExpectedVersion } {
+    this.assertNotClosed();
+    const expected = options.expectedVersion === undefined ? 'any' : options.expectedVersion;
+    return { prepared: prepareAppend(streamId, events, expected, this.limits), expected };
+  }
+
+  /** Tells the listeners (onAppended) about an append that committed. */
+  protected announceAppended(result: AppendResult): void {
+    if (this.appendListeners.size) for (const listener of this.appendListeners) listener(result);
+  }
+
+  transaction<T>(fn: (tx: EventStoreTransaction) => Promise<T>): Promise<T> {
+    return this[RUN_TRANSACTION](fn);
+  }
+
+  async [RUN_TRANSACTION]<T>(fn: (tx: EventStoreTransaction) => Promise<T>, prepare?: PrepareEvents): Promise<T> {
+    this.assertOpen();
+    if (typeof fn !== 'function') throw new FactumError('INVALID_ARGUMENT', 'transaction takes a function: store.transaction(async (tx) => { ... })');
+    let scope: TransactionScope | undefined;
+    let committed = false;
+    try {
+      const result = await this.inTransaction(async (sql) => {
+        const open = (scope = await this[ENLIST_TRANSACTION](sql, prepare));
+        const inside: InsideTransaction = { store: this, ended: false, outer: insideTransactions.getStore() };
+        let value: T;
+        try {
+          value = await insideTransactions.run(inside, () => fn(open.tx));
+        } catch (error) {
+          // Let the steps in flight finish before the rollback; the callback's error is the answer.
+          inside.ended = true;
+          await open.abandon();
+          throw error;
+        }
+        inside.ended = true;
+        await open.beforeCommit();
+        return value;
+      });
+      committed = true;
+      return result;
+    } finally {
+      scope?.end(committed);
+    }
   }
 
   private readonly appendListeners = new Set<(result: AppendResult) => void>();

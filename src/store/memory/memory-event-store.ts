@@ -1,10 +1,14 @@
 import { FactumError, idempotencyConflictError, streamTombstonedError } from '../../core/errors.js';
-import { streamCategory, type AppendResult, type ExpectedVersion, type RecordedEvent } from '../../core/message.js';
-import type { AllPage, ListStreamsOptions, ReadAllPageOptions, StreamInfo, StreamMetadata } from '../../core/event-store.js';
+import { streamCategory, type AppendResult, type ExpectedVersion, type NewEvent, type RecordedEvent } from '../../core/message.js';
+import type { AllPage, AppendOptions, ListStreamsOptions, ReadAllPageOptions, StreamInfo, StreamMetadata } from '../../core/event-store.js';
+import type { SqlQueryable } from '../../core/sql-queryable.js';
 import type { PreparedEvent, StoreLimits } from '../../core/validation.js';
 import { BaseEventStore, type StreamPageRequest } from '../base-event-store.js';
 import { preparedToRecorded } from '../recorded-event.js';
 import { checkExpectedVersion, firstVisibleVersion, matchesFilter, oldestVisibleTime } from '../stream-rules.js';
+import { StoreTransaction } from '../store-transaction.js';
+import { ENLIST_TRANSACTION, type PrepareEvents, type TransactionScope } from '../transaction-scope.js';
+import { MemoryDraft, type MemoryLogView } from './memory-draft.js';
 
 interface MemoryStream {
   version: number;
@@ -25,7 +29,8 @@ export interface MemoryEventStoreOptions {
 /**
  * The reference implementation: the whole log in process memory. For unit tests and users'
  * own tests; it passes the same conformance suite as the SQL stores. Appends run one at a
- * time, so `$all` has no holes to wait on.
+ * time, so `$all` has no holes to wait on. A transaction holds the other writers back until it
+ * ends and keeps its appends in a draft (memory-draft.ts) until it commits.
  *
  * @example
  * const store = new MemoryEventStore()
@@ -39,6 +44,31 @@ export class MemoryEventStore extends BaseEventStore {
   private readonly byId = new Map<string, RecordedEvent>();
   private position = 0n;
   private readonly now: () => Date;
+  /** Transactions open or waiting to open; while there are any, writers queue on `writers`. */
+  private transactions = 0;
+  private writers: Promise<unknown> = Promise.resolve();
+
+  /** The log itself, as appends see it (a transaction's draft is the other view). */
+  private readonly committed: MemoryLogView = ((store: MemoryEventStore) => ({
+    streamHead: (streamId: string) => store.streams.get(streamId),
+    eventById: (id: string) => store.byId.get(id),
+    get head() {
+      return store.position;
+    },
+    record: (streamId: string, recorded: RecordedEvent[]) => {
+      const target = store.streams.get(streamId) ?? { version: 0, softDeleted: false, tombstoned: false, metadata: {}, events: [] };
+      for (const event of recorded) {
+        target.events.push(event);
+        store.log.push(event);
+        store.byId.set(event.id, event);
+      }
+      const last = recorded[recorded.length - 1]!;
+      target.version = last.streamVersion;
+      target.softDeleted = false;
+      store.streams.set(streamId, target);
+      store.position = last.globalPosition;
+    },
+  }))(this);
 
   constructor(options: MemoryEventStoreOptions = {}) {
     super(options.limits);
@@ -46,44 +76,104 @@ export class MemoryEventStore extends BaseEventStore {
   }
 
   protected async appendPrepared(streamId: string, events: PreparedEvent[], expected: ExpectedVersion): Promise<AppendResult> {
-    const stream = this.streams.get(streamId);
+    return this.write(() => this.appendTo(this.committed, streamId, events, expected, true));
+  }
+
+  /** One append to the log or to a draft; `inline`: run inline projections now (a draft runs them at commit). */
+  private appendTo(log: MemoryLogView, streamId: string, events: PreparedEvent[], expected: ExpectedVersion, inline: boolean): AppendResult {
+    const stream = log.streamHead(streamId);
     if (stream?.tombstoned) throw streamTombstonedError(streamId);
     const version = stream?.version ?? 0;
     const exists = stream !== undefined && !stream.softDeleted;
 
-    const retry = this.findIdempotentRetry(streamId, events);
+    const retry = this.findIdempotentRetry(log, streamId, events);
     if (retry) return retry;
     checkExpectedVersion(streamId, expected, version, exists);
 
     const recordedAt = this.now();
-    if (this.inlineHook) {
-      // Inline projections see the events first and synchronously: a throw leaves the log untouched.
-      const preview = events.map((e, i) => preparedToRecorded(e, streamId, version + i + 1, this.position + BigInt(i + 1), recordedAt));
-      const pending = this.inlineHook(preview, undefined);
-      if (pending && typeof (pending as Promise<void>).then === 'function') {
-        throw new FactumError('INVALID_ARGUMENT', 'Inline projections on the memory store must be synchronous');
-      }
-    }
-    const target = stream ?? { version: 0, softDeleted: false, tombstoned: false, metadata: {}, events: [] };
-    const positions: bigint[] = [];
     // Deep copies: a caller mutating its objects later must not rewrite history.
-    for (const [i, e] of events.entries()) {
-      this.position += 1n;
-      const recorded = preparedToRecorded(e, streamId, version + i + 1, this.position, recordedAt);
-      target.events.push(recorded);
-      this.log.push(recorded);
-      this.byId.set(recorded.id, recorded);
-      positions.push(recorded.globalPosition);
+    const recorded = events.map((e, i) => preparedToRecorded(e, streamId, version + i + 1, log.head + BigInt(i + 1), recordedAt));
+    // Inline projections see the events first and synchronously: a throw leaves the log untouched.
+    if (inline) this.runInline(recorded);
+    log.record(streamId, recorded);
+    const positions = recorded.map((e) => e.globalPosition);
+    return { nextExpectedVersion: version + events.length, lastPosition: positions[positions.length - 1]!, positions, alreadyAppended: false };
+  }
+
+  private runInline(events: RecordedEvent[]): void {
+    const pending = this.inlineHook?.(events, undefined);
+    if (pending && typeof (pending as Promise<void>).then === 'function') {
+      throw new FactumError('INVALID_ARGUMENT', 'Inline projections on the memory store must be synchronous');
     }
-    target.version = version + events.length;
-    target.softDeleted = false;
-    this.streams.set(streamId, target);
-    return { nextExpectedVersion: target.version, lastPosition: this.position, positions, alreadyAppended: false };
+  }
+
+  /** Runs a write at once, or, while a transaction is open or waiting, after it (in call order). */
+  private write<T>(op: () => T): T | Promise<T> {
+    if (this.transactions === 0) return op();
+    const run = this.writers.then(op);
+    this.writers = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Waits for the writers before, then holds every later one back until the returned function is called. */
+  private async holdWriters(): Promise<() => void> {
+    this.transactions++;
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const before = this.writers;
+    this.writers = before.then(() => held);
+    await before;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.transactions--;
+      release();
+    };
+  }
+
+  protected async inTransaction<T>(body: (sql: SqlQueryable | undefined) => Promise<T>): Promise<T> {
+    return body(undefined);
+  }
+
+  async [ENLIST_TRANSACTION](sql: SqlQueryable | undefined, prepare?: PrepareEvents): Promise<TransactionScope> {
+    this.assertOpen();
+    if (sql) throw new FactumError('INVALID_ARGUMENT', 'The memory store has no SQL session to join');
+    const release = await this.holdWriters();
+    const draft = new MemoryDraft(this.committed);
+    const tx = new StoreTransaction(
+      this.kind,
+      async (streamId: string, events: NewEvent[], options: AppendOptions) => {
+        const { prepared, expected } = this.validateAppend(streamId, events, options);
+        return this.appendTo(draft, streamId, prepared, expected, false);
+      },
+      prepare,
+    );
+    return {
+      tx,
+      beforeCommit: async () => {
+        await tx.close();
+        // Inline projections run as the draft commits: a transaction that rolls back never reached them.
+        for (const { events } of draft.staged) this.runInline(events);
+      },
+      abandon: () => tx.settle(),
+      end: (committed) => {
+        tx.end();
+        try {
+          if (committed && !this.isClosed) {
+            draft.commit();
+            for (const result of tx.appended) this.announceAppended(result);
+          }
+        } finally {
+          release();
+        }
+      },
+    };
   }
 
   /** Same ids at the same consecutive versions of this stream → the first result; any other overlap → error. */
-  private findIdempotentRetry(streamId: string, events: PreparedEvent[]): AppendResult | undefined {
-    const existing = events.map((e) => this.byId.get(e.id));
+  private findIdempotentRetry(log: MemoryLogView, streamId: string, events: PreparedEvent[]): AppendResult | undefined {
+    const existing = events.map((e) => log.eventById(e.id));
     if (existing.every((e) => e === undefined)) return undefined;
     const first = existing[0];
     const exact =
@@ -101,18 +191,20 @@ export class MemoryEventStore extends BaseEventStore {
    */
   async importPrepared(streamIds: string[], events: PreparedEvent[]): Promise<bigint> {
     this.assertOpen();
-    for (const [i, streamId] of streamIds.entries()) {
-      if (this.streams.get(streamId)?.tombstoned) throw streamTombstonedError(streamId);
-      if (this.byId.has(events[i]!.id)) throw idempotencyConflictError(streamId, 1, events.length);
-    }
-    if (new Set(events.map((e) => e.id)).size !== events.length) throw idempotencyConflictError(streamIds[0]!, 1, events.length);
-    for (let start = 0; start < events.length; ) {
-      let end = start + 1;
-      while (end < events.length && streamIds[end] === streamIds[start]) end++;
-      await this.appendPrepared(streamIds[start]!, events.slice(start, end), 'any');
-      start = end;
-    }
-    return this.position;
+    return this.write(() => {
+      for (const [i, streamId] of streamIds.entries()) {
+        if (this.streams.get(streamId)?.tombstoned) throw streamTombstonedError(streamId);
+        if (this.byId.has(events[i]!.id)) throw idempotencyConflictError(streamId, 1, events.length);
+      }
+      if (new Set(events.map((e) => e.id)).size !== events.length) throw idempotencyConflictError(streamIds[0]!, 1, events.length);
+      for (let start = 0; start < events.length; ) {
+        let end = start + 1;
+        while (end < events.length && streamIds[end] === streamIds[start]) end++;
+        this.appendTo(this.committed, streamIds[start]!, events.slice(start, end), 'any', true);
+        start = end;
+      }
+      return this.position;
+    });
   }
 
   protected async readStreamPage(streamId: string, request: StreamPageRequest): Promise<RecordedEvent[]> {
@@ -158,6 +250,10 @@ export class MemoryEventStore extends BaseEventStore {
   }
 
   protected async setStreamMetadataImpl(streamId: string, metadata: StreamMetadata): Promise<void> {
+    return this.write(() => this.setStreamMetadataNow(streamId, metadata));
+  }
+
+  private setStreamMetadataNow(streamId: string, metadata: StreamMetadata): void {
     const stream = this.streams.get(streamId);
     if (stream?.tombstoned) throw streamTombstonedError(streamId);
     // Metadata may be set before the first event, as on the SQL stores: the stream row exists
@@ -167,6 +263,10 @@ export class MemoryEventStore extends BaseEventStore {
   }
 
   protected async deleteStreamImpl(streamId: string, expected: ExpectedVersion, hard: boolean): Promise<void> {
+    return this.write(() => this.deleteStreamNow(streamId, expected, hard));
+  }
+
+  private deleteStreamNow(streamId: string, expected: ExpectedVersion, hard: boolean): void {
     const stream = this.streams.get(streamId);
     if (stream?.tombstoned) throw streamTombstonedError(streamId);
     const version = stream?.version ?? 0;

@@ -1,21 +1,11 @@
+import type { SqlQueryable } from '../../core/sql-queryable.js';
+
+export type { QueryOptions, SqlQueryable, TypeParsers } from '../../core/sql-queryable.js';
+
 /**
  * The little the SQL store needs from a driver. `pg` and PGlite both fit behind it, so one
  * implementation of the store serves PostgreSQL and the embedded database.
  */
-export interface SqlQueryable {
-  query<Row = Record<string, unknown>>(sql: string, params?: unknown[], options?: QueryOptions): Promise<{ rows: Row[] }>;
-}
-
-/**
- * Parsers of result columns by type OID, for one statement. They replace the driver's own
- * (and any a user installed process-wide); a column of a type without one comes back as text.
- */
-export type TypeParsers = Readonly<Record<number, (text: string) => unknown>>;
-
-export interface QueryOptions {
-  parsers?: TypeParsers;
-}
-
 export interface SqlClient extends SqlQueryable {
   /** 'postgres' or 'pglite'. */
   readonly kind: string;

@@ -1,6 +1,6 @@
 import { ConcurrencyError, FactumError, idempotencyConflictError, streamTombstonedError } from '../../core/errors.js';
-import { describeExpectedVersion, streamCategory, type AppendResult, type ExpectedVersion, type RecordedEvent } from '../../core/message.js';
-import type { AllPage, ListStreamsOptions, ReadAllPageOptions, StreamInfo, StreamMetadata } from '../../core/event-store.js';
+import { describeExpectedVersion, streamCategory, type AppendResult, type ExpectedVersion, type NewEvent, type RecordedEvent } from '../../core/message.js';
+import type { AllPage, AppendOptions, ListStreamsOptions, ReadAllPageOptions, StreamInfo, StreamMetadata } from '../../core/event-store.js';
 import type { PreparedEvent, StoreLimits } from '../../core/validation.js';
 import { BaseEventStore, type StreamPageRequest } from '../base-event-store.js';
 import { preparedToRecorded } from '../recorded-event.js';
@@ -15,6 +15,8 @@ import { storageError } from './storage-error.js';
 import { eventJsonFields, parseOutcome, type AppendOutcome, type AppendStatement } from './append-outcome.js';
 import { SingleEventAppends, type AppendBatching } from './single-event-appends.js';
 import { streamReadSql } from './stream-read-sql.js';
+import { sqlTransactionScope } from './sql-transaction-scope.js';
+import { ENLIST_TRANSACTION, type PrepareEvents, type TransactionScope } from '../transaction-scope.js';
 import { WakeUps } from './wake-ups.js';
 
 /** Options shared by the PostgreSQL and PGlite stores. */
@@ -90,9 +92,20 @@ export class SqlEventStore extends BaseEventStore {
     return migrate(this.client, this.names);
   }
 
-  protected async appendPrepared(streamId: string, events: PreparedEvent[], expected: ExpectedVersion): Promise<AppendResult> {
-    const notify = this.wakeUps?.carry() ?? false;
-    const channel = notify ? appendChannel(this.names) : null;
+  protected appendPrepared(streamId: string, events: PreparedEvent[], expected: ExpectedVersion): Promise<AppendResult> {
+    return this.appendPreparedOn(undefined, streamId, events, expected);
+  }
+
+  /**
+   * `on`: the session of a transaction the append belongs to (store.transaction, or a
+   * handler's), or undefined for an append that is a transaction of its own. Inside a
+   * transaction it takes the general way, never the batcher (its row belongs to that
+   * transaction, not to a shared statement), and always carries the wake-up NOTIFY, which
+   * PostgreSQL delivers when the transaction commits.
+   */
+  private async appendPreparedOn(on: SqlQueryable | undefined, streamId: string, events: PreparedEvent[], expected: ExpectedVersion): Promise<AppendResult> {
+    const notify = on ? false : (this.wakeUps?.carry() ?? false);
+    const channel = notify || (on && this.wakeUps) ? appendChannel(this.names) : null;
     const exact = typeof expected === 'number';
     let general: AppendStatement | undefined;
     let outcome: AppendOutcome | undefined;
@@ -100,20 +113,20 @@ export class SqlEventStore extends BaseEventStore {
       for (let attempt = 1; !outcome; attempt++) {
         try {
           // One event goes the short way first; what that cannot decide goes the general way.
-          if (events.length === 1 && attempt === 1 && this.client.preparesStatements) {
+          if (events.length === 1 && attempt === 1 && this.client.preparesStatements && !on) {
             outcome = await this.singleEvents.append(streamId, events[0]!, expected, channel, !this.inlineHook);
           } else {
             outcome = await this.appendOnce(streamId, events, (general ??= {
               sql: `SELECT ${this.names.s}append_events($1, $2, $3, $4::jsonb, $5, $6) AS r`,
               params: [streamId, exact ? 'exact' : expected, exact ? expected : null, eventsJson(events), this.kind !== 'pglite', channel],
-            }));
+            }), on);
           }
         } catch (error) {
-          outcome = await this.afterUniqueViolation(error, streamId, events, expected, attempt);
+          outcome = await this.afterUniqueViolation(error, streamId, events, expected, attempt, on);
         }
       }
     } finally {
-      this.wakeUps?.ended(notify, outcome !== undefined && !outcome.result.alreadyAppended);
+      if (!on) this.wakeUps?.ended(notify, outcome !== undefined && !outcome.result.alreadyAppended);
     }
     return outcome.result;
   }
@@ -121,33 +134,37 @@ export class SqlEventStore extends BaseEventStore {
   /**
    * One round trip, unless inline projections must run in the append's transaction. Undefined
    * when the statement wrote nothing and decided nothing (the single-event form, see its file).
+   * In a transaction that is not its own (`on`), the append runs in a savepoint: a lost race
+   * or a retried event id is a unique violation, which would abort the whole transaction, and
+   * must instead undo only this attempt, to be sorted out like any other append's.
    */
-  private async appendOnce(streamId: string, events: PreparedEvent[], { sql, params }: AppendStatement): Promise<AppendOutcome | undefined> {
+  private async appendOnce(streamId: string, events: PreparedEvent[], { sql, params }: AppendStatement, on?: SqlQueryable): Promise<AppendOutcome | undefined> {
     const inline = this.inlineHook;
-    if (!inline) {
+    if (!inline && !on) {
       const row = (await this.client.query<{ r: string }>(sql, params)).rows[0];
       return row && parseOutcome(row.r);
     }
     // An inline projection's own error cancels the append and reaches the caller as it is.
     let projectionFailed: { error: unknown } | undefined;
-    try {
-      return await this.client.transaction(async (tx) => {
-        const row = (await tx.query<{ r: string }>(sql, params)).rows[0];
-        if (!row) return undefined;
-        const outcome = parseOutcome(row.r);
-        const { result, recordedAt } = outcome;
-        if (!result.alreadyAppended) {
-          const first = result.nextExpectedVersion - events.length + 1;
-          const at = new Date(recordedAt);
-          try {
-            await inline(result.positions.map((position, i) => preparedToRecorded(events[i]!, streamId, first + i, position, at)), tx);
-          } catch (error) {
-            projectionFailed = { error };
-            throw error;
-          }
+    const write = async (tx: SqlQueryable): Promise<AppendOutcome | undefined> => {
+      const row = (await tx.query<{ r: string }>(sql, params)).rows[0];
+      if (!row) return undefined;
+      const outcome = parseOutcome(row.r);
+      const { result, recordedAt } = outcome;
+      if (!result.alreadyAppended && inline) {
+        const first = result.nextExpectedVersion - events.length + 1;
+        const at = new Date(recordedAt);
+        try {
+          await inline(result.positions.map((position, i) => preparedToRecorded(events[i]!, streamId, first + i, position, at)), tx);
+        } catch (error) {
+          projectionFailed = { error };
+          throw error;
         }
-        return outcome;
-      });
+      }
+      return outcome;
+    };
+    try {
+      return await (on ? inSavepoint(on, () => write(on)) : this.client.transaction(write));
     } catch (error) {
       throw projectionFailed ? new InlineProjectionFailure(projectionFailed.error) : error;
     }
@@ -160,14 +177,14 @@ export class SqlEventStore extends BaseEventStore {
    * conflict for an exact version or no_stream, the next version for any or stream_exists.
    * Returns undefined to try again; throws everything else as a typed error.
    */
-  private async afterUniqueViolation(error: unknown, streamId: string, events: PreparedEvent[], expected: ExpectedVersion, attempt: number): Promise<AppendOutcome | undefined> {
+  private async afterUniqueViolation(error: unknown, streamId: string, events: PreparedEvent[], expected: ExpectedVersion, attempt: number, on?: SqlQueryable): Promise<AppendOutcome | undefined> {
     if (error instanceof InlineProjectionFailure) throw error.error;
     const e = error as { code?: string; constraint?: string };
     if (e.code !== '23505') throw this.appendError(error, streamId, expected);
     if (e.constraint?.includes('event_id')) {
       let before: string | null;
       try {
-        ({ r: before } = (await this.client.query<{ r: string | null }>(`SELECT ${this.names.s}appended_before($1, $2::uuid[]) AS r`, [streamId, events.map((event) => event.id)])).rows[0]!);
+        ({ r: before } = (await (on ?? this.client).query<{ r: string | null }>(`SELECT ${this.names.s}appended_before($1, $2::uuid[]) AS r`, [streamId, events.map((event) => event.id)])).rows[0]!);
       } catch (lookupError) {
         throw this.appendError(lookupError, streamId, expected);
       }
@@ -313,7 +330,7 @@ export class SqlEventStore extends BaseEventStore {
 
   protected async deleteStreamImpl(streamId: string, expected: ExpectedVersion, hard: boolean): Promise<void> {
     const { s } = this.names;
-    await this.transaction('deleteStream', async (tx) => {
+    await this.ownTransaction('deleteStream', async (tx) => {
       // Waits for the appends in flight and holds new ones back until the delete commits, so
       // no append can slip in between the version check and the delete. Readers are not held.
       await tx.query(`LOCK TABLE ${s}events IN SHARE ROW EXCLUSIVE MODE`);
@@ -369,6 +386,43 @@ export class SqlEventStore extends BaseEventStore {
     return rows.map(toInfo);
   }
 
+  protected async inTransaction<T>(body: (sql: SqlQueryable) => Promise<T>): Promise<T> {
+    // The callback's own error (the user's, or a typed one of factum's) reaches the caller as it
+    // is; a failed BEGIN or COMMIT is the database's.
+    let failed: { error: unknown } | undefined;
+    try {
+      return await this.client.transaction(async (sql) => {
+        try {
+          return await body(sql);
+        } catch (error) {
+          failed = { error };
+          throw error;
+        }
+      });
+    } catch (error) {
+      if (failed && failed.error === error) throw error;
+      throw storageError('transaction', error);
+    }
+  }
+
+  async [ENLIST_TRANSACTION](sql: SqlQueryable | undefined, prepare?: PrepareEvents): Promise<TransactionScope> {
+    this.assertOpen();
+    if (!sql) throw new FactumError('INVALID_ARGUMENT', `The ${this.kind} store joins a transaction through its SQL session`);
+    return sqlTransactionScope(
+      {
+        kind: this.kind,
+        appendOn: (on) => (streamId: string, events: NewEvent[], options: AppendOptions) => {
+          const { prepared, expected } = this.validateAppend(streamId, events, options);
+          return this.appendPreparedOn(on, streamId, prepared, expected);
+        },
+        sqlError: (error) => storageError('transaction', error),
+        announce: (result) => this.announceAppended(result),
+      },
+      sql,
+      prepare,
+    );
+  }
+
   protected async closeImpl(): Promise<void> {
     this.wakeUps?.close();
     await this.client.close();
@@ -382,13 +436,27 @@ export class SqlEventStore extends BaseEventStore {
     }
   }
 
-  private async transaction<T>(operation: string, fn: (tx: SqlQueryable) => Promise<T>): Promise<T> {
+  private async ownTransaction<T>(operation: string, fn: (tx: SqlQueryable) => Promise<T>): Promise<T> {
     try {
       return await this.client.transaction(fn);
     } catch (error) {
       if (error instanceof FactumError) throw error;
       throw storageError(operation, error);
     }
+  }
+}
+
+/** `fn` in a savepoint of the transaction on `on`: a failure undoes only what `fn` did. */
+async function inSavepoint<T>(on: SqlQueryable, fn: () => Promise<T>): Promise<T> {
+  await on.query('SAVEPOINT factum_append');
+  try {
+    const result = await fn();
+    await on.query('RELEASE SAVEPOINT factum_append');
+    return result;
+  } catch (error) {
+    await on.query('ROLLBACK TO SAVEPOINT factum_append');
+    await on.query('RELEASE SAVEPOINT factum_append');
+    throw error;
   }
 }
 
