@@ -15,7 +15,9 @@ const run = promisify(execFile);
 async function runtimeDependencies(name = '.', seen = new Set<string>()): Promise<Set<string>> {
   const manifest = JSON.parse(await readFile(name === '.' ? 'package.json' : join('node_modules', name, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
   for (const dependency of Object.keys(manifest.dependencies ?? {})) {
-    if (!seen.has(dependency)) (seen.add(dependency), await runtimeDependencies(dependency, seen));
+    if (seen.has(dependency)) continue;
+    seen.add(dependency);
+    await runtimeDependencies(dependency, seen);
   }
   return seen;
 }
