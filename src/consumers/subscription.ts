@@ -1,10 +1,12 @@
 import { FactumError, isCheckpointConflict } from '../core/errors.js';
 import type { AllFilter, EventStore } from '../core/event-store.js';
 import type { RecordedEvent } from '../core/message.js';
+import type { EventRegistry } from '../schema/event-registry.js';
+import { eventRegistryOf, unwrapEventStore } from '../schema/registered-event-store.js';
 import type { SqlQueryable } from '../store/sql/sql-client.js';
 import { AppendSignal } from './append-signal.js';
-import { consumerStorageFor, type Checkpoint, type ConsumerStorage, type ConsumerTx, type DeadLetter } from './consumer-storage.js';
-import { MemoryConsumerStorage } from './memory-consumer-storage.js';
+import { consumerStorageFor, type Checkpoint, type ConsumerStorage, type ConsumerTx, type DeadLetter, type DeadLetterStatus } from './consumer-storage.js';
+import { failureOf } from './failure-of.js';
 import { Mutex, Sleeper } from './mutex.js';
 import { partitionOf } from './partition-of.js';
 import { retryDelays, type RetryPolicy } from './retry-policy.js';
@@ -89,6 +91,10 @@ export interface SubscriptionStatus {
   waitingOn?: { position: bigint; since?: Date };
   /** Why it failed (state `'failed'`). */
   error?: unknown;
+  /** Streams held behind a dead or retrying event (their later events park, in order). */
+  blockedStreams: string[];
+  /** The latest failed attempt of any event (a handler that threw, an event that cannot be upcast). */
+  lastFailure?: { eventId: string; streamId: string; status: DeadLetterStatus; error: string; code?: string; at: Date };
 }
 
 /** What `retryDeadLetter` and `skipDeadLetter` did. */
@@ -99,13 +105,7 @@ export interface DrainResult {
   remaining: number;
 }
 
-/** A handler threw at events[index]; carried out of the rolled-back transaction. */
-class BatchFailure {
-  constructor(
-    readonly index: number,
-    readonly error: unknown,
-  ) {}
-}
+/** A rebuild swapped the read model in under this batch (see `saveCheckpoint`). */
 class GenerationChanged extends Error {}
 
 /**
@@ -115,8 +115,10 @@ class GenerationChanged extends Error {}
  * NOTIFY on PostgreSQL, in-process elsewhere) with polling as the fallback. The catch-up and the
  * live phase are the same loop over the same primitive, so the switch has no gap and no duplicate.
  *
- * Failures follow the retry policy; after the last retry the event is dead-lettered, and later
- * events of its stream are parked behind it in order while every other stream keeps flowing.
+ * A failing event is recorded as `retrying` and its retries run on timers, while the later
+ * events of its stream park behind it in order and every other stream keeps flowing; after the
+ * last retry it is dead-lettered (`dead`) and its stream stays parked until `retryDeadLetter` or
+ * `skipDeadLetter`. An event that cannot be upcast is dead-lettered at once, the same way.
  * The checkpoint is written with compare-and-set: a second instance of the same subscription
  * loses, learns it (`CHECKPOINT_CONFLICT`) and stops, with its transaction rolled back.
  *
@@ -133,10 +135,12 @@ class GenerationChanged extends Error {}
 export class Subscription {
   readonly name: string;
   private readonly storage: ConsumerStorage;
+  /** The store under any registry: events are upcast here, one by one, so one that cannot be is dead-lettered alone. */
+  private readonly source: EventStore;
+  private readonly registry?: EventRegistry;
   private readonly checkpointName: string;
   private readonly lock = new Mutex();
   private readonly sleeper = new Sleeper();
-  private readonly careful: boolean;
   private checkpoint?: Checkpoint;
   private position = 0n;
   private head = 0n;
@@ -144,7 +148,14 @@ export class Subscription {
   private waitingOn?: { position: bigint; since?: Date };
   private state: SubscriptionStatus['state'] = 'starting';
   private failure?: unknown;
+  private lastFailure?: SubscriptionStatus['lastFailure'];
   private blocked = new Set<string>();
+  private readonly retryTimers = new Map<string, NodeJS.Timeout>();
+  /**
+   * Per stream with retries under way, the position of its first unhandled event: the checkpoint
+   * passed it (it is on record), but `waitFor` and `status()` count it as not handled yet.
+   */
+  private readonly pendingFrom = new Map<string, bigint>();
   private stopping = false;
   private loop?: Promise<void>;
   private offSignal?: () => Promise<void>;
@@ -161,8 +172,9 @@ export class Subscription {
     this.name = options.name;
     this.checkpointName = options.checkpointName ?? options.name;
     this.storage = consumerStorageFor(store);
-    // In memory a handler's effects cannot be rolled back, so a batch must never be replayed.
-    this.careful = this.storage instanceof MemoryConsumerStorage;
+    this.source = unwrapEventStore(store);
+    const registry = eventRegistryOf(store);
+    if (registry) this.registry = registry;
   }
 
   /** Loads the checkpoint and starts the loop; resolves once running. */
@@ -181,7 +193,8 @@ export class Subscription {
         this.checkpoint = await this.storage.readCheckpoint(this.checkpointName);
       }
     }
-    await this.loadBlocked();
+    // Retries that were under way when the last instance stopped (or crashed) go on from here.
+    for (const head of await this.loadBlocked()) this.scheduleRetry(head);
     this.position = this.checkpoint!.position;
     this.head = this.position;
     this.offSignal = await AppendSignal.of(this.store).subscribe(() => this.sleeper.wake());
@@ -191,13 +204,18 @@ export class Subscription {
   }
 
   /**
-   * Stops after the batch in hand (its transaction commits or rolls back whole). Stop every
-   * subscription before closing its store: the last one to stop gives back the LISTEN connection.
+   * Stops after the event in hand: what was handled so far commits with its checkpoint, and
+   * pending retries stay recorded for the next start. Stop every subscription before closing
+   * its store: the last one to stop gives back the LISTEN connection.
    */
   async stop(): Promise<void> {
     this.stopping = true;
+    for (const timer of this.retryTimers.values()) clearTimeout(timer);
+    this.retryTimers.clear();
     this.sleeper.wake();
     await this.loop;
+    // A retry in progress finishes its event (it checks `stopping` before the next one).
+    await this.lock.run(async () => {});
     await this.offSignal?.();
     this.offSignal = undefined;
     if (this.state !== 'failed') this.state = 'stopped';
@@ -210,25 +228,28 @@ export class Subscription {
   }
 
   status(): SubscriptionStatus {
-    const lag = this.head > this.position ? this.head - this.position : 0n;
+    const position = this.handled();
+    const lag = this.head > position ? this.head - position : 0n;
     const since = this.waitingOn?.since ?? this.pendingSince;
     return {
       name: this.name,
       state: this.state,
-      position: this.position,
+      position,
       headPosition: this.head,
       lagEvents: lag,
       lagSeconds: lag > 0n && since ? Math.max(0, (Date.now() - since.getTime()) / 1000) : 0,
       caughtUp: lag === 0n,
       ...(this.waitingOn ? { waitingOn: this.waitingOn } : {}),
       ...(this.failure !== undefined ? { error: this.failure } : {}),
+      blockedStreams: [...this.blocked].sort(),
+      ...(this.lastFailure ? { lastFailure: this.lastFailure } : {}),
     };
   }
 
   /** Lag measured now against the store (not the last read): events and seconds behind the head. */
   async lag(): Promise<{ events: bigint; seconds: number; position: bigint; headPosition: bigint }> {
     const head = await this.currentHead();
-    const position = this.position;
+    const position = this.handled();
     if (head <= position) return { events: 0n, seconds: 0, position, headPosition: head };
     const next = await this.readNext(position);
     const seconds = next ? Math.max(0, (Date.now() - next.recordedAt.getTime()) / 1000) : 0;
@@ -240,14 +261,14 @@ export class Subscription {
    * `lastPosition` of your append). Rejects with `WAIT_TIMEOUT` after `timeoutMs` (5 s by default).
    */
   waitFor(position: bigint, options: { timeoutMs?: number } = {}): Promise<void> {
-    if (this.position >= position) return Promise.resolve();
+    if (this.handled() >= position) return Promise.resolve();
     const timeoutMs = options.timeoutMs ?? 5000;
     return new Promise((resolve, reject) => {
       const check = (): void => {
-        if (this.position >= position) finish();
+        if (this.handled() >= position) finish();
         else if (this.state === 'stopped' || this.state === 'failed') finish(new FactumError('WAIT_TIMEOUT', `Subscription "${this.name}" ${this.state} before reaching position ${position}`, { details: { position: position.toString() } }));
       };
-      const timer = setTimeout(() => finish(new FactumError('WAIT_TIMEOUT', `Subscription "${this.name}" did not reach position ${position} within ${timeoutMs} ms`, { details: { position: position.toString(), reached: this.position.toString(), timeoutMs } })), timeoutMs);
+      const timer = setTimeout(() => finish(new FactumError('WAIT_TIMEOUT', `Subscription "${this.name}" did not reach position ${position} within ${timeoutMs} ms`, { details: { position: position.toString(), reached: this.handled().toString(), timeoutMs } })), timeoutMs);
       const finish = (error?: Error): void => {
         clearTimeout(timer);
         this.waiters.delete(check);
@@ -259,8 +280,8 @@ export class Subscription {
     });
   }
 
-  /** Dead letters and parked events of this subscription, in log order. */
-  deadLetters(options: { streamId?: string; status?: 'dead' | 'parked' } = {}): Promise<DeadLetter[]> {
+  /** Dead letters, events being retried and parked events of this subscription, in log order. */
+  deadLetters(options: { streamId?: string; status?: DeadLetterStatus } = {}): Promise<DeadLetter[]> {
     return this.storage.listDeadLetters(this.deadLetterName(), options);
   }
 
@@ -269,15 +290,26 @@ export class Subscription {
    * it becomes (or stays) the dead letter and the rest stay parked.
    */
   retryDeadLetter(id: string): Promise<DrainResult> {
-    return this.lock.run(() => this.drain(id, false));
+    return this.lock.run(() => this.drainFrom(id, false));
   }
 
   /** Drops the dead letter unhandled, then handles the events parked behind it, in order. */
   skipDeadLetter(id: string): Promise<DrainResult> {
-    return this.lock.run(() => this.drain(id, true));
+    return this.lock.run(() => this.drainFrom(id, true));
   }
 
   // ---------------------------------------------------------------------------------------
+
+  /** Everything up to here is handled: the checkpoint, or just before the first event still in retry. */
+  private handled(): bigint {
+    let position = this.position;
+    for (const from of this.pendingFrom.values()) if (from - 1n < position) position = from - 1n;
+    return position;
+  }
+
+  private notifyWaiters(): void {
+    for (const waiter of this.waiters) waiter();
+  }
 
   private deadLetterName(): string {
     return this.name;
@@ -288,27 +320,31 @@ export class Subscription {
   }
 
   private async currentHead(): Promise<bigint> {
-    if (this.options.stream) return BigInt((await this.store.streamInfo(this.options.stream)).version);
-    return this.store.headPosition();
+    if (this.options.stream) return BigInt((await this.source.streamInfo(this.options.stream)).version);
+    return this.source.headPosition();
   }
 
   private async readNext(after: bigint): Promise<RecordedEvent | undefined> {
     if (this.options.stream) {
-      for await (const event of this.store.readStream(this.options.stream, { fromVersion: Number(after) + 1, limit: 1 })) return event;
+      for await (const event of this.source.readStream(this.options.stream, { fromVersion: Number(after) + 1, limit: 1 })) return event;
       return undefined;
     }
-    return (await this.store.readAllPage({ ...this.options.filter, after, limit: 1 })).events[0];
+    return (await this.source.readAllPage({ ...this.options.filter, after, limit: 1 })).events[0];
   }
 
-  private inPartition(event: RecordedEvent): boolean {
+  private inPartition(streamId: string): boolean {
     const p = this.options.partition;
-    return !p || partitionOf(event.streamId, p.count) === p.index;
+    return !p || partitionOf(streamId, p.count) === p.index;
   }
 
-  private async loadBlocked(): Promise<void> {
-    const streams = await this.storage.blockedStreams(this.deadLetterName());
-    const p = this.options.partition;
-    this.blocked = new Set(p ? streams.filter((s) => partitionOf(s, p.count) === p.index) : streams);
+  /** Reloads the blocked streams; returns the first letter of each (in log order). */
+  private async loadBlocked(): Promise<DeadLetter[]> {
+    const heads = new Map<string, DeadLetter>();
+    for (const letter of await this.storage.listDeadLetters(this.deadLetterName())) {
+      if (this.inPartition(letter.streamId) && !heads.has(letter.streamId)) heads.set(letter.streamId, letter);
+    }
+    this.blocked = new Set(heads.keys());
+    return [...heads.values()];
   }
 
   /** One page: events after the checkpoint, the new resume point, and the head. */
@@ -318,13 +354,13 @@ export class Subscription {
       const events: RecordedEvent[] = [];
       const head = await this.currentHead();
       // Versions of one stream commit in order (the stream row is locked by each append): no holes to wait on.
-      for await (const event of this.store.readStream(this.options.stream, { fromVersion: Number(this.position) + 1, limit })) events.push(event);
+      for await (const event of this.source.readStream(this.options.stream, { fromVersion: Number(this.position) + 1, limit })) events.push(event);
       const last = events[events.length - 1];
       return { events, position: last ? BigInt(last.streamVersion) : this.position, head };
     }
-    const page = await this.store.readAllPage({ ...this.options.filter, after: this.position, limit });
+    const page = await this.source.readAllPage({ ...this.options.filter, after: this.position, limit });
     return {
-      events: page.events.filter((e) => this.inPartition(e)),
+      events: page.events.filter((e) => this.inPartition(e.streamId)),
       position: page.position,
       head: page.headPosition,
       ...(page.waitingOn ? { waitingOn: { position: page.waitingOn.position, ...(page.waitingOn.since ? { since: page.waitingOn.since } : {}) } } : {}),
@@ -354,7 +390,7 @@ export class Subscription {
       if (page.events.length > 0 || page.position > this.position) {
         idleDelay = 5;
         try {
-          await this.lock.run(() => this.process(page.events, page.position));
+          await this.lock.run(() => (this.options.transactional === false ? this.processOutside(page.events, page.position) : this.process(page.events, page.position)));
         } catch (error) {
           // Outside the rolled-back transaction: PGlite runs one statement at a time.
           if (error instanceof GenerationChanged) {
@@ -437,185 +473,204 @@ export class Subscription {
     return { ...(tx?.sql ? { sql: tx.sql } : {}), subscription: this.name, attempt };
   }
 
-  /** Runs the handler unless the inbox has seen the event; parks events of blocked streams. */
+  /** The event as the code knows it now (throws `UPCAST_FAILED` when it cannot be). */
+  private upcast(event: RecordedEvent): RecordedEvent {
+    return this.registry ? this.registry.upcast(event) : event;
+  }
+
+  /** Runs the handler unless the inbox has seen the event. */
   private async handle(tx: ConsumerTx, event: RecordedEvent, attempt: number): Promise<void> {
-    if (this.blocked.has(event.streamId)) {
-      await tx.addDeadLetter(this.deadLetterName(), 'parked', event);
-      return;
-    }
     if (this.options.inbox && !(await tx.recordInbox(this.name, event.id))) return;
     await this.options.handler(event, this.context(tx, attempt));
   }
 
-  /** Handles one page: batches in one transaction each, with the checkpoint. */
-  private async process(events: RecordedEvent[], end: bigint): Promise<void> {
-    if (this.options.transactional === false) return this.processOutside(events, end);
-    let from = 0;
-    for (;;) {
-      const failedAt = await this.tryBatch(events, from, events.length, end);
-      if (failedAt === undefined) return;
-      await this.retryOrDeadLetter(events[failedAt.index]!, failedAt.error);
-      // Stopped during the retries: the checkpoint stays before the event; a restart retries it.
-      if (this.stopping) return;
-      from = failedAt.index + 1;
-    }
+  /**
+   * Records the first failure of `event` in `tx`: `retrying` while the policy allows retries,
+   * `dead` otherwise (and always for an event that cannot be upcast: no retry changes the code).
+   */
+  private async recordFailure(tx: ConsumerTx, event: RecordedEvent, error: unknown): Promise<DeadLetter> {
+    const now = new Date();
+    const final = (error as { code?: unknown })?.code === 'UPCAST_FAILED' || retryDelays(this.options.retry).length === 0;
+    const failure = failureOf(error, 1, now, now);
+    const status = final ? 'dead' : 'retrying';
+    await tx.addDeadLetter(this.deadLetterName(), status, event, failure);
+    this.options.onError?.(error, event);
+    return { id: '', subscription: this.name, status, streamId: event.streamId, globalPosition: event.globalPosition, event, error: failure.error, attempts: 1, firstFailedAt: now, lastFailedAt: now };
+  }
+
+  private noteFailure(letter: DeadLetter, error: unknown): void {
+    const code = (error as { code?: unknown })?.code;
+    this.lastFailure = {
+      eventId: letter.event.id,
+      streamId: letter.streamId,
+      status: letter.status,
+      error: letter.error ?? String(error),
+      ...(typeof code === 'string' ? { code } : {}),
+      at: letter.lastFailedAt ?? new Date(),
+    };
   }
 
   /**
-   * Handles events[from..to) in one transaction and saves the checkpoint (`end` when all of
-   * them pass). On a handler error, commits the events before it instead and returns the failure.
+   * Handles one page in one transaction that ends with the checkpoint at `end` (or, on `stop()`,
+   * at the last event handled).
+   *
+   * Each handler runs under a savepoint. When one throws, only its own writes (and its inbox row)
+   * are rolled back; the event is written as a `retrying` dead letter and the batch goes on, so
+   * the events before it are never handled twice and commit with the rest. Its retries run later,
+   * on timers (`scheduleRetry`), so they hold up neither the batch nor any other stream.
+   *
+   * Why the checkpoint may pass an event that is not handled: in the transaction that moves the
+   * checkpoint past an event, that event is either handled (its effects commit there) or written
+   * as a row of the dead-letter table (`retrying`, `dead`, or `parked` behind one of those, in
+   * log order). A crash therefore resumes from the checkpoint with every unhandled event on
+   * record; `start()` reloads the rows, keeps their streams parked and resumes the retries, and
+   * a stream's rows are drained in log order only, so nothing is lost and one stream's order holds.
    */
-  private async tryBatch(events: RecordedEvent[], from: number, to: number, end: bigint): Promise<BatchFailure | undefined> {
-    let failure: BatchFailure | undefined;
-    try {
-      await this.commit(async (tx) => {
-        for (let i = from; i < to; i++) {
-          const event = events[i]!;
-          if (this.careful) await tx.savepoint();
+  private async process(events: RecordedEvent[], end: bigint): Promise<void> {
+    const blocked = new Set(this.blocked);
+    const failed: Array<{ letter: DeadLetter; error: unknown }> = [];
+    await this.commit(async (tx) => {
+      let done = this.position;
+      for (const stored of events) {
+        if (this.stopping) return done;
+        if (blocked.has(stored.streamId)) {
+          await tx.addDeadLetter(this.deadLetterName(), 'parked', stored);
+        } else {
+          await tx.savepoint();
           try {
-            await this.handle(tx, event, 1);
+            await this.handle(tx, this.upcast(stored), 1);
           } catch (error) {
             if (error instanceof GenerationChanged || isCheckpointConflict(error)) throw error;
-            failure = new BatchFailure(i, error);
-            // In memory nothing can be undone: commit what passed, up to just before the failure.
-            if (this.careful) {
-              await tx.rollbackToSavepoint();
-              return this.positionOf(event) - 1n;
-            }
-            throw failure;
+            await tx.rollbackToSavepoint();
+            failed.push({ letter: await this.recordFailure(tx, stored, error), error });
+            blocked.add(stored.streamId);
           }
         }
-        return to === events.length ? end : this.positionOf(events[to]!) - 1n;
-      });
-      return failure;
-    } catch (error) {
-      if (!(error instanceof BatchFailure)) throw error;
-      this.options.onError?.(error.error, events[error.index]);
-      // The whole transaction rolled back: commit the events before the failing one alone.
-      if (error.index > from) {
-        const earlier = await this.tryBatch(events, from, error.index, end);
-        if (earlier) return earlier;
-      } else if (this.position < this.positionOf(events[error.index]!) - 1n) {
-        await this.commit(async () => this.positionOf(events[error.index]!) - 1n);
+        done = this.positionOf(stored);
       }
-      return error;
+      return end;
+    });
+    this.blocked = blocked;
+    for (const { letter, error } of failed) {
+      this.noteFailure(letter, error);
+      this.scheduleRetry(letter);
     }
   }
 
   /**
    * Handlers outside transactions: each event handled, then the checkpoint saved up to it once
-   * the page is done or before a failing event's retries (a crash in between repeats events,
-   * never skips them). Parking still happens in a transaction, with the checkpoint.
+   * the page is done, or with the failure record of a failing event (a crash in between repeats
+   * events, never skips them). Parking happens in a transaction, with the checkpoint.
    */
   private async processOutside(events: RecordedEvent[], end: bigint): Promise<void> {
     let done = this.position;
     const saveUpTo = async (position: bigint) => {
       if (position > this.position) await this.commit(async () => position);
     };
-    for (const event of events) {
+    for (const stored of events) {
       if (this.stopping) return saveUpTo(done);
-      if (this.blocked.has(event.streamId)) {
-        await saveUpTo(done);
+      if (this.blocked.has(stored.streamId)) {
         await this.commit(async (tx) => {
-          await tx.addDeadLetter(this.deadLetterName(), 'parked', event);
-          return this.positionOf(event);
+          await tx.addDeadLetter(this.deadLetterName(), 'parked', stored);
+          return this.positionOf(stored);
         });
       } else {
         try {
-          await this.options.handler(event, this.context(undefined, 1));
+          await this.options.handler(this.upcast(stored), this.context(undefined, 1));
         } catch (error) {
-          this.options.onError?.(error, event);
-          await saveUpTo(this.positionOf(event) - 1n);
-          await this.retryOrDeadLetter(event, error);
-          if (this.stopping) return;
+          let letter: DeadLetter | undefined;
+          await this.commit(async (tx) => {
+            letter = await this.recordFailure(tx, stored, error);
+            return this.positionOf(stored);
+          });
+          this.blocked.add(stored.streamId);
+          this.noteFailure(letter!, error);
+          this.scheduleRetry(letter!);
         }
       }
-      done = this.positionOf(event);
+      done = this.positionOf(stored);
     }
     await saveUpTo(end);
   }
 
-  /** Further attempts per the retry policy, each in its own transaction; then the dead letter. */
-  private async retryOrDeadLetter(event: RecordedEvent, firstError: unknown): Promise<void> {
-    const firstFailedAt = new Date();
-    let lastError = firstError;
-    let attempts = 1;
-    for (const delay of retryDelays(this.options.retry)) {
-      if (this.stopping) return;
-      if (delay > 0) await this.sleepUnlessStopping(delay);
-      if (this.stopping) return;
-      attempts++;
-      try {
-        if (this.options.transactional === false) {
-          await this.options.handler(event, this.context(undefined, attempts));
-          await this.commit(async () => this.positionOf(event));
-        } else {
-          await this.commit(async (tx) => {
-            await this.handle(tx, event, attempts);
-            return this.positionOf(event);
-          });
-        }
-        return;
-      } catch (error) {
-        if (error instanceof GenerationChanged || isCheckpointConflict(error)) throw error;
-        lastError = error;
-        this.options.onError?.(error, event);
-      }
+  /**
+   * Arms the retry of a blocked stream whose first letter is `retrying` (after the policy's
+   * delay for its attempt, counted from its last failure) or `parked` (a crash between two
+   * drained letters: at once). A `dead` letter waits for `retryDeadLetter` or `skipDeadLetter`.
+   */
+  private scheduleRetry(first: DeadLetter): void {
+    if (first.status === 'dead') {
+      this.pendingFrom.delete(first.streamId);
+      this.notifyWaiters();
+      return;
     }
-    await this.commit(async (tx) => {
-      await tx.addDeadLetter(this.deadLetterName(), 'dead', event, {
-        error: errorMessage(lastError),
-        attempts,
-        firstFailedAt,
-        lastFailedAt: new Date(),
-      });
-      return this.positionOf(event);
-    });
-    this.blocked.add(event.streamId);
-  }
-
-  private async sleepUnlessStopping(ms: number): Promise<void> {
-    const until = Date.now() + ms;
-    while (!this.stopping && Date.now() < until) await this.sleeper.sleep(until - Date.now());
+    this.pendingFrom.set(first.streamId, this.positionOf(first.event));
+    if (this.stopping) return;
+    const delays = retryDelays(this.options.retry);
+    const delay = first.status === 'parked' ? 0 : (delays[first.attempts - 1] ?? 0) - (Date.now() - (first.lastFailedAt?.getTime() ?? Date.now()));
+    clearTimeout(this.retryTimers.get(first.streamId));
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(first.streamId);
+      this.lock
+        .run(async () => {
+          if (this.stopping) return;
+          const letters = await this.storage.listDeadLetters(this.deadLetterName(), { streamId: first.streamId });
+          if (letters.length > 0 && letters[0]!.status !== 'dead') await this.drain(letters, false);
+        })
+        .catch((error: unknown) => {
+          // The database went away: try again later; the rows are still there.
+          this.options.onError?.(error, first.event);
+          this.scheduleRetry({ ...first, lastFailedAt: new Date() });
+        });
+    }, Math.max(0, delay));
+    this.retryTimers.set(first.streamId, timer);
   }
 
   /** Retry or skip a dead letter, then the events parked behind it, in order. */
-  private async drain(id: string, skip: boolean): Promise<DrainResult> {
+  private async drainFrom(id: string, skip: boolean): Promise<DrainResult> {
     const all = await this.storage.listDeadLetters(this.deadLetterName());
     const target = all.find((d) => d.id === id && d.status === 'dead');
     if (!target) throw new FactumError('DEAD_LETTER_NOT_FOUND', `No dead letter "${id}" for subscription "${this.name}"`, { details: { id } });
-    const letters = all.filter((d) => d.streamId === target.streamId);
+    clearTimeout(this.retryTimers.get(target.streamId));
+    this.retryTimers.delete(target.streamId);
+    return this.drain(all.filter((d) => d.streamId === target.streamId), skip);
+  }
+
+  /**
+   * Handles the letters of one stream in log order, each in its own transaction with the
+   * removal of its row (the first one dropped unhandled when `skipFirst`). The first that fails
+   * is retried later while the policy allows (`retrying`), else it is `dead`; the rest stay parked.
+   */
+  private async drain(letters: DeadLetter[], skipFirst: boolean): Promise<DrainResult> {
     let handled = 0;
     for (const [i, letter] of letters.entries()) {
+      if (this.stopping && this.loop) return { handled, remaining: letters.length - i };
+      const handleIt = !(skipFirst && i === 0);
+      const attempt = letter.attempts + 1;
       try {
-        const handleIt = !(skip && letter.id === target.id);
-        if (handleIt && this.options.transactional === false) await this.options.handler(letter.event, this.context(undefined, letter.attempts + 1));
+        if (handleIt && this.options.transactional === false) await this.options.handler(this.upcast(letter.event), this.context(undefined, attempt));
         await this.storage.transaction(async (tx) => {
-          if (handleIt && this.options.transactional !== false) {
-            if (!(this.options.inbox && !(await tx.recordInbox(this.name, letter.event.id)))) {
-              await this.options.handler(letter.event, this.context(tx, letter.attempts + 1));
-            }
-          }
+          if (handleIt && this.options.transactional !== false) await this.handle(tx, this.upcast(letter.event), attempt);
           await tx.deleteDeadLetter(letter.id);
         });
         if (handleIt) handled++;
       } catch (error) {
+        this.options.onError?.(error, letter.event);
         const now = new Date();
-        await this.storage.transaction(async (tx) =>
-          tx.updateDeadLetter(letter.id, {
-            status: 'dead',
-            failure: { error: errorMessage(error), attempts: letter.attempts + 1, firstFailedAt: letter.firstFailedAt ?? now, lastFailedAt: now },
-          }),
-        );
+        const failure = failureOf(error, attempt, letter.firstFailedAt ?? now, now);
+        const status = attempt <= retryDelays(this.options.retry).length && (error as { code?: unknown })?.code !== 'UPCAST_FAILED' ? 'retrying' : 'dead';
+        await this.storage.transaction(async (tx) => tx.updateDeadLetter(letter.id, { status, failure }));
+        const failedLetter: DeadLetter = { ...letter, status, error: failure.error, attempts: attempt, firstFailedAt: failure.firstFailedAt, lastFailedAt: now };
+        this.noteFailure(failedLetter, error);
+        this.scheduleRetry(failedLetter);
         return { handled, remaining: letters.length - i };
       }
     }
-    this.blocked.delete(target.streamId);
+    if (letters[0]) {
+      this.blocked.delete(letters[0].streamId);
+      this.pendingFrom.delete(letters[0].streamId);
+      this.notifyWaiters();
+    }
     return { handled, remaining: 0 };
   }
-}
-
-function errorMessage(error: unknown): string {
-  if (error instanceof Error) return error.stack ?? error.message;
-  return String(error);
 }
