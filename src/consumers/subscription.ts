@@ -458,13 +458,17 @@ export class Subscription {
 
   private staged?: Checkpoint;
 
-  /** Runs `fn` in a transaction that ends by saving the checkpoint; applies the new checkpoint after commit. */
-  private async commit(fn: (tx: ConsumerTx) => Promise<bigint>): Promise<void> {
+  /**
+   * Runs `fn` in a transaction that ends by saving the checkpoint; after the commit, runs
+   * `committed` (state that must be in place before waiters look) and applies the new checkpoint.
+   */
+  private async commit(fn: (tx: ConsumerTx) => Promise<bigint>, committed?: () => void): Promise<void> {
     this.staged = undefined;
     await this.storage.transaction(async (tx) => {
       const position = await fn(tx);
       await this.saveCheckpoint(tx, position);
     });
+    committed?.();
     if (this.staged) this.advanced(this.staged);
     this.staged = undefined;
   }
@@ -549,12 +553,13 @@ export class Subscription {
         done = this.positionOf(stored);
       }
       return end;
+    }, () => {
+      this.blocked = blocked;
+      for (const { letter, error } of failed) {
+        this.noteFailure(letter, error);
+        this.scheduleRetry(letter);
+      }
     });
-    this.blocked = blocked;
-    for (const { letter, error } of failed) {
-      this.noteFailure(letter, error);
-      this.scheduleRetry(letter);
-    }
   }
 
   /**
@@ -579,13 +584,17 @@ export class Subscription {
           await this.options.handler(this.upcast(stored), this.context(undefined, 1));
         } catch (error) {
           let letter: DeadLetter | undefined;
-          await this.commit(async (tx) => {
-            letter = await this.recordFailure(tx, stored, error);
-            return this.positionOf(stored);
-          });
-          this.blocked.add(stored.streamId);
-          this.noteFailure(letter!, error);
-          this.scheduleRetry(letter!);
+          await this.commit(
+            async (tx) => {
+              letter = await this.recordFailure(tx, stored, error);
+              return this.positionOf(stored);
+            },
+            () => {
+              this.blocked.add(stored.streamId);
+              this.noteFailure(letter!, error);
+              this.scheduleRetry(letter!);
+            },
+          );
         }
       }
       done = this.positionOf(stored);
