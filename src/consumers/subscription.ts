@@ -8,6 +8,7 @@ import { AppendSignal } from './append-signal.js';
 import { consumerStorageFor, type Checkpoint, type ConsumerStorage, type ConsumerTx, type DeadLetter, type DeadLetterStatus } from './consumer-storage.js';
 import { failureOf } from './failure-of.js';
 import { Mutex, Sleeper } from './mutex.js';
+import { StandbyLease } from './standby-lease.js';
 import { partitionOf } from './partition-of.js';
 import { retryDelays, type RetryPolicy } from './retry-policy.js';
 
@@ -70,6 +71,16 @@ export interface SubscriptionOptions {
    * The `inbox` option needs the transaction and is ignored here.
    */
   transactional?: boolean;
+  /**
+   * One active instance at a time: an instance started while another holds the subscription
+   * waits in state `'standby'`, handling nothing, and takes over within `leaseMs` of the
+   * holder's death (at once when the holder stops). The lease is a row beside the log, so this
+   * works across processes on PostgreSQL; on PGlite and the memory store the instances of one
+   * process share it. False by default: a second instance then loses the checkpoint race and stops.
+   */
+  standby?: boolean;
+  /** How long a standby waits for a holder that stopped renewing; 3,000 ms by default. */
+  leaseMs?: number;
   /** @internal name of the checkpoint when it differs from `name` (partitions, rebuilds). */
   checkpointName?: string;
 }
@@ -77,7 +88,8 @@ export interface SubscriptionOptions {
 /** Where a subscription stands. */
 export interface SubscriptionStatus {
   name: string;
-  state: 'starting' | 'running' | 'stopped' | 'failed';
+  /** `'standby'`: waiting to take over from the instance that runs it (option `standby`). */
+  state: 'starting' | 'standby' | 'running' | 'stopped' | 'failed';
   /** Everything up to here is handled (a global position, or a version for a stream subscription). */
   position: bigint;
   /** The head of the log (or the stream's version) at the last read. */
@@ -159,6 +171,8 @@ export class Subscription {
   private stopping = false;
   private loop?: Promise<void>;
   private offSignal?: () => Promise<void>;
+  private lease?: StandbyLease;
+  private renewal?: NodeJS.Timeout;
   private waiters = new Set<() => void>();
 
   constructor(
@@ -177,9 +191,59 @@ export class Subscription {
     if (registry) this.registry = registry;
   }
 
-  /** Loads the checkpoint and starts the loop; resolves once running. */
+  /** Loads the checkpoint and starts the loop; resolves once running (or, with `standby`, once waiting). */
   async start(): Promise<this> {
     if (this.loop) return this;
+    if (this.options.standby) {
+      this.lease = StandbyLease.of(this.storage, `standby:${this.checkpointName}`, this.options.leaseMs ?? 3000);
+      if (!(await this.lease.acquire())) {
+        this.state = 'standby';
+        this.loop = this.standBy();
+        return this;
+      }
+      this.keepLease();
+    }
+    await this.begin();
+    this.loop = this.run();
+    return this;
+  }
+
+  /** Tries for the lease every third of its time; once it holds it, begins and runs. */
+  private async standBy(): Promise<void> {
+    const lease = this.lease!;
+    while (!this.stopping) {
+      await this.sleeper.sleep(Math.max(50, Math.floor(lease.leaseMs / 3)));
+      if (this.stopping) return;
+      try {
+        if (!(await lease.acquire())) continue;
+        this.keepLease();
+        await this.begin();
+      } catch (error) {
+        this.options.onError?.(error);
+        continue;
+      }
+      return this.run();
+    }
+  }
+
+  /** Renews the lease every third of its time; a lapsed lease stops this instance (another may run now). */
+  private keepLease(): void {
+    const lease = this.lease!;
+    this.renewal = setInterval(() => {
+      lease.renew().then(
+        (held) => {
+          if (held || this.stopping) return;
+          this.fail(new FactumError('LEASE_LOST', `Subscription "${this.name}": its lease lapsed (another instance may run it now); this one stops`, { details: { name: this.checkpointName } }));
+          this.sleeper.wake();
+        },
+        (error: unknown) => this.options.onError?.(error),
+      );
+    }, Math.max(50, Math.floor(lease.leaseMs / 3)));
+    this.renewal.unref();
+  }
+
+  /** Loads the checkpoint, the blocked streams and their retries, and listens for appends. */
+  private async begin(): Promise<void> {
     this.checkpoint = await this.storage.readCheckpoint(this.checkpointName);
     if (!this.checkpoint) {
       const from = this.options.from ?? 'start';
@@ -199,8 +263,6 @@ export class Subscription {
     this.head = this.position;
     this.offSignal = await AppendSignal.of(this.store).subscribe(() => this.sleeper.wake());
     this.state = 'running';
-    this.loop = this.run();
-    return this;
   }
 
   /**
@@ -218,6 +280,9 @@ export class Subscription {
     await this.lock.run(async () => {});
     await this.offSignal?.();
     this.offSignal = undefined;
+    clearInterval(this.renewal);
+    // Handed back at once, so a standby need not wait for it to lapse.
+    await this.lease?.release().catch((error: unknown) => this.options.onError?.(error));
     if (this.state !== 'failed') this.state = 'stopped';
     for (const waiter of this.waiters) waiter();
   }

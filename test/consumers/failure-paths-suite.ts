@@ -153,7 +153,6 @@ export function failurePathsSuite(factory: StoreFactory): void {
       const events = Array.from({ length: 20 }, (_, i) => ev('E', { n: i + 1 }));
       await store.append('slow-1', events);
       const handled: number[] = [];
-      let stopCalled: number | undefined;
       const options: SubscriptionOptions = {
         name: 'slow',
         inbox: true,
@@ -164,7 +163,7 @@ export function failurePathsSuite(factory: StoreFactory): void {
       };
       const sub = await start(options);
       await eventually(() => handled.length >= 3, 20_000, 'three events handled');
-      stopCalled = handled.length;
+      const stopCalled = handled.length;
       await sub.stop();
       running.splice(running.indexOf(sub), 1);
       // At most the event that was in the handler when stop() was called.
@@ -176,6 +175,26 @@ export function failurePathsSuite(factory: StoreFactory): void {
       const again = await start(options);
       await again.waitFor(all.events.at(-1)!.globalPosition, { timeoutMs: 20_000 });
       expect(handled).toEqual(events.map((_, i) => i + 1));
+    });
+
+    it('a second instance with standby waits in standby, handles nothing, and takes over when the first stops', async () => {
+      store = await factory.open();
+      const byInstance: Record<string, string[]> = { first: [], second: [] };
+      const options = (who: 'first' | 'second'): SubscriptionOptions => ({ name: 'single', standby: true, leaseMs: 600, inbox: true, handler: (e) => void byInstance[who]!.push(n(e)) });
+      const first = await start(options('first'));
+      const second = await start(options('second'));
+      expect([first.status().state, second.status().state]).toEqual(['running', 'standby']);
+      const r1 = await store.append('s-1', [ev('E', { n: 1 }), ev('E', { n: 2 })]);
+      await first.waitFor(r1.lastPosition, { timeoutMs: 20_000 });
+      // Several lease periods later the standby still has handled nothing.
+      await sleep(1500);
+      expect(second.status().state).toBe('standby');
+      await first.stop();
+      running.splice(running.indexOf(first), 1);
+      const r2 = await store.append('s-1', [ev('E', { n: 3 })]);
+      await second.waitFor(r2.lastPosition, { timeoutMs: 20_000 });
+      expect(second.status().state).toBe('running');
+      expect(byInstance).toEqual({ first: ['s-1/1', 's-1/2'], second: ['s-1/3'] });
     });
 
     it('onError hears every failed attempt, the first one included, and a dead letter keeps message, code and stack apart', async () => {
