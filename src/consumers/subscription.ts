@@ -594,6 +594,11 @@ export class Subscription {
    * log order). A crash therefore resumes from the checkpoint with every unhandled event on
    * record; `start()` reloads the rows, keeps their streams parked and resumes the retries, and
    * a stream's rows are drained in log order only, so nothing is lost and one stream's order holds.
+   *
+   * The savepoint costs one round trip per event: the catch-up of a projection with one upsert
+   * per event on PostgreSQL went from about 7,000 to about 4,700 events/s on this 2-core machine
+   * (three interleaved runs each, noisy). Rolling the batch back instead and handling its prefix
+   * again is what ran effects outside the database twice.
    */
   private async process(events: RecordedEvent[], end: bigint): Promise<void> {
     const blocked = new Set(this.blocked);
