@@ -9,7 +9,7 @@ import { consumerStorageFor, type Checkpoint, type ConsumerStorage, type Consume
 import { failureOf } from './failure-of.js';
 import { Mutex, Sleeper } from './mutex.js';
 import { StandbyLease } from './standby-lease.js';
-import { partitionOf } from './partition-of.js';
+import { subscriptionSource, type SourcePage, type SubscriptionSource } from './subscription-source.js';
 import { retryDelays, type RetryPolicy } from './retry-policy.js';
 
 /** What a handler gets beside the event. */
@@ -147,8 +147,8 @@ class GenerationChanged extends Error {}
 export class Subscription {
   readonly name: string;
   private readonly storage: ConsumerStorage;
-  /** The store under any registry: events are upcast here, one by one, so one that cannot be is dead-lettered alone. */
-  private readonly source: EventStore;
+  /** Reads the store under any registry: events are upcast here, one by one, so one that cannot be is dead-lettered alone. */
+  private readonly source: SubscriptionSource;
   private readonly registry?: EventRegistry;
   private readonly checkpointName: string;
   private readonly lock = new Mutex();
@@ -186,7 +186,7 @@ export class Subscription {
     this.name = options.name;
     this.checkpointName = options.checkpointName ?? options.name;
     this.storage = consumerStorageFor(store);
-    this.source = unwrapEventStore(store);
+    this.source = subscriptionSource(unwrapEventStore(store), options);
     const registry = eventRegistryOf(store);
     if (registry) this.registry = registry;
   }
@@ -247,7 +247,7 @@ export class Subscription {
     this.checkpoint = await this.storage.readCheckpoint(this.checkpointName);
     if (!this.checkpoint) {
       const from = this.options.from ?? 'start';
-      const initial = from === 'start' ? 0n : from === 'end' ? await this.currentHead() : from.after;
+      const initial = from === 'start' ? 0n : from === 'end' ? await this.source.head() : from.after;
       // Stored now, so a restart before the first event still begins where this start did.
       try {
         await this.commit(async () => initial);
@@ -313,10 +313,10 @@ export class Subscription {
 
   /** Lag measured now against the store (not the last read): events and seconds behind the head. */
   async lag(): Promise<{ events: bigint; seconds: number; position: bigint; headPosition: bigint }> {
-    const head = await this.currentHead();
+    const head = await this.source.head();
     const position = this.handled();
     if (head <= position) return { events: 0n, seconds: 0, position, headPosition: head };
-    const next = await this.readNext(position);
+    const next = await this.source.next(position);
     const seconds = next ? Math.max(0, (Date.now() - next.recordedAt.getTime()) / 1000) : 0;
     return { events: head - position, seconds, position, headPosition: head };
   }
@@ -381,55 +381,17 @@ export class Subscription {
   }
 
   private positionOf(event: RecordedEvent): bigint {
-    return this.options.stream ? BigInt(event.streamVersion) : event.globalPosition;
-  }
-
-  private async currentHead(): Promise<bigint> {
-    if (this.options.stream) return BigInt((await this.source.streamInfo(this.options.stream)).version);
-    return this.source.headPosition();
-  }
-
-  private async readNext(after: bigint): Promise<RecordedEvent | undefined> {
-    if (this.options.stream) {
-      for await (const event of this.source.readStream(this.options.stream, { fromVersion: Number(after) + 1, limit: 1 })) return event;
-      return undefined;
-    }
-    return (await this.source.readAllPage({ ...this.options.filter, after, limit: 1 })).events[0];
-  }
-
-  private inPartition(streamId: string): boolean {
-    const p = this.options.partition;
-    return !p || partitionOf(streamId, p.count) === p.index;
+    return this.source.positionOf(event);
   }
 
   /** Reloads the blocked streams; returns the first letter of each (in log order). */
   private async loadBlocked(): Promise<DeadLetter[]> {
     const heads = new Map<string, DeadLetter>();
     for (const letter of await this.storage.listDeadLetters(this.deadLetterName())) {
-      if (this.inPartition(letter.streamId) && !heads.has(letter.streamId)) heads.set(letter.streamId, letter);
+      if (this.source.covers(letter.streamId) && !heads.has(letter.streamId)) heads.set(letter.streamId, letter);
     }
     this.blocked = new Set(heads.keys());
     return [...heads.values()];
-  }
-
-  /** One page: events after the checkpoint, the new resume point, and the head. */
-  private async readPage(): Promise<{ events: RecordedEvent[]; position: bigint; head: bigint; waitingOn?: { position: bigint; since?: Date } }> {
-    const limit = this.options.batchSize ?? 100;
-    if (this.options.stream) {
-      const events: RecordedEvent[] = [];
-      const head = await this.currentHead();
-      // Versions of one stream commit in order (the stream row is locked by each append): no holes to wait on.
-      for await (const event of this.source.readStream(this.options.stream, { fromVersion: Number(this.position) + 1, limit })) events.push(event);
-      const last = events[events.length - 1];
-      return { events, position: last ? BigInt(last.streamVersion) : this.position, head };
-    }
-    const page = await this.source.readAllPage({ ...this.options.filter, after: this.position, limit });
-    return {
-      events: page.events.filter((e) => this.inPartition(e.streamId)),
-      position: page.position,
-      head: page.headPosition,
-      ...(page.waitingOn ? { waitingOn: { position: page.waitingOn.position, ...(page.waitingOn.since ? { since: page.waitingOn.since } : {}) } } : {}),
-    };
   }
 
   private async run(): Promise<void> {
@@ -438,9 +400,9 @@ export class Subscription {
     const pollMs = this.options.pollIntervalMs ?? 1000;
     while (!this.stopping) {
       this.sleeper.clear();
-      let page: Awaited<ReturnType<Subscription['readPage']>>;
+      let page: SourcePage;
       try {
-        page = await this.readPage();
+        page = await this.source.readPage(this.position, this.options.batchSize ?? 100);
         readFailures = 0;
       } catch (error) {
         // A dropped connection or a restarting database: report, back off, try again.
