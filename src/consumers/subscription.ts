@@ -6,6 +6,7 @@ import { eventRegistryOf, unwrapEventStore } from '../schema/registered-event-st
 import type { SqlQueryable } from '../store/sql/sql-client.js';
 import { AppendSignal } from './append-signal.js';
 import { consumerStorageFor, type Checkpoint, type ConsumerStorage, type ConsumerTx, type DeadLetter, type DeadLetterStatus } from './consumer-storage.js';
+import { CheckpointKeeper, GenerationChanged } from './checkpoint-keeper.js';
 import { failureOf } from './failure-of.js';
 import { Mutex, Sleeper } from './mutex.js';
 import { StandbyLease } from './standby-lease.js';
@@ -117,9 +118,6 @@ export interface DrainResult {
   remaining: number;
 }
 
-/** A rebuild swapped the read model in under this batch (see `saveCheckpoint`). */
-class GenerationChanged extends Error {}
-
 /**
  * A catch-up subscription: from a stored checkpoint (or the start, or the end) it reads the
  * log in gap-safe pages, handles each event, and stores the checkpoint in the same transaction
@@ -153,7 +151,7 @@ export class Subscription {
   private readonly checkpointName: string;
   private readonly lock = new Mutex();
   private readonly sleeper = new Sleeper();
-  private checkpoint?: Checkpoint;
+  private readonly keeper: CheckpointKeeper;
   private position = 0n;
   private head = 0n;
   private pendingSince?: Date;
@@ -186,6 +184,7 @@ export class Subscription {
     this.name = options.name;
     this.checkpointName = options.checkpointName ?? options.name;
     this.storage = consumerStorageFor(store);
+    this.keeper = new CheckpointKeeper(this.storage, this.name, this.checkpointName, options.relaxedDurability ?? false, (checkpoint, reset) => this.advanced(checkpoint, reset));
     this.source = subscriptionSource(unwrapEventStore(store), options);
     const registry = eventRegistryOf(store);
     if (registry) this.registry = registry;
@@ -244,8 +243,7 @@ export class Subscription {
 
   /** Loads the checkpoint, the blocked streams and their retries, and listens for appends. */
   private async begin(): Promise<void> {
-    this.checkpoint = await this.storage.readCheckpoint(this.checkpointName);
-    if (!this.checkpoint) {
+    if (!(await this.keeper.load())) {
       const from = this.options.from ?? 'start';
       const initial = from === 'start' ? 0n : from === 'end' ? await this.source.head() : from.after;
       // Stored now, so a restart before the first event still begins where this start did.
@@ -254,12 +252,12 @@ export class Subscription {
       } catch (error) {
         // Another instance created it at the same moment: start from theirs.
         if (!isCheckpointConflict(error)) throw error;
-        this.checkpoint = await this.storage.readCheckpoint(this.checkpointName);
+        await this.keeper.load();
       }
     }
     // Retries that were under way when the last instance stopped (or crashed) go on from here.
     for (const head of await this.loadBlocked()) this.scheduleRetry(head);
-    this.position = this.checkpoint!.position;
+    this.position = this.keeper.checkpoint!.position;
     this.head = this.position;
     this.offSignal = await AppendSignal.of(this.store).subscribe(() => this.sleeper.wake());
     this.state = 'running';
@@ -448,56 +446,15 @@ export class Subscription {
     for (const waiter of this.waiters) waiter();
   }
 
-  private advanced(checkpoint: Checkpoint): void {
-    this.checkpoint = checkpoint;
-    if (checkpoint.position > this.position) this.position = checkpoint.position;
+  /** The checkpoint moved: by a commit (forward), or by a rebuild's swap (reset to its position). */
+  private advanced(checkpoint: Checkpoint, reset = false): void {
+    if (reset || checkpoint.position > this.position) this.position = checkpoint.position;
     if (this.position >= this.head) this.pendingSince = undefined;
-    for (const waiter of this.waiters) waiter();
+    this.notifyWaiters();
   }
 
-  /** Compare-and-set of the checkpoint inside `tx`; throws when another instance moved it. */
-  private async saveCheckpoint(tx: ConsumerTx, position: bigint): Promise<void> {
-    const expected = this.checkpoint;
-    const found = await tx.saveCheckpoint(this.checkpointName, expected, position, { relaxedDurability: this.options.relaxedDurability ?? false });
-    if (!found) {
-      const next = { position, generation: expected?.generation ?? 0 };
-      // Applied to our state only when the transaction commits (see `commit`).
-      this.staged = next;
-      return;
-    }
-    if (expected && found.generation !== expected.generation && found.generation >= 0) {
-      // A rebuild swapped the read model in: our batch is rolled back; reload and go on.
-      this.checkpoint = found;
-      this.position = found.position;
-      throw new GenerationChanged();
-    }
-    if (!expected) {
-      // Created meanwhile by a concurrent start: adopt it.
-      this.staged = found;
-      return;
-    }
-    throw new FactumError(
-      'CHECKPOINT_CONFLICT',
-      `Subscription "${this.name}": another instance moved the checkpoint "${this.checkpointName}" to ${found.position} (expected ${expected.position}); this one stops`,
-      { details: { name: this.checkpointName, expected: expected.position.toString(), found: found.position.toString() } },
-    );
-  }
-
-  private staged?: Checkpoint;
-
-  /**
-   * Runs `fn` in a transaction that ends by saving the checkpoint; after the commit, runs
-   * `committed` (state that must be in place before waiters look) and applies the new checkpoint.
-   */
-  private async commit(fn: (tx: ConsumerTx) => Promise<bigint>, committed?: () => void): Promise<void> {
-    this.staged = undefined;
-    await this.storage.transaction(async (tx) => {
-      const position = await fn(tx);
-      await this.saveCheckpoint(tx, position);
-    });
-    committed?.();
-    if (this.staged) this.advanced(this.staged);
-    this.staged = undefined;
+  private commit(fn: (tx: ConsumerTx) => Promise<bigint>, committed?: () => void): Promise<void> {
+    return this.keeper.commit(fn, committed);
   }
 
   private context(tx: ConsumerTx | undefined, attempt: number): HandlerContext {
