@@ -7,11 +7,12 @@ import type { SqlQueryable } from '../store/sql/sql-client.js';
 import { AppendSignal } from './append-signal.js';
 import { consumerStorageFor, type Checkpoint, type ConsumerStorage, type ConsumerTx, type DeadLetter, type DeadLetterStatus } from './consumer-storage.js';
 import { CheckpointKeeper, GenerationChanged } from './checkpoint-keeper.js';
+import { DeadLetterDrain, type DrainResult } from './dead-letter-drain.js';
 import { failureOf } from './failure-of.js';
 import { Mutex, Sleeper } from './mutex.js';
 import { StandbyLease } from './standby-lease.js';
 import { subscriptionSource, type SourcePage, type SubscriptionSource } from './subscription-source.js';
-import { retryDelays, type RetryPolicy } from './retry-policy.js';
+import type { RetryPolicy } from './retry-policy.js';
 
 /** What a handler gets beside the event. */
 export interface HandlerContext {
@@ -110,13 +111,7 @@ export interface SubscriptionStatus {
   lastFailure?: { eventId: string; streamId: string; status: DeadLetterStatus; error: string; code?: string; at: Date };
 }
 
-/** What `retryDeadLetter` and `skipDeadLetter` did. */
-export interface DrainResult {
-  /** Events handled now (the dead letter, then the parked ones in order). */
-  handled: number;
-  /** Letters of the stream still held (a parked event failed again and is now the dead letter). */
-  remaining: number;
-}
+export type { DrainResult } from './dead-letter-drain.js';
 
 /**
  * A catch-up subscription: from a stored checkpoint (or the start, or the end) it reads the
@@ -159,13 +154,8 @@ export class Subscription {
   private state: SubscriptionStatus['state'] = 'starting';
   private failure?: unknown;
   private lastFailure?: SubscriptionStatus['lastFailure'];
-  private blocked = new Set<string>();
-  private readonly retryTimers = new Map<string, NodeJS.Timeout>();
-  /**
-   * Per stream with retries under way, the position of its first unhandled event: the checkpoint
-   * passed it (it is on record), but `waitFor` and `status()` count it as not handled yet.
-   */
-  private readonly pendingFrom = new Map<string, bigint>();
+  /** The streams held behind failed events, and their retries. */
+  private readonly drain: DeadLetterDrain;
   private stopping = false;
   private loop?: Promise<void>;
   private offSignal?: () => Promise<void>;
@@ -184,6 +174,17 @@ export class Subscription {
     this.name = options.name;
     this.checkpointName = options.checkpointName ?? options.name;
     this.storage = consumerStorageFor(store);
+    this.drain = new DeadLetterDrain(this.storage, this.name, options.retry, this.lock, {
+      isStopping: () => this.stopping && this.loop !== undefined,
+      deliver: (letter, attempt, handle) => this.deliver(letter, attempt, handle),
+      positionOf: (event) => this.positionOf(event),
+      failed: (letter, error) => {
+        this.options.onError?.(error, letter.event);
+        this.noteFailure(letter, error);
+      },
+      reportError: (error, event) => this.options.onError?.(error, event),
+      changed: () => this.notifyWaiters(),
+    });
     this.keeper = new CheckpointKeeper(this.storage, this.name, this.checkpointName, options.relaxedDurability ?? false, (checkpoint, reset) => this.advanced(checkpoint, reset));
     this.source = subscriptionSource(unwrapEventStore(store), options);
     const registry = eventRegistryOf(store);
@@ -256,7 +257,7 @@ export class Subscription {
       }
     }
     // Retries that were under way when the last instance stopped (or crashed) go on from here.
-    for (const head of await this.loadBlocked()) this.scheduleRetry(head);
+    await this.drain.load((streamId) => this.source.covers(streamId));
     this.position = this.keeper.checkpoint!.position;
     this.head = this.position;
     this.offSignal = await AppendSignal.of(this.store).subscribe(() => this.sleeper.wake());
@@ -270,8 +271,7 @@ export class Subscription {
    */
   async stop(): Promise<void> {
     this.stopping = true;
-    for (const timer of this.retryTimers.values()) clearTimeout(timer);
-    this.retryTimers.clear();
+    this.drain.stop();
     this.sleeper.wake();
     await this.loop;
     // A retry in progress finishes its event (it checks `stopping` before the next one).
@@ -304,7 +304,7 @@ export class Subscription {
       caughtUp: lag === 0n,
       ...(this.waitingOn ? { waitingOn: this.waitingOn } : {}),
       ...(this.failure !== undefined ? { error: this.failure } : {}),
-      blockedStreams: [...this.blocked].sort(),
+      blockedStreams: [...this.drain.blocked].sort(),
       ...(this.lastFailure ? { lastFailure: this.lastFailure } : {}),
     };
   }
@@ -353,21 +353,22 @@ export class Subscription {
    * it becomes (or stays) the dead letter and the rest stay parked.
    */
   retryDeadLetter(id: string): Promise<DrainResult> {
-    return this.lock.run(() => this.drainFrom(id, false));
+    return this.drain.retryDeadLetter(id, false);
   }
 
   /** Drops the dead letter unhandled, then handles the events parked behind it, in order. */
   skipDeadLetter(id: string): Promise<DrainResult> {
-    return this.lock.run(() => this.drainFrom(id, true));
+    return this.drain.retryDeadLetter(id, true);
   }
 
   // ---------------------------------------------------------------------------------------
 
-  /** Everything up to here is handled: the checkpoint, or just before the first event still in retry. */
+  /**
+   * Everything up to here is handled: the checkpoint, or just before the first event still in
+   * retry (the checkpoint passed it, as it is on record, but it is not handled yet).
+   */
   private handled(): bigint {
-    let position = this.position;
-    for (const from of this.pendingFrom.values()) if (from - 1n < position) position = from - 1n;
-    return position;
+    return this.drain.handledUpTo(this.position);
   }
 
   private notifyWaiters(): void {
@@ -380,16 +381,6 @@ export class Subscription {
 
   private positionOf(event: RecordedEvent): bigint {
     return this.source.positionOf(event);
-  }
-
-  /** Reloads the blocked streams; returns the first letter of each (in log order). */
-  private async loadBlocked(): Promise<DeadLetter[]> {
-    const heads = new Map<string, DeadLetter>();
-    for (const letter of await this.storage.listDeadLetters(this.deadLetterName())) {
-      if (this.source.covers(letter.streamId) && !heads.has(letter.streamId)) heads.set(letter.streamId, letter);
-    }
-    this.blocked = new Set(heads.keys());
-    return [...heads.values()];
   }
 
   private async run(): Promise<void> {
@@ -419,7 +410,7 @@ export class Subscription {
         } catch (error) {
           // Outside the rolled-back transaction: PGlite runs one statement at a time.
           if (error instanceof GenerationChanged) {
-            await this.loadBlocked().catch((e: unknown) => this.options.onError?.(e));
+            await this.drain.load((streamId) => this.source.covers(streamId)).catch((e: unknown) => this.options.onError?.(e));
             continue;
           }
           if (isCheckpointConflict(error) || this.stopping) {
@@ -478,9 +469,8 @@ export class Subscription {
    */
   private async recordFailure(tx: ConsumerTx, event: RecordedEvent, error: unknown): Promise<DeadLetter> {
     const now = new Date();
-    const final = (error as { code?: unknown })?.code === 'UPCAST_FAILED' || retryDelays(this.options.retry).length === 0;
     const failure = failureOf(error, 1, now, now);
-    const status = final ? 'dead' : 'retrying';
+    const status = this.drain.statusAfter(1, error);
     await tx.addDeadLetter(this.deadLetterName(), status, event, failure);
     this.options.onError?.(error, event);
     return { id: '', subscription: this.name, status, streamId: event.streamId, globalPosition: event.globalPosition, event, error: failure.error, attempts: 1, firstFailedAt: now, lastFailedAt: now };
@@ -520,7 +510,7 @@ export class Subscription {
    * again is what ran effects outside the database twice.
    */
   private async process(events: RecordedEvent[], end: bigint): Promise<void> {
-    const blocked = new Set(this.blocked);
+    const blocked = new Set(this.drain.blocked);
     const failed: Array<{ letter: DeadLetter; error: unknown }> = [];
     await this.commit(async (tx) => {
       let done = this.position;
@@ -543,10 +533,10 @@ export class Subscription {
       }
       return end;
     }, () => {
-      this.blocked = blocked;
+      this.drain.blocked = blocked;
       for (const { letter, error } of failed) {
         this.noteFailure(letter, error);
-        this.scheduleRetry(letter);
+        this.drain.schedule(letter);
       }
     });
   }
@@ -563,7 +553,7 @@ export class Subscription {
     };
     for (const stored of events) {
       if (this.stopping) return saveUpTo(done);
-      if (this.blocked.has(stored.streamId)) {
+      if (this.drain.blocked.has(stored.streamId)) {
         await this.commit(async (tx) => {
           await tx.addDeadLetter(this.deadLetterName(), 'parked', stored);
           return this.positionOf(stored);
@@ -579,9 +569,9 @@ export class Subscription {
               return this.positionOf(stored);
             },
             () => {
-              this.blocked.add(stored.streamId);
+              this.drain.blocked.add(stored.streamId);
               this.noteFailure(letter!, error);
-              this.scheduleRetry(letter!);
+              this.drain.schedule(letter!);
             },
           );
         }
@@ -591,84 +581,12 @@ export class Subscription {
     await saveUpTo(end);
   }
 
-  /**
-   * Arms the retry of a blocked stream whose first letter is `retrying` (after the policy's
-   * delay for its attempt, counted from its last failure) or `parked` (a crash between two
-   * drained letters: at once). A `dead` letter waits for `retryDeadLetter` or `skipDeadLetter`.
-   */
-  private scheduleRetry(first: DeadLetter): void {
-    if (first.status === 'dead') {
-      this.pendingFrom.delete(first.streamId);
-      this.notifyWaiters();
-      return;
-    }
-    this.pendingFrom.set(first.streamId, this.positionOf(first.event));
-    if (this.stopping) return;
-    const delays = retryDelays(this.options.retry);
-    const delay = first.status === 'parked' ? 0 : (delays[first.attempts - 1] ?? 0) - (Date.now() - (first.lastFailedAt?.getTime() ?? Date.now()));
-    clearTimeout(this.retryTimers.get(first.streamId));
-    const timer = setTimeout(() => {
-      this.retryTimers.delete(first.streamId);
-      this.lock
-        .run(async () => {
-          if (this.stopping) return;
-          const letters = await this.storage.listDeadLetters(this.deadLetterName(), { streamId: first.streamId });
-          if (letters.length > 0 && letters[0]!.status !== 'dead') await this.drain(letters, false);
-        })
-        .catch((error: unknown) => {
-          // The database went away: try again later; the rows are still there.
-          this.options.onError?.(error, first.event);
-          this.scheduleRetry({ ...first, lastFailedAt: new Date() });
-        });
-    }, Math.max(0, delay));
-    this.retryTimers.set(first.streamId, timer);
-  }
-
-  /** Retry or skip a dead letter, then the events parked behind it, in order. */
-  private async drainFrom(id: string, skip: boolean): Promise<DrainResult> {
-    const all = await this.storage.listDeadLetters(this.deadLetterName());
-    const target = all.find((d) => d.id === id && d.status === 'dead');
-    if (!target) throw new FactumError('DEAD_LETTER_NOT_FOUND', `No dead letter "${id}" for subscription "${this.name}"`, { details: { id } });
-    clearTimeout(this.retryTimers.get(target.streamId));
-    this.retryTimers.delete(target.streamId);
-    return this.drain(all.filter((d) => d.streamId === target.streamId), skip);
-  }
-
-  /**
-   * Handles the letters of one stream in log order, each in its own transaction with the
-   * removal of its row (the first one dropped unhandled when `skipFirst`). The first that fails
-   * is retried later while the policy allows (`retrying`), else it is `dead`; the rest stay parked.
-   */
-  private async drain(letters: DeadLetter[], skipFirst: boolean): Promise<DrainResult> {
-    let handled = 0;
-    for (const [i, letter] of letters.entries()) {
-      if (this.stopping && this.loop) return { handled, remaining: letters.length - i };
-      const handleIt = !(skipFirst && i === 0);
-      const attempt = letter.attempts + 1;
-      try {
-        if (handleIt && this.options.transactional === false) await this.options.handler(this.upcast(letter.event), this.context(undefined, attempt));
-        await this.storage.transaction(async (tx) => {
-          if (handleIt && this.options.transactional !== false) await this.handle(tx, this.upcast(letter.event), attempt);
-          await tx.deleteDeadLetter(letter.id);
-        });
-        if (handleIt) handled++;
-      } catch (error) {
-        this.options.onError?.(error, letter.event);
-        const now = new Date();
-        const failure = failureOf(error, attempt, letter.firstFailedAt ?? now, now);
-        const status = attempt <= retryDelays(this.options.retry).length && (error as { code?: unknown })?.code !== 'UPCAST_FAILED' ? 'retrying' : 'dead';
-        await this.storage.transaction(async (tx) => tx.updateDeadLetter(letter.id, { status, failure }));
-        const failedLetter: DeadLetter = { ...letter, status, error: failure.error, attempts: attempt, firstFailedAt: failure.firstFailedAt, lastFailedAt: now };
-        this.noteFailure(failedLetter, error);
-        this.scheduleRetry(failedLetter);
-        return { handled, remaining: letters.length - i };
-      }
-    }
-    if (letters[0]) {
-      this.blocked.delete(letters[0].streamId);
-      this.pendingFrom.delete(letters[0].streamId);
-      this.notifyWaiters();
-    }
-    return { handled, remaining: 0 };
+  /** Handles a dead letter's event as attempt `attempt` (unless `handle` is false) and removes its row. */
+  private async deliver(letter: DeadLetter, attempt: number, handle: boolean): Promise<void> {
+    if (handle && this.options.transactional === false) await this.options.handler(this.upcast(letter.event), this.context(undefined, attempt));
+    await this.storage.transaction(async (tx) => {
+      if (handle && this.options.transactional !== false) await this.handle(tx, this.upcast(letter.event), attempt);
+      await tx.deleteDeadLetter(letter.id);
+    });
   }
 }
