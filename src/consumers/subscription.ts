@@ -472,7 +472,6 @@ export class Subscription {
     const failure = failureOf(error, 1, now, now);
     const status = this.drain.statusAfter(1, error);
     await tx.addDeadLetter(this.deadLetterName(), status, event, failure);
-    this.options.onError?.(error, event);
     return { id: '', subscription: this.name, status, streamId: event.streamId, globalPosition: event.globalPosition, event, error: failure.error, attempts: 1, firstFailedAt: now, lastFailedAt: now };
   }
 
@@ -534,7 +533,9 @@ export class Subscription {
       return end;
     }, () => {
       this.drain.blocked = blocked;
+      // Reported after the commit: on PGlite, an onError that queries the store would wait behind this transaction.
       for (const { letter, error } of failed) {
+        this.options.onError?.(error, letter.event);
         this.noteFailure(letter, error);
         this.drain.schedule(letter);
       }
@@ -570,6 +571,7 @@ export class Subscription {
             },
             () => {
               this.drain.blocked.add(stored.streamId);
+              this.options.onError?.(error, stored);
               this.noteFailure(letter!, error);
               this.drain.schedule(letter!);
             },
