@@ -1,6 +1,6 @@
 import { FactumError } from '../core/errors.js';
 import type { RecordedEvent } from '../core/message.js';
-import type { ConsumerStorage, DeadLetter } from './consumer-storage.js';
+import type { ConsumerStorage, ConsumerTx, DeadLetter } from './consumer-storage.js';
 import { failureOf } from './failure-of.js';
 import type { Mutex } from './mutex.js';
 import { retryDelays, type RetryPolicy } from './retry-policy.js';
@@ -61,6 +61,31 @@ export class DeadLetterDrain {
    */
   statusAfter(attempts: number, error: unknown): 'retrying' | 'dead' {
     return attempts <= retryDelays(this.retry).length && (error as { code?: unknown })?.code !== 'UPCAST_FAILED' ? 'retrying' : 'dead';
+  }
+
+  /** Parks `event` in `tx` behind the failed event of its stream. */
+  async park(tx: ConsumerTx, event: RecordedEvent): Promise<void> {
+    await tx.addDeadLetter(this.subscription, 'parked', event);
+  }
+
+  /** Records the first failure of `event` in `tx` (see `statusAfter`); `held` takes it from there once `tx` commits. */
+  async recordFailure(tx: ConsumerTx, event: RecordedEvent, error: unknown): Promise<DeadLetter> {
+    const now = new Date();
+    const failure = failureOf(error, 1, now, now);
+    const status = this.statusAfter(1, error);
+    await tx.addDeadLetter(this.subscription, status, event, failure);
+    return { id: '', subscription: this.subscription, status, streamId: event.streamId, globalPosition: event.globalPosition, event, error: failure.error, attempts: 1, firstFailedAt: now, lastFailedAt: now };
+  }
+
+  /**
+   * After the commit that recorded `letter`: its stream is blocked, the failure reported
+   * (after the commit: on PGlite, an `onError` that queries the store would wait behind the
+   * transaction) and its retry armed.
+   */
+  held(letter: DeadLetter, error: unknown): void {
+    this.blocked.add(letter.streamId);
+    this.host.failed(letter, error);
+    this.schedule(letter);
   }
 
   /** Reloads the blocked streams (those `covers` accepts) and arms the retries under way. */

@@ -8,7 +8,9 @@ import { AppendSignal } from './append-signal.js';
 import { consumerStorageFor, type Checkpoint, type ConsumerStorage, type ConsumerTx, type DeadLetter, type DeadLetterStatus } from './consumer-storage.js';
 import { CheckpointKeeper, GenerationChanged } from './checkpoint-keeper.js';
 import { DeadLetterDrain, type DrainResult } from './dead-letter-drain.js';
-import { failureOf } from './failure-of.js';
+import { deliverInTransaction } from './deliver-in-transaction.js';
+import { deliverOutside } from './deliver-outside.js';
+import type { DeliveryHost } from './delivery-host.js';
 import { Mutex, Sleeper } from './mutex.js';
 import { StandbyLease } from './standby-lease.js';
 import { subscriptionSource, type SourcePage, type SubscriptionSource } from './subscription-source.js';
@@ -156,6 +158,8 @@ export class Subscription {
   private lastFailure?: SubscriptionStatus['lastFailure'];
   /** The streams held behind failed events, and their retries. */
   private readonly drain: DeadLetterDrain;
+  /** What the page deliveries (in a transaction, or outside one) use of this subscription. */
+  private readonly delivery: DeliveryHost;
   private stopping = false;
   private loop?: Promise<void>;
   private offSignal?: () => Promise<void>;
@@ -185,6 +189,15 @@ export class Subscription {
       reportError: (error, event) => this.options.onError?.(error, event),
       changed: () => this.notifyWaiters(),
     });
+    this.delivery = {
+      drain: this.drain,
+      position: () => this.position,
+      isStopping: () => this.stopping,
+      positionOf: (event) => this.positionOf(event),
+      commit: (fn, committed) => this.commit(fn, committed),
+      handle: (tx, event, attempt) => this.handle(tx, this.upcast(event), attempt),
+      handleOutside: async (event, attempt) => this.options.handler(this.upcast(event), this.context(undefined, attempt)),
+    };
     this.keeper = new CheckpointKeeper(this.storage, this.name, this.checkpointName, options.relaxedDurability ?? false, (checkpoint, reset) => this.advanced(checkpoint, reset));
     this.source = subscriptionSource(unwrapEventStore(store), options);
     const registry = eventRegistryOf(store);
@@ -406,7 +419,8 @@ export class Subscription {
       if (page.events.length > 0 || page.position > this.position) {
         idleDelay = 5;
         try {
-          await this.lock.run(() => (this.options.transactional === false ? this.processOutside(page.events, page.position) : this.process(page.events, page.position)));
+          const deliver = this.options.transactional === false ? deliverOutside : deliverInTransaction;
+          await this.lock.run(() => deliver(this.delivery, page.events, page.position));
         } catch (error) {
           // Outside the rolled-back transaction: PGlite runs one statement at a time.
           if (error instanceof GenerationChanged) {
@@ -463,18 +477,6 @@ export class Subscription {
     await this.options.handler(event, this.context(tx, attempt));
   }
 
-  /**
-   * Records the first failure of `event` in `tx`: `retrying` while the policy allows retries,
-   * `dead` otherwise (and always for an event that cannot be upcast: no retry changes the code).
-   */
-  private async recordFailure(tx: ConsumerTx, event: RecordedEvent, error: unknown): Promise<DeadLetter> {
-    const now = new Date();
-    const failure = failureOf(error, 1, now, now);
-    const status = this.drain.statusAfter(1, error);
-    await tx.addDeadLetter(this.deadLetterName(), status, event, failure);
-    return { id: '', subscription: this.name, status, streamId: event.streamId, globalPosition: event.globalPosition, event, error: failure.error, attempts: 1, firstFailedAt: now, lastFailedAt: now };
-  }
-
   private noteFailure(letter: DeadLetter, error: unknown): void {
     const code = (error as { code?: unknown })?.code;
     this.lastFailure = {
@@ -487,107 +489,11 @@ export class Subscription {
     };
   }
 
-  /**
-   * Handles one page in one transaction that ends with the checkpoint at `end` (or, on `stop()`,
-   * at the last event handled).
-   *
-   * Each handler runs under a savepoint. When one throws, only its own writes (and its inbox row)
-   * are rolled back; the event is written as a `retrying` dead letter and the batch goes on, so
-   * the events before it are never handled twice and commit with the rest. Its retries run later,
-   * on timers (`scheduleRetry`), so they hold up neither the batch nor any other stream.
-   *
-   * Why the checkpoint may pass an event that is not handled: in the transaction that moves the
-   * checkpoint past an event, that event is either handled (its effects commit there) or written
-   * as a row of the dead-letter table (`retrying`, `dead`, or `parked` behind one of those, in
-   * log order). A crash therefore resumes from the checkpoint with every unhandled event on
-   * record; `start()` reloads the rows, keeps their streams parked and resumes the retries, and
-   * a stream's rows are drained in log order only, so nothing is lost and one stream's order holds.
-   *
-   * The savepoint costs one round trip per event: the catch-up of a projection with one upsert
-   * per event on PostgreSQL went from about 7,000 to about 4,700 events/s on this 2-core machine
-   * (three interleaved runs each, noisy). Rolling the batch back instead and handling its prefix
-   * again is what ran effects outside the database twice.
-   */
-  private async process(events: RecordedEvent[], end: bigint): Promise<void> {
-    const blocked = new Set(this.drain.blocked);
-    const failed: Array<{ letter: DeadLetter; error: unknown }> = [];
-    await this.commit(async (tx) => {
-      let done = this.position;
-      for (const stored of events) {
-        if (this.stopping) return done;
-        if (blocked.has(stored.streamId)) {
-          await tx.addDeadLetter(this.deadLetterName(), 'parked', stored);
-        } else {
-          await tx.savepoint();
-          try {
-            await this.handle(tx, this.upcast(stored), 1);
-          } catch (error) {
-            if (error instanceof GenerationChanged || isCheckpointConflict(error)) throw error;
-            await tx.rollbackToSavepoint();
-            failed.push({ letter: await this.recordFailure(tx, stored, error), error });
-            blocked.add(stored.streamId);
-          }
-        }
-        done = this.positionOf(stored);
-      }
-      return end;
-    }, () => {
-      this.drain.blocked = blocked;
-      // Reported after the commit: on PGlite, an onError that queries the store would wait behind this transaction.
-      for (const { letter, error } of failed) {
-        this.options.onError?.(error, letter.event);
-        this.noteFailure(letter, error);
-        this.drain.schedule(letter);
-      }
-    });
-  }
-
-  /**
-   * Handlers outside transactions: each event handled, then the checkpoint saved up to it once
-   * the page is done, or with the failure record of a failing event (a crash in between repeats
-   * events, never skips them). Parking happens in a transaction, with the checkpoint.
-   */
-  private async processOutside(events: RecordedEvent[], end: bigint): Promise<void> {
-    let done = this.position;
-    const saveUpTo = async (position: bigint) => {
-      if (position > this.position) await this.commit(async () => position);
-    };
-    for (const stored of events) {
-      if (this.stopping) return saveUpTo(done);
-      if (this.drain.blocked.has(stored.streamId)) {
-        await this.commit(async (tx) => {
-          await tx.addDeadLetter(this.deadLetterName(), 'parked', stored);
-          return this.positionOf(stored);
-        });
-      } else {
-        try {
-          await this.options.handler(this.upcast(stored), this.context(undefined, 1));
-        } catch (error) {
-          let letter: DeadLetter | undefined;
-          await this.commit(
-            async (tx) => {
-              letter = await this.recordFailure(tx, stored, error);
-              return this.positionOf(stored);
-            },
-            () => {
-              this.drain.blocked.add(stored.streamId);
-              this.options.onError?.(error, stored);
-              this.noteFailure(letter!, error);
-              this.drain.schedule(letter!);
-            },
-          );
-        }
-      }
-      done = this.positionOf(stored);
-    }
-    await saveUpTo(end);
-  }
-
   /** Handles a dead letter's event as attempt `attempt` (unless `handle` is false) and removes its row. */
   private async deliver(letter: DeadLetter, attempt: number, handle: boolean): Promise<void> {
-    if (handle && this.options.transactional === false) await this.options.handler(this.upcast(letter.event), this.context(undefined, attempt));
+    if (handle && this.options.transactional === false) await this.delivery.handleOutside(letter.event, attempt);
     await this.storage.transaction(async (tx) => {
-      if (handle && this.options.transactional !== false) await this.handle(tx, this.upcast(letter.event), attempt);
+      if (handle && this.options.transactional !== false) await this.delivery.handle(tx, letter.event, attempt);
       await tx.deleteDeadLetter(letter.id);
     });
   }
