@@ -77,8 +77,9 @@ export interface SubscriptionOptions {
   transactional?: boolean;
   /**
    * One active instance at a time: an instance started while another holds the subscription
-   * waits in state `'standby'`, handling nothing, and takes over within `leaseMs` of the
-   * holder's death (at once when the holder stops). The lease is a row beside the log, so this
+   * waits in state `'standby'`, handling nothing, and takes over within `leaseMs` and a third
+   * of the holder's death (its lease lapses, and a standby looks every third of `leaseMs`; at
+   * once when the holder stops). The lease is a row beside the log, so this
    * works across processes on PostgreSQL; on PGlite and the memory store the instances of one
    * process share it. False by default: a second instance then loses the checkpoint race and stops.
    */
