@@ -21,7 +21,7 @@ const emails: string[] = [];
 const mailer = await new Subscription(store, {
   name: 'order-emails',
   filter: { types: ['OrderPlaced'] },
-  inbox: true, // a redelivered event is recognised and not handled twice
+  inbox: true, // an event whose transaction committed is not handled again (the email itself is outside it)
   handler: (event) => void emails.push(`thanks for order ${event.streamId}`),
 }).start();
 

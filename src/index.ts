@@ -70,7 +70,7 @@ export { PartitionedSubscription, type PartitionedSubscriptionOptions } from './
 export { partitionOf } from './consumers/partition-of.js';
 export { retryDelays, DEFAULT_RETRY_POLICY, type RetryPolicy } from './consumers/retry-policy.js';
 export { Inbox, type InboxOutcome } from './consumers/inbox.js';
-export type { Checkpoint, DeadLetter } from './consumers/consumer-storage.js';
+export type { Checkpoint, DeadLetter, DeadLetterStatus } from './consumers/consumer-storage.js';
 // Projections: inline, async, rebuild, read-your-writes (src/projections).
 export { defineProjection, type Projection, type ProjectionDefinition, type ProjectionHandler, type ProjectionContext } from './projections/projection.js';
 export { ProjectionRunner, waitForProjection, type ProjectionRunnerOptions } from './projections/projection-runner.js';

@@ -13,17 +13,29 @@ export interface Checkpoint {
   generation: number;
 }
 
-/** A dead-lettered event, or one parked behind a dead letter of the same stream. */
+/** What a dead letter's status says: see `DeadLetter.status`. */
+export type DeadLetterStatus = 'dead' | 'retrying' | 'parked';
+
+/** A dead-lettered event, one being retried, or one parked behind either of them in its stream. */
 export interface DeadLetter {
   id: string;
   subscription: string;
-  /** `'dead'`: failed every retry. `'parked'`: held back, in order, behind a dead letter of its stream. */
-  status: 'dead' | 'parked';
+  /**
+   * `'dead'`: failed every retry (or could not be upcast), waits for `retryDeadLetter` or
+   * `skipDeadLetter`. `'retrying'`: failed, its retries are under way. `'parked'`: held back, in
+   * order, behind a dead or retrying event of its stream.
+   */
+  status: DeadLetterStatus;
   streamId: string;
   globalPosition: bigint;
   event: RecordedEvent;
-  /** The last error's message (dead letters only). */
+  /** The last error's message (failed events only). */
   error?: string;
+  /** The last error's `code`, when it had one (a `FactumError`'s, a driver's). */
+  errorCode?: string;
+  /** The last error's stack, when it had one. */
+  errorStack?: string;
+  /** Failed attempts so far (0 for a parked event). */
   attempts: number;
   firstFailedAt?: Date;
   lastFailedAt?: Date;
@@ -31,7 +43,10 @@ export interface DeadLetter {
 
 /** What a failed event carries to the dead-letter store. */
 export interface Failure {
+  /** The error's message. */
   error: string;
+  code?: string;
+  stack?: string;
   attempts: number;
   firstFailedAt: Date;
   lastFailedAt: Date;
@@ -51,8 +66,8 @@ export interface ConsumerTx {
   saveCheckpoint(name: string, expected: Checkpoint | undefined, position: bigint, options?: { relaxedDurability?: boolean }): Promise<Checkpoint | undefined>;
   /** Records (consumer, message id); false when it was recorded before (a redelivery). */
   recordInbox(consumer: string, messageId: string): Promise<boolean>;
-  addDeadLetter(subscription: string, status: 'dead' | 'parked', event: RecordedEvent, failure?: Failure): Promise<void>;
-  updateDeadLetter(id: string, change: { status?: 'dead'; failure?: Failure }): Promise<void>;
+  addDeadLetter(subscription: string, status: DeadLetterStatus, event: RecordedEvent, failure?: Failure): Promise<void>;
+  updateDeadLetter(id: string, change: { status?: 'dead' | 'retrying'; failure?: Failure }): Promise<void>;
   deleteDeadLetter(id: string): Promise<void>;
   /** Marks the point where a handler's writes can be undone alone (SQL SAVEPOINT). */
   savepoint(): Promise<void>;
@@ -72,7 +87,7 @@ export interface ConsumerStorage {
   readCheckpoint(name: string): Promise<Checkpoint | undefined>;
   /** Removes a checkpoint (used when a rebuild starts over). */
   deleteCheckpoint(name: string): Promise<void>;
-  listDeadLetters(subscription: string, options?: { streamId?: string; status?: 'dead' | 'parked' }): Promise<DeadLetter[]>;
+  listDeadLetters(subscription: string, options?: { streamId?: string; status?: DeadLetterStatus }): Promise<DeadLetter[]>;
   /** Streams that have a dead letter (or parked events) for this subscription. */
   blockedStreams(subscription: string): Promise<string[]>;
   hasInbox(consumer: string, messageId: string): Promise<boolean>;

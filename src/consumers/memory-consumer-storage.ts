@@ -1,6 +1,6 @@
 import { FactumError } from '../core/errors.js';
 import type { RecordedEvent } from '../core/message.js';
-import type { Checkpoint, ConsumerStorage, ConsumerTx, DeadLetter, Failure } from './consumer-storage.js';
+import type { Checkpoint, ConsumerStorage, ConsumerTx, DeadLetter, DeadLetterStatus, Failure } from './consumer-storage.js';
 
 /**
  * Consumer state for the memory store. A "transaction" stages its writes and applies them at
@@ -36,7 +36,7 @@ export class MemoryConsumerStorage implements ConsumerStorage {
     this.checkpoints.delete(name);
   }
 
-  async listDeadLetters(subscription: string, options: { streamId?: string; status?: 'dead' | 'parked' } = {}): Promise<DeadLetter[]> {
+  async listDeadLetters(subscription: string, options: { streamId?: string; status?: DeadLetterStatus } = {}): Promise<DeadLetter[]> {
     return [...this.deadLetters.values()]
       .filter((d) => d.subscription === subscription && (!options.streamId || d.streamId === options.streamId) && (!options.status || d.status === options.status))
       .sort((a, b) => (a.globalPosition < b.globalPosition ? -1 : 1))
@@ -99,7 +99,7 @@ class MemoryConsumerTx implements ConsumerTx {
     for (const key of this.inboxSeen) this.storage.reserved.delete(key);
   }
 
-  async addDeadLetter(subscription: string, status: 'dead' | 'parked', event: RecordedEvent, failure?: Failure): Promise<void> {
+  async addDeadLetter(subscription: string, status: DeadLetterStatus, event: RecordedEvent, failure?: Failure): Promise<void> {
     const state = this.storage.state();
     this.ops.push(() => {
       if ([...state.deadLetters.values()].some((d) => d.subscription === subscription && d.event.id === event.id)) return;
@@ -111,20 +111,22 @@ class MemoryConsumerTx implements ConsumerTx {
         streamId: event.streamId,
         globalPosition: event.globalPosition,
         event,
-        ...(failure ? { error: failure.error, firstFailedAt: failure.firstFailedAt, lastFailedAt: failure.lastFailedAt } : {}),
+        ...(failure ? { ...failureFields(failure), firstFailedAt: failure.firstFailedAt, lastFailedAt: failure.lastFailedAt } : {}),
         attempts: failure?.attempts ?? 0,
       });
     });
   }
 
-  async updateDeadLetter(id: string, change: { status?: 'dead'; failure?: Failure }): Promise<void> {
+  async updateDeadLetter(id: string, change: { status?: 'dead' | 'retrying'; failure?: Failure }): Promise<void> {
     const { deadLetters } = this.storage.state();
     this.ops.push(() => {
       const letter = deadLetters.get(id);
       if (!letter) return;
       if (change.status) letter.status = change.status;
       if (change.failure) {
-        letter.error = change.failure.error;
+        delete letter.errorCode;
+        delete letter.errorStack;
+        Object.assign(letter, failureFields(change.failure));
         letter.attempts = change.failure.attempts;
         letter.firstFailedAt ??= change.failure.firstFailedAt;
         letter.lastFailedAt = change.failure.lastFailedAt;
@@ -138,17 +140,20 @@ class MemoryConsumerTx implements ConsumerTx {
   }
 
   // Staged writes of a failed handler are few (inbox rows); a savepoint remembers how many.
-  private mark = { ops: 0, checks: 0 };
+  private mark = { ops: 0, checks: 0, inbox: 0 };
 
   async savepoint(): Promise<void> {
-    this.mark = { ops: this.ops.length, checks: this.checks.length };
+    this.mark = { ops: this.ops.length, checks: this.checks.length, inbox: this.inboxSeen.size };
   }
 
   async rollbackToSavepoint(): Promise<void> {
     this.ops.length = this.mark.ops;
     this.checks.length = this.mark.checks;
-    this.unreserve();
-    this.inboxSeen.clear();
+    // Only the inbox keys claimed since the savepoint go back; the earlier events' stay claimed.
+    for (const key of [...this.inboxSeen].slice(this.mark.inbox)) {
+      this.inboxSeen.delete(key);
+      this.storage.reserved.delete(key);
+    }
   }
 
   async releaseSavepoint(): Promise<void> {}
@@ -156,4 +161,8 @@ class MemoryConsumerTx implements ConsumerTx {
   commit(): void {
     this.storage.apply(this.ops, this.checks);
   }
+}
+
+function failureFields(failure: Failure): Pick<DeadLetter, 'error' | 'errorCode' | 'errorStack'> {
+  return { error: failure.error, ...(failure.code ? { errorCode: failure.code } : {}), ...(failure.stack ? { errorStack: failure.stack } : {}) };
 }

@@ -7,7 +7,7 @@ import { Sleeper } from './mutex.js';
 import { Subscription, type SubscriptionOptions, type SubscriptionStatus } from './subscription.js';
 
 /** Options of `PartitionedSubscription`. */
-export interface PartitionedSubscriptionOptions extends Omit<SubscriptionOptions, 'partition' | 'checkpointName' | 'stream'> {
+export interface PartitionedSubscriptionOptions extends Omit<SubscriptionOptions, 'partition' | 'checkpointName' | 'stream' | 'standby' | 'leaseMs'> {
   /** How many partitions (by hash of the stream id); fixed for the life of the subscription name. */
   partitions: number;
   /** A partition whose owner stops renewing is taken over after this long; 10 s by default. */

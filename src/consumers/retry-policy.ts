@@ -1,8 +1,9 @@
 /**
  * How a subscription retries a failing handler before it dead-letters the event: first a few
  * immediate retries (a lost race, a dropped connection), then exponential backoff with jitter
- * (a service that is down for a while). Per-stream order holds throughout: later events of the
- * stream wait, and after the last retry they park behind the dead letter.
+ * (a service that is down for a while). Retries wait on timers, so they hold up no other
+ * stream; per-stream order holds throughout: the later events of the failing stream park behind
+ * it, in order, and stay parked behind the dead letter after the last retry.
  *
  * @example
  * const retry: RetryPolicy = { immediateRetries: 2, backoffRetries: 5, initialDelayMs: 200, maxDelayMs: 10_000, factor: 2, jitter: 0.5 }

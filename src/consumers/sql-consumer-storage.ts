@@ -1,17 +1,19 @@
 import type { RecordedEvent } from '../core/message.js';
 import type { SqlClient, SqlQueryable } from '../store/sql/sql-client.js';
 import type { SqlNames } from '../store/sql/sql-names.js';
-import type { Checkpoint, ConsumerStorage, ConsumerTx, DeadLetter, Failure, LeaseStorage } from './consumer-storage.js';
+import type { Checkpoint, ConsumerStorage, ConsumerTx, DeadLetter, DeadLetterStatus, Failure, LeaseStorage } from './consumer-storage.js';
 import { eventFromJson, eventToJson } from './event-json.js';
 
 interface DeadLetterRow {
   id: string | number;
   subscription: string;
-  status: 'dead' | 'parked';
+  status: DeadLetterStatus;
   stream_id: string;
   global_position: string | number;
   event: Record<string, unknown>;
   error: string | null;
+  error_code: string | null;
+  error_stack: string | null;
   attempts: number;
   first_failed_at: Date | null;
   last_failed_at: Date | null;
@@ -40,7 +42,7 @@ export class SqlConsumerStorage implements ConsumerStorage {
     await this.client.query(`DELETE FROM ${this.names.s}checkpoints WHERE name = $1`, [name]);
   }
 
-  async listDeadLetters(subscription: string, options: { streamId?: string; status?: 'dead' | 'parked' } = {}): Promise<DeadLetter[]> {
+  async listDeadLetters(subscription: string, options: { streamId?: string; status?: DeadLetterStatus } = {}): Promise<DeadLetter[]> {
     const { rows } = await this.client.query<DeadLetterRow>(
       `SELECT * FROM ${this.names.s}dead_letters
         WHERE subscription = $1 AND ($2::text IS NULL OR stream_id = $2) AND ($3::text IS NULL OR status = $3)
@@ -106,11 +108,11 @@ class SqlConsumerTx implements ConsumerTx {
     return rows.length === 1;
   }
 
-  async addDeadLetter(subscription: string, status: 'dead' | 'parked', event: RecordedEvent, failure?: Failure): Promise<void> {
+  async addDeadLetter(subscription: string, status: DeadLetterStatus, event: RecordedEvent, failure?: Failure): Promise<void> {
     await this.sql.query(
       `INSERT INTO ${this.names.s}dead_letters
-         (subscription, status, stream_id, global_position, event_id, event_type, event, error, attempts, first_failed_at, last_failed_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11)
+         (subscription, status, stream_id, global_position, event_id, event_type, event, error, attempts, first_failed_at, last_failed_at, error_code, error_stack)
+       VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11, $12, $13)
        ON CONFLICT (subscription, event_id) DO NOTHING`,
       [
         subscription,
@@ -124,17 +126,22 @@ class SqlConsumerTx implements ConsumerTx {
         failure?.attempts ?? 0,
         failure?.firstFailedAt ?? null,
         failure?.lastFailedAt ?? null,
+        failure?.code ?? null,
+        failure?.stack ?? null,
       ],
     );
   }
 
-  async updateDeadLetter(id: string, change: { status?: 'dead'; failure?: Failure }): Promise<void> {
+  async updateDeadLetter(id: string, change: { status?: 'dead' | 'retrying'; failure?: Failure }): Promise<void> {
     const f = change.failure;
+    // A new failure replaces the last one whole: its code and stack too, even when absent.
     await this.sql.query(
       `UPDATE ${this.names.s}dead_letters SET status = coalesce($2, status), error = coalesce($3, error),
-              attempts = coalesce($4, attempts), first_failed_at = coalesce(first_failed_at, $5), last_failed_at = coalesce($6, last_failed_at)
+              attempts = coalesce($4, attempts), first_failed_at = coalesce(first_failed_at, $5), last_failed_at = coalesce($6, last_failed_at),
+              error_code = CASE WHEN $3::text IS NULL THEN error_code ELSE $7 END,
+              error_stack = CASE WHEN $3::text IS NULL THEN error_stack ELSE $8 END
         WHERE id = $1`,
-      [id, change.status ?? null, f?.error ?? null, f?.attempts ?? null, f?.firstFailedAt ?? null, f?.lastFailedAt ?? null],
+      [id, change.status ?? null, f?.error ?? null, f?.attempts ?? null, f?.firstFailedAt ?? null, f?.lastFailedAt ?? null, f?.code ?? null, f?.stack ?? null],
     );
   }
 
@@ -227,6 +234,8 @@ function toDeadLetter(row: DeadLetterRow): DeadLetter {
     globalPosition: BigInt(row.global_position),
     event: eventFromJson(row.event),
     ...(row.error !== null ? { error: row.error } : {}),
+    ...(row.error_code !== null && row.error_code !== undefined ? { errorCode: row.error_code } : {}),
+    ...(row.error_stack !== null && row.error_stack !== undefined ? { errorStack: row.error_stack } : {}),
     attempts: Number(row.attempts),
     ...(row.first_failed_at ? { firstFailedAt: new Date(row.first_failed_at) } : {}),
     ...(row.last_failed_at ? { lastFailedAt: new Date(row.last_failed_at) } : {}),

@@ -35,6 +35,32 @@ describe.skipIf(Boolean(factories[0]?.skip))('subscriptions: postgres wake-up an
     }
   });
 
+  it('gives the LISTEN connection back without its listeners: twelve start/stop cycles leave none behind', async () => {
+    const schema = uniqueSchema();
+    createdSchemas.push(schema);
+    // Two pooled connections: every cycle's LISTEN lands on one of them, as in the report.
+    const pool = new pg.Pool({ connectionString: POSTGRES_URL, max: 2 });
+    const store = await openPostgresEventStore({ connection: pool, schema });
+    try {
+      for (let i = 0; i < 12; i++) {
+        const sub = new Subscription(store, { name: 'cycled', handler: () => {} });
+        await sub.start();
+        await sub.stop();
+      }
+      const connections = [await pool.connect(), await pool.connect()];
+      const fresh = new pg.Client({ connectionString: POSTGRES_URL });
+      try {
+        const counts = connections.map((c) => [c.listenerCount('notification'), c.listenerCount('error')]);
+        expect(counts).toEqual(connections.map(() => [fresh.listenerCount('notification'), fresh.listenerCount('error')]));
+      } finally {
+        for (const c of connections) c.release();
+      }
+    } finally {
+      await store.close();
+      await pool.end();
+    }
+  });
+
   it('a burst of appends sends at most one NOTIFY per 5 ms, and the last append is always followed by one', async () => {
     const schema = uniqueSchema();
     createdSchemas.push(schema);

@@ -1,13 +1,20 @@
 import { FactumError, isCheckpointConflict } from '../core/errors.js';
 import type { AllFilter, EventStore } from '../core/event-store.js';
 import type { RecordedEvent } from '../core/message.js';
+import type { EventRegistry } from '../schema/event-registry.js';
+import { eventRegistryOf, unwrapEventStore } from '../schema/registered-event-store.js';
 import type { SqlQueryable } from '../store/sql/sql-client.js';
 import { AppendSignal } from './append-signal.js';
-import { consumerStorageFor, type Checkpoint, type ConsumerStorage, type ConsumerTx, type DeadLetter } from './consumer-storage.js';
-import { MemoryConsumerStorage } from './memory-consumer-storage.js';
+import { consumerStorageFor, type Checkpoint, type ConsumerStorage, type ConsumerTx, type DeadLetter, type DeadLetterStatus } from './consumer-storage.js';
+import { CheckpointKeeper, GenerationChanged } from './checkpoint-keeper.js';
+import { DeadLetterDrain, type DrainResult } from './dead-letter-drain.js';
+import { deliverInTransaction } from './deliver-in-transaction.js';
+import { deliverOutside } from './deliver-outside.js';
+import type { DeliveryHost } from './delivery-host.js';
 import { Mutex, Sleeper } from './mutex.js';
-import { partitionOf } from './partition-of.js';
-import { retryDelays, type RetryPolicy } from './retry-policy.js';
+import { StandbyLease } from './standby-lease.js';
+import { subscriptionSource, type SourcePage, type SubscriptionSource } from './subscription-source.js';
+import type { RetryPolicy } from './retry-policy.js';
 
 /** What a handler gets beside the event. */
 export interface HandlerContext {
@@ -68,6 +75,17 @@ export interface SubscriptionOptions {
    * The `inbox` option needs the transaction and is ignored here.
    */
   transactional?: boolean;
+  /**
+   * One active instance at a time: an instance started while another holds the subscription
+   * waits in state `'standby'`, handling nothing, and takes over within `leaseMs` and a third
+   * of the holder's death (its lease lapses, and a standby looks every third of `leaseMs`; at
+   * once when the holder stops). The lease is a row beside the log, so this
+   * works across processes on PostgreSQL; on PGlite and the memory store the instances of one
+   * process share it. False by default: a second instance then loses the checkpoint race and stops.
+   */
+  standby?: boolean;
+  /** How long a standby waits for a holder that stopped renewing; 3,000 ms by default. */
+  leaseMs?: number;
   /** @internal name of the checkpoint when it differs from `name` (partitions, rebuilds). */
   checkpointName?: string;
 }
@@ -75,7 +93,8 @@ export interface SubscriptionOptions {
 /** Where a subscription stands. */
 export interface SubscriptionStatus {
   name: string;
-  state: 'starting' | 'running' | 'stopped' | 'failed';
+  /** `'standby'`: waiting to take over from the instance that runs it (option `standby`). */
+  state: 'starting' | 'standby' | 'running' | 'stopped' | 'failed';
   /** Everything up to here is handled (a global position, or a version for a stream subscription). */
   position: bigint;
   /** The head of the log (or the stream's version) at the last read. */
@@ -89,24 +108,13 @@ export interface SubscriptionStatus {
   waitingOn?: { position: bigint; since?: Date };
   /** Why it failed (state `'failed'`). */
   error?: unknown;
+  /** Streams held behind a dead or retrying event (their later events park, in order). */
+  blockedStreams: string[];
+  /** The latest failed attempt of any event (a handler that threw, an event that cannot be upcast). */
+  lastFailure?: { eventId: string; streamId: string; status: DeadLetterStatus; error: string; code?: string; at: Date };
 }
 
-/** What `retryDeadLetter` and `skipDeadLetter` did. */
-export interface DrainResult {
-  /** Events handled now (the dead letter, then the parked ones in order). */
-  handled: number;
-  /** Letters of the stream still held (a parked event failed again and is now the dead letter). */
-  remaining: number;
-}
-
-/** A handler threw at events[index]; carried out of the rolled-back transaction. */
-class BatchFailure {
-  constructor(
-    readonly index: number,
-    readonly error: unknown,
-  ) {}
-}
-class GenerationChanged extends Error {}
+export type { DrainResult } from './dead-letter-drain.js';
 
 /**
  * A catch-up subscription: from a stored checkpoint (or the start, or the end) it reads the
@@ -115,8 +123,10 @@ class GenerationChanged extends Error {}
  * NOTIFY on PostgreSQL, in-process elsewhere) with polling as the fallback. The catch-up and the
  * live phase are the same loop over the same primitive, so the switch has no gap and no duplicate.
  *
- * Failures follow the retry policy; after the last retry the event is dead-lettered, and later
- * events of its stream are parked behind it in order while every other stream keeps flowing.
+ * A failing event is recorded as `retrying` and its retries run on timers, while the later
+ * events of its stream park behind it in order and every other stream keeps flowing; after the
+ * last retry it is dead-lettered (`dead`) and its stream stays parked until `retryDeadLetter` or
+ * `skipDeadLetter`. An event that cannot be upcast is dead-lettered at once, the same way.
  * The checkpoint is written with compare-and-set: a second instance of the same subscription
  * loses, learns it (`CHECKPOINT_CONFLICT`) and stops, with its transaction rolled back.
  *
@@ -133,21 +143,29 @@ class GenerationChanged extends Error {}
 export class Subscription {
   readonly name: string;
   private readonly storage: ConsumerStorage;
+  /** Reads the store under any registry: events are upcast here, one by one, so one that cannot be is dead-lettered alone. */
+  private readonly source: SubscriptionSource;
+  private readonly registry?: EventRegistry;
   private readonly checkpointName: string;
   private readonly lock = new Mutex();
   private readonly sleeper = new Sleeper();
-  private readonly careful: boolean;
-  private checkpoint?: Checkpoint;
+  private readonly keeper: CheckpointKeeper;
   private position = 0n;
   private head = 0n;
   private pendingSince?: Date;
   private waitingOn?: { position: bigint; since?: Date };
   private state: SubscriptionStatus['state'] = 'starting';
   private failure?: unknown;
-  private blocked = new Set<string>();
+  private lastFailure?: SubscriptionStatus['lastFailure'];
+  /** The streams held behind failed events, and their retries. */
+  private readonly drain: DeadLetterDrain;
+  /** What the page deliveries (in a transaction, or outside one) use of this subscription. */
+  private readonly delivery: DeliveryHost;
   private stopping = false;
   private loop?: Promise<void>;
   private offSignal?: () => Promise<void>;
+  private lease?: StandbyLease;
+  private renewal?: NodeJS.Timeout;
   private waiters = new Set<() => void>();
 
   constructor(
@@ -161,45 +179,122 @@ export class Subscription {
     this.name = options.name;
     this.checkpointName = options.checkpointName ?? options.name;
     this.storage = consumerStorageFor(store);
-    // In memory a handler's effects cannot be rolled back, so a batch must never be replayed.
-    this.careful = this.storage instanceof MemoryConsumerStorage;
+    this.drain = new DeadLetterDrain(this.storage, this.name, options.retry, this.lock, {
+      isStopping: () => this.stopping && this.loop !== undefined,
+      deliver: (letter, attempt, handle) => this.deliver(letter, attempt, handle),
+      positionOf: (event) => this.positionOf(event),
+      failed: (letter, error) => {
+        this.options.onError?.(error, letter.event);
+        this.noteFailure(letter, error);
+      },
+      reportError: (error, event) => this.options.onError?.(error, event),
+      changed: () => this.notifyWaiters(),
+    });
+    this.delivery = {
+      drain: this.drain,
+      position: () => this.position,
+      isStopping: () => this.stopping,
+      positionOf: (event) => this.positionOf(event),
+      commit: (fn, committed) => this.commit(fn, committed),
+      handle: (tx, event, attempt) => this.handle(tx, this.upcast(event), attempt),
+      handleOutside: async (event, attempt) => this.options.handler(this.upcast(event), this.context(undefined, attempt)),
+    };
+    this.keeper = new CheckpointKeeper(this.storage, this.name, this.checkpointName, options.relaxedDurability ?? false, (checkpoint, reset) => this.advanced(checkpoint, reset));
+    this.source = subscriptionSource(unwrapEventStore(store), options);
+    const registry = eventRegistryOf(store);
+    if (registry) this.registry = registry;
   }
 
-  /** Loads the checkpoint and starts the loop; resolves once running. */
+  /** Loads the checkpoint and starts the loop; resolves once running (or, with `standby`, once waiting). */
   async start(): Promise<this> {
     if (this.loop) return this;
-    this.checkpoint = await this.storage.readCheckpoint(this.checkpointName);
-    if (!this.checkpoint) {
+    if (this.options.standby) {
+      this.lease = StandbyLease.of(this.storage, `standby:${this.checkpointName}`, this.options.leaseMs ?? 3000);
+      if (!(await this.lease.acquire())) {
+        this.state = 'standby';
+        this.loop = this.standBy();
+        return this;
+      }
+      this.keepLease();
+    }
+    await this.begin();
+    this.loop = this.run();
+    return this;
+  }
+
+  /** Tries for the lease every third of its time; once it holds it, begins and runs. */
+  private async standBy(): Promise<void> {
+    const lease = this.lease!;
+    while (!this.stopping) {
+      await this.sleeper.sleep(Math.max(50, Math.floor(lease.leaseMs / 3)));
+      if (this.stopping) return;
+      try {
+        if (!(await lease.acquire())) continue;
+        this.keepLease();
+        await this.begin();
+      } catch (error) {
+        this.options.onError?.(error);
+        continue;
+      }
+      return this.run();
+    }
+  }
+
+  /** Renews the lease every third of its time; a lapsed lease stops this instance (another may run now). */
+  private keepLease(): void {
+    const lease = this.lease!;
+    this.renewal = setInterval(() => {
+      lease.renew().then(
+        (held) => {
+          if (held || this.stopping) return;
+          this.fail(new FactumError('LEASE_LOST', `Subscription "${this.name}": its lease lapsed (another instance may run it now); this one stops`, { details: { name: this.checkpointName } }));
+          this.sleeper.wake();
+        },
+        (error: unknown) => this.options.onError?.(error),
+      );
+    }, Math.max(50, Math.floor(lease.leaseMs / 3)));
+    this.renewal.unref();
+  }
+
+  /** Loads the checkpoint, the blocked streams and their retries, and listens for appends. */
+  private async begin(): Promise<void> {
+    if (!(await this.keeper.load())) {
       const from = this.options.from ?? 'start';
-      const initial = from === 'start' ? 0n : from === 'end' ? await this.currentHead() : from.after;
+      const initial = from === 'start' ? 0n : from === 'end' ? await this.source.head() : from.after;
       // Stored now, so a restart before the first event still begins where this start did.
       try {
         await this.commit(async () => initial);
       } catch (error) {
         // Another instance created it at the same moment: start from theirs.
         if (!isCheckpointConflict(error)) throw error;
-        this.checkpoint = await this.storage.readCheckpoint(this.checkpointName);
+        await this.keeper.load();
       }
     }
-    await this.loadBlocked();
-    this.position = this.checkpoint!.position;
+    // Retries that were under way when the last instance stopped (or crashed) go on from here.
+    await this.drain.load((streamId) => this.source.covers(streamId));
+    this.position = this.keeper.checkpoint!.position;
     this.head = this.position;
     this.offSignal = await AppendSignal.of(this.store).subscribe(() => this.sleeper.wake());
     this.state = 'running';
-    this.loop = this.run();
-    return this;
   }
 
   /**
-   * Stops after the batch in hand (its transaction commits or rolls back whole). Stop every
-   * subscription before closing its store: the last one to stop gives back the LISTEN connection.
+   * Stops after the event in hand: what was handled so far commits with its checkpoint, and
+   * pending retries stay recorded for the next start. Stop every subscription before closing
+   * its store: the last one to stop gives back the LISTEN connection.
    */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.drain.stop();
     this.sleeper.wake();
     await this.loop;
+    // A retry in progress finishes its event (it checks `stopping` before the next one).
+    await this.lock.run(async () => {});
     await this.offSignal?.();
     this.offSignal = undefined;
+    clearInterval(this.renewal);
+    // Handed back at once, so a standby need not wait for it to lapse.
+    await this.lease?.release().catch((error: unknown) => this.options.onError?.(error));
     if (this.state !== 'failed') this.state = 'stopped';
     for (const waiter of this.waiters) waiter();
   }
@@ -210,27 +305,30 @@ export class Subscription {
   }
 
   status(): SubscriptionStatus {
-    const lag = this.head > this.position ? this.head - this.position : 0n;
+    const position = this.handled();
+    const lag = this.head > position ? this.head - position : 0n;
     const since = this.waitingOn?.since ?? this.pendingSince;
     return {
       name: this.name,
       state: this.state,
-      position: this.position,
+      position,
       headPosition: this.head,
       lagEvents: lag,
       lagSeconds: lag > 0n && since ? Math.max(0, (Date.now() - since.getTime()) / 1000) : 0,
       caughtUp: lag === 0n,
       ...(this.waitingOn ? { waitingOn: this.waitingOn } : {}),
       ...(this.failure !== undefined ? { error: this.failure } : {}),
+      blockedStreams: [...this.drain.blocked].sort(),
+      ...(this.lastFailure ? { lastFailure: this.lastFailure } : {}),
     };
   }
 
   /** Lag measured now against the store (not the last read): events and seconds behind the head. */
   async lag(): Promise<{ events: bigint; seconds: number; position: bigint; headPosition: bigint }> {
-    const head = await this.currentHead();
-    const position = this.position;
+    const head = await this.source.head();
+    const position = this.handled();
     if (head <= position) return { events: 0n, seconds: 0, position, headPosition: head };
-    const next = await this.readNext(position);
+    const next = await this.source.next(position);
     const seconds = next ? Math.max(0, (Date.now() - next.recordedAt.getTime()) / 1000) : 0;
     return { events: head - position, seconds, position, headPosition: head };
   }
@@ -240,14 +338,14 @@ export class Subscription {
    * `lastPosition` of your append). Rejects with `WAIT_TIMEOUT` after `timeoutMs` (5 s by default).
    */
   waitFor(position: bigint, options: { timeoutMs?: number } = {}): Promise<void> {
-    if (this.position >= position) return Promise.resolve();
+    if (this.handled() >= position) return Promise.resolve();
     const timeoutMs = options.timeoutMs ?? 5000;
     return new Promise((resolve, reject) => {
       const check = (): void => {
-        if (this.position >= position) finish();
+        if (this.handled() >= position) finish();
         else if (this.state === 'stopped' || this.state === 'failed') finish(new FactumError('WAIT_TIMEOUT', `Subscription "${this.name}" ${this.state} before reaching position ${position}`, { details: { position: position.toString() } }));
       };
-      const timer = setTimeout(() => finish(new FactumError('WAIT_TIMEOUT', `Subscription "${this.name}" did not reach position ${position} within ${timeoutMs} ms`, { details: { position: position.toString(), reached: this.position.toString(), timeoutMs } })), timeoutMs);
+      const timer = setTimeout(() => finish(new FactumError('WAIT_TIMEOUT', `Subscription "${this.name}" did not reach position ${position} within ${timeoutMs} ms`, { details: { position: position.toString(), reached: this.handled().toString(), timeoutMs } })), timeoutMs);
       const finish = (error?: Error): void => {
         clearTimeout(timer);
         this.waiters.delete(check);
@@ -259,8 +357,8 @@ export class Subscription {
     });
   }
 
-  /** Dead letters and parked events of this subscription, in log order. */
-  deadLetters(options: { streamId?: string; status?: 'dead' | 'parked' } = {}): Promise<DeadLetter[]> {
+  /** Dead letters, events being retried and parked events of this subscription, in log order. */
+  deadLetters(options: { streamId?: string; status?: DeadLetterStatus } = {}): Promise<DeadLetter[]> {
     return this.storage.listDeadLetters(this.deadLetterName(), options);
   }
 
@@ -269,66 +367,34 @@ export class Subscription {
    * it becomes (or stays) the dead letter and the rest stay parked.
    */
   retryDeadLetter(id: string): Promise<DrainResult> {
-    return this.lock.run(() => this.drain(id, false));
+    return this.drain.retryDeadLetter(id, false);
   }
 
   /** Drops the dead letter unhandled, then handles the events parked behind it, in order. */
   skipDeadLetter(id: string): Promise<DrainResult> {
-    return this.lock.run(() => this.drain(id, true));
+    return this.drain.retryDeadLetter(id, true);
   }
 
   // ---------------------------------------------------------------------------------------
+
+  /**
+   * Everything up to here is handled: the checkpoint, or just before the first event still in
+   * retry (the checkpoint passed it, as it is on record, but it is not handled yet).
+   */
+  private handled(): bigint {
+    return this.drain.handledUpTo(this.position);
+  }
+
+  private notifyWaiters(): void {
+    for (const waiter of this.waiters) waiter();
+  }
 
   private deadLetterName(): string {
     return this.name;
   }
 
   private positionOf(event: RecordedEvent): bigint {
-    return this.options.stream ? BigInt(event.streamVersion) : event.globalPosition;
-  }
-
-  private async currentHead(): Promise<bigint> {
-    if (this.options.stream) return BigInt((await this.store.streamInfo(this.options.stream)).version);
-    return this.store.headPosition();
-  }
-
-  private async readNext(after: bigint): Promise<RecordedEvent | undefined> {
-    if (this.options.stream) {
-      for await (const event of this.store.readStream(this.options.stream, { fromVersion: Number(after) + 1, limit: 1 })) return event;
-      return undefined;
-    }
-    return (await this.store.readAllPage({ ...this.options.filter, after, limit: 1 })).events[0];
-  }
-
-  private inPartition(event: RecordedEvent): boolean {
-    const p = this.options.partition;
-    return !p || partitionOf(event.streamId, p.count) === p.index;
-  }
-
-  private async loadBlocked(): Promise<void> {
-    const streams = await this.storage.blockedStreams(this.deadLetterName());
-    const p = this.options.partition;
-    this.blocked = new Set(p ? streams.filter((s) => partitionOf(s, p.count) === p.index) : streams);
-  }
-
-  /** One page: events after the checkpoint, the new resume point, and the head. */
-  private async readPage(): Promise<{ events: RecordedEvent[]; position: bigint; head: bigint; waitingOn?: { position: bigint; since?: Date } }> {
-    const limit = this.options.batchSize ?? 100;
-    if (this.options.stream) {
-      const events: RecordedEvent[] = [];
-      const head = await this.currentHead();
-      // Versions of one stream commit in order (the stream row is locked by each append): no holes to wait on.
-      for await (const event of this.store.readStream(this.options.stream, { fromVersion: Number(this.position) + 1, limit })) events.push(event);
-      const last = events[events.length - 1];
-      return { events, position: last ? BigInt(last.streamVersion) : this.position, head };
-    }
-    const page = await this.store.readAllPage({ ...this.options.filter, after: this.position, limit });
-    return {
-      events: page.events.filter((e) => this.inPartition(e)),
-      position: page.position,
-      head: page.headPosition,
-      ...(page.waitingOn ? { waitingOn: { position: page.waitingOn.position, ...(page.waitingOn.since ? { since: page.waitingOn.since } : {}) } } : {}),
-    };
+    return this.source.positionOf(event);
   }
 
   private async run(): Promise<void> {
@@ -337,9 +403,9 @@ export class Subscription {
     const pollMs = this.options.pollIntervalMs ?? 1000;
     while (!this.stopping) {
       this.sleeper.clear();
-      let page: Awaited<ReturnType<Subscription['readPage']>>;
+      let page: SourcePage;
       try {
-        page = await this.readPage();
+        page = await this.source.readPage(this.position, this.options.batchSize ?? 100);
         readFailures = 0;
       } catch (error) {
         // A dropped connection or a restarting database: report, back off, try again.
@@ -354,11 +420,12 @@ export class Subscription {
       if (page.events.length > 0 || page.position > this.position) {
         idleDelay = 5;
         try {
-          await this.lock.run(() => this.process(page.events, page.position));
+          const deliver = this.options.transactional === false ? deliverOutside : deliverInTransaction;
+          await this.lock.run(() => deliver(this.delivery, page.events, page.position));
         } catch (error) {
           // Outside the rolled-back transaction: PGlite runs one statement at a time.
           if (error instanceof GenerationChanged) {
-            await this.loadBlocked().catch((e: unknown) => this.options.onError?.(e));
+            await this.drain.load((streamId) => this.source.covers(streamId)).catch((e: unknown) => this.options.onError?.(e));
             continue;
           }
           if (isCheckpointConflict(error) || this.stopping) {
@@ -385,237 +452,50 @@ export class Subscription {
     for (const waiter of this.waiters) waiter();
   }
 
-  private advanced(checkpoint: Checkpoint): void {
-    this.checkpoint = checkpoint;
-    if (checkpoint.position > this.position) this.position = checkpoint.position;
+  /** The checkpoint moved: by a commit (forward), or by a rebuild's swap (reset to its position). */
+  private advanced(checkpoint: Checkpoint, reset = false): void {
+    if (reset || checkpoint.position > this.position) this.position = checkpoint.position;
     if (this.position >= this.head) this.pendingSince = undefined;
-    for (const waiter of this.waiters) waiter();
+    this.notifyWaiters();
   }
 
-  /** Compare-and-set of the checkpoint inside `tx`; throws when another instance moved it. */
-  private async saveCheckpoint(tx: ConsumerTx, position: bigint): Promise<void> {
-    const expected = this.checkpoint;
-    const found = await tx.saveCheckpoint(this.checkpointName, expected, position, { relaxedDurability: this.options.relaxedDurability ?? false });
-    if (!found) {
-      const next = { position, generation: expected?.generation ?? 0 };
-      // Applied to our state only when the transaction commits (see `commit`).
-      this.staged = next;
-      return;
-    }
-    if (expected && found.generation !== expected.generation && found.generation >= 0) {
-      // A rebuild swapped the read model in: our batch is rolled back; reload and go on.
-      this.checkpoint = found;
-      this.position = found.position;
-      throw new GenerationChanged();
-    }
-    if (!expected) {
-      // Created meanwhile by a concurrent start: adopt it.
-      this.staged = found;
-      return;
-    }
-    throw new FactumError(
-      'CHECKPOINT_CONFLICT',
-      `Subscription "${this.name}": another instance moved the checkpoint "${this.checkpointName}" to ${found.position} (expected ${expected.position}); this one stops`,
-      { details: { name: this.checkpointName, expected: expected.position.toString(), found: found.position.toString() } },
-    );
-  }
-
-  private staged?: Checkpoint;
-
-  /** Runs `fn` in a transaction that ends by saving the checkpoint; applies the new checkpoint after commit. */
-  private async commit(fn: (tx: ConsumerTx) => Promise<bigint>): Promise<void> {
-    this.staged = undefined;
-    await this.storage.transaction(async (tx) => {
-      const position = await fn(tx);
-      await this.saveCheckpoint(tx, position);
-    });
-    if (this.staged) this.advanced(this.staged);
-    this.staged = undefined;
+  private commit(fn: (tx: ConsumerTx) => Promise<bigint>, committed?: () => void): Promise<void> {
+    return this.keeper.commit(fn, committed);
   }
 
   private context(tx: ConsumerTx | undefined, attempt: number): HandlerContext {
     return { ...(tx?.sql ? { sql: tx.sql } : {}), subscription: this.name, attempt };
   }
 
-  /** Runs the handler unless the inbox has seen the event; parks events of blocked streams. */
+  /** The event as the code knows it now (throws `UPCAST_FAILED` when it cannot be). */
+  private upcast(event: RecordedEvent): RecordedEvent {
+    return this.registry ? this.registry.upcast(event) : event;
+  }
+
+  /** Runs the handler unless the inbox has seen the event. */
   private async handle(tx: ConsumerTx, event: RecordedEvent, attempt: number): Promise<void> {
-    if (this.blocked.has(event.streamId)) {
-      await tx.addDeadLetter(this.deadLetterName(), 'parked', event);
-      return;
-    }
     if (this.options.inbox && !(await tx.recordInbox(this.name, event.id))) return;
     await this.options.handler(event, this.context(tx, attempt));
   }
 
-  /** Handles one page: batches in one transaction each, with the checkpoint. */
-  private async process(events: RecordedEvent[], end: bigint): Promise<void> {
-    if (this.options.transactional === false) return this.processOutside(events, end);
-    let from = 0;
-    for (;;) {
-      const failedAt = await this.tryBatch(events, from, events.length, end);
-      if (failedAt === undefined) return;
-      await this.retryOrDeadLetter(events[failedAt.index]!, failedAt.error);
-      // Stopped during the retries: the checkpoint stays before the event; a restart retries it.
-      if (this.stopping) return;
-      from = failedAt.index + 1;
-    }
-  }
-
-  /**
-   * Handles events[from..to) in one transaction and saves the checkpoint (`end` when all of
-   * them pass). On a handler error, commits the events before it instead and returns the failure.
-   */
-  private async tryBatch(events: RecordedEvent[], from: number, to: number, end: bigint): Promise<BatchFailure | undefined> {
-    let failure: BatchFailure | undefined;
-    try {
-      await this.commit(async (tx) => {
-        for (let i = from; i < to; i++) {
-          const event = events[i]!;
-          if (this.careful) await tx.savepoint();
-          try {
-            await this.handle(tx, event, 1);
-          } catch (error) {
-            if (error instanceof GenerationChanged || isCheckpointConflict(error)) throw error;
-            failure = new BatchFailure(i, error);
-            // In memory nothing can be undone: commit what passed, up to just before the failure.
-            if (this.careful) {
-              await tx.rollbackToSavepoint();
-              return this.positionOf(event) - 1n;
-            }
-            throw failure;
-          }
-        }
-        return to === events.length ? end : this.positionOf(events[to]!) - 1n;
-      });
-      return failure;
-    } catch (error) {
-      if (!(error instanceof BatchFailure)) throw error;
-      this.options.onError?.(error.error, events[error.index]);
-      // The whole transaction rolled back: commit the events before the failing one alone.
-      if (error.index > from) {
-        const earlier = await this.tryBatch(events, from, error.index, end);
-        if (earlier) return earlier;
-      } else if (this.position < this.positionOf(events[error.index]!) - 1n) {
-        await this.commit(async () => this.positionOf(events[error.index]!) - 1n);
-      }
-      return error;
-    }
-  }
-
-  /**
-   * Handlers outside transactions: each event handled, then the checkpoint saved up to it once
-   * the page is done or before a failing event's retries (a crash in between repeats events,
-   * never skips them). Parking still happens in a transaction, with the checkpoint.
-   */
-  private async processOutside(events: RecordedEvent[], end: bigint): Promise<void> {
-    let done = this.position;
-    const saveUpTo = async (position: bigint) => {
-      if (position > this.position) await this.commit(async () => position);
+  private noteFailure(letter: DeadLetter, error: unknown): void {
+    const code = (error as { code?: unknown })?.code;
+    this.lastFailure = {
+      eventId: letter.event.id,
+      streamId: letter.streamId,
+      status: letter.status,
+      error: letter.error ?? String(error),
+      ...(typeof code === 'string' ? { code } : {}),
+      at: letter.lastFailedAt ?? new Date(),
     };
-    for (const event of events) {
-      if (this.stopping) return saveUpTo(done);
-      if (this.blocked.has(event.streamId)) {
-        await saveUpTo(done);
-        await this.commit(async (tx) => {
-          await tx.addDeadLetter(this.deadLetterName(), 'parked', event);
-          return this.positionOf(event);
-        });
-      } else {
-        try {
-          await this.options.handler(event, this.context(undefined, 1));
-        } catch (error) {
-          this.options.onError?.(error, event);
-          await saveUpTo(this.positionOf(event) - 1n);
-          await this.retryOrDeadLetter(event, error);
-          if (this.stopping) return;
-        }
-      }
-      done = this.positionOf(event);
-    }
-    await saveUpTo(end);
   }
 
-  /** Further attempts per the retry policy, each in its own transaction; then the dead letter. */
-  private async retryOrDeadLetter(event: RecordedEvent, firstError: unknown): Promise<void> {
-    const firstFailedAt = new Date();
-    let lastError = firstError;
-    let attempts = 1;
-    for (const delay of retryDelays(this.options.retry)) {
-      if (this.stopping) return;
-      if (delay > 0) await this.sleepUnlessStopping(delay);
-      if (this.stopping) return;
-      attempts++;
-      try {
-        if (this.options.transactional === false) {
-          await this.options.handler(event, this.context(undefined, attempts));
-          await this.commit(async () => this.positionOf(event));
-        } else {
-          await this.commit(async (tx) => {
-            await this.handle(tx, event, attempts);
-            return this.positionOf(event);
-          });
-        }
-        return;
-      } catch (error) {
-        if (error instanceof GenerationChanged || isCheckpointConflict(error)) throw error;
-        lastError = error;
-        this.options.onError?.(error, event);
-      }
-    }
-    await this.commit(async (tx) => {
-      await tx.addDeadLetter(this.deadLetterName(), 'dead', event, {
-        error: errorMessage(lastError),
-        attempts,
-        firstFailedAt,
-        lastFailedAt: new Date(),
-      });
-      return this.positionOf(event);
+  /** Handles a dead letter's event as attempt `attempt` (unless `handle` is false) and removes its row. */
+  private async deliver(letter: DeadLetter, attempt: number, handle: boolean): Promise<void> {
+    if (handle && this.options.transactional === false) await this.delivery.handleOutside(letter.event, attempt);
+    await this.storage.transaction(async (tx) => {
+      if (handle && this.options.transactional !== false) await this.delivery.handle(tx, letter.event, attempt);
+      await tx.deleteDeadLetter(letter.id);
     });
-    this.blocked.add(event.streamId);
   }
-
-  private async sleepUnlessStopping(ms: number): Promise<void> {
-    const until = Date.now() + ms;
-    while (!this.stopping && Date.now() < until) await this.sleeper.sleep(until - Date.now());
-  }
-
-  /** Retry or skip a dead letter, then the events parked behind it, in order. */
-  private async drain(id: string, skip: boolean): Promise<DrainResult> {
-    const all = await this.storage.listDeadLetters(this.deadLetterName());
-    const target = all.find((d) => d.id === id && d.status === 'dead');
-    if (!target) throw new FactumError('DEAD_LETTER_NOT_FOUND', `No dead letter "${id}" for subscription "${this.name}"`, { details: { id } });
-    const letters = all.filter((d) => d.streamId === target.streamId);
-    let handled = 0;
-    for (const [i, letter] of letters.entries()) {
-      try {
-        const handleIt = !(skip && letter.id === target.id);
-        if (handleIt && this.options.transactional === false) await this.options.handler(letter.event, this.context(undefined, letter.attempts + 1));
-        await this.storage.transaction(async (tx) => {
-          if (handleIt && this.options.transactional !== false) {
-            if (!(this.options.inbox && !(await tx.recordInbox(this.name, letter.event.id)))) {
-              await this.options.handler(letter.event, this.context(tx, letter.attempts + 1));
-            }
-          }
-          await tx.deleteDeadLetter(letter.id);
-        });
-        if (handleIt) handled++;
-      } catch (error) {
-        const now = new Date();
-        await this.storage.transaction(async (tx) =>
-          tx.updateDeadLetter(letter.id, {
-            status: 'dead',
-            failure: { error: errorMessage(error), attempts: letter.attempts + 1, firstFailedAt: letter.firstFailedAt ?? now, lastFailedAt: now },
-          }),
-        );
-        return { handled, remaining: letters.length - i };
-      }
-    }
-    this.blocked.delete(target.streamId);
-    return { handled, remaining: 0 };
-  }
-}
-
-function errorMessage(error: unknown): string {
-  if (error instanceof Error) return error.stack ?? error.message;
-  return String(error);
 }

@@ -47,7 +47,8 @@ export type FactumErrorCode =
   // Subscriptions and projections (src/consumers, src/projections).
   | 'CHECKPOINT_CONFLICT'
   | 'WAIT_TIMEOUT'
-  | 'DEAD_LETTER_NOT_FOUND';
+  | 'DEAD_LETTER_NOT_FOUND'
+  | 'LEASE_LOST';
 
 /** The stream was not at the version the writer expected; nothing was written. */
 export class ConcurrencyError extends FactumError {

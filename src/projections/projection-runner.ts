@@ -22,6 +22,10 @@ export interface ProjectionRunnerOptions {
    * with the checkpoint, and they are replayed. Set false if handlers have outside effects.
    */
   relaxedDurability?: boolean;
+  /** One active runner at a time, others wait to take over (see `SubscriptionOptions.standby`). */
+  standby?: boolean;
+  /** How long a standby waits for a runner that stopped renewing; 3,000 ms by default. */
+  leaseMs?: number;
 }
 
 /** Creates the projection's tables that do not exist yet (SQL stores). */
@@ -53,6 +57,13 @@ export class ProjectionRunner {
   static async start(store: EventStore, projection: Projection, options: ProjectionRunnerOptions = {}): Promise<ProjectionRunner> {
     const inner = unwrapEventStore(store);
     const sql = inner instanceof SqlEventStore ? inner : undefined;
+    const tables = Object.keys(projection.tables ?? {});
+    if (!sql && tables.length > 0) {
+      // Its handlers write through `sql`, which only SQL stores give: every event would fail.
+      throw new FactumError('INVALID_ARGUMENT', `Projection "${projection.name}" keeps its read model in SQL tables (${tables.join(', ')}): run it on PGlite or PostgreSQL, not on the memory store`, {
+        details: { projection: projection.name, tables },
+      });
+    }
     if (sql) await ensureProjectionTables(sql.client, sql.names.s, projection);
     const table = tableNamer(projection, sql?.names.s);
     const subscription = new Subscription(store, {
@@ -64,6 +75,8 @@ export class ProjectionRunner {
       ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}),
       ...(options.onError ? { onError: options.onError } : {}),
       relaxedDurability: options.relaxedDurability ?? true,
+      ...(options.standby ? { standby: true } : {}),
+      ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
     });
     await subscription.start();
     return new ProjectionRunner(projection, subscription);

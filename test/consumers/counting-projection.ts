@@ -24,7 +24,8 @@ export function countingProjection(
   };
   return defineProjection({
     name,
-    tables: { [table]: (t) => `CREATE TABLE ${t} (stream_id text PRIMARY KEY, n integer NOT NULL)` },
+    // Counted in `memory` instead of a table when given one (the memory store has no SQL).
+    ...(options.memory ? {} : { tables: { [table]: (t: string) => `CREATE TABLE ${t} (stream_id text PRIMARY KEY, n integer NOT NULL)` } }),
     handlers: { Counted: apply, AlsoCounted: apply },
   });
 }

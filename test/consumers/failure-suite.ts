@@ -22,7 +22,7 @@ export function failureSuite(factory: StoreFactory): void {
 
     /** A subscription whose handler fails for events marked poison while `poisoned` says so. */
     const poisonable = async (name: string, attempts: Map<string, number>, poisoned: { on: boolean }) => {
-      // SQL stores replay a rolled-back batch (its writes were undone); count each event once here.
+      // Each event is counted once here, so a handler run twice would show as a missing retry, not a duplicate.
       const handled: RecordedEvent[] = [];
       const ids = new Set<string>();
       const sub = new Subscription(store, {

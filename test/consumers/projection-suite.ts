@@ -24,7 +24,7 @@ export function projectionSuite(factory: StoreFactory): void {
     it('builds the read model and gives read-your-writes through waitFor', async () => {
       store = await factory.open();
       const memory = new Map<string, number>();
-      const projection = countingProjection('counts', { memory });
+      const projection = countingProjection('counts', factory.name === 'memory' ? { memory } : {});
       await store.append('a-1', [ev('Counted'), ev('Ignored'), ev('Counted')]);
       const runner = await ProjectionRunner.start(store, projection);
       runners.push(runner);
@@ -35,6 +35,13 @@ export function projectionSuite(factory: StoreFactory): void {
       await waitForProjection(store, 'counts', lastPosition, { timeoutMs: 10_000 });
       const timeout = await caught(waitForProjection(store, 'counts', lastPosition + 100n, { timeoutMs: 30 }));
       expect(timeout.code).toBe('WAIT_TIMEOUT');
+    });
+
+    it.skipIf(factory.name !== 'memory')(`refuses at start a projection whose read model is SQL tables, on the memory store${factory.name !== 'memory' ? ' (skipped: this store has SQL)' : ''}`, async () => {
+      store = await factory.open();
+      const error = await caught(ProjectionRunner.start(store, countingProjection('tabled')));
+      expect(error.code).toBe('INVALID_ARGUMENT');
+      expect(error.message).toContain('SQL tables (counts)');
     });
 
     it.skipIf(factory.name === 'memory')(`never applies an event twice when the transaction dies between the handler and the commit${factory.name === 'memory' ? ' (skipped: the memory store has no transaction to kill)' : ''}`, async () => {

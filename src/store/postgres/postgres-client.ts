@@ -62,6 +62,8 @@ interface PgListeningClient {
   query(sql: string): Promise<unknown>;
   on(event: 'notification', listener: (message: { channel: string }) => void): unknown;
   on(event: 'error', listener: (error: Error) => void): unknown;
+  removeListener(event: 'notification', listener: (message: { channel: string }) => void): unknown;
+  removeListener(event: 'error', listener: (error: Error) => void): unknown;
   release(error?: Error | boolean): void;
 }
 
@@ -91,17 +93,31 @@ export function postgresClient(pool: PgPoolLike, ownsPool: boolean, prepare = tr
     async listen(channel, onNotify, onError) {
       const connection = (await pool.connect()) as unknown as PgListeningClient;
       let broken: Error | undefined;
-      connection.on('notification', (message) => {
+      const notified = (message: { channel: string }): void => {
         if (message.channel === channel) onNotify();
-      });
-      connection.on('error', (error) => {
+      };
+      const failed = (error: Error): void => {
         broken = error;
         onError(error);
-      });
-      await connection.query(`LISTEN "${channel.replace(/"/g, '""')}"`);
+      };
+      connection.on('notification', notified);
+      connection.on('error', failed);
+      // The pooled connection outlives this LISTEN: take our listeners off it before giving it back.
+      const release = (): void => {
+        connection.removeListener('notification', notified);
+        connection.removeListener('error', failed);
+        connection.release(broken ?? undefined);
+      };
+      try {
+        await connection.query(`LISTEN "${channel.replace(/"/g, '""')}"`);
+      } catch (error) {
+        broken ??= error as Error;
+        release();
+        throw error;
+      }
       return async () => {
         if (!broken) await connection.query('UNLISTEN *').catch((error: Error) => (broken = error));
-        connection.release(broken ?? undefined);
+        release();
       };
     },
     async query(sql, params, options) {

@@ -2,7 +2,7 @@ import { FactumError } from '../../core/errors.js';
 import type { SqlClient } from './sql-client.js';
 import { isConnectionFailure } from './connection-failure.js';
 import { quoteIdent, type SqlNames } from './sql-names.js';
-import { consumerTables } from './consumer-migrations.js';
+import { consumerFailureDetails, consumerTables } from './consumer-migrations.js';
 import { snapshotTable } from './snapshot-migration.js';
 import { leanAppend } from './lean-append-migration.js';
 
@@ -139,7 +139,7 @@ $fn$;
 `,
 };
 
-export const MIGRATIONS: Migration[] = [eventLog, consumerTables, snapshotTable, leanAppend];
+export const MIGRATIONS: Migration[] = [eventLog, consumerTables, snapshotTable, leanAppend, consumerFailureDetails];
 
 /**
  * Applies the migrations not yet applied, in order, in one transaction under an advisory lock,
