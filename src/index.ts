@@ -47,7 +47,7 @@ export { isInfrastructureError } from './core/errors.js';
 export { DomainError, isDomainError } from './domain/domain-error.js';
 export { type Decider, type Command, type CommandMetadata, type SnapshotOptions, type EvolveEvent } from './domain/decider.js';
 export { Aggregate, aggregateDecider, type AggregateDeciderOptions } from './domain/aggregate.js';
-export { handleCommand, type HandleCommandOptions, type CommandResult, type Backoff } from './domain/handle-command.js';
+export { handleCommand, COMMAND_RETRY_POLICY, type HandleCommandOptions, type CommandResult } from './domain/handle-command.js';
 export { loadState, takeSnapshot, type LoadStateOptions, type LoadedState } from './domain/load-state.js';
 export type { Snapshot, SnapshotStore } from './domain/snapshots/snapshot-store.js';
 export { MemorySnapshotStore } from './domain/snapshots/memory-snapshot-store.js';
@@ -68,7 +68,7 @@ export { isCheckpointConflict, isWaitTimeout } from './core/errors.js';
 export { Subscription, type SubscriptionOptions, type SubscriptionStatus, type EventHandler, type HandlerContext, type DrainResult } from './consumers/subscription.js';
 export { PartitionedSubscription, type PartitionedSubscriptionOptions } from './consumers/partitioned-subscription.js';
 export { partitionOf } from './consumers/partition-of.js';
-export { retryDelays, DEFAULT_RETRY_POLICY, type RetryPolicy } from './consumers/retry-policy.js';
+export { retryDelays, DEFAULT_RETRY_POLICY, type RetryPolicy } from './core/retry-policy.js';
 export { Inbox, type InboxOutcome } from './consumers/inbox.js';
 export type { Checkpoint, DeadLetter, DeadLetterStatus } from './consumers/consumer-storage.js';
 // Projections: inline, async, rebuild, read-your-writes (src/projections).

@@ -3,7 +3,7 @@ import type { RecordedEvent } from '../core/message.js';
 import type { ConsumerStorage, ConsumerTx, DeadLetter } from './consumer-storage.js';
 import { failureOf } from './failure-of.js';
 import type { Mutex } from './mutex.js';
-import { retryDelays, type RetryPolicy } from './retry-policy.js';
+import { retryDelays, type RetryPolicy } from '../core/retry-policy.js';
 
 /** What `retryDeadLetter` and `skipDeadLetter` did. */
 export interface DrainResult {

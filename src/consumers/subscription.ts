@@ -14,7 +14,7 @@ import type { DeliveryHost } from './delivery-host.js';
 import { Mutex, Sleeper } from './mutex.js';
 import { StandbyLease } from './standby-lease.js';
 import { subscriptionSource, type SourcePage, type SubscriptionSource } from './subscription-source.js';
-import type { RetryPolicy } from './retry-policy.js';
+import type { RetryPolicy } from '../core/retry-policy.js';
 
 /** What a handler gets beside the event. */
 export interface HandlerContext {

@@ -1,26 +1,24 @@
-import { FactumError, isConcurrencyError } from '../core/errors.js';
+import { isConcurrencyError } from '../core/errors.js';
 import type { EventStore } from '../core/event-store.js';
 import type { EventMetadata, NewEvent, RecordedEvent } from '../core/message.js';
+import { retryDelays, type RetryPolicy } from '../core/retry-policy.js';
+import { sleep } from '../core/sleep.js';
 import { uuidv7 } from '../core/uuid.js';
 import { eventRegistryOf } from '../schema/registered-event-store.js';
 import { commandEventMetadata, decidedEvents, type Decider, type EvolveEvent } from './decider.js';
 import { foldStart, loadState, snapshotOf, snapshotsApply } from './load-state.js';
 import type { SnapshotStore } from './snapshots/snapshot-store.js';
 
-/** Delay before retry number `attempt` (1 for the first retry). */
-export type Backoff = { initialMs?: number; maxMs?: number; factor?: number; jitter?: boolean } | ((attempt: number) => number);
-
 /** Options of `handleCommand`. */
 export interface HandleCommandOptions {
   /** Where snapshots live; used only when the decider opts in with `snapshot`. */
   snapshots?: SnapshotStore;
-  /** Retries after a version conflict; 10 by default (so up to 11 attempts). 0 never retries. */
-  retries?: number;
   /**
-   * Wait between attempts: exponential from `initialMs` (5) by `factor` (2) up to `maxMs`
-   * (500), with full jitter so that competing writers spread out; or a function of the attempt.
+   * Retries after a version conflict, the same `RetryPolicy` subscriptions use; by default
+   * `COMMAND_RETRY_POLICY`: 10 retries (so up to 11 attempts), exponential from 5 ms by 2 up to
+   * 500 ms, with full jitter so that competing writers spread out. `{ backoffRetries: 0 }` never retries.
    */
-  backoff?: Backoff;
+  retry?: RetryPolicy;
   /** Extra metadata for every event (the command's correlation and causation ids are added). */
   metadata?: EventMetadata;
   /**
@@ -52,19 +50,19 @@ export interface CommandResult<State> {
   snapshot?: Promise<boolean>;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-function delay(backoff: Backoff | undefined, attempt: number): number {
-  if (typeof backoff === 'function') return Math.max(0, backoff(attempt));
-  const { initialMs = 5, maxMs = 500, factor = 2, jitter = true } = backoff ?? {};
-  const ceiling = Math.min(maxMs, initialMs * factor ** (attempt - 1));
-  return jitter ? Math.random() * ceiling : ceiling;
-}
+/**
+ * How `handleCommand` retries a version conflict unless told otherwise: no immediate retry (the
+ * winner's append is still landing), then 10 jittered waits from 5 ms up to 500 ms.
+ *
+ * @example
+ * await handleCommand(store, 'cart-1', command, cart, { retry: { ...COMMAND_RETRY_POLICY, backoffRetries: 50 } })
+ */
+export const COMMAND_RETRY_POLICY: RetryPolicy = { immediateRetries: 0, backoffRetries: 10, initialDelayMs: 5, maxDelayMs: 500, factor: 2, jitter: 1 };
 
 /**
  * Runs a command against a stream: load (snapshot + the events after it), decide, append with
  * the loaded version as the expected version. On a version conflict it reloads and decides
- * again, up to `retries` times with backoff, so concurrent commands never lose an update; when
+ * again, as often as its `retry` policy says (10 times with jittered backoff by default), so concurrent commands never lose an update; when
  * the retries run out the last `ConcurrencyError` is thrown. A `DomainError` from `decide` is
  * thrown at once and nothing is written; a command that decides no events writes nothing.
  * The command's correlation and causation ids go into every event's metadata.
@@ -82,8 +80,7 @@ export async function handleCommand<State, C, E extends NewEvent>(
   decider: Decider<State, C, E>,
   options: HandleCommandOptions = {},
 ): Promise<CommandResult<State>> {
-  const retries = options.retries ?? 10;
-  if (!Number.isSafeInteger(retries) || retries < 0) throw new FactumError('INVALID_ARGUMENT', `retries must be an integer >= 0, got ${String(retries)}`);
+  const delays = retryDelays({ ...COMMAND_RETRY_POLICY, ...options.retry });
   const metadata = commandEventMetadata(command, options.metadata);
 
   for (let attempt = 1; ; attempt++) {
@@ -97,8 +94,8 @@ export async function handleCommand<State, C, E extends NewEvent>(
     try {
       appended = await store.append(streamId, events, { expectedVersion: loaded.version });
     } catch (error) {
-      if (!isConcurrencyError(error) || attempt > retries) throw error;
-      await sleep(delay(options.backoff, attempt));
+      if (!isConcurrencyError(error) || attempt > delays.length) throw error;
+      await sleep(delays[attempt - 1]!);
       continue;
     }
 

@@ -2,7 +2,7 @@ import { FactumError } from '../core/errors.js';
 import { unwrapEventStore } from '../schema/registered-event-store.js';
 import type { EventStore } from '../core/event-store.js';
 import { consumerStorageFor } from '../consumers/consumer-storage.js';
-import type { RetryPolicy } from '../consumers/retry-policy.js';
+import type { RetryPolicy } from '../core/retry-policy.js';
 import { Subscription, type DrainResult, type SubscriptionStatus } from '../consumers/subscription.js';
 import type { DeadLetter } from '../consumers/consumer-storage.js';
 import type { SqlQueryable } from '../store/sql/sql-client.js';

@@ -1,9 +1,12 @@
+import { FactumError } from './errors.js';
+
 /**
- * How a subscription retries a failing handler before it dead-letters the event: first a few
- * immediate retries (a lost race, a dropped connection), then exponential backoff with jitter
- * (a service that is down for a while). Retries wait on timers, so they hold up no other
- * stream; per-stream order holds throughout: the later events of the failing stream park behind
- * it, in order, and stay parked behind the dead letter after the last retry.
+ * How factum retries, everywhere it does (a subscription's failing handler before the event is
+ * dead-lettered, `handleCommand` after a version conflict): first a few immediate retries (a lost
+ * race, a dropped connection), then exponential backoff with jitter (a service that is down for a
+ * while). A subscription's retries wait on timers, so they hold up no other stream; per-stream
+ * order holds throughout: the later events of the failing stream park behind it, in order, and
+ * stay parked behind the dead letter after the last retry.
  *
  * @example
  * const retry: RetryPolicy = { immediateRetries: 2, backoffRetries: 5, initialDelayMs: 200, maxDelayMs: 10_000, factor: 2, jitter: 0.5 }
@@ -47,6 +50,13 @@ export const DEFAULT_RETRY_POLICY: Required<RetryPolicy> = {
  */
 export function retryDelays(policy: RetryPolicy = {}, random: () => number = Math.random): number[] {
   const p = { ...DEFAULT_RETRY_POLICY, ...policy };
+  for (const key of ['immediateRetries', 'backoffRetries'] as const) {
+    if (!Number.isSafeInteger(p[key]) || p[key] < 0) throw new FactumError('INVALID_ARGUMENT', `retry.${key} must be an integer >= 0, got ${String(p[key])}`);
+  }
+  for (const key of ['initialDelayMs', 'maxDelayMs', 'factor'] as const) {
+    if (!Number.isFinite(p[key]) || p[key] < 0) throw new FactumError('INVALID_ARGUMENT', `retry.${key} must be a number >= 0, got ${String(p[key])}`);
+  }
+  if (!(p.jitter >= 0 && p.jitter <= 1)) throw new FactumError('INVALID_ARGUMENT', `retry.jitter must be between 0 and 1, got ${String(p.jitter)}`);
   const delays: number[] = Array.from({ length: Math.max(0, p.immediateRetries) }, () => 0);
   for (let k = 0; k < Math.max(0, p.backoffRetries); k++) {
     const base = Math.min(p.maxDelayMs, p.initialDelayMs * p.factor ** k);

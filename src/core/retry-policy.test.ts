@@ -14,4 +14,10 @@ describe('retryDelays', () => {
   it('has defaults: two immediate retries and three backoff retries', () => {
     expect(retryDelays({}, () => 0)).toEqual([0, 0, 100, 200, 400]);
   });
+
+  it('refuses a policy it cannot follow with INVALID_ARGUMENT naming the option', () => {
+    for (const policy of [{ backoffRetries: -1 }, { immediateRetries: 1.5 }, { initialDelayMs: Number.NaN }, { factor: -2 }, { jitter: 2 }]) {
+      expect(() => retryDelays(policy)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringContaining(`retry.${Object.keys(policy)[0]}`) }));
+    }
+  });
 });
