@@ -4,7 +4,7 @@ import type { Broker, BrokerCapabilities, BrokerConsumer, BrokerDeadLetter, Brok
 import { brokerClosedError, messageRefusedError } from '../broker-errors.js';
 import type { BrokerMessage, PublishResult } from '../broker-message.js';
 import { deadLetterReason } from '../dead-letter-reason.js';
-import { messageBytes } from '../message-bytes.js';
+import { fitsIn, messageBytes } from '../message-bytes.js';
 import { settleOnce } from '../settle-once.js';
 
 /** Options of the in-memory broker; the defaults match the RabbitMQ adapter's. */
@@ -74,9 +74,8 @@ export class MemoryBroker implements Broker {
     if (this.closed) throw brokerClosedError('memory');
     const groups = [...(this.topics.get(topic)?.values() ?? [])];
     return messages.map((message): PublishResult => {
-      const bytes = messageBytes(message);
-      if (bytes > this.capabilities.maxMessageBytes) {
-        return { messageId: message.id, status: 'refused', error: messageRefusedError('memory', message.id, 'too_large', `${bytes} bytes, the limit is ${this.capabilities.maxMessageBytes}`) };
+      if (!fitsIn(message, this.capabilities.maxMessageBytes)) {
+        return { messageId: message.id, status: 'refused', error: messageRefusedError('memory', message.id, 'too_large', `${messageBytes(message)} bytes, the limit is ${this.capabilities.maxMessageBytes}`) };
       }
       if (groups.length === 0) {
         return { messageId: message.id, status: 'refused', error: messageRefusedError('memory', message.id, 'unroutable', `no consumer group is bound to topic "${topic}"`) };

@@ -3,7 +3,7 @@ import { partitionOf } from '../../consumers/partition-of.js';
 import type { FactumError } from '../../core/errors.js';
 import { brokerUnavailableError, messageRefusedError } from '../broker-errors.js';
 import type { BrokerMessage, PublishResult } from '../broker-message.js';
-import { messageBytes } from '../message-bytes.js';
+import { fitsIn, messageBytes } from '../message-bytes.js';
 import { rabbitMqNames } from './rabbitmq-topology.js';
 import { toAmqp } from './rabbitmq-message.js';
 
@@ -59,9 +59,8 @@ export class RabbitMqPublisher {
     let declared = false;
     for (let i = 0; i < messages.length; i++) {
       const message = messages[i]!;
-      const bytes = messageBytes(message);
-      if (bytes > this.settings.maxMessageBytes) {
-        results[i] = { messageId: message.id, status: 'refused', error: messageRefusedError('RabbitMQ', message.id, 'too_large', `${bytes} bytes, the limit is ${this.settings.maxMessageBytes}`) };
+      if (!fitsIn(message, this.settings.maxMessageBytes)) {
+        results[i] = { messageId: message.id, status: 'refused', error: messageRefusedError('RabbitMQ', message.id, 'too_large', `${messageBytes(message)} bytes, the limit is ${this.settings.maxMessageBytes}`) };
         continue;
       }
       if (!declared) {
