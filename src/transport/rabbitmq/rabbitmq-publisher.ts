@@ -31,6 +31,7 @@ export class RabbitMqPublisher {
   private channel: ConfirmChannel | undefined;
   private lastError: unknown = new Error('not connected');
   private unconfirmed = 0;
+  private draining = false;
   private readonly slotWaiters: Array<() => void> = [];
   private readonly returned = new Set<string>();
 
@@ -41,6 +42,7 @@ export class RabbitMqPublisher {
     channel.on('error', (error) => (this.lastError = error));
     channel.on('close', () => {
       if (this.channel === channel) this.channel = undefined;
+      this.draining = false;
       // Publishers blocked on the window are freed: their messages fail as unavailable.
       this.slotWaiters.splice(0).forEach((wake) => wake());
     });
@@ -50,13 +52,17 @@ export class RabbitMqPublisher {
   detach(error: unknown): void {
     this.lastError = error;
     this.channel = undefined;
+    this.draining = false;
     this.slotWaiters.splice(0).forEach((wake) => wake());
   }
 
   async publish(topic: string, messages: BrokerMessage[]): Promise<PublishResult[]> {
     const results: PublishResult[] = new Array(messages.length);
-    const confirms: Promise<void>[] = [];
+    const exchange = rabbitMqNames.exchange(topic);
     let declared = false;
+    let pending = 0;
+    let allConfirmed: (() => void) | undefined;
+    // Sent in batch order, one at a time through the window: a later message of a key never goes out before an earlier one.
     for (let i = 0; i < messages.length; i++) {
       const message = messages[i]!;
       if (!fitsIn(message, this.settings.maxMessageBytes)) {
@@ -73,39 +79,54 @@ export class RabbitMqPublisher {
         }
       }
       const { content, options } = toAmqp(message);
-      confirms.push(
-        this.send(rabbitMqNames.exchange(topic), String(partitionOf(message.key, this.settings.partitions)), content, { ...options, mandatory: true }).then((error) => {
-          results[i] = this.outcome(message.id, error);
-        }),
-      );
+      options.mandatory = true;
+      pending++;
+      if (this.full()) await this.room();
+      this.sendNow(exchange, String(partitionOf(message.key, this.settings.partitions)), content, options, (error) => {
+        results[i] = this.outcome(message.id, error);
+        if (--pending === 0) allConfirmed?.();
+      });
     }
-    await Promise.all(confirms);
+    if (pending > 0) await new Promise<void>((resolve) => (allConfirmed = resolve));
     return results;
   }
 
   /** Publishes one message and resolves with undefined once confirmed, or with the error; never rejects. */
-  async send(exchange: string, routingKey: string, content: Buffer, options: Options.Publish): Promise<unknown> {
-    while (this.unconfirmed >= this.settings.confirmWindow && this.channel) await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
+  send(exchange: string, routingKey: string, content: Buffer, options: Options.Publish): Promise<unknown> {
+    return this.room().then(() => new Promise((resolve) => this.sendNow(exchange, routingKey, content, options, resolve)));
+  }
+
+  private full(): boolean {
+    return (this.unconfirmed >= this.settings.confirmWindow || this.draining) && this.channel !== undefined;
+  }
+
+  /** Resolves when the confirm window has room and the socket is not draining, or the channel is gone. */
+  private async room(): Promise<void> {
+    while (this.full()) await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
+  }
+
+  /** Publishes now (the caller waited for room); `done` gets undefined on the confirm, or the error. */
+  private sendNow(exchange: string, routingKey: string, content: Buffer, options: Options.Publish, done: (error: unknown) => void): void {
     const channel = this.channel;
-    if (!channel) return this.lastError;
+    if (!channel) return done(this.lastError);
     this.unconfirmed++;
-    let writable = true;
-    const confirmed = new Promise<unknown>((resolve) => {
-      try {
-        writable = channel.publish(exchange, routingKey, content, options, (error) => {
-          this.unconfirmed--;
-          this.slotWaiters.shift()?.();
-          resolve(error ?? undefined);
+    const confirmed = (error: unknown): void => {
+      this.unconfirmed--;
+      this.slotWaiters.shift()?.();
+      done(error ?? undefined);
+    };
+    try {
+      if (!channel.publish(exchange, routingKey, content, options, confirmed)) {
+        // The socket's buffer is full: nobody sends until it drained (or the channel closed).
+        this.draining = true;
+        channel.once('drain', () => {
+          this.draining = false;
+          this.slotWaiters.splice(0).forEach((wake) => wake());
         });
-      } catch (error) {
-        this.unconfirmed--;
-        this.slotWaiters.shift()?.();
-        resolve(error);
       }
-    });
-    // The socket's buffer is full: wait for it to drain before the next message (or for the confirm, if it came first).
-    if (!writable) await Promise.race([new Promise((resolve) => channel.once('drain', resolve)), confirmed]);
-    return confirmed;
+    } catch (error) {
+      confirmed(error);
+    }
   }
 
   private outcome(messageId: string, error: unknown): PublishResult {
