@@ -15,6 +15,7 @@ const expected: Record<string, string> = {
   'examples/quick-start.ts': ['cart-42 holds 3 items', 'conflict: expected version 1, found 2', '#1 ItemAdded', '#2 ItemAdded', ''].join('\n'),
   'examples/decider.ts': ['cart-1 at version 1 holds 2 items', 'refused: The cart is checked out', ''].join('\n'),
   'examples/projection.ts': 'order-1: 42 | thanks for order order-1 | lag: 0 events\n',
+  'examples/broker.ts': ['billed order-1 v1 (OrderPlaced, attempt 1)', 'confirmed, confirmed', 'dead letter: PaymentFailed after 3 attempts: card declined', ''].join('\n'),
   'examples/upcaster.ts': ['2 {"sku":"old","quantity":1}', '2 {"sku":"new","quantity":3}', ''].join('\n'),
 };
 
