@@ -1,7 +1,10 @@
 import { execFile, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { openRabbitMqBroker, type RabbitMqBroker } from '../../src/rabbitmq.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { openRabbitMqBroker, type RabbitMqBroker, type RabbitMqBrokerOptions } from '../../src/rabbitmq.js';
+import { caught } from '../caught.js';
 import { serviceUnavailable } from '../services.js';
 import { CONTRACT_SETTINGS, runBrokerContract, type CrashedConsumer } from './broker-contract.js';
 
@@ -44,7 +47,7 @@ runBrokerContract({
   async cleanup(topic, groups) {
     const broker = await openRabbitMqBroker({ url: AMQP_URL, ...CONTRACT_SETTINGS });
     try {
-      await (broker as RabbitMqBroker).deleteTopology(topic, groups);
+      await broker.deleteTopology(topic, groups);
     } finally {
       await broker.close();
     }
@@ -59,4 +62,48 @@ runBrokerContract({
     },
   },
   skip: skipReason ? [{ reason: skipReason, tests: 'all' }] : [],
+});
+
+describe.skipIf(skipReason)(`RabbitMQ adapter${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
+  const cleanups: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  const open = async (options: Partial<RabbitMqBrokerOptions> = {}) => {
+    const broker = await openRabbitMqBroker({ url: AMQP_URL, ...CONTRACT_SETTINGS, ...options });
+    cleanups.push(() => broker.close());
+    return broker;
+  };
+  const topic = (broker: RabbitMqBroker, groups: string[]) => {
+    const name = `factum-test-${randomUUID().slice(0, 8)}`;
+    cleanups.push(() => broker.deleteTopology(name, groups));
+    return name;
+  };
+
+  it('publishes a batch far larger than its confirm window, in order per key', async () => {
+    const broker = await open({ confirmWindow: 4 });
+    const t = topic(broker, ['g']);
+    const seen = new Map<string, number[]>();
+    await broker.consume({ topic: t, group: 'g', handler: async (d) => void seen.set(d.message.key, [...(seen.get(d.message.key) ?? []), Number(d.message.headers.seq)]) });
+    const batch = Array.from({ length: 400 }, (_, i) => ({ id: randomUUID(), key: `order-${i % 8}`, headers: { seq: String(Math.floor(i / 8)) }, body: Buffer.from('{}') }));
+    const results = await broker.publish(t, batch);
+    expect(results.every((r) => r.status === 'confirmed')).toBe(true);
+    await vi.waitFor(() => expect([...seen.values()].flat()).toHaveLength(400), { timeout: 30_000, interval: 20 });
+    for (const seqs of seen.values()) expect(seqs).toEqual(Array.from({ length: 50 }, (_, i) => i));
+  });
+
+  it('declares its topology idempotently, and a group declared with other settings is INVALID_ARGUMENT with the broker\'s 406 as cause', async () => {
+    const first = await open();
+    const t = topic(first, ['g']);
+    await (await first.consume({ topic: t, group: 'g', handler: async () => {} })).stop();
+    await (await (await open()).consume({ topic: t, group: 'g', handler: async () => {} })).stop();
+    const other = await open({ deliveryLimit: CONTRACT_SETTINGS.deliveryLimit + 1 });
+    const error = await caught(other.consume({ topic: t, group: 'g', handler: async () => {} }));
+    expect(error).toMatchObject({ code: 'INVALID_ARGUMENT', cause: { code: 406 } });
+  });
+
+  it('fails to open with BROKER_UNAVAILABLE, the connection error as cause, when nothing listens', async () => {
+    const error = await caught(openRabbitMqBroker({ url: 'amqp://127.0.0.1:1' }));
+    expect(error).toMatchObject({ code: 'BROKER_UNAVAILABLE', cause: { code: 'ECONNREFUSED' } });
+  });
 });
