@@ -102,6 +102,31 @@ describe.skipIf(skipReason)(`RabbitMQ adapter${skipReason ? ` (skipped: ${skipRe
     expect(error).toMatchObject({ code: 'INVALID_ARGUMENT', cause: { code: 406 } });
   });
 
+  it('dead-letters a message whose consumers keep dying before their ack, after deliveryLimit deliveries, and lists it with the broker\'s reason', async () => {
+    const broker = await open();
+    const t = topic(broker, ['g']);
+    await (await broker.consume({ topic: t, group: 'g', handler: async () => {} })).stop();
+    const poison = { id: randomUUID(), key: 'order-1', headers: { seq: '1' }, body: Buffer.from('{}') };
+    expect((await broker.publish(t, [poison]))[0]!.status).toBe('confirmed');
+    const dead = broker.deadLetters(t, 'g');
+    let deliveries = 0;
+    for (;;) {
+      const consumer = await spawnConsumer(t, 'g');
+      const got = await Promise.race([consumer.received, (async () => {
+        while ((await dead.list()).length === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+        return 'dead-lettered';
+      })()]);
+      await consumer.kill();
+      if (got === 'dead-lettered') break;
+      expect(got).toBe(poison.id);
+      deliveries++;
+    }
+    expect(deliveries).toBe(CONTRACT_SETTINGS.deliveryLimit);
+    const [letter] = await dead.list();
+    expect(letter).toMatchObject({ message: { id: poison.id, key: 'order-1', headers: { seq: '1' } } });
+    expect(letter!.error).toContain('delivery_limit');
+  }, 120_000);
+
   it('fails to open with BROKER_UNAVAILABLE, the connection error as cause, when nothing listens', async () => {
     const error = await caught(openRabbitMqBroker({ url: 'amqp://127.0.0.1:1' }));
     expect(error).toMatchObject({ code: 'BROKER_UNAVAILABLE', cause: { code: 'ECONNREFUSED' } });
