@@ -125,6 +125,7 @@ describe.skipIf(skipReason)(`RabbitMQ adapter${skipReason ? ` (skipped: ${skipRe
     const [letter] = await dead.list();
     expect(letter).toMatchObject({ message: { id: poison.id, key: 'order-1', headers: { seq: '1' } } });
     expect(letter!.error).toContain('delivery_limit');
+    expect(letter!.attempts).toBe(CONTRACT_SETTINGS.deliveryLimit);
   }, 120_000);
 
   it('fails to open with BROKER_UNAVAILABLE, the connection error as cause, when nothing listens', async () => {

@@ -1,5 +1,5 @@
 import type { Channel, ChannelModel, ConsumeMessage, RecoveringChannelModel } from 'amqplib';
-import { isFactumError } from '../../core/errors.js';
+import { FactumError, isFactumError } from '../../core/errors.js';
 import { loadDriver } from '../../store/load-driver.js';
 import type { Broker, BrokerCapabilities, BrokerConsumer, BrokerDeadLetters, ConsumeOptions } from '../broker.js';
 import { brokerClosedError, brokerUnavailableError } from '../broker-errors.js';
@@ -58,6 +58,12 @@ export class RabbitMqBroker implements Broker {
   private connection!: RecoveringChannelModel;
 
   private constructor(options: RabbitMqBrokerOptions) {
+    for (const name of ['partitions', 'prefetch', 'deliveryLimit', 'maxMessageBytes', 'confirmWindow'] as const) {
+      const value = options[name];
+      if (value !== undefined && !(Number.isInteger(value) && value >= 1)) {
+        throw new FactumError('INVALID_ARGUMENT', `RabbitMQ broker option ${name} must be a whole number of at least 1, not ${value}`, { details: { option: name, value } });
+      }
+    }
     this.settings = {
       partitions: options.partitions ?? 4,
       prefetch: options.prefetch ?? 16,
@@ -125,7 +131,7 @@ export class RabbitMqBroker implements Broker {
   }
 
   deadLetters(topic: string, group: string): BrokerDeadLetters {
-    return new RabbitMqDeadLetters(async () => this.current(), topic, group, this.settings.partitions);
+    return new RabbitMqDeadLetters(async () => this.current(), topic, group, this.settings.partitions, this.settings.deliveryLimit);
   }
 
   /**

@@ -15,16 +15,18 @@ export const DEAD_LETTER_HEADERS = {
 } as const;
 
 /** A dead letter as the queue holds it: factum's headers, or RabbitMQ's `x-death` when the delivery limit parked it. */
-function toDeadLetter(message: GetMessage): BrokerDeadLetter {
+function toDeadLetter(message: GetMessage, deliveryLimit: number): BrokerDeadLetter {
   const h = rawHeaders(message);
   const text = (name: string): string | undefined => (h[name] === undefined ? undefined : String(h[name]));
   const death = (Array.isArray(h['x-death']) ? h['x-death'][0] : undefined) as { reason?: string; time?: { value?: number } } | undefined;
   const errorCode = text(DEAD_LETTER_HEADERS.errorCode);
+  const reason = text('x-first-death-reason') ?? death?.reason;
   return {
     message: fromAmqp(message),
-    error: text(DEAD_LETTER_HEADERS.error) ?? `dead-lettered by RabbitMQ (${text('x-first-death-reason') ?? death?.reason ?? 'unknown reason'})`,
+    error: text(DEAD_LETTER_HEADERS.error) ?? `dead-lettered by RabbitMQ (${reason ?? 'unknown reason'})`,
     ...(errorCode === undefined ? {} : { errorCode }),
-    attempts: Number(text(DEAD_LETTER_HEADERS.attempts) ?? Number(h['x-delivery-count'] ?? 0) + 1),
+    // Not x-delivery-count: every listing (a get and a return) adds one to it in the dead-letter queue.
+    attempts: Number(text(DEAD_LETTER_HEADERS.attempts) ?? (reason === 'delivery_limit' ? deliveryLimit : 1)),
     deadLetteredAt: new Date(text(DEAD_LETTER_HEADERS.deadLetteredAt) ?? (death?.time?.value ?? 0) * 1000),
   };
 }
@@ -40,10 +42,11 @@ export class RabbitMqDeadLetters implements BrokerDeadLetters {
     private readonly topic: string,
     private readonly group: string,
     private readonly partitions: number,
+    private readonly deliveryLimit: number,
   ) {}
 
   async list(): Promise<BrokerDeadLetter[]> {
-    return this.withQueue(async (_channel, messages) => messages.map(toDeadLetter));
+    return this.withQueue(async (_channel, messages) => messages.map((message) => toDeadLetter(message, this.deliveryLimit)));
   }
 
   async retry(messageId: string): Promise<void> {

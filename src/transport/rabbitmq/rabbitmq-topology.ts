@@ -43,7 +43,9 @@ export async function declareGroup(channel: Channel, { topic, group, partitions,
       arguments: {
         'x-queue-type': 'quorum',
         'x-single-active-consumer': true,
-        'x-delivery-limit': deliveryLimit,
+        // RabbitMQ dead-letters once a message was returned more than x-delivery-limit times, which is
+        // one delivery more than the limit counts: deliveryLimit is the number of deliveries.
+        'x-delivery-limit': deliveryLimit - 1,
         'x-dead-letter-exchange': dlx,
         'x-dead-letter-routing-key': group,
       },
