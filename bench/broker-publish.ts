@@ -118,7 +118,10 @@ async function main(): Promise<void> {
   const rates = new Map<string, number[]>(systems.map((s) => [s.name, []]));
   try {
     // One warm-up each, then the rounds, systems in rotating order so machine drift hits all alike.
-    for (const system of systems) (await system.run(), await purge());
+    for (const system of systems) {
+      await system.run();
+      await purge();
+    }
     for (let round = 0; round < ROUNDS; round++) {
       for (let i = 0; i < systems.length; i++) {
         const system = systems[(i + round) % systems.length]!;
