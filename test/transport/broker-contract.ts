@@ -326,7 +326,8 @@ export function runBrokerContract(target: BrokerContractTarget): void {
       const t = topic('g');
       const received = new Set<string>();
       let consumer: BrokerConsumer | undefined;
-      consumer = await consumerBroker.consume({ topic: t, group: 'g', handler: async (d) => void received.add(d.message.id) });
+      // A slow handler, so that messages are queued and in flight when the broker stops.
+      consumer = await consumerBroker.consume({ topic: t, group: 'g', handler: async (d) => (received.add(d.message.id), await sleep(1)) });
       const confirmed = new Set<string>();
       const unavailable: PublishResult[] = [];
       let seq = 0;

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { PublishResult } from '../../src/transport/broker-message.js';
 import { openRabbitMqBroker, type RabbitMqBroker, type RabbitMqBrokerOptions } from '../../src/rabbitmq.js';
 import { caught } from '../caught.js';
 import { serviceUnavailable } from '../services.js';
@@ -127,6 +128,27 @@ describe.skipIf(skipReason)(`RabbitMQ adapter${skipReason ? ` (skipped: ${skipRe
     expect(letter!.error).toContain('delivery_limit');
     expect(letter!.attempts).toBe(CONTRACT_SETTINGS.deliveryLimit);
   }, 120_000);
+
+  it('refuses a message the broker nacks (a queue full under an overflow policy of reject-publish) as nacked, after confirming what fitted', async () => {
+    const broker = await open();
+    const t = topic(broker, ['g']);
+    const policy = `factum-test-${randomUUID().slice(0, 8)}`;
+    await run('rabbitmqctl', ['set_policy', policy, `^${t}\\.g\\.\\d+$`, JSON.stringify({ 'max-length': 1, overflow: 'reject-publish' }), '--apply-to', 'queues'], { timeout: 30_000 });
+    cleanups.push(async () => void (await run('rabbitmqctl', ['clear_policy', policy], { timeout: 30_000 })));
+    await (await broker.consume({ topic: t, group: 'g', handler: async () => {} })).stop();
+    // Policies reach the queues asynchronously: publish until the queue is full and refusing.
+    let results: PublishResult[] = [];
+    const all: PublishResult[] = [];
+    for (let round = 0; !results.some((r) => r.status === 'refused'); round++) {
+      all.push(...results);
+      results = await broker.publish(t, [0, 1].map((i) => ({ id: randomUUID(), key: 'order-1', headers: { seq: String(round * 2 + i) }, body: Buffer.from('{}') })));
+      expect(results.every((r) => r.status !== 'unavailable')).toBe(true);
+    }
+    all.push(...results);
+    expect(all[0]!.status).toBe('confirmed');
+    const refused = results.find((r) => r.status === 'refused')!;
+    expect(refused).toMatchObject({ error: { code: 'MESSAGE_REFUSED', details: { reason: 'nacked' } } });
+  });
 
   it('fails to open with BROKER_UNAVAILABLE, the connection error as cause, when nothing listens', async () => {
     const error = await caught(openRabbitMqBroker({ url: 'amqp://127.0.0.1:1' }));
