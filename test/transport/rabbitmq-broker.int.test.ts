@@ -150,6 +150,31 @@ describe.skipIf(skipReason)(`RabbitMQ adapter${skipReason ? ` (skipped: ${skipRe
     expect(refused).toMatchObject({ error: { code: 'MESSAGE_REFUSED', details: { reason: 'nacked' } } });
   });
 
+  it('a memory alarm that blocks publishers makes publishes unavailable instead of hanging, and publishing resumes when it clears', async () => {
+    const broker = await open({ confirmTimeoutMs: 1000 });
+    const t = topic(broker, ['g']);
+    const received = new Set<string>();
+    await broker.consume({ topic: t, group: 'g', handler: async (d) => void received.add(d.message.id) });
+    const confirmed = new Set<string>();
+    const batch = async (): Promise<PublishResult[]> => {
+      const results = await broker.publish(t, Array.from({ length: 20 }, (_, i) => ({ id: randomUUID(), key: `order-${i % 3}`, headers: { seq: String(i) }, body: Buffer.from('{}') })));
+      for (const r of results) if (r.status === 'confirmed') confirmed.add(r.messageId);
+      return results;
+    };
+    expect((await batch()).every((r) => r.status === 'confirmed')).toBe(true);
+    let unavailable: PublishResult | undefined;
+    try {
+      // A watermark below what RabbitMQ uses raises the memory alarm at once (runtime only, not persisted).
+      await run('rabbitmqctl', ['set_vm_memory_high_watermark', '0.000001'], { timeout: 30_000 });
+      while (!unavailable) unavailable = (await batch()).find((r) => r.status === 'unavailable');
+    } finally {
+      await run('rabbitmqctl', ['set_vm_memory_high_watermark', '0.4'], { timeout: 30_000 });
+    }
+    expect(unavailable).toMatchObject({ error: { code: 'BROKER_UNAVAILABLE', cause: expect.any(Error) } });
+    for (;;) if ((await batch()).every((r) => r.status === 'confirmed')) break;
+    await vi.waitFor(() => expect([...confirmed].filter((id) => !received.has(id))).toEqual([]), { timeout: 30_000, interval: 20 });
+  }, 60_000);
+
   it('fails to open with BROKER_UNAVAILABLE, the connection error as cause, when nothing listens', async () => {
     const error = await caught(openRabbitMqBroker({ url: 'amqp://127.0.0.1:1' }));
     expect(error).toMatchObject({ code: 'BROKER_UNAVAILABLE', cause: { code: 'ECONNREFUSED' } });

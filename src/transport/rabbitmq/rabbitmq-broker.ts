@@ -29,6 +29,8 @@ export interface RabbitMqBrokerOptions {
   maxMessageBytes?: number;
   /** Messages awaiting their publisher confirm at a time; 1024 by default (see bench/broker-publish.ts). */
   confirmWindow?: number;
+  /** How long a publish waits with no confirm at all before its unconfirmed messages are `unavailable`; 30 s by default. */
+  confirmTimeoutMs?: number;
   /** Reconnect backoff after a lost connection, in milliseconds; 100 ms growing to 5 s by default. */
   reconnect?: { initialDelayMs?: number; maxDelayMs?: number };
 }
@@ -58,7 +60,7 @@ export class RabbitMqBroker implements Broker {
   private connection!: RecoveringChannelModel;
 
   private constructor(options: RabbitMqBrokerOptions) {
-    for (const name of ['partitions', 'prefetch', 'deliveryLimit', 'maxMessageBytes', 'confirmWindow'] as const) {
+    for (const name of ['partitions', 'prefetch', 'deliveryLimit', 'maxMessageBytes', 'confirmWindow', 'confirmTimeoutMs'] as const) {
       const value = options[name];
       if (value !== undefined && !(Number.isInteger(value) && value >= 1)) {
         throw new FactumError('INVALID_ARGUMENT', `RabbitMQ broker option ${name} must be a whole number of at least 1, not ${value}`, { details: { option: name, value } });
@@ -70,12 +72,14 @@ export class RabbitMqBroker implements Broker {
       deliveryLimit: options.deliveryLimit ?? 20,
       maxMessageBytes: options.maxMessageBytes ?? 16 * 1024 * 1024,
       confirmWindow: options.confirmWindow ?? 1024,
+      confirmTimeoutMs: options.confirmTimeoutMs ?? 30_000,
     };
     this.capabilities = { nativeDelayedRetry: false, dedupeByMessageId: false, partitions: this.settings.partitions, maxMessageBytes: this.settings.maxMessageBytes };
     this.publisher = new RabbitMqPublisher({
       partitions: this.settings.partitions,
       maxMessageBytes: this.settings.maxMessageBytes,
       confirmWindow: this.settings.confirmWindow,
+      confirmTimeoutMs: this.settings.confirmTimeoutMs,
       declareTopic: (topic) => this.declare(`topic:${topic}`, (channel) => declareTopic(channel, topic)),
     });
   }
@@ -100,6 +104,9 @@ export class RabbitMqBroker implements Broker {
     }
     broker.connection.on('disconnect', (error: Error) => broker.disconnected(error));
     broker.connection.on('error', (error: Error) => (broker.lastError = error));
+    // A memory or disk alarm: RabbitMQ stops reading what publishers send until it clears.
+    broker.connection.on('blocked', (reason: string) => broker.publisher.setBlocked(reason));
+    broker.connection.on('unblocked', () => broker.publisher.setBlocked(undefined));
     return broker;
   }
 
