@@ -175,6 +175,53 @@ describe.skipIf(skipReason)(`RabbitMQ adapter${skipReason ? ` (skipped: ${skipRe
     await vi.waitFor(() => expect([...confirmed].filter((id) => !received.has(id))).toEqual([]), { timeout: 30_000, interval: 20 });
   }, 60_000);
 
+  it('after a reconnect, a message whose handler still runs from the lost connection is not handled again until that handler is done', async () => {
+    const broker = await open({ reconnect: { initialDelayMs: 100, maxDelayMs: 500 } });
+    const t = topic(broker, ['g']);
+    let running = 0;
+    let overlapped = false;
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const attempts: number[] = [];
+    let started!: () => void;
+    const firstStarted = new Promise<void>((resolve) => (started = resolve));
+    await broker.consume({
+      topic: t,
+      group: 'g',
+      handler: async (d) => {
+        running++;
+        if (running > 1) overlapped = true;
+        attempts.push(d.attempt);
+        started();
+        await gate;
+        running--;
+      },
+    });
+    expect((await broker.publish(t, [{ id: randomUUID(), key: 'order-1', headers: {}, body: Buffer.from('{}') }]))[0]!.status).toBe('confirmed');
+    await firstStarted;
+    // The gate opens whatever happens, so that a failing case does not leave its handler (and close) hanging.
+    cleanups.push(async () => release());
+    try {
+      await run('rabbitmqctl', ['stop_app'], { timeout: 60_000 });
+    } finally {
+      await run('rabbitmqctl', ['start_app'], { timeout: 60_000 });
+      await run('rabbitmqctl', ['await_startup'], { timeout: 60_000 });
+    }
+    // Connected again (the publisher works), and time for a redelivery to arrive: none may start while the first handler runs.
+    for (;;) {
+      const [result] = await broker.publish(t, [{ id: randomUUID(), key: 'order-2', headers: {}, body: Buffer.from('{}') }]);
+      if (result!.status === 'confirmed') break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(overlapped).toBe(false);
+    release();
+    await vi.waitFor(() => expect(attempts.length).toBeGreaterThanOrEqual(3), { timeout: 30_000, interval: 20 });
+    expect(overlapped).toBe(false);
+    expect(attempts[0]).toBe(1);
+    expect(attempts).toContain(2);
+  }, 120_000);
+
   it('fails to open with BROKER_UNAVAILABLE, the connection error as cause, when nothing listens', async () => {
     const error = await caught(openRabbitMqBroker({ url: 'amqp://127.0.0.1:1' }));
     expect(error).toMatchObject({ code: 'BROKER_UNAVAILABLE', cause: { code: 'ECONNREFUSED' } });

@@ -36,6 +36,8 @@ export class RabbitMqConsumer implements BrokerConsumer {
   private lanes: Array<OrderedLane<Held>> = [];
   private channels: Channel[] = [];
   private stopping = false;
+  /** Handlers still running from a connection that is gone. */
+  private previous: Promise<unknown> = Promise.resolve();
   private readonly abort = new AbortController();
 
   constructor(
@@ -46,6 +48,9 @@ export class RabbitMqConsumer implements BrokerConsumer {
   /** (Re)starts consuming on a fresh connection: called on the first connect and after every reconnect. */
   async attach(model: ChannelModel): Promise<void> {
     if (this.stopping) return;
+    // A handler from the lost connection may still run; its message comes again on this one, and
+    // must not be handled twice at once (nor overtaken by the key's next message).
+    await this.previous;
     await this.settings.declareGroup(this.options.topic, this.options.group);
     this.lanes = Array.from({ length: this.settings.partitions }, () => new OrderedLane<Held>((held) => this.handle(held)));
     this.channels = [];
@@ -67,7 +72,7 @@ export class RabbitMqConsumer implements BrokerConsumer {
     const lanes = this.lanes;
     this.lanes = [];
     this.channels = [];
-    for (const lane of lanes) void lane.stop();
+    this.previous = Promise.all(lanes.map((lane) => lane.stop()));
   }
 
   async stop(): Promise<void> {
@@ -77,7 +82,7 @@ export class RabbitMqConsumer implements BrokerConsumer {
     // The handlers in flight finish first, and only then do the channels close, returning what the
     // lanes held. No basic.cancel before: on a cancel RabbitMQ activates the next single active
     // consumer while this one still holds unacked messages, which the next one would then overtake.
-    await Promise.all(this.lanes.map((lane) => lane.stop()));
+    await Promise.all([this.previous, ...this.lanes.map((lane) => lane.stop())]);
     await Promise.all(this.channels.map((channel) => channel.close().catch(() => {})));
     this.settings.onStopped(this);
   }
