@@ -276,6 +276,16 @@ export function runBrokerContract(target: BrokerContractTarget): void {
       expect(rec.seen.filter((s) => s.id === m2.id)).toHaveLength(1);
     });
 
+    test('the dead letters of a group never declared are none, and reading them declares nothing', async () => {
+      const broker = await open();
+      const t = topic();
+      const dead = broker.deadLetters(t, 'nobody');
+      expect(await dead.list()).toEqual([]);
+      await expect(dead.retry(randomUUID())).rejects.toMatchObject({ code: 'DEAD_LETTER_NOT_FOUND' });
+      const [result] = await broker.publish(t, [message('order-1', 1)]);
+      expect(result).toMatchObject({ status: 'refused', error: { details: { reason: 'unroutable' } } });
+    });
+
     test('stop lets the handler in flight finish, takes nothing new, and another consumer of the group gets the rest', async () => {
       const [one, two] = await Promise.all([open(), open()]);
       const t = topic('g');

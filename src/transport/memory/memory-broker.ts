@@ -103,18 +103,20 @@ export class MemoryBroker implements Broker {
   }
 
   deadLetters(topic: string, groupName: string): BrokerDeadLetters {
-    const group = (): Group => this.group(topic, groupName);
-    const take = (messageId: string): BrokerDeadLetter => {
-      const letters = group().deadLetters;
+    // Looked up, not created: reading dead letters must not declare a group (and make the topic routable).
+    const existing = (): Group | undefined => this.topics.get(topic)?.get(groupName);
+    const take = (messageId: string): { group: Group; letter: BrokerDeadLetter } => {
+      const group = existing();
+      const letters = group?.deadLetters ?? [];
       const index = letters.findIndex((letter) => letter.message.id === messageId);
       if (index === -1) throw new FactumError('DEAD_LETTER_NOT_FOUND', `No dead letter ${messageId} in ${topic}/${groupName}`, { details: { topic, group: groupName, messageId } });
-      return letters.splice(index, 1)[0]!;
+      return { group: group!, letter: letters.splice(index, 1)[0]! };
     };
     return {
-      list: async () => group().deadLetters.map((letter) => ({ ...letter, message: copy(letter.message) })),
+      list: async () => (existing()?.deadLetters ?? []).map((letter) => ({ ...letter, message: copy(letter.message) })),
       retry: async (messageId) => {
-        const letter = take(messageId);
-        this.enqueue(group(), partitionOf(letter.message.key, this.capabilities.partitions), { message: letter.message, attempt: 1 });
+        const { group, letter } = take(messageId);
+        this.enqueue(group, partitionOf(letter.message.key, this.capabilities.partitions), { message: letter.message, attempt: 1 });
       },
       skip: async (messageId) => void take(messageId),
     };

@@ -84,10 +84,15 @@ export class RabbitMqDeadLetters implements BrokerDeadLetters {
       confirm.on('error', () => {});
       const messages: GetMessage[] = [];
       const queue = rabbitMqNames.deadLetterQueue(this.topic, this.group);
-      for (;;) {
-        const message = await confirm.get(queue, { noAck: false });
-        if (message === false) break;
-        messages.push(message);
+      try {
+        for (;;) {
+          const message = await confirm.get(queue, { noAck: false });
+          if (message === false) break;
+          messages.push(message);
+        }
+      } catch (error) {
+        // No dead-letter queue (404): the group was never declared, so it has no dead letters.
+        if ((error as { code?: unknown }).code !== 404) throw error;
       }
       return await act(confirm, messages);
     } catch (error) {
