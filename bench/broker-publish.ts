@@ -7,6 +7,7 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import amqp, { type ConfirmChannel, type Options } from 'amqplib';
@@ -90,6 +91,7 @@ async function amqplibVersion(): Promise<string> {
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 async function main(): Promise<void> {
+  const loadAtStart = os.loadavg()[0]!;
   const topic = `factum-bench-${process.pid}`;
   const group = 'bench';
   const all = events();
@@ -143,7 +145,7 @@ async function main(): Promise<void> {
   const lines = [
     '# Broker publish: factum on RabbitMQ vs raw amqplib',
     '',
-    `Run of ${new Date().toISOString()}${quick ? ' (quick)' : ''}, produced by \`npm run bench:broker\`. RabbitMQ on 127.0.0.1, amqplib ${await amqplibVersion()}.`,
+    `Run of ${new Date().toISOString()}${quick ? ' (quick)' : ''}, produced by \`npm run bench:broker\`. RabbitMQ on 127.0.0.1, amqplib ${await amqplibVersion()}; ${os.cpus().length} cores, load average ${loadAtStart.toFixed(1)} at the start and ${os.loadavg()[0]!.toFixed(1)} at the end (other work on the machine makes rounds spread).`,
     '',
     `${MESSAGES} event messages (~270 bytes of JSON data plus factum's headers) per run, in batches of ${BATCH}, one batch at a time; persistent, to ${PARTITIONS} durable quorum queues, with publisher confirms. Both start from the same messages, made from the events by eventToMessage before the clock starts (the conversion is the relay's cost whatever publishes); raw gets them already as AMQP content and properties with the partition's routing key, and publishes without mandatory, so factum's time includes mapping each message to AMQP, the size check, the partition hash and its per-message results. ${ROUNDS} rounds per system after one warm-up, interleaved; messages/s, median of the rounds.`,
     '',
