@@ -149,13 +149,15 @@ export class RabbitMqBroker implements Broker {
    * await broker.deleteTopology('orders', ['billing', 'shipping'])
    */
   async deleteTopology(topic: string, groups: string[]): Promise<void> {
-    const channel = await this.current().createChannel();
+    let channel: Channel | undefined;
     try {
+      channel = await this.current().createChannel();
+      channel.on('error', () => {});
       await deleteTopology(channel, topic, groups, this.settings.partitions);
     } catch (error) {
-      throw rabbitMqError(error, `deleting the topology of ${topic}`);
+      throw isFactumError(error) ? error : rabbitMqError(error, `deleting the topology of ${topic}`);
     } finally {
-      await channel.close().catch(() => {});
+      await channel?.close().catch(() => {});
     }
     this.declared.clear();
   }
@@ -178,14 +180,15 @@ export class RabbitMqBroker implements Broker {
     let done = this.declared.get(name);
     if (!done) {
       done = (async () => {
-        const channel = await this.current().createChannel();
-        channel.on('error', () => {});
+        let channel: Channel | undefined;
         try {
+          channel = await this.current().createChannel();
+          channel.on('error', () => {});
           await run(channel);
         } catch (error) {
-          throw rabbitMqError(error, `declaring ${name}`);
+          throw isFactumError(error) ? error : rabbitMqError(error, `declaring ${name}`);
         } finally {
-          await channel.close().catch(() => {});
+          await channel?.close().catch(() => {});
         }
       })();
       done.catch(() => this.declared.delete(name));

@@ -1,5 +1,6 @@
 import type { ConfirmChannel, Options } from 'amqplib';
 import { partitionOf } from '../../consumers/partition-of.js';
+import { isBrokerUnavailable } from '../../core/errors.js';
 import { brokerUnavailableError, messageRefusedError } from '../broker-errors.js';
 import type { BrokerMessage, PublishResult } from '../broker-message.js';
 import { fitsIn, messageBytes } from '../message-bytes.js';
@@ -206,6 +207,6 @@ export class RabbitMqPublisher {
       return { messageId, status: 'confirmed' };
     }
     if ((error as Error | undefined)?.message === NACKED) return { messageId, status: 'refused', error: messageRefusedError('RabbitMQ', messageId, 'nacked', 'the broker nacked it', error) };
-    return { messageId, status: 'unavailable', error: brokerUnavailableError('RabbitMQ', error) };
+    return { messageId, status: 'unavailable', error: isBrokerUnavailable(error) ? error : brokerUnavailableError('RabbitMQ', error) };
   }
 }
