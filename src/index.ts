@@ -76,3 +76,10 @@ export { defineProjection, type Projection, type ProjectionDefinition, type Proj
 export { ProjectionRunner, waitForProjection, type ProjectionRunnerOptions } from './projections/projection-runner.js';
 export { InlineProjections } from './projections/inline-projections.js';
 export { rebuildProjection, type RebuildOptions, type RebuildProgress, type RebuildResult } from './projections/rebuild.js';
+// Messaging: the Broker port, the event envelope, the in-memory broker (src/transport); RabbitMQ is `factum/rabbitmq`.
+export { isBrokerUnavailable, isMessageRefused } from './core/errors.js';
+export type { Broker, BrokerCapabilities, BrokerConsumer, BrokerDeadLetter, BrokerDeadLetters, ConsumeOptions, Delivery } from './transport/broker.js';
+export type { BrokerMessage, PublishResult, RefusalReason } from './transport/broker-message.js';
+export { eventToMessage, messageToEvent, MESSAGE_HEADERS } from './transport/message-envelope.js';
+export { messageBytes } from './transport/message-bytes.js';
+export { MemoryBroker, type MemoryBrokerOptions } from './transport/memory/memory-broker.js';

@@ -48,7 +48,11 @@ export type FactumErrorCode =
   | 'CHECKPOINT_CONFLICT'
   | 'WAIT_TIMEOUT'
   | 'DEAD_LETTER_NOT_FOUND'
-  | 'LEASE_LOST';
+  | 'LEASE_LOST'
+  // Brokers (src/transport): unreachable (retry later), refused a message for good, used after close.
+  | 'BROKER_UNAVAILABLE'
+  | 'MESSAGE_REFUSED'
+  | 'BROKER_CLOSED';
 
 /** The stream was not at the version the writer expected; nothing was written. */
 export class ConcurrencyError extends FactumError {
@@ -137,4 +141,14 @@ export function isCheckpointConflict(error: unknown): error is FactumError {
 /** True when `waitFor` gave up before the position became visible. */
 export function isWaitTimeout(error: unknown): error is FactumError {
   return hasCode(error, 'WAIT_TIMEOUT');
+}
+
+/** True when a broker could not be reached or lost its connection: the message may be published again later. */
+export function isBrokerUnavailable(error: unknown): error is FactumError {
+  return hasCode(error, 'BROKER_UNAVAILABLE');
+}
+
+/** True when a broker refused a message for good (unroutable, too large, nacked): publishing it again will not help. */
+export function isMessageRefused(error: unknown): error is FactumError {
+  return hasCode(error, 'MESSAGE_REFUSED');
 }

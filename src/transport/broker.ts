@@ -1,0 +1,105 @@
+import type { BrokerMessage, PublishResult } from './broker-message.js';
+
+/**
+ * What a broker can do, read by code instead of checking which broker it is.
+ *
+ * @example
+ * if (!broker.capabilities.dedupeByMessageId) console.log('duplicates are absorbed by the consumer inbox')
+ */
+export interface BrokerCapabilities {
+  /** The broker itself redelivers a retried message after a delay; otherwise the consumer holds it for the delay. */
+  nativeDelayedRetry: boolean;
+  /** The broker drops a message whose id it has seen recently (JetStream's `Nats-Msg-Id`). */
+  dedupeByMessageId: boolean;
+  /** Ordered lanes per topic: every message of one key goes to the same one, and lanes run in parallel. */
+  partitions: number;
+  /** Largest body plus headers, in bytes, that a publish accepts; larger messages are refused as `too_large`. */
+  maxMessageBytes: number;
+}
+
+/**
+ * One message handed to a consumer. Settle it once: `ack` when done, `retry` to have it delivered
+ * again later (the key's later messages wait), or `deadLetter` to park it with the error. A
+ * handler that returns without settling acks; one that throws retries at once.
+ *
+ * @example
+ * async (delivery) => { try { await apply(delivery.message) ; await delivery.ack() } catch (e) { await delivery.retry(1000) } }
+ */
+export interface Delivery {
+  message: BrokerMessage;
+  /** 1 on the first delivery, then +1 for every redelivery (a retry, a consumer that died before its ack). */
+  attempt: number;
+  /** The partition (ordered lane) it came from, in 0..partitions-1. */
+  partition: number;
+  ack(): Promise<void>;
+  /** Delivers it again after `delayMs`; on its last allowed attempt it is dead-lettered instead, with `error`. */
+  retry(delayMs: number, error?: unknown): Promise<void>;
+  /** Moves it to the group's dead letters with the error, and lets the key's next message through. */
+  deadLetter(error: unknown): Promise<void>;
+}
+
+/**
+ * Where a consumer reads: a topic (what publishers write to) and a group (consumers sharing the
+ * work: each message of the topic reaches every group once, and one consumer within it).
+ *
+ * @example
+ * const consumer = await broker.consume({ topic: 'orders', group: 'billing', prefetch: 16, handler })
+ */
+export interface ConsumeOptions {
+  topic: string;
+  group: string;
+  handler: (delivery: Delivery) => Promise<void>;
+  /** Unacknowledged messages a consumer holds per partition; bounded, 16 by default. */
+  prefetch?: number;
+}
+
+/** A running consumer. `stop` takes no new messages, lets the handlers in flight finish, then returns. */
+export interface BrokerConsumer {
+  stop(): Promise<void>;
+}
+
+/** A message that was dead-lettered, with the error that parked it. */
+export interface BrokerDeadLetter {
+  message: BrokerMessage;
+  /** The error's message (`error.message`, or the broker's reason such as `delivery_limit`). */
+  error: string;
+  /** The error's code when it had one (a `FactumError` or a Node system error). */
+  errorCode?: string;
+  attempts: number;
+  deadLetteredAt: Date;
+}
+
+/**
+ * The dead letters of one topic and group, handled from code: listed, retried (published to the
+ * group again, at the end of its key's order) or skipped (dropped for good).
+ *
+ * @example
+ * for (const letter of await broker.deadLetters('orders', 'billing').list()) console.log(letter.message.id, letter.error)
+ */
+export interface BrokerDeadLetters {
+  list(): Promise<BrokerDeadLetter[]>;
+  retry(messageId: string): Promise<void>;
+  skip(messageId: string): Promise<void>;
+}
+
+/**
+ * The port every broker adapter implements (in memory, RabbitMQ; NATS JetStream, Redis Streams
+ * and Kafka to come). One contract suite (test/transport/broker-contract.ts) holds them to it.
+ *
+ * @example
+ * const results = await broker.publish('orders', events.map(eventToMessage))
+ * if (results.every((r) => r.status === 'confirmed')) await checkpoint.advance()
+ */
+export interface Broker {
+  readonly capabilities: BrokerCapabilities;
+  /**
+   * Publishes a batch and resolves once the broker answered for every message, one result each,
+   * in order. Never rejects for a broker failure (that is a result); rejects only when closed.
+   */
+  publish(topic: string, messages: BrokerMessage[]): Promise<PublishResult[]>;
+  /** Declares the group's queues where the broker needs them and starts delivering to `handler`. */
+  consume(options: ConsumeOptions): Promise<BrokerConsumer>;
+  deadLetters(topic: string, group: string): BrokerDeadLetters;
+  /** Stops every consumer (gracefully) and closes the connection. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,93 @@
+import { FactumError } from '../core/errors.js';
+import type { EventMetadata, JsonValue, RecordedEvent } from '../core/message.js';
+import type { BrokerMessage } from './broker-message.js';
+
+/**
+ * The header names of an event on every broker. The W3C trace context keeps its standard names
+ * so that tracing tools find it; the rest are prefixed so they never clash with a user's headers.
+ * Metadata keys without a header of their own travel as JSON in `factum-metadata`.
+ */
+export const MESSAGE_HEADERS = {
+  eventId: 'factum-event-id',
+  eventType: 'factum-event-type',
+  schemaVersion: 'factum-schema-version',
+  streamId: 'factum-stream-id',
+  streamVersion: 'factum-stream-version',
+  globalPosition: 'factum-global-position',
+  recordedAt: 'factum-recorded-at',
+  correlationId: 'factum-correlation-id',
+  causationId: 'factum-causation-id',
+  traceparent: 'traceparent',
+  tracestate: 'tracestate',
+  metadata: 'factum-metadata',
+  contentType: 'content-type',
+} as const;
+
+/** Metadata keys that travel in a header of their own, not in `factum-metadata`. */
+const OWN_HEADER = { correlationId: MESSAGE_HEADERS.correlationId, causationId: MESSAGE_HEADERS.causationId, traceparent: MESSAGE_HEADERS.traceparent, tracestate: MESSAGE_HEADERS.tracestate } as const;
+
+/**
+ * A recorded event as a broker message: id = event id, key = stream id, the data as JSON in the
+ * body, everything else in headers (`MESSAGE_HEADERS`).
+ *
+ * @example
+ * await broker.publish('orders', events.map(eventToMessage))
+ */
+export function eventToMessage(event: RecordedEvent): BrokerMessage {
+  const headers: Record<string, string> = {
+    [MESSAGE_HEADERS.eventId]: event.id,
+    [MESSAGE_HEADERS.eventType]: event.type,
+    [MESSAGE_HEADERS.schemaVersion]: String(event.schemaVersion),
+    [MESSAGE_HEADERS.streamId]: event.streamId,
+    [MESSAGE_HEADERS.streamVersion]: String(event.streamVersion),
+    [MESSAGE_HEADERS.globalPosition]: event.globalPosition.toString(),
+    [MESSAGE_HEADERS.recordedAt]: event.recordedAt.toISOString(),
+    [MESSAGE_HEADERS.contentType]: 'application/json',
+  };
+  const rest: Record<string, JsonValue> = {};
+  for (const [key, value] of Object.entries(event.metadata)) {
+    if (value === undefined) continue;
+    const header = OWN_HEADER[key as keyof typeof OWN_HEADER];
+    if (header !== undefined && typeof value === 'string') headers[header] = value;
+    else rest[key] = value;
+  }
+  if (Object.keys(rest).length > 0) headers[MESSAGE_HEADERS.metadata] = JSON.stringify(rest);
+  return { id: event.id, key: event.streamId, headers, body: Buffer.from(JSON.stringify(event.data ?? null)) };
+}
+
+/**
+ * The inverse of `eventToMessage`: the recorded event a consumer handles. A message that lacks
+ * factum's headers or whose body is not JSON fails with `INVALID_EVENT`.
+ *
+ * @example
+ * const event = messageToEvent(delivery.message)
+ */
+export function messageToEvent(message: BrokerMessage): RecordedEvent {
+  const h = message.headers;
+  const required = (name: string): string => {
+    const value = h[name];
+    if (value === undefined) throw new FactumError('INVALID_EVENT', `Message ${message.id} has no "${name}" header: it was not published by factum`, { details: { messageId: message.id, header: name } });
+    return value;
+  };
+  const metadata: EventMetadata = h[MESSAGE_HEADERS.metadata] === undefined ? {} : parseJson(message.id, h[MESSAGE_HEADERS.metadata]!);
+  for (const [key, header] of Object.entries(OWN_HEADER)) if (h[header] !== undefined) metadata[key] = h[header];
+  return {
+    id: required(MESSAGE_HEADERS.eventId),
+    type: required(MESSAGE_HEADERS.eventType),
+    data: parseJson(message.id, Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength).toString('utf8')),
+    metadata,
+    schemaVersion: Number(required(MESSAGE_HEADERS.schemaVersion)),
+    streamId: required(MESSAGE_HEADERS.streamId),
+    streamVersion: Number(required(MESSAGE_HEADERS.streamVersion)),
+    globalPosition: BigInt(required(MESSAGE_HEADERS.globalPosition)),
+    recordedAt: new Date(required(MESSAGE_HEADERS.recordedAt)),
+  };
+}
+
+function parseJson<T>(messageId: string, text: string): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch (error) {
+    throw new FactumError('INVALID_EVENT', `Message ${messageId} does not hold JSON`, { cause: error, details: { messageId } });
+  }
+}

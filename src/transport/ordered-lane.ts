@@ -1,0 +1,53 @@
+/**
+ * One partition's messages, handled one at a time in arrival order. When a handler sends its
+ * message back to the broker for a retry, the lane takes nothing else until that message comes
+ * back (brokers deliver a returned message before the rest of its partition queue), so the
+ * messages it already holds behind it cannot overtake it: per-key order through retries.
+ *
+ * @example
+ * const lane = new OrderedLane(async (message) => (await handle(message), 'done'))
+ * channel.consume(queue, (message) => lane.push({ id: message.properties.messageId, message }))
+ */
+export class OrderedLane<T extends { id: string }> {
+  private pending: T[] = [];
+  private running: Promise<void> | undefined;
+  private waitingFor: string | undefined;
+  private stopped = false;
+
+  constructor(private readonly run: (item: T) => Promise<'done' | 'redeliver'>) {}
+
+  push(item: T): void {
+    if (this.stopped) return;
+    if (this.waitingFor === item.id) {
+      this.waitingFor = undefined;
+      this.pending.unshift(item);
+    } else {
+      this.pending.push(item);
+    }
+    this.pump();
+  }
+
+  /** Takes nothing new, forgets what it holds (the broker redelivers it), and resolves when the running handler is done. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.pending = [];
+    while (this.running) await this.running;
+  }
+
+  private pump(): void {
+    if (this.running || this.stopped || this.waitingFor !== undefined) return;
+    const item = this.pending.shift();
+    if (!item) return;
+    this.running = this.run(item)
+      .then(
+        (outcome) => {
+          if (outcome === 'redeliver') this.waitingFor = item.id;
+        },
+        () => {},
+      )
+      .finally(() => {
+        this.running = undefined;
+        this.pump();
+      });
+  }
+}

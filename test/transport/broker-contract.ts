@@ -1,0 +1,384 @@
+/**
+ * The contract every broker adapter passes (Hono-style: one function, run by each adapter's test
+ * file, with the cases it cannot run declared as skips with their reason).
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import type { Broker, BrokerConsumer, Delivery } from '../../src/transport/broker.js';
+import type { BrokerMessage, PublishResult } from '../../src/transport/broker-message.js';
+import { partitionOf } from '../../src/consumers/partition-of.js';
+import type { RecordedEvent } from '../../src/core/message.js';
+import { eventToMessage, messageToEvent } from '../../src/transport/message-envelope.js';
+
+/** The settings every target opens its brokers with, so that the cases can count on them. */
+export const CONTRACT_SETTINGS = { partitions: 4, deliveryLimit: 3, maxMessageBytes: 64 * 1024 } as const;
+
+export interface CrashedConsumer {
+  /** The id of the message the other process took and never acked. */
+  received: Promise<string>;
+  kill(): Promise<void>;
+}
+
+export interface BrokerContractTarget {
+  name: string;
+  /** Opens a broker with `CONTRACT_SETTINGS`; every call is a new client (its own connection where there is one). */
+  open(): Promise<Broker>;
+  /** Removes what a case left on the server. */
+  cleanup?(topic: string, groups: string[]): Promise<void>;
+  /** Starts a consumer of topic/group in another process, which takes a message and never acks it. */
+  spawnConsumer?(topic: string, group: string): Promise<CrashedConsumer>;
+  /** Stops and starts the broker server (only the restart case calls it). */
+  restart?: { stop(): Promise<void>; start(): Promise<void> };
+  /** Cases the target cannot run, with the reason; `tests: 'all'` skips the whole suite (a service that is not reachable). */
+  skip?: Array<{ reason: string; tests: string[] | 'all' }>;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls until `check` stops throwing (the test's own timeout is the only limit). */
+async function eventually(check: () => void): Promise<void> {
+  for (;;) {
+    try {
+      return check();
+    } catch {
+      await sleep(10);
+    }
+  }
+}
+
+function message(key: string, seq: number, extra: Partial<BrokerMessage> = {}): BrokerMessage {
+  return { id: randomUUID(), key, headers: { seq: String(seq) }, body: Buffer.from(JSON.stringify({ key, seq })), ...extra };
+}
+
+const statuses = (results: PublishResult[]) => results.map((r) => r.status);
+
+/** Two keys that fall in different partitions. */
+function keysInDifferentPartitions(): [string, string] {
+  const a = 'order-a';
+  for (let i = 0; ; i++) if (partitionOf(`order-b${i}`, CONTRACT_SETTINGS.partitions) !== partitionOf(a, CONTRACT_SETTINGS.partitions)) return [a, `order-b${i}`];
+}
+
+export function runBrokerContract(target: BrokerContractTarget): void {
+  const skipped = new Map<string, string>();
+  const all = target.skip?.find((s) => s.tests === 'all')?.reason;
+  for (const { reason, tests } of target.skip ?? []) if (tests !== 'all') for (const test of tests) skipped.set(test, reason);
+  const test = (name: string, body: () => Promise<void>, timeout?: number) => {
+    const reason = all ?? skipped.get(name);
+    if (reason) it.skip(`${name} (skipped on ${target.name}: ${reason})`, body);
+    else it(name, body, timeout);
+  };
+
+  describe(`broker contract: ${target.name}`, () => {
+    const brokers: Broker[] = [];
+    const used: Array<{ topic: string; groups: string[] }> = [];
+    const open = async (): Promise<Broker> => {
+      const broker = await target.open();
+      brokers.push(broker);
+      return broker;
+    };
+    const topic = (...groups: string[]): string => {
+      const name = `factum-test-${randomUUID().slice(0, 8)}`;
+      used.push({ topic: name, groups });
+      return name;
+    };
+    afterEach(async () => {
+      await Promise.all(brokers.splice(0).map((b) => b.close()));
+      for (const { topic, groups } of used.splice(0)) await target.cleanup?.(topic, groups);
+    });
+    afterAll(async () => {
+      await Promise.all(brokers.map((b) => b.close()));
+    });
+
+    /** Records what a consumer handled, in order. */
+    function recorder(onDelivery: (d: Delivery) => Promise<void> = (d) => d.ack()) {
+      const seen: Array<{ key: string; seq: number; id: string; attempt: number }> = [];
+      return {
+        seen,
+        handler: async (d: Delivery) => {
+          seen.push({ key: d.message.key, seq: Number(d.message.headers.seq), id: d.message.id, attempt: d.attempt });
+          await onDelivery(d);
+        },
+      };
+    }
+
+    test('declares its capabilities', async () => {
+      const broker = await open();
+      expect(broker.capabilities).toMatchObject({ partitions: CONTRACT_SETTINGS.partitions, maxMessageBytes: CONTRACT_SETTINGS.maxMessageBytes });
+      expect(typeof broker.capabilities.nativeDelayedRetry).toBe('boolean');
+      expect(typeof broker.capabilities.dedupeByMessageId).toBe('boolean');
+    });
+
+    test('confirms every message of a batch, one result per message in batch order, and delivers them', async () => {
+      const broker = await open();
+      const t = topic('g');
+      const rec = recorder();
+      await broker.consume({ topic: t, group: 'g', handler: rec.handler });
+      const batch = Array.from({ length: 200 }, (_, i) => message(`order-${i % 7}`, i));
+      const results = await broker.publish(t, batch);
+      expect(results.map((r) => r.messageId)).toEqual(batch.map((m) => m.id));
+      expect(new Set(statuses(results))).toEqual(new Set(['confirmed']));
+      await eventually(() => expect(new Set(rec.seen.map((s) => s.id)).size).toBe(200));
+    });
+
+    test('round-trips an event through the envelope: id, key, every header and the data', async () => {
+      const broker = await open();
+      const t = topic('g');
+      const got: Delivery[] = [];
+      await broker.consume({ topic: t, group: 'g', handler: async (d) => void got.push(d) });
+      const event: RecordedEvent = {
+        id: randomUUID(),
+        type: 'OrderPlaced',
+        data: { orderId: 'o-1', total: 42.5, lines: ['ä', '😀'] },
+        metadata: { correlationId: 'corr-1', causationId: 'cause-1', traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', userId: 'u-1' },
+        schemaVersion: 2,
+        streamId: 'order-1',
+        streamVersion: 3,
+        globalPosition: 12345678901234567n,
+        recordedAt: new Date('2026-12-01T10:00:00.000Z'),
+      };
+      expect(statuses(await broker.publish(t, [eventToMessage(event)]))).toEqual(['confirmed']);
+      await eventually(() => expect(got).toHaveLength(1));
+      expect(got[0]!.message.id).toBe(event.id);
+      expect(got[0]!.message.key).toBe('order-1');
+      expect(got[0]!.message.headers).toEqual(eventToMessage(event).headers);
+      expect(messageToEvent(got[0]!.message)).toEqual(event);
+    });
+
+    test('refuses an unroutable message (no group bound to the topic) for good, as MESSAGE_REFUSED', async () => {
+      const broker = await open();
+      const t = topic();
+      const [result] = await broker.publish(t, [message('order-1', 1)]);
+      expect(result).toMatchObject({ status: 'refused', error: { code: 'MESSAGE_REFUSED', details: { reason: 'unroutable' } } });
+    });
+
+    test('refuses an oversized message as too_large and confirms the rest of its batch', async () => {
+      const broker = await open();
+      const t = topic('g');
+      const rec = recorder();
+      await broker.consume({ topic: t, group: 'g', handler: rec.handler });
+      const big = message('order-1', 2, { body: Buffer.alloc(CONTRACT_SETTINGS.maxMessageBytes + 1, 97) });
+      const results = await broker.publish(t, [message('order-1', 1), big, message('order-1', 3)]);
+      expect(statuses(results)).toEqual(['confirmed', 'refused', 'confirmed']);
+      expect(results[1]).toMatchObject({ error: { code: 'MESSAGE_REFUSED', details: { reason: 'too_large', messageId: big.id } } });
+      await eventually(() => expect(rec.seen.map((s) => s.seq)).toEqual([1, 3]));
+    });
+
+    test('keeps per-key order under concurrent producers and competing consumers, one of them stopping midway', async () => {
+      const producers = await Promise.all([open(), open(), open()]);
+      const consumers = await Promise.all([open(), open()]);
+      const t = topic('g');
+      const handled: Array<{ key: string; seq: number; id: string }> = [];
+      const ids = new Set<string>();
+      const handler = async (d: Delivery) => {
+        // An inbox of one: a redelivered message (one its stopping consumer never acked) is handled once.
+        if (!ids.has(d.message.id)) handled.push({ key: d.message.key, seq: Number(d.message.headers.seq), id: d.message.id });
+        ids.add(d.message.id);
+        if (handled.length % 17 === 0) await sleep(1);
+      };
+      const first = await consumers[0]!.consume({ topic: t, group: 'g', handler, prefetch: 8 });
+      await consumers[1]!.consume({ topic: t, group: 'g', handler, prefetch: 8 });
+      const perKey = 60;
+      await Promise.all(
+        producers.map(async (producer, p) => {
+          const keys = Array.from({ length: 4 }, (_, k) => `order-${p}-${k}`);
+          for (let seq = 1; seq <= perKey; seq += 10) {
+            const batch = keys.flatMap((key) => Array.from({ length: 10 }, (_, i) => message(key, seq + i)));
+            expect(new Set(statuses(await producer.publish(t, batch)))).toEqual(new Set(['confirmed']));
+            if (p === 0 && seq === 21) await first.stop();
+          }
+        }),
+      );
+      await eventually(() => expect(handled).toHaveLength(3 * 4 * perKey));
+      const byKey = new Map<string, number[]>();
+      for (const h of handled) byKey.set(h.key, [...(byKey.get(h.key) ?? []), h.seq]);
+      for (const seqs of byKey.values()) expect(seqs).toEqual(Array.from({ length: perKey }, (_, i) => i + 1));
+    });
+
+    test('retry redelivers after the delay with the next attempt, before the key\'s later messages, without holding other partitions', async () => {
+      const broker = await open();
+      const t = topic('g');
+      const [a, b] = keysInDifferentPartitions();
+      let releaseA!: () => void;
+      const bHandled = new Promise<void>((resolve) => (releaseA = resolve));
+      const rec = recorder(async (d) => {
+        if (d.message.key === b) releaseA();
+        if (d.message.key === a && Number(d.message.headers.seq) === 1 && d.attempt < 3) {
+          // Key a's first message fails until key b (another partition) went through: b is not held by a.
+          await bHandled;
+          return d.retry(20, new Error('not yet'));
+        }
+        await d.ack();
+      });
+      await broker.consume({ topic: t, group: 'g', handler: rec.handler });
+      await broker.publish(t, [message(a, 1), message(a, 2), message(a, 3)]);
+      await broker.publish(t, [message(b, 1)]);
+      await eventually(() => expect(rec.seen.filter((s) => s.key === a)).toHaveLength(5));
+      expect(rec.seen.filter((s) => s.key === a).map((s) => [s.seq, s.attempt])).toEqual([
+        [1, 1],
+        [1, 2],
+        [1, 3],
+        [2, 1],
+        [3, 1],
+      ]);
+      expect(rec.seen.findIndex((s) => s.key === b)).toBeLessThan(rec.seen.findIndex((s) => s.key === a && s.attempt === 2));
+    });
+
+    test('a retry on the last allowed attempt dead-letters with the error, and the key\'s next message flows', async () => {
+      const broker = await open();
+      const t = topic('g');
+      const rec = recorder(async (d) => (Number(d.message.headers.seq) === 1 ? d.retry(0, Object.assign(new Error('card declined'), { code: 'E_CARD' })) : d.ack()));
+      await broker.consume({ topic: t, group: 'g', handler: rec.handler });
+      const [poison, next] = [message('order-1', 1), message('order-1', 2)];
+      await broker.publish(t, [poison, next]);
+      await eventually(() => expect(rec.seen.map((s) => [s.seq, s.attempt])).toEqual([[1, 1], [1, 2], [1, 3], [2, 1]]));
+      let letters: Awaited<ReturnType<ReturnType<Broker['deadLetters']>['list']>> = [];
+      for (;;) {
+        letters = await broker.deadLetters(t, 'g').list();
+        if (letters.length > 0) break;
+        await sleep(10);
+      }
+      expect(letters).toHaveLength(1);
+      expect(letters[0]).toMatchObject({ error: 'card declined', errorCode: 'E_CARD', attempts: CONTRACT_SETTINGS.deliveryLimit, message: { id: poison.id, key: 'order-1' } });
+      expect(letters[0]!.message.headers.seq).toBe('1');
+      expect(letters[0]!.deadLetteredAt).toBeInstanceOf(Date);
+    });
+
+    test('a dead letter is listed, retried (delivered again from attempt 1) and skipped', async () => {
+      const broker = await open();
+      const t = topic('g');
+      let failing = true;
+      const rec = recorder(async (d) => (failing ? d.deadLetter(new Error(`failed ${d.message.headers.seq}`)) : d.ack()));
+      await broker.consume({ topic: t, group: 'g', handler: rec.handler });
+      const [m1, m2] = [message('order-1', 1), message('order-2', 2)];
+      await broker.publish(t, [m1, m2]);
+      const dead = broker.deadLetters(t, 'g');
+      const listed = async (count: number) => {
+        for (;;) {
+          const letters = await dead.list();
+          if (letters.length === count) return letters;
+          await sleep(10);
+        }
+      };
+      expect((await listed(2)).map((l) => [l.message.id, l.error, l.attempts]).sort()).toEqual(
+        [
+          [m1.id, 'failed 1', 1],
+          [m2.id, 'failed 2', 1],
+        ].sort(),
+      );
+      // Listing twice changes nothing.
+      expect(await listed(2)).toHaveLength(2);
+      failing = false;
+      await dead.retry(m1.id);
+      await eventually(() => expect(rec.seen.filter((s) => s.id === m1.id).map((s) => s.attempt)).toEqual([1, 1]));
+      await dead.skip(m2.id);
+      expect(await listed(0)).toEqual([]);
+      await expect(dead.skip(m2.id)).rejects.toMatchObject({ code: 'DEAD_LETTER_NOT_FOUND' });
+      expect(rec.seen.filter((s) => s.id === m2.id)).toHaveLength(1);
+    });
+
+    test('the dead letters of a group never declared are none, and reading them declares nothing', async () => {
+      const broker = await open();
+      const t = topic();
+      const dead = broker.deadLetters(t, 'nobody');
+      expect(await dead.list()).toEqual([]);
+      await expect(dead.retry(randomUUID())).rejects.toMatchObject({ code: 'DEAD_LETTER_NOT_FOUND' });
+      const [result] = await broker.publish(t, [message('order-1', 1)]);
+      expect(result).toMatchObject({ status: 'refused', error: { details: { reason: 'unroutable' } } });
+    });
+
+    test('stop lets the handler in flight finish, takes nothing new, and another consumer of the group gets the rest', async () => {
+      const [one, two] = await Promise.all([open(), open()]);
+      const t = topic('g');
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const order: string[] = [];
+      const first = await one.consume({
+        topic: t,
+        group: 'g',
+        handler: async (d) => {
+          order.push(`first got ${d.message.headers.seq}`);
+          await gate;
+          order.push(`first done ${d.message.headers.seq}`);
+        },
+      });
+      await one.publish(t, [message('order-1', 1), message('order-1', 2)]);
+      await eventually(() => expect(order).toEqual(['first got 1']));
+      const stopped = first.stop().then(() => order.push('stopped'));
+      await sleep(50);
+      expect(order).toEqual(['first got 1']);
+      release();
+      await stopped;
+      expect(order).toEqual(['first got 1', 'first done 1', 'stopped']);
+      const rec = recorder();
+      await two.consume({ topic: t, group: 'g', handler: rec.handler });
+      await eventually(() => expect(rec.seen.map((s) => s.seq)).toEqual([2]));
+    });
+
+    test('redelivers a message to another consumer when its consumer is SIGKILLed before its ack', async () => {
+      const broker = await open();
+      const t = topic('g');
+      // The group exists before the crashing consumer takes its first message.
+      const idle = await broker.consume({ topic: t, group: 'g', handler: async () => {} });
+      await idle.stop();
+      const crashed = await target.spawnConsumer!(t, 'g');
+      const m = message('order-1', 1);
+      expect(statuses(await broker.publish(t, [m]))).toEqual(['confirmed']);
+      expect(await crashed.received).toBe(m.id);
+      await crashed.kill();
+      const rec = recorder();
+      await broker.consume({ topic: t, group: 'g', handler: rec.handler });
+      await eventually(() => expect(rec.seen.map((s) => [s.id, s.attempt])).toEqual([[m.id, 2]]));
+    });
+
+    test('survives a broker restart mid-publish and mid-consume: confirmed messages are all delivered, the rest fail as BROKER_UNAVAILABLE, both resume', async () => {
+      const producer = await open();
+      const consumerBroker = await open();
+      const t = topic('g');
+      const received = new Set<string>();
+      let consumer: BrokerConsumer | undefined;
+      // A slow handler, so that messages are queued and in flight when the broker stops.
+      consumer = await consumerBroker.consume({ topic: t, group: 'g', handler: async (d) => (received.add(d.message.id), await sleep(1)) });
+      const confirmed = new Set<string>();
+      const unavailable: PublishResult[] = [];
+      let seq = 0;
+      const publishBatch = async () => {
+        const results = await producer.publish(t, Array.from({ length: 50 }, () => message(`order-${seq % 5}`, ++seq)));
+        for (const r of results) {
+          if (r.status === 'confirmed') confirmed.add(r.messageId);
+          else if (r.status === 'unavailable') unavailable.push(r);
+          else throw new Error(`unexpected refusal: ${r.error.message}`);
+        }
+        return results;
+      };
+      await publishBatch();
+      let restarted = false;
+      try {
+        const stopping = target.restart!.stop();
+        while (unavailable.length === 0) await publishBatch();
+        await stopping;
+        await target.restart!.start();
+        restarted = true;
+      } finally {
+        if (!restarted) await target.restart!.start();
+      }
+      // Publishing resumes once the client reconnected.
+      for (;;) {
+        const results = await publishBatch();
+        if (results.every((r) => r.status === 'confirmed')) break;
+        await sleep(50);
+      }
+      expect(unavailable[0]).toMatchObject({ error: { code: 'BROKER_UNAVAILABLE' } });
+      expect(unavailable[0]!.status === 'unavailable' && unavailable[0]!.error.cause).toBeTruthy();
+      await eventually(() => expect([...confirmed].filter((id) => !received.has(id))).toEqual([]));
+      await consumer.stop();
+      consumer = undefined;
+    }, 120_000);
+
+    test('publish and consume after close reject with BROKER_CLOSED', async () => {
+      const broker = await target.open();
+      await broker.close();
+      await expect(broker.publish('any', [message('order-1', 1)])).rejects.toMatchObject({ code: 'BROKER_CLOSED' });
+      await expect(broker.consume({ topic: 'any', group: 'g', handler: async () => {} })).rejects.toMatchObject({ code: 'BROKER_CLOSED' });
+    });
+  });
+}
