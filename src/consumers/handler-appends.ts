@@ -10,6 +10,15 @@ export interface HandlerWrites {
   append(streamId: string, events: NewEvent[], options?: AppendOptions): Promise<AppendResult>;
   /** The events this handler's transaction appended to `streamId` so far, in version order (none outside a transaction). */
   appendedTo(streamId: string): RecordedEvent[];
+  /** True once the handler's work committed, false when it was rolled back (see `HandlerContext.committed`). */
+  readonly committed: Promise<boolean>;
+}
+
+/** A promise of the outcome and the function that settles it (once). */
+function outcome(): { committed: Promise<boolean>; settle: (committed: boolean) => void } {
+  let settle!: (committed: boolean) => void;
+  const committed = new Promise<boolean>((resolve) => (settle = resolve));
+  return { committed, settle };
 }
 
 /** Events without an id get the handled event's deterministic ones (see `handlerEventId`). */
@@ -26,11 +35,12 @@ function withIds(subscription: string, handled: RecordedEvent, call: number, eve
  * const writes = plainHandlerWrites(store, 'order-emails', event)
  * await writes.append('mail-1', [{ type: 'MailSent', data: {} }])
  */
-export function plainHandlerWrites(store: EventStore, subscription: string, handled: RecordedEvent): HandlerWrites {
+export function plainHandlerWrites(store: EventStore, subscription: string, handled: RecordedEvent): HandlerWrites & { settle: (committed: boolean) => void } {
   let calls = 0;
   return {
     append: (streamId, events, options) => store.append(streamId, withIds(subscription, handled, calls++, events), options),
     appendedTo: () => [],
+    ...outcome(),
   };
 }
 
@@ -52,6 +62,8 @@ export function plainHandlerWrites(store: EventStore, subscription: string, hand
 export class TransactionAppends {
   /** Scopes of the handlers that succeeded, ended with the transaction. */
   private readonly kept: TransactionScope[] = [];
+  /** Outcomes of the handlers that succeeded, settled with the transaction. */
+  private readonly outcomes: Array<(committed: boolean) => void> = [];
   private readonly recorded = new Map<string, RecordedEvent[]>();
 
   constructor(
@@ -62,12 +74,13 @@ export class TransactionAppends {
 
   /** The writes of one handler run for `handled`. */
   attempt(handled: RecordedEvent): HandlerAttempt {
-    return new HandlerAttempt(this.store, this.subscription, handled, this.sql, this.recorded, this.kept);
+    return new HandlerAttempt(this.store, this.subscription, handled, this.sql, this.recorded, this.kept, this.outcomes);
   }
 
   /** After the transaction ended: tells the listeners about what committed, or drops it all. */
   end(committed: boolean): void {
     for (const scope of this.kept.splice(0)) scope.end(committed);
+    for (const settle of this.outcomes.splice(0)) settle(committed);
   }
 }
 
@@ -78,6 +91,8 @@ export class HandlerAttempt implements HandlerWrites {
   /** Appends of one handler share a session: they run one after another, in call order. */
   private tail: Promise<unknown> = Promise.resolve();
   private calls = 0;
+  private readonly outcome = outcome();
+  readonly committed = this.outcome.committed;
 
   constructor(
     private readonly store: EventStore,
@@ -86,6 +101,7 @@ export class HandlerAttempt implements HandlerWrites {
     private readonly sql: SqlQueryable | undefined,
     private readonly recorded: Map<string, RecordedEvent[]>,
     private readonly kept: TransactionScope[],
+    private readonly outcomes: Array<(committed: boolean) => void>,
   ) {}
 
   append(streamId: string, events: NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
@@ -113,6 +129,7 @@ export class HandlerAttempt implements HandlerWrites {
     }
     for (const [streamId, events] of this.own) this.recorded.set(streamId, [...(this.recorded.get(streamId) ?? []), ...events]);
     this.own.clear();
+    this.outcomes.push(this.outcome.settle);
   }
 
   /** The handler threw: its appends are undone with its savepoint (memory store: the draft is dropped). */
@@ -123,6 +140,7 @@ export class HandlerAttempt implements HandlerWrites {
       scope.end(false);
     }
     this.own.clear();
+    this.outcome.settle(false);
   }
 
   private async appendNow(streamId: string, events: NewEvent[], options: AppendOptions): Promise<AppendResult> {

@@ -49,6 +49,13 @@ export interface HandlerContext {
    * `handleCommand(context.store, ...)` runs a command inside the handler's transaction.
    */
   store: EventStore;
+  /**
+   * Resolves true once this handler's work committed (its transaction, or, with
+   * `transactional: false`, the handler's return), false once it was rolled back (the handler
+   * threw, or the transaction failed). For work that must only follow a commit, such as a
+   * snapshot of the state the handler's appends reached.
+   */
+  committed: Promise<boolean>;
 }
 
 /** Handles one event. Throwing means "failed": the retry policy, then the dead-letter store, take over. */
@@ -221,7 +228,14 @@ export class Subscription {
       handle: (tx, event, attempt) => this.handle(tx, this.upcast(event), attempt),
       handleOutside: async (event, attempt) => {
         const upcast = this.upcast(event);
-        await this.options.handler(upcast, this.context(undefined, attempt, plainHandlerWrites(this.store, this.name, upcast)));
+        const writes = plainHandlerWrites(this.store, this.name, upcast);
+        try {
+          await this.options.handler(upcast, this.context(undefined, attempt, writes));
+        } catch (error) {
+          writes.settle(false);
+          throw error;
+        }
+        writes.settle(true);
       },
     };
     this.keeper = new CheckpointKeeper(this.storage, this.name, this.checkpointName, options.relaxedDurability ?? false, (checkpoint, reset) => this.advanced(checkpoint, reset));
@@ -514,6 +528,7 @@ export class Subscription {
       attempt,
       append: (streamId, events, options) => writes.append(streamId, events, options),
       store: handlerStoreView(this.store, writes),
+      committed: writes.committed,
     };
   }
 

@@ -10,7 +10,7 @@ import { Subscription, type SubscriptionOptions } from '../../src/consumers/subs
 import { handleCommand } from '../../src/domain/handle-command.js';
 import type { Decider } from '../../src/domain/decider.js';
 import type { StoreFactory } from '../stores.js';
-import { ev, sqlOf } from './helpers.js';
+import { ev, eventually, sqlOf } from './helpers.js';
 
 const events = async (store: EventStore, streamId: string) => (await store.loadStream(streamId)).events;
 
@@ -80,6 +80,8 @@ export function handlerAppendSuite(factory: StoreFactory): void {
     it('undoes the appends of a handler that throws after them; its retry appends once, the events before it commit', async () => {
       store = await factory.open();
       const failures: unknown[] = [];
+      // What each attempt's `committed` said (and, once committed, how many echoes were readable).
+      const outcomes: string[] = [];
       const sub = await start({
         name: 'fails-once',
         inbox: true,
@@ -88,6 +90,10 @@ export function handlerAppendSuite(factory: StoreFactory): void {
         onError: (error) => failures.push(error),
         handler: async (event, context) => {
           await context.append(`echo-${event.streamId}`, [ev('Echoed', { attempt: context.attempt })]);
+          void context.committed.then(async (committed) => {
+            // Committed: its echo is readable by now. (A rolled-back one's retry may already be under way.)
+            outcomes.push(`${event.streamId}/${context.attempt}: ${committed ? `committed, ${(await events(store, `echo-${event.streamId}`)).length}` : 'rolled back'}`);
+          });
           if (event.streamId === 'b-1' && context.attempt === 1) throw new Error('after the append');
         },
       });
@@ -98,6 +104,8 @@ export function handlerAppendSuite(factory: StoreFactory): void {
       expect((await events(store, 'echo-a-1')).map((e) => e.data)).toEqual([{ attempt: 1 }]);
       expect((await events(store, 'echo-b-1')).map((e) => e.data)).toEqual([{ attempt: 2 }]);
       expect(await sub.deadLetters()).toEqual([]);
+      await eventually(() => outcomes.length === 3, 5000, 'three outcomes');
+      expect(outcomes.sort()).toEqual(['a-1/1: committed, 1', 'b-1/1: rolled back', 'b-1/2: committed, 1']);
     });
 
     it('runs a reaction chain: what one handler appends, a second subscription handles once, woken after the commit', async () => {
