@@ -9,6 +9,11 @@ import type { EventStore } from '../../src/core/event-store.js';
 import { Subscription, type SubscriptionOptions } from '../../src/consumers/subscription.js';
 import { handleCommand } from '../../src/domain/handle-command.js';
 import type { Decider } from '../../src/domain/decider.js';
+import { z } from 'zod';
+import { EventRegistry } from '../../src/schema/event-registry.js';
+import { defineEvent } from '../../src/schema/event-type.js';
+import { defineProjection } from '../../src/projections/projection.js';
+import { InlineProjections } from '../../src/projections/inline-projections.js';
 import type { StoreFactory } from '../stores.js';
 import { ev, eventually, sqlOf } from './helpers.js';
 
@@ -154,6 +159,44 @@ export function handlerAppendSuite(factory: StoreFactory): void {
       await sub.waitFor(last);
       expect(failures).toEqual([]);
       expect((await events(store, 'tally')).map((e) => e.data)).toEqual([0, 1, 2, 3, 4].map((i) => ({ n: i + 1, from: `order-${i}` })));
+    });
+
+    it('validates a handler\'s appends against the registry and runs inline projections on them, in its transaction', async () => {
+      const registry = new EventRegistry([defineEvent('Acked', z.object({ n: z.number() }))]);
+      store = registry.wrap(await factory.open());
+      const sql = sqlOf(store);
+      const projected: number[] = [];
+      const acks = defineProjection({
+        name: 'acks',
+        tables: { acks: (t) => `CREATE TABLE ${t} (n integer PRIMARY KEY)` },
+        handlers: {
+          Acked: (e, ctx) => {
+            const n = (e.data as { n: number }).n;
+            if (!ctx.sql) return void projected.push(n);
+            return ctx.sql.query(`INSERT INTO ${ctx.table('acks')} VALUES ($1)`, [n]).then(() => undefined);
+          },
+        },
+      });
+      await InlineProjections.register(store, acks);
+      const failures: unknown[] = [];
+      const sub = await start({
+        name: 'acker',
+        filter: { types: ['Placed'] },
+        retry: { immediateRetries: 0, backoffRetries: 0 },
+        onError: (error) => failures.push(error),
+        handler: async (event, context) => {
+          await context.append(`ack-${event.streamId}`, [{ type: 'Acked', data: { n: (event.data as { n: unknown }).n } }]);
+        },
+      });
+      await store.append('good-1', [ev('Placed', { n: 1 })]);
+      const last = await store.append('bad-1', [ev('Placed', { n: 'one' })]);
+      await sub.waitFor(last.lastPosition - 1n);
+      await eventually(async () => (await sub.deadLetters({ status: 'dead' })).length === 1, 20_000, 'the bad event dead-lettered');
+      expect(failures.map((e) => (e as { code?: string }).code)).toEqual(['EVENT_SCHEMA_VIOLATION']);
+      expect((await events(store, 'ack-good-1')).map((e) => e.data)).toEqual([{ n: 1 }]);
+      expect(await events(store, 'ack-bad-1')).toEqual([]);
+      const rows = sql ? (await sql.client.query<{ n: number }>(`SELECT n FROM ${sql.names.s}acks`)).rows.map((r) => r.n) : projected;
+      expect(rows).toEqual([1]);
     });
 
     it('outside transactions appends at once, with ids derived from the handled event: a repeated append is absorbed', async () => {
