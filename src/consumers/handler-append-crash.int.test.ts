@@ -21,7 +21,7 @@ describe.skipIf(Boolean(skip))(`crash between a handler's append and its commit$
     try {
       await createAckTable(store);
       const placed = await store.append('order-1', [ev('OrderPlaced')]);
-      const worker = spawnWorker('appending-worker.ts', [POSTGRES_URL, schema]);
+      const worker = spawnWorker('appending-worker.ts', ['postgres', POSTGRES_URL, schema]);
       try {
         await worker.ready;
         await eventually(() => worker.output().includes('appended'), 20_000, 'the handler appended');
