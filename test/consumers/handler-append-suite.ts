@@ -14,6 +14,7 @@ import { EventRegistry } from '../../src/schema/event-registry.js';
 import { defineEvent } from '../../src/schema/event-type.js';
 import { defineProjection } from '../../src/projections/projection.js';
 import { InlineProjections } from '../../src/projections/inline-projections.js';
+import type { BaseEventStore } from '../../src/store/base-event-store.js';
 import type { StoreFactory } from '../stores.js';
 import { ev, eventually, sqlOf } from './helpers.js';
 
@@ -63,7 +64,11 @@ export function handlerAppendSuite(factory: StoreFactory): void {
         },
       });
       const placed = await store.append('order-1', [ev('OrderPlaced')]);
+      // The in-process wake-up: told of the handler's append only once it committed.
+      const told: bigint[] = [];
+      (store as BaseEventStore).onAppended((result) => void told.push(result.lastPosition));
       await atGate;
+      expect(told).toEqual([]);
       const midway = events(store, 'ack-order-1');
       const positionMidway = sub.status().position;
       // PGlite is one session: its read waits behind the handler's transaction and sees the commit.
@@ -77,6 +82,7 @@ export function handlerAppendSuite(factory: StoreFactory): void {
       }
       await sub.waitFor(placed.lastPosition);
       expect(positionMidway).toBeLessThan(placed.lastPosition);
+      await eventually(() => told.length === 1, 5000, 'the wake-up after the commit');
       const acks = await events(store, 'ack-order-1');
       expect(acks.map((e) => e.type)).toEqual(['OrderAcknowledged']);
       if (sql) expect((await sql.client.query(`SELECT order_id FROM ${sql.names.s}acks`)).rows).toEqual([{ order_id: 'order-1' }]);
