@@ -14,11 +14,25 @@ export interface HandlerWrites {
   readonly committed: Promise<boolean>;
 }
 
-/** A promise of the outcome and the function that settles it (once). */
-function outcome(): { committed: Promise<boolean>; settle: (committed: boolean) => void } {
-  let settle!: (committed: boolean) => void;
-  const committed = new Promise<boolean>((resolve) => (settle = resolve));
-  return { committed, settle };
+/**
+ * The outcome of a handler's work, as a promise made only when someone asks (most never do):
+ * `settle` may come before or after the first `committed`.
+ */
+class Outcome {
+  private result?: boolean;
+  private resolve?: (committed: boolean) => void;
+  private promise?: Promise<boolean>;
+
+  get committed(): Promise<boolean> {
+    if (this.result !== undefined) return Promise.resolve(this.result);
+    return (this.promise ??= new Promise<boolean>((resolve) => (this.resolve = resolve)));
+  }
+
+  settle(committed: boolean): void {
+    if (this.result !== undefined) return;
+    this.result = committed;
+    this.resolve?.(committed);
+  }
 }
 
 /** Events without an id get the handled event's deterministic ones (see `handlerEventId`). */
@@ -37,10 +51,14 @@ function withIds(subscription: string, handled: RecordedEvent, call: number, eve
  */
 export function plainHandlerWrites(store: EventStore, subscription: string, handled: RecordedEvent): HandlerWrites & { settle: (committed: boolean) => void } {
   let calls = 0;
+  const outcome = new Outcome();
   return {
     append: (streamId, events, options) => store.append(streamId, withIds(subscription, handled, calls++, events), options),
     appendedTo: () => [],
-    ...outcome(),
+    get committed() {
+      return outcome.committed;
+    },
+    settle: (committed) => outcome.settle(committed),
   };
 }
 
@@ -63,7 +81,7 @@ export class TransactionAppends {
   /** Scopes of the handlers that succeeded, ended with the transaction. */
   private readonly kept: TransactionScope[] = [];
   /** Outcomes of the handlers that succeeded, settled with the transaction. */
-  private readonly outcomes: Array<(committed: boolean) => void> = [];
+  private readonly outcomes: Outcome[] = [];
   private readonly recorded = new Map<string, RecordedEvent[]>();
 
   constructor(
@@ -80,19 +98,19 @@ export class TransactionAppends {
   /** After the transaction ended: tells the listeners about what committed, or drops it all. */
   end(committed: boolean): void {
     for (const scope of this.kept.splice(0)) scope.end(committed);
-    for (const settle of this.outcomes.splice(0)) settle(committed);
+    for (const outcome of this.outcomes.splice(0)) outcome.settle(committed);
   }
 }
 
 /** One handler run's appends: kept with the transaction when it succeeds, undone when it fails. */
 export class HandlerAttempt implements HandlerWrites {
-  private readonly scopes: TransactionScope[] = [];
-  private readonly own = new Map<string, RecordedEvent[]>();
+  // Made on first use: most handlers append nothing, and a projection's catch-up runs thousands a second.
+  private scopes?: TransactionScope[];
+  private own?: Map<string, RecordedEvent[]>;
   /** Appends of one handler share a session: they run one after another, in call order. */
-  private tail: Promise<unknown> = Promise.resolve();
+  private tail?: Promise<unknown>;
   private calls = 0;
-  private readonly outcome = outcome();
-  readonly committed = this.outcome.committed;
+  private readonly outcome = new Outcome();
 
   constructor(
     private readonly store: EventStore,
@@ -101,65 +119,81 @@ export class HandlerAttempt implements HandlerWrites {
     private readonly sql: SqlQueryable | undefined,
     private readonly recorded: Map<string, RecordedEvent[]>,
     private readonly kept: TransactionScope[],
-    private readonly outcomes: Array<(committed: boolean) => void>,
+    private readonly outcomes: Outcome[],
   ) {}
+
+  get committed(): Promise<boolean> {
+    return this.outcome.committed;
+  }
 
   append(streamId: string, events: NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
     const identified = withIds(this.subscription, this.handled, this.calls++, events);
-    const result = this.tail.then(() => this.appendNow(streamId, identified, options));
+    const result = (this.tail ?? Promise.resolve()).then(() => this.appendNow(streamId, identified, options));
     this.tail = result.catch(() => undefined);
     return result;
   }
 
   appendedTo(streamId: string): RecordedEvent[] {
-    return [...(this.recorded.get(streamId) ?? []), ...(this.own.get(streamId) ?? [])];
+    const before = this.recorded.get(streamId);
+    const own = this.own?.get(streamId);
+    return own ? [...(before ?? []), ...own] : (before ?? []);
   }
 
   /** The handler returned: its appends stay with the transaction (memory store: they become visible now). */
   async succeeded(): Promise<void> {
+    this.outcomes.push(this.outcome);
+    if (!this.tail) return;
     await this.tail;
+    const scopes = this.scopes ?? [];
     if (!this.sql) {
-      const draft = this.scopes.pop();
+      const draft = scopes.pop();
       if (draft) {
         await draft.beforeCommit();
         draft.end(true);
       }
     } else {
-      this.kept.push(...this.scopes.splice(0));
+      this.kept.push(...scopes.splice(0));
     }
-    for (const [streamId, events] of this.own) this.recorded.set(streamId, [...(this.recorded.get(streamId) ?? []), ...events]);
-    this.own.clear();
-    this.outcomes.push(this.outcome.settle);
+    for (const [streamId, events] of this.own ?? []) this.recorded.set(streamId, [...(this.recorded.get(streamId) ?? []), ...events]);
+    this.own?.clear();
   }
 
   /** The handler threw: its appends are undone with its savepoint (memory store: the draft is dropped). */
   async failed(): Promise<void> {
+    // Taken back if `succeeded` queued it and then failed (an inline projection on the memory store).
+    if (this.outcomes[this.outcomes.length - 1] === this.outcome) this.outcomes.pop();
+    this.outcome.settle(false);
+    if (!this.tail) return;
     await this.tail;
-    for (const scope of this.scopes.splice(0)) {
+    for (const scope of (this.scopes ?? []).splice(0)) {
       await scope.abandon();
       scope.end(false);
     }
-    this.own.clear();
-    this.outcome.settle(false);
+    this.own?.clear();
   }
 
   private async appendNow(streamId: string, events: NewEvent[], options: AppendOptions): Promise<AppendResult> {
+    const scopes = (this.scopes ??= []);
     // Memory store: one draft for the whole run (it holds the store's other writers back until it ends).
-    const scope = this.sql || this.scopes.length === 0 ? await enlistTransaction(this.store, this.sql) : this.scopes[0]!;
-    if (this.sql || this.scopes.length === 0) this.scopes.push(scope);
+    const fresh = Boolean(this.sql) || scopes.length === 0;
+    const scope = fresh ? await enlistTransaction(this.store, this.sql) : scopes[0]!;
+    if (fresh) scopes.push(scope);
     let result: AppendResult;
     try {
       result = await scope.tx.append(streamId, events, options);
       if (this.sql) await scope.beforeCommit();
     } catch (error) {
       if (this.sql) {
-        this.scopes.pop();
+        scopes.pop();
         await scope.abandon();
         scope.end(false);
       }
       throw error;
     }
-    if (!result.alreadyAppended) this.own.set(streamId, [...(this.own.get(streamId) ?? []), ...recordedEvents(this.store, streamId, events, result)]);
+    if (!result.alreadyAppended) {
+      const own = (this.own ??= new Map());
+      own.set(streamId, [...(own.get(streamId) ?? []), ...recordedEvents(this.store, streamId, events, result)]);
+    }
     return result;
   }
 }

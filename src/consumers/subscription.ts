@@ -11,7 +11,7 @@ import { DeadLetterDrain, type DrainResult } from './dead-letter-drain.js';
 import { deliverInTransaction } from './deliver-in-transaction.js';
 import { deliverOutside } from './deliver-outside.js';
 import { plainHandlerWrites, TransactionAppends, type HandlerWrites } from './handler-appends.js';
-import { handlerStoreView } from './handler-store-view.js';
+import { SubscriptionHandlerContext } from './subscription-handler-context.js';
 import type { DeliveryHost } from './delivery-host.js';
 import { Mutex, Sleeper } from './mutex.js';
 import { StandbyLease } from './standby-lease.js';
@@ -522,14 +522,7 @@ export class Subscription {
   }
 
   private context(tx: ConsumerTx | undefined, attempt: number, writes: HandlerWrites): HandlerContext {
-    return {
-      ...(tx?.sql ? { sql: tx.sql } : {}),
-      subscription: this.name,
-      attempt,
-      append: (streamId, events, options) => writes.append(streamId, events, options),
-      store: handlerStoreView(this.store, writes),
-      committed: writes.committed,
-    };
+    return new SubscriptionHandlerContext(this.store, this.name, attempt, writes, tx?.sql);
   }
 
   /** The event as the code knows it now (throws `UPCAST_FAILED` when it cannot be). */
