@@ -102,7 +102,14 @@ export class TransactionAppends {
   }
 }
 
-/** One handler run's appends: kept with the transaction when it succeeds, undone when it fails. */
+/**
+ * One handler run's appends: kept with the transaction when it succeeds, undone when it fails.
+ *
+ * @example
+ * const attempt = appends.attempt(event)
+ * await attempt.append('ack-1', [{ type: 'Acked', data: {} }])
+ * await attempt.succeeded() // or, when the handler threw: await attempt.failed()
+ */
 export class HandlerAttempt implements HandlerWrites {
   // Made on first use: most handlers append nothing, and a projection's catch-up runs thousands a second.
   private scopes?: TransactionScope[];
