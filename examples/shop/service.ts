@@ -3,6 +3,11 @@
  * one step of a choreographed saga on a checkpointed subscription with the inbox on. A step
  * runs a command through `handleCommand` with the order as correlation id and the triggering
  * event as causation id, so every event of a flow can be traced back to what caused it.
+ *
+ * The command runs on the handler's view of the store (`context.store`): its events, the inbox
+ * row and the checkpoint commit in one transaction, so a reaction takes effect exactly once,
+ * even across a crash. A snapshot is written only once that transaction committed: one of a
+ * state that was rolled back would mislead every later load.
  */
 import { handleCommand, Subscription, type Decider, type EventStore, type NewEvent, type RecordedEvent, type SnapshotStore } from './factum.js';
 import type { ShopEventType } from './events.js';
@@ -38,14 +43,26 @@ export async function startService(store: EventStore, service: ServiceDefinition
     retry: { immediateRetries: 2, backoffRetries: 2, initialDelayMs: 50 },
     pollIntervalMs: 250,
     ...(options.onError ? { onError: options.onError } : {}),
-    handler: async (event) => {
+    handler: async (event, context) => {
+      const snapshots = afterCommit(options.snapshots, context.committed);
       const step: Step = async (streamId, command, decider) => {
         const metadata = { correlationId: event.metadata.correlationId ?? event.streamId, causationId: event.id };
-        const result = await handleCommand(store, streamId, { ...(command as object), metadata } as typeof command, decider, { snapshots: options.snapshots });
+        const result = await handleCommand(context.store, streamId, { ...(command as object), metadata } as typeof command, decider, { snapshots });
         if (result.snapshot) options.onSnapshot?.(result.snapshot);
       };
       await service.reactions[event.type as ShopEventType]?.(event, step);
     },
   });
   return subscription.start();
+}
+
+/** The snapshot store with its writes held until `committed` says the state they save is committed (and dropped if not). */
+function afterCommit(snapshots: SnapshotStore, committed: Promise<boolean>): SnapshotStore {
+  return {
+    load: (streamId, name, version) => snapshots.load(streamId, name, version),
+    save: async (snapshot) => {
+      if (await committed) await snapshots.save(snapshot);
+    },
+    delete: (streamId, name) => snapshots.delete(streamId, name),
+  };
 }

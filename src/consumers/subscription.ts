@@ -1,6 +1,6 @@
 import { FactumError, isCheckpointConflict } from '../core/errors.js';
-import type { AllFilter, EventStore } from '../core/event-store.js';
-import type { RecordedEvent } from '../core/message.js';
+import type { AllFilter, AppendOptions, EventStore } from '../core/event-store.js';
+import type { AppendResult, NewEvent, RecordedEvent } from '../core/message.js';
 import type { EventRegistry } from '../schema/event-registry.js';
 import { eventRegistryOf, unwrapEventStore } from '../schema/registered-event-store.js';
 import type { SqlQueryable } from '../store/sql/sql-client.js';
@@ -10,6 +10,8 @@ import { CheckpointKeeper, GenerationChanged } from './checkpoint-keeper.js';
 import { DeadLetterDrain, type DrainResult } from './dead-letter-drain.js';
 import { deliverInTransaction } from './deliver-in-transaction.js';
 import { deliverOutside } from './deliver-outside.js';
+import { plainHandlerWrites, TransactionAppends, type HandlerWrites } from './handler-appends.js';
+import { SubscriptionHandlerContext } from './subscription-handler-context.js';
 import type { DeliveryHost } from './delivery-host.js';
 import { Mutex, Sleeper } from './mutex.js';
 import { StandbyLease } from './standby-lease.js';
@@ -29,6 +31,31 @@ export interface HandlerContext {
   subscription: string;
   /** 1 for the first delivery, then 2, 3, ... on retries. */
   attempt: number;
+  /**
+   * Appends to the store as part of this handler's work. In transactional delivery (the
+   * default) on SQL stores the appends join the handler's transaction: they commit with its rows,
+   * its inbox row and the checkpoint, or not at all (a handler that throws has them rolled back
+   * with its savepoint), and wake other subscriptions only once committed. On the memory store
+   * they become visible when the handler returns and are dropped when it throws. With
+   * `transactional: false` it is a plain append that commits at once (at-least-once).
+   * Events without an `id` get one derived from the handled event's id, the subscription and
+   * their place among the handler's appends: a re-delivery appends the same ids, which the
+   * store's idempotent append absorbs.
+   */
+  append(streamId: string, events: NewEvent[], options?: AppendOptions): Promise<AppendResult>;
+  /**
+   * The store as this handler sees it: `append` is `context.append`, and forward reads of a
+   * stream (and `streamInfo`) include what the handler's transaction appended, so
+   * `handleCommand(context.store, ...)` runs a command inside the handler's transaction.
+   */
+  store: EventStore;
+  /**
+   * Resolves true once this handler's work committed (its transaction, or, with
+   * `transactional: false`, the handler's return), false once it was rolled back (the handler
+   * threw, or the transaction failed). For work that must only follow a commit, such as a
+   * snapshot of the state the handler's appends reached.
+   */
+  committed: Promise<boolean>;
 }
 
 /** Handles one event. Throwing means "failed": the retry policy, then the dead-letter store, take over. */
@@ -167,6 +194,8 @@ export class Subscription {
   private lease?: StandbyLease;
   private renewal?: NodeJS.Timeout;
   private waiters = new Set<() => void>();
+  /** The handlers' appends of each open consumer transaction. */
+  private readonly appends = new WeakMap<ConsumerTx, TransactionAppends>();
 
   constructor(
     readonly store: EventStore,
@@ -197,7 +226,17 @@ export class Subscription {
       positionOf: (event) => this.positionOf(event),
       commit: (fn, committed) => this.commit(fn, committed),
       handle: (tx, event, attempt) => this.handle(tx, this.upcast(event), attempt),
-      handleOutside: async (event, attempt) => this.options.handler(this.upcast(event), this.context(undefined, attempt)),
+      handleOutside: async (event, attempt) => {
+        const upcast = this.upcast(event);
+        const writes = plainHandlerWrites(this.store, this.name, upcast);
+        try {
+          await this.options.handler(upcast, this.context(undefined, attempt, writes));
+        } catch (error) {
+          writes.settle(false);
+          throw error;
+        }
+        writes.settle(true);
+      },
     };
     this.keeper = new CheckpointKeeper(this.storage, this.name, this.checkpointName, options.relaxedDurability ?? false, (checkpoint, reset) => this.advanced(checkpoint, reset));
     this.source = subscriptionSource(unwrapEventStore(store), options);
@@ -460,11 +499,30 @@ export class Subscription {
   }
 
   private commit(fn: (tx: ConsumerTx) => Promise<bigint>, committed?: () => void): Promise<void> {
-    return this.keeper.commit(fn, committed);
+    return this.joiningAppends((open) => this.keeper.commit(open(fn), committed));
   }
 
-  private context(tx: ConsumerTx | undefined, attempt: number): HandlerContext {
-    return { ...(tx?.sql ? { sql: tx.sql } : {}), subscription: this.name, attempt };
+  /**
+   * Runs a consumer transaction (`run` opens it with the callback `open` returns) whose handlers
+   * append in it; their appends are told to the store's listeners only once it committed.
+   */
+  private async joiningAppends(run: (open: <T>(fn: (tx: ConsumerTx) => Promise<T>) => (tx: ConsumerTx) => Promise<T>) => Promise<void>): Promise<void> {
+    let appends: TransactionAppends | undefined;
+    try {
+      await run((fn) => (tx) => {
+        appends = new TransactionAppends(this.store, this.name, tx.sql);
+        this.appends.set(tx, appends);
+        return fn(tx);
+      });
+    } catch (error) {
+      appends?.end(false);
+      throw error;
+    }
+    appends?.end(true);
+  }
+
+  private context(tx: ConsumerTx | undefined, attempt: number, writes: HandlerWrites): HandlerContext {
+    return new SubscriptionHandlerContext(this.store, this.name, attempt, writes, tx?.sql);
   }
 
   /** The event as the code knows it now (throws `UPCAST_FAILED` when it cannot be). */
@@ -475,7 +533,14 @@ export class Subscription {
   /** Runs the handler unless the inbox has seen the event. */
   private async handle(tx: ConsumerTx, event: RecordedEvent, attempt: number): Promise<void> {
     if (this.options.inbox && !(await tx.recordInbox(this.name, event.id))) return;
-    await this.options.handler(event, this.context(tx, attempt));
+    const writes = this.appends.get(tx)!.attempt(event);
+    try {
+      await this.options.handler(event, this.context(tx, attempt, writes));
+      await writes.succeeded();
+    } catch (error) {
+      await writes.failed();
+      throw error;
+    }
   }
 
   private noteFailure(letter: DeadLetter, error: unknown): void {
@@ -493,9 +558,13 @@ export class Subscription {
   /** Handles a dead letter's event as attempt `attempt` (unless `handle` is false) and removes its row. */
   private async deliver(letter: DeadLetter, attempt: number, handle: boolean): Promise<void> {
     if (handle && this.options.transactional === false) await this.delivery.handleOutside(letter.event, attempt);
-    await this.storage.transaction(async (tx) => {
-      if (handle && this.options.transactional !== false) await this.delivery.handle(tx, letter.event, attempt);
-      await tx.deleteDeadLetter(letter.id);
-    });
+    await this.joiningAppends((open) =>
+      this.storage.transaction(
+        open(async (tx) => {
+          if (handle && this.options.transactional !== false) await this.delivery.handle(tx, letter.event, attempt);
+          await tx.deleteDeadLetter(letter.id);
+        }),
+      ),
+    );
   }
 }

@@ -4,8 +4,8 @@ import type { EventMetadata, NewEvent, RecordedEvent } from '../core/message.js'
 import { retryDelays, type RetryPolicy } from '../core/retry-policy.js';
 import { sleep } from '../core/sleep.js';
 import { uuidv7 } from '../core/uuid.js';
-import { eventRegistryOf } from '../schema/registered-event-store.js';
 import { commandEventMetadata, decidedEvents, type Decider, type EvolveEvent } from './decider.js';
+import { recordedEvents } from './recorded-events.js';
 import { foldStart, loadState, snapshotOf, snapshotsApply } from './load-state.js';
 import type { SnapshotStore } from './snapshots/snapshot-store.js';
 
@@ -99,19 +99,7 @@ export async function handleCommand<State, C, E extends NewEvent>(
       continue;
     }
 
-    const recordedAt = new Date();
-    const recorded: RecordedEvent[] = events.map((e, i) => ({
-      id: e.id!,
-      type: e.type,
-      data: e.data,
-      metadata: e.metadata ?? {},
-      // A registry in front of the store fills in the current version of a registered type.
-      schemaVersion: e.schemaVersion ?? eventRegistryOf(store)?.get(e.type)?.version ?? 1,
-      streamId,
-      streamVersion: loaded.version + i + 1,
-      globalPosition: appended.positions[i]!,
-      recordedAt,
-    }));
+    const recorded = recordedEvents(store, streamId, events, appended);
     let state = loaded.state;
     for (const event of recorded) state = decider.evolve(state, event as RecordedEvent as EvolveEvent<E>);
 

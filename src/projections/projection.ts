@@ -2,8 +2,11 @@ import { FactumError } from '../core/errors.js';
 import type { RecordedEvent } from '../core/message.js';
 import type { HandlerContext } from '../consumers/subscription.js';
 
-/** What a projection handler gets beside the event. */
-export interface ProjectionContext extends HandlerContext {
+/**
+ * What a projection handler gets beside the event. No `append`: a read model is rebuilt by
+ * replaying the log, and an append made by a projection would be made again on every rebuild.
+ */
+export interface ProjectionContext extends Omit<HandlerContext, 'append' | 'store' | 'committed'> {
   /**
    * The quoted, schema-qualified name of one of the projection's tables, as it is *now*: the
    * live table, or its fresh copy while a rebuild replays into it. Always write through it.

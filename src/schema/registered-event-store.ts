@@ -109,3 +109,16 @@ export function unwrapEventStore<S extends EventStore>(store: S): S {
 export function eventRegistryOf(store: EventStore): EventRegistry | undefined {
   return (store as unknown as Record<symbol, EventRegistry | undefined>)[REGISTRY];
 }
+
+/**
+ * Gives `view` (an object standing in for `store`, e.g. a handler's view of it) the registry of
+ * `store`, so that `eventRegistryOf(view)` answers as for the store.
+ *
+ * @example
+ * const view = carryEventRegistry(store, { ...methods })
+ */
+export function carryEventRegistry<V extends object>(store: EventStore, view: V): V {
+  const registry = eventRegistryOf(store);
+  if (registry) Object.defineProperty(view, REGISTRY, { value: registry });
+  return view;
+}

@@ -1,0 +1,52 @@
+// A subscriber process SIGKILLed after its handler appended, before the commit, on a PGlite
+// directory: reopened, the store holds neither the event nor the checkpoint (nor the handler's
+// row), and the restarted subscription appends the event exactly once (real process, real files).
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { openPGliteEventStore } from '../store/pglite/pglite-event-store.js';
+import { appendingSubscriber, createAckTable } from '../../test/consumers/appending-subscriber.js';
+import { kill, spawnWorker } from '../../test/consumers/processes.js';
+import { ev, eventually } from '../../test/consumers/helpers.js';
+
+describe('crash between a handler\'s append and its commit: pglite', () => {
+  it('leaves neither the appended event nor the checkpoint; after a restart the event is appended once', { timeout: 120_000 }, async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'factum-happend-'));
+    try {
+      let store = await openPGliteEventStore({ dataDir });
+      await createAckTable(store);
+      const placed = await store.append('order-1', [ev('OrderPlaced')]);
+      await store.close();
+      const worker = spawnWorker('appending-worker.ts', ['pglite', dataDir]);
+      try {
+        await worker.ready;
+        await eventually(() => worker.output().includes('appended'), 60_000, 'the handler appended');
+      } finally {
+        await kill(worker);
+      }
+      store = await openPGliteEventStore({ dataDir });
+      try {
+        const s = store.names.s;
+        expect((await store.loadStream('ack-order-1')).events).toEqual([]);
+        expect((await store.client.query(`SELECT * FROM ${s}acks`)).rows).toEqual([]);
+        const checkpoint = (await store.client.query<{ position: string }>(`SELECT position FROM ${s}checkpoints WHERE name = 'acknowledge'`)).rows[0];
+        expect(BigInt(checkpoint?.position ?? 0)).toBeLessThan(placed.lastPosition);
+
+        const restarted = appendingSubscriber(store);
+        await restarted.start();
+        try {
+          await restarted.waitFor(placed.lastPosition, { timeoutMs: 20_000 });
+        } finally {
+          await restarted.stop();
+        }
+        expect((await store.loadStream('ack-order-1')).events.map((e) => e.type)).toEqual(['OrderAcknowledged']);
+        expect((await store.client.query(`SELECT order_id FROM ${s}acks`)).rows).toEqual([{ order_id: 'order-1' }]);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,4 @@
+import { handlerAppendSuite } from '../../test/consumers/handler-append-suite.js';
+import { storeFactories } from '../../test/stores.js';
+
+for (const factory of (await storeFactories()).filter((f) => f.name !== 'postgres')) handlerAppendSuite(factory);
