@@ -159,7 +159,7 @@ export function handlerAppendSuite(factory: StoreFactory): void {
         onError: (error) => failures.push(error),
         filter: { types: ['OrderPlaced'] },
         handler: async (event, context) => {
-          await handleCommand(context.store, 'tally', { type: 'Count', data: { from: event.streamId } }, counter, { retries: 0 });
+          await handleCommand(context.store, 'tally', { type: 'Count', data: { from: event.streamId } }, counter, { retry: { backoffRetries: 0 } });
         },
       });
       await sub.waitFor(last);
