@@ -39,7 +39,10 @@ export { DEFAULT_LIMITS, type StoreLimits } from './core/validation.js';
 export { MemoryEventStore, type MemoryEventStoreOptions } from './store/memory/memory-event-store.js';
 export { SqlEventStore, type SqlEventStoreOptions } from './store/sql/sql-event-store.js';
 export type { AppendBatching } from './store/sql/single-event-appends.js';
-export type { SqlQueryable } from './store/sql/sql-client.js';
+export type { SqlQueryable } from './core/sql-queryable.js';
+export { storeCapabilities, NO_CAPABILITIES, type StoreCapabilities } from './core/store-capabilities.js';
+export { sqlAccess, type SqlAccess, type SqlClient, type SqlNames } from './store/sql-access.js';
+export { storeServices, StoreServices, ServiceKey } from './store/store-services.js';
 export { openEventStore, type OpenEventStoreOptions } from './store/open-event-store.js';
 export { importEvents, type ImportEvent, type ImportOptions, type ImportProgress, type ImportResult } from './store/import/import-events.js';
 // Domain modelling: deciders, aggregates, command handling, snapshots (src/domain).
