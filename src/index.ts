@@ -9,6 +9,7 @@ export {
   isStreamTombstoned,
   isValidationError,
   isStoreClosed,
+  hasCode,
   type FactumErrorCode,
 } from './core/errors.js';
 export { uuidv7, isUuid } from './core/uuid.js';
@@ -60,7 +61,7 @@ export { snapshotStoreFor } from './domain/snapshots/snapshot-store-for.js';
 export { defineEvent, EventType, type Upcaster, type EventTypeVersion, type EventVersionOptions, type InferEvent } from './schema/event-type.js';
 export { EventRegistry, type EventRegistryOptions } from './schema/event-registry.js';
 export { registeredEventStore, unwrapEventStore, eventRegistryOf } from './schema/registered-event-store.js';
-export { EventSchemaViolation, isEventSchemaViolation, type SchemaIssue } from './schema/event-schema-violation.js';
+export { EventSchemaViolationError, isEventSchemaViolationError, type SchemaIssue } from './schema/event-schema-violation-error.js';
 export { schemaSnapshot, parseSchemaSnapshot, type SchemaSnapshot } from './schema/schema-snapshot.js';
 export { checkCompatibility, assertCompatible, type CompatibilityReport, type CompatibilityProblem } from './schema/check-compatibility.js';
 export { checkSchemaFile, type CheckSchemaFileOptions } from './schema/schema-snapshot-file.js';

@@ -14,7 +14,7 @@ import { sqlAccess } from '../store/sql-access.js';
 import { storeServices } from '../store/store-services.js';
 import { EventRegistry } from './event-registry.js';
 import { eventRegistryOf, unwrapEventStore } from './registered-event-store.js';
-import { isEventSchemaViolation, type EventSchemaViolation } from './event-schema-violation.js';
+import { isEventSchemaViolationError, type EventSchemaViolationError } from './event-schema-violation-error.js';
 import { defineEvent } from './event-type.js';
 import type { StandardSchemaV1 } from './standard-schema.js';
 import { caught } from '../../test/caught.js';
@@ -66,9 +66,9 @@ for (const f of factories) {
       const error = await caught(
         store.append('cart-1', [ItemAdded.create({ product: { sku: 'b' }, count: 2 }), { type: 'ItemAdded', data: { product: { sku: 42 }, count: 0 } }]),
       );
-      expect(isEventSchemaViolation(error)).toBe(true);
+      expect(isEventSchemaViolationError(error)).toBe(true);
       expect(isValidationError(error)).toBe(true);
-      const violation = error as EventSchemaViolation;
+      const violation = error as EventSchemaViolationError;
       expect(violation).toMatchObject({ code: 'EVENT_SCHEMA_VIOLATION', eventType: 'ItemAdded', schemaVersion: 3, index: 1, path: 'product.sku' });
       expect(violation.issues.map((i) => i.path)).toEqual(['product.sku', 'count']);
       expect(violation.message).toMatch(/Event #1 \(ItemAdded v3\).*product\.sku: .*count: /);

@@ -1,3 +1,4 @@
+import { hasCode } from '../../core/errors.js';
 import { validatePositiveInt } from '../../core/validation.js';
 import { loadDriver } from '../load-driver.js';
 import { SqlEventStore, type SqlEventStoreOptions } from '../sql/sql-event-store.js';
@@ -83,7 +84,7 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
       await store.migrate();
     } catch (error) {
       await store.close();
-      throw (error as { code?: unknown }).code === 'CONNECTION_FAILED' ? connectionFailedError(error, pool, timeoutMs) : error;
+      throw hasCode(error, 'CONNECTION_FAILED') ? connectionFailedError(error, pool, timeoutMs) : error;
     }
   }
   return store;
