@@ -39,7 +39,7 @@ export type {
 export { DEFAULT_LIMITS, type StoreLimits } from './core/validation.js';
 export { MemoryEventStore, type MemoryEventStoreOptions } from './store/memory/memory-event-store.js';
 export { SqlEventStore, type SqlEventStoreOptions } from './store/sql/sql-event-store.js';
-export type { AppendBatching } from './store/sql/single-event-appends.js';
+export type { AppendBatching } from './store/sql/append/single-event-appends.js';
 export type { SqlQueryable } from './core/sql-queryable.js';
 export { storeCapabilities, NO_CAPABILITIES, type StoreCapabilities } from './core/store-capabilities.js';
 export { sqlAccess, type SqlAccess, type SqlClient, type SqlNames } from './store/sql-access.js';
