@@ -49,7 +49,12 @@ export type FactumErrorCode =
   | 'WAIT_TIMEOUT'
   | 'DEAD_LETTER_NOT_FOUND';
 
-/** The stream was not at the version the writer expected; nothing was written. */
+/**
+ * The stream was not at the version the writer expected; nothing was written.
+ *
+ * @example
+ * catch (e) { if (isConcurrencyError(e)) console.log(e.streamId, e.expectedVersion, e.actualVersion, e.streamExists) }
+ */
 export class ConcurrencyError extends FactumError {
   readonly streamId: string;
   readonly expectedVersion: string;

@@ -32,7 +32,12 @@ export interface StoreCapabilities {
   readonly ephemeral: boolean;
 }
 
-/** What a store that declares nothing can do: the port and nothing more. */
+/**
+ * What a store that declares nothing can do: the port and nothing more.
+ *
+ * @example
+ * if (storeCapabilities(store) === NO_CAPABILITIES) console.warn(`the ${store.kind} store declares no capabilities`)
+ */
 export const NO_CAPABILITIES: StoreCapabilities = Object.freeze({ sql: false, concurrentSessions: false, listen: false, inlineHooks: false, ephemeral: false });
 
 /**

@@ -5,7 +5,13 @@ import { SqlEventStore, type SqlEventStoreOptions } from '../sql/sql-event-store
 import { connectionFailedError } from './connection-failed-error.js';
 import { postgresClient, type PgPoolLike } from './postgres-client.js';
 
-/** How long a new connection may take to be ready for queries, unless `connectTimeoutMs` says otherwise. */
+/**
+ * How long a new connection may take to be ready for queries, in milliseconds, unless
+ * `connectTimeoutMs` says otherwise.
+ *
+ * @example
+ * await openPostgresEventStore({ connection: url, connectTimeoutMs: 3 * DEFAULT_CONNECT_TIMEOUT_MS })
+ */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
 /** Options of `openPostgresEventStore`. */
