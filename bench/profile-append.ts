@@ -20,7 +20,7 @@ import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { MIGRATIONS } from '../src/store/sql/migrations.js';
 import { preparedPGlite } from '../src/store/pglite/prepared-pglite.js';
-import { singleEventAppendSql } from '../src/store/sql/single-event-append-sql.js';
+import { singleEventAppendSql } from '../src/store/sql/append/single-event-append-sql.js';
 import { sqlNames } from '../src/store/sql/sql-names.js';
 import { benchEvent } from './bench-event.js';
 import { benchUrl, createBenchDatabase, dropBenchDatabase } from './bench-database.js';

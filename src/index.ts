@@ -9,6 +9,7 @@ export {
   isStreamTombstoned,
   isValidationError,
   isStoreClosed,
+  hasCode,
   type FactumErrorCode,
 } from './core/errors.js';
 export { uuidv7, isUuid } from './core/uuid.js';
@@ -38,8 +39,11 @@ export type {
 export { DEFAULT_LIMITS, type StoreLimits } from './core/validation.js';
 export { MemoryEventStore, type MemoryEventStoreOptions } from './store/memory/memory-event-store.js';
 export { SqlEventStore, type SqlEventStoreOptions } from './store/sql/sql-event-store.js';
-export type { AppendBatching } from './store/sql/single-event-appends.js';
-export type { SqlQueryable } from './store/sql/sql-client.js';
+export type { AppendBatching } from './store/sql/append/single-event-appends.js';
+export type { SqlQueryable } from './core/sql-queryable.js';
+export { storeCapabilities, NO_CAPABILITIES, type StoreCapabilities } from './core/store-capabilities.js';
+export { sqlAccess, type SqlAccess, type SqlClient, type SqlNames } from './store/sql-access.js';
+export { storeServices, StoreServices, ServiceKey } from './store/store-services.js';
 export { openEventStore, type OpenEventStoreOptions } from './store/open-event-store.js';
 export { importEvents, type ImportEvent, type ImportOptions, type ImportProgress, type ImportResult } from './store/import/import-events.js';
 // Domain modelling: deciders, aggregates, command handling, snapshots (src/domain).
@@ -57,7 +61,7 @@ export { snapshotStoreFor } from './domain/snapshots/snapshot-store-for.js';
 export { defineEvent, EventType, type Upcaster, type EventTypeVersion, type EventVersionOptions, type InferEvent } from './schema/event-type.js';
 export { EventRegistry, type EventRegistryOptions } from './schema/event-registry.js';
 export { registeredEventStore, unwrapEventStore, eventRegistryOf } from './schema/registered-event-store.js';
-export { EventSchemaViolation, isEventSchemaViolation, type SchemaIssue } from './schema/event-schema-violation.js';
+export { EventSchemaViolationError, isEventSchemaViolationError, type SchemaIssue } from './schema/event-schema-violation-error.js';
 export { schemaSnapshot, parseSchemaSnapshot, type SchemaSnapshot } from './schema/schema-snapshot.js';
 export { checkCompatibility, assertCompatible, type CompatibilityReport, type CompatibilityProblem } from './schema/check-compatibility.js';
 export { checkSchemaFile, type CheckSchemaFileOptions } from './schema/schema-snapshot-file.js';

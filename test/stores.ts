@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
 import type { EventStore } from '../src/core/event-store.js';
+import type { StoreCapabilities } from '../src/core/store-capabilities.js';
 import type { StoreLimits } from '../src/core/validation.js';
 import { MemoryEventStore } from '../src/store/memory/memory-event-store.js';
 import { openPGliteEventStore } from '../src/store/pglite/pglite-event-store.js';
@@ -18,6 +19,11 @@ export interface StoreFactory {
   label?: string;
   /** Set when the store cannot run here; the suite is then skipped with this reason. */
   skip?: string;
+  /**
+   * What its stores declare (`storeCapabilities`), known before one is opened so that suites can
+   * skip by it; `describeOnStores` checks every opened store against it.
+   */
+  capabilities: StoreCapabilities;
   open(options?: { limits?: Partial<StoreLimits> }): Promise<EventStore>;
 }
 
@@ -44,16 +50,22 @@ export async function dropSchemas(schemas: string[]): Promise<void> {
 
 export const createdSchemas: string[] = [];
 
+const MEMORY: StoreCapabilities = { sql: false, concurrentSessions: false, listen: false, inlineHooks: true, ephemeral: true };
+const PGLITE: StoreCapabilities = { sql: true, concurrentSessions: false, listen: false, inlineHooks: true, ephemeral: false };
+const POSTGRES: StoreCapabilities = { sql: true, concurrentSessions: true, listen: true, inlineHooks: true, ephemeral: false };
+
 export async function storeFactories(): Promise<StoreFactory[]> {
   const pgSkip = await postgresUnavailable();
   return [
-    { name: 'memory', open: async (options = {}) => new MemoryEventStore(options) },
+    { name: 'memory', capabilities: MEMORY, open: async (options = {}) => new MemoryEventStore(options) },
     {
       name: 'pglite',
+      capabilities: PGLITE,
       open: async (options = {}) => openPGliteEventStore({ dataDir: await testPGlite(), schema: uniqueSchema(), ...options }),
     },
     {
       name: 'postgres',
+      capabilities: POSTGRES,
       ...(pgSkip ? { skip: pgSkip } : {}),
       open: (options = {}) => openTestPostgres(options),
     },

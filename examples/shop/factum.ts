@@ -14,6 +14,8 @@ export {
   ProjectionRunner,
   InlineProjections,
   openEventStore,
+  sqlAccess,
+  type SqlAccess,
   type Command,
   type DeadLetter,
   type Decider,
@@ -25,9 +27,7 @@ export {
   type SnapshotStore,
   type SubscriptionStatus,
 } from '../../src/index.js';
-// Internals: the SQL store's class and client (for the read models' SQL), and the projection
-// helpers that the rebuild self-check replays with.
-export { SqlEventStore } from '../../src/store/sql/sql-event-store.js';
+// Internals: the projection helpers that the rebuild self-check replays with.
 export type { SqlQueryable } from '../../src/store/sql/sql-client.js';
 export { BaseEventStore } from '../../src/store/base-event-store.js';
 export { tableNamer, applyProjection } from '../../src/projections/projection.js';

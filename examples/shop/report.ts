@@ -3,7 +3,7 @@
  * models, the lag of every subscription, the dead letters and the invariants. Reads go to the
  * read models (that is what they are for) and, for the histories, to the log.
  */
-import { loadState, snapshotStoreFor, SqlEventStore, tableNamer, type DeadLetter, type EventStore, type Projection, type RecordedEvent, type SubscriptionStatus } from './factum.js';
+import { loadState, snapshotStoreFor, sqlAccess, tableNamer, type SqlAccess, type DeadLetter, type EventStore, type Projection, type RecordedEvent, type SubscriptionStatus } from './factum.js';
 import { WAREHOUSES } from './catalog.js';
 import { inventoryStream } from './events.js';
 import { inventoryDecider } from './inventory/inventory-decider.js';
@@ -21,9 +21,10 @@ export const money = (cents: number | string): string => `${(Number(cents) / 100
 const pad = (value: unknown, width: number): string => String(value).padEnd(width);
 const lpad = (value: unknown, width: number): string => String(value).padStart(width);
 
-function sqlStore(store: EventStore): SqlEventStore {
-  if (!(store instanceof SqlEventStore)) throw new Error('The shop report reads SQL read models: run it on PGlite or PostgreSQL');
-  return store;
+function sqlStore(store: EventStore): SqlAccess {
+  const sql = sqlAccess(store);
+  if (!sql) throw new Error('The shop report reads SQL read models: run it on PGlite or PostgreSQL');
+  return sql;
 }
 
 async function rows<R>(store: EventStore, projection: Projection, table: string, sql: (t: string) => string, params: unknown[] = []): Promise<R[]> {

@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { SqlEventStore } from './factum.js';
+import { sqlAccess } from './factum.js';
 import { checkInvariants } from './invariants.js';
 import { runAndCheck } from './shop-e2e.js';
 import { SERVICES, Shop } from './shop.js';
@@ -29,7 +29,7 @@ it('runs the shop on a new PGlite store, then continues from the stored state', 
 it('appends nothing when every service handles the whole log again: the inbox, then the deciders, make each step idempotent', { timeout: 180_000 }, async () => {
   const { store, close } = await openShopStore({ dataDir: dir });
   try {
-    const sql = store as SqlEventStore;
+    const sql = sqlAccess(store)!;
     const names = SERVICES.map((s) => s.name);
     const head = await store.headPosition();
     const inboxRows = async () => Number((await sql.client.query<{ n: string }>(`SELECT count(*) AS n FROM ${sql.names.s}inbox WHERE consumer = ANY($1)`, [names])).rows[0]!.n);

@@ -54,7 +54,12 @@ export type FactumErrorCode =
   | 'MESSAGE_REFUSED'
   | 'BROKER_CLOSED';
 
-/** The stream was not at the version the writer expected; nothing was written. */
+/**
+ * The stream was not at the version the writer expected; nothing was written.
+ *
+ * @example
+ * catch (e) { if (isConcurrencyError(e)) console.log(e.streamId, e.expectedVersion, e.actualVersion, e.streamExists) }
+ */
 export class ConcurrencyError extends FactumError {
   readonly streamId: string;
   readonly expectedVersion: string;
@@ -66,6 +71,7 @@ export class ConcurrencyError extends FactumError {
     super('CONCURRENCY_CONFLICT', `Stream "${streamId}": expected ${expectedVersion}, found ${actual}`, {
       details: { streamId, expectedVersion, actualVersion, streamExists },
     });
+    this.name = 'ConcurrencyError';
     this.streamId = streamId;
     this.expectedVersion = expectedVersion;
     this.actualVersion = actualVersion;
@@ -87,38 +93,75 @@ export function idempotencyConflictError(streamId: string, found: number, total:
   );
 }
 
-function hasCode(error: unknown, code: FactumErrorCode): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === code;
+/**
+ * True when `error` carries one of `codes`: the one check behind every guard. It reads the code,
+ * never the class, so it holds across package copies and bundlers.
+ *
+ * @example
+ * catch (e) { if (hasCode(e, 'STORE_LOCKED', 'CONNECTION_FAILED')) process.exit(75) }
+ */
+export function hasCode(error: unknown, ...codes: FactumErrorCode[]): error is FactumError {
+  if (typeof error !== 'object' || error === null) return false;
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && (codes as string[]).includes(code);
 }
 
-/** True for any error raised by factum (it has a factum code). */
+/**
+ * True for any error raised by factum (it has a factum code).
+ *
+ * @example
+ * catch (e) { if (!isFactumError(e)) throw e; log.warn(e.code, e.details) }
+ */
 export function isFactumError(error: unknown): error is FactumError {
   return error instanceof Error && typeof (error as { code?: unknown }).code === 'string' && 'details' in error;
 }
 
-/** True when an append lost an optimistic-concurrency race (`CONCURRENCY_CONFLICT`). */
+/**
+ * True when an append lost an optimistic-concurrency race (`CONCURRENCY_CONFLICT`).
+ *
+ * @example
+ * catch (e) { if (isConcurrencyError(e)) return retryWithFreshState(e.actualVersion) }
+ */
 export function isConcurrencyError(error: unknown): error is ConcurrencyError {
   return hasCode(error, 'CONCURRENCY_CONFLICT');
 }
 
-/** True when re-appended event ids only partly match what the stream holds. */
+/**
+ * True when re-appended event ids only partly match what the stream holds (`IDEMPOTENCY_CONFLICT`).
+ *
+ * @example
+ * catch (e) { if (isIdempotencyConflict(e)) log.error('event ids reused', e.details) }
+ */
 export function isIdempotencyConflict(error: unknown): error is FactumError {
   return hasCode(error, 'IDEMPOTENCY_CONFLICT');
 }
 
-/** True when a write targeted a tombstoned (hard-deleted) stream. */
+/**
+ * True when a write targeted a tombstoned (hard-deleted) stream (`STREAM_TOMBSTONED`).
+ *
+ * @example
+ * catch (e) { if (isStreamTombstoned(e)) return reply(410) }
+ */
 export function isStreamTombstoned(error: unknown): error is FactumError {
   return hasCode(error, 'STREAM_TOMBSTONED');
 }
 
-/** True for input rejected before anything was written (ids, types, data, size, arguments). */
+/**
+ * True for input rejected before anything was written (ids, types, data, size, arguments, schemas).
+ *
+ * @example
+ * catch (e) { if (isValidationError(e)) return reply(400, e.message) }
+ */
 export function isValidationError(error: unknown): error is FactumError {
-  return ['INVALID_STREAM_ID', 'INVALID_EVENT', 'EVENT_TOO_LARGE', 'INVALID_ARGUMENT', 'EVENT_SCHEMA_VIOLATION'].some((code) =>
-    hasCode(error, code as FactumErrorCode),
-  );
+  return hasCode(error, 'INVALID_STREAM_ID', 'INVALID_EVENT', 'EVENT_TOO_LARGE', 'INVALID_ARGUMENT', 'EVENT_SCHEMA_VIOLATION');
 }
 
-/** True when the store was used after `close()`. */
+/**
+ * True when the store was used after `close()` (`STORE_CLOSED`).
+ *
+ * @example
+ * catch (e) { if (isStoreClosed(e)) return // shutting down }
+ */
 export function isStoreClosed(error: unknown): error is FactumError {
   return hasCode(error, 'STORE_CLOSED');
 }
@@ -130,15 +173,25 @@ export function isStoreClosed(error: unknown): error is FactumError {
  * catch (e) { if (isInfrastructureError(e)) return reply(503) }
  */
 export function isInfrastructureError(error: unknown): error is FactumError {
-  return ['STORAGE_ERROR', 'STORE_CLOSED', 'MIGRATION_FAILED', 'CONNECTION_FAILED'].some((code) => hasCode(error, code as FactumErrorCode));
+  return hasCode(error, 'STORAGE_ERROR', 'STORE_CLOSED', 'MIGRATION_FAILED', 'CONNECTION_FAILED');
 }
 
-/** True when another instance of a subscription advanced its checkpoint first (this one stops). */
+/**
+ * True when another instance of a subscription advanced its checkpoint first (this one stops).
+ *
+ * @example
+ * if (isCheckpointConflict(subscription.status().error)) log.info('another instance took over')
+ */
 export function isCheckpointConflict(error: unknown): error is FactumError {
   return hasCode(error, 'CHECKPOINT_CONFLICT');
 }
 
-/** True when `waitFor` gave up before the position became visible. */
+/**
+ * True when `waitFor` gave up before the position became visible (`WAIT_TIMEOUT`).
+ *
+ * @example
+ * catch (e) { if (isWaitTimeout(e)) return reply(202) // accepted, not yet visible }
+ */
 export function isWaitTimeout(error: unknown): error is FactumError {
   return hasCode(error, 'WAIT_TIMEOUT');
 }

@@ -1,5 +1,6 @@
 import type { AppendResult, ExpectedVersion, NewEvent, RecordedEvent } from './message.js';
 import type { SqlQueryable } from './sql-queryable.js';
+import type { StoreCapabilities } from './store-capabilities.js';
 
 /** Options of `append`. */
 export interface AppendOptions {
@@ -140,6 +141,12 @@ export interface EventStoreTransaction {
 export interface EventStore {
   /** Which implementation this is: `'memory'`, `'pglite'` or `'postgres'`. */
   readonly kind: string;
+
+  /**
+   * What this store can do beyond the port (SQL transactions, concurrent sessions, LISTEN, ...).
+   * Read it through `storeCapabilities(store)`, which answers for stores that declare nothing.
+   */
+  readonly capabilities?: StoreCapabilities;
 
   /** Appends atomically: all events or none. */
   append(streamId: string, events: NewEvent[], options?: AppendOptions): Promise<AppendResult>;

@@ -64,7 +64,13 @@ export interface AppendResult {
   alreadyAppended: boolean;
 }
 
-/** The category of a stream: the part of its id before the first `-` (`order-42` → `order`). */
+/**
+ * The category of a stream: the part of its id before the first `-` (`order-42` → `order`).
+ *
+ * @example
+ * streamCategory('order-42') // 'order'
+ * await store.readAll({ categories: [streamCategory(streamId)] })
+ */
 export function streamCategory(streamId: string): string {
   const dash = streamId.indexOf('-');
   return dash === -1 ? streamId : streamId.slice(0, dash);

@@ -51,7 +51,13 @@ export function uuidv7(): string {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** True for a canonical UUID string of any version. */
+/**
+ * True for a canonical UUID string of any version.
+ *
+ * @example
+ * isUuid(uuidv7()) // true
+ * isUuid('order-1') // false
+ */
 export function isUuid(value: unknown): value is string {
   return typeof value === 'string' && UUID.test(value);
 }

@@ -10,6 +10,12 @@ export interface StoreLimits {
   maxEventsPerAppend: number;
 }
 
+/**
+ * The limits a store applies unless told otherwise: 1 MiB per event, 10,000 events per append.
+ *
+ * @example
+ * const store = await openEventStore('memory:', { limits: { maxEventBytes: 4 * DEFAULT_LIMITS.maxEventBytes } })
+ */
 export const DEFAULT_LIMITS: StoreLimits = { maxEventBytes: 1024 * 1024, maxEventsPerAppend: 10_000 };
 
 /** An event checked and serialised once, ready for any store. */

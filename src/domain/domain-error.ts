@@ -1,4 +1,4 @@
-import { FactumError } from '../core/errors.js';
+import { FactumError, hasCode } from '../core/errors.js';
 
 /**
  * A business rule refused a command: nothing was appended. `reason` is the application's own
@@ -31,6 +31,5 @@ export class DomainError extends FactumError {
  * catch (e) { if (isDomainError(e, 'CartFull')) return reply(409, e.message) }
  */
 export function isDomainError(error: unknown, reason?: string): error is DomainError {
-  if (typeof error !== 'object' || error === null || (error as { code?: unknown }).code !== 'DOMAIN_RULE_VIOLATED') return false;
-  return reason === undefined || (error as { reason?: unknown }).reason === reason;
+  return hasCode(error, 'DOMAIN_RULE_VIOLATED') && (reason === undefined || (error as { reason?: unknown }).reason === reason);
 }

@@ -1,7 +1,7 @@
 import { FactumError } from '../core/errors.js';
 import type { EventStore } from '../core/event-store.js';
 import type { NewEvent, RecordedEvent } from '../core/message.js';
-import { EventSchemaViolation } from './event-schema-violation.js';
+import { EventSchemaViolationError } from './event-schema-violation-error.js';
 import type { EventType } from './event-type.js';
 import { registeredEventStore } from './registered-event-store.js';
 import { formatIssuePath } from './standard-schema.js';
@@ -50,7 +50,7 @@ export class EventRegistry {
   }
 
   /**
-   * Checks every event against its schema; the first invalid event raises `EventSchemaViolation`.
+   * Checks every event against its schema; the first invalid event raises `EventSchemaViolationError`.
    * Returns the events with `schemaVersion` filled in (the current version when absent). The
    * data is stored as given, not as the schema's output, so a transforming schema cannot change
    * what was decided.
@@ -62,7 +62,7 @@ export class EventRegistry {
       const type = typeof event === 'object' && event !== null ? this.byType.get(event.type) : undefined;
       if (!type) {
         if (this.strict && typeof event === 'object' && event !== null) {
-          throw new EventSchemaViolation(String(event.type), event.schemaVersion ?? 1, index, [{ path: '(type)', message: `event type "${String(event.type)}" is not registered` }]);
+          throw new EventSchemaViolationError(String(event.type), event.schemaVersion ?? 1, index, [{ path: '(type)', message: `event type "${String(event.type)}" is not registered` }]);
         }
         out.push(event);
         continue;
@@ -70,12 +70,12 @@ export class EventRegistry {
       const version = event.schemaVersion ?? type.version;
       const definition = type.versions[version - 1];
       if (!definition) {
-        throw new EventSchemaViolation(type.type, version, index, [{ path: '(schemaVersion)', message: `version ${version} is not declared (known: 1 to ${type.version})` }]);
+        throw new EventSchemaViolationError(type.type, version, index, [{ path: '(schemaVersion)', message: `version ${version} is not declared (known: 1 to ${type.version})` }]);
       }
       const result = await definition.schema['~standard'].validate(event.data);
       if (result.issues) {
         const issues = result.issues.map((i) => ({ path: formatIssuePath(i.path), message: i.message }));
-        throw new EventSchemaViolation(type.type, version, index, issues.length ? issues : [{ path: '(root)', message: 'invalid' }]);
+        throw new EventSchemaViolationError(type.type, version, index, issues.length ? issues : [{ path: '(root)', message: 'invalid' }]);
       }
       out.push(event.schemaVersion === version ? event : { ...event, schemaVersion: version });
     }

@@ -3,6 +3,8 @@ import { FactumError } from '../core/errors.js';
 import type { AppendResult, NewEvent, RecordedEvent } from '../core/message.js';
 import type { SqlQueryable } from '../core/sql-queryable.js';
 import { ENLIST_TRANSACTION, RUN_TRANSACTION, type PrepareEvents, type TransactionCapable, type TransactionScope } from '../store/transaction-scope.js';
+import { storeCapabilities } from '../core/store-capabilities.js';
+import { STORE_SERVICES, storeServices } from '../store/store-services.js';
 import type { EventRegistry } from './event-registry.js';
 
 const REGISTRY = Symbol.for('factum.eventRegistry');
@@ -11,17 +13,18 @@ const INNER = Symbol.for('factum.innerEventStore');
 /**
  * Puts an `EventRegistry` in front of a store: appends are validated against the registered
  * schemas, and every read (streams, `$all`, pages) is upcast to current versions. Everything
- * else (`client`, `names`, `migrate`, hooks, `instanceof`) is the store's own, so code that
- * recognises the store's kind (subscriptions, projections, rebuilds, snapshots) keeps working
- * and reads upcast events through the same port. Use `registry.wrap(store)`.
+ * else (its capabilities, its side object, `sqlAccess`, `migrate`, hooks) is the store's own, so
+ * the layers above (subscriptions, projections, rebuilds, snapshots) treat the wrapper as the
+ * store, with no unwrapping, and read upcast events through the same port. Use `registry.wrap(store)`.
  *
- * It is a decorator implemented as a `Proxy`: a wrapper class would hide the store's kind and
- * make such code fall back to in-memory behaviour.
+ * It is a decorator implemented as a `Proxy`, so the store's own methods and properties reach
+ * callers unchanged; a store of your own that declares nothing gets its side object passed
+ * through all the same.
  *
  * @example
  * const store = new EventRegistry([ItemAdded]).wrap(await openPGliteEventStore())
- * store instanceof SqlEventStore   // still true
- * unwrapEventStore(store)          // the store itself: events exactly as they were written
+ * storeCapabilities(store).sql      // true, as for the store itself
+ * unwrapEventStore(store)           // the store itself: events exactly as they were written
  */
 export function registeredEventStore<S extends EventStore>(store: S, registry: EventRegistry): S {
   // Appends inside transactions are validated too: the store runs this step before its own
@@ -36,6 +39,8 @@ export function registeredEventStore<S extends EventStore>(store: S, registry: E
   const overrides: Record<PropertyKey, unknown> = {
     [REGISTRY]: registry,
     [INNER]: store,
+    capabilities: storeCapabilities(store),
+    [STORE_SERVICES]: storeServices(store),
     async append(streamId: string, events: NewEvent[], options?: AppendOptions): Promise<AppendResult> {
       return store.append(streamId, await registry.validate(events), options);
     },

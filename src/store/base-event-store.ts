@@ -3,6 +3,9 @@ import { FactumError } from '../core/errors.js';
 import type { SqlQueryable } from './sql/sql-client.js';
 import { ENLIST_TRANSACTION, RUN_TRANSACTION, type PrepareEvents, type TransactionCapable, type TransactionScope } from './transaction-scope.js';
 import { pagedIterator } from './paged-iterator.js';
+import { SET_INLINE_HOOK, type InlineHook } from './inline-hook.js';
+import { STORE_SERVICES, StoreServices } from './store-services.js';
+import type { StoreCapabilities } from '../core/store-capabilities.js';
 import type { AppendResult, ExpectedVersion, NewEvent, RecordedEvent } from '../core/message.js';
 import type {
   AllPage,
@@ -54,6 +57,9 @@ const insideTransactions = new AsyncLocalStorage<InsideTransaction>();
  */
 export abstract class BaseEventStore implements EventStore, TransactionCapable {
   abstract readonly kind: string;
+  abstract readonly capabilities: StoreCapabilities;
+  /** The side object (store-services.ts): what the layers above keep for this store. */
+  readonly [STORE_SERVICES] = new StoreServices();
   protected readonly limits: StoreLimits;
   private closed = false;
 
@@ -154,7 +160,11 @@ export abstract class BaseEventStore implements EventStore, TransactionCapable {
    * events as recorded. SQL stores pass the append's transaction; the memory store calls it
    * synchronously before it changes anything. A throw cancels the append.
    */
-  inlineHook?: (events: RecordedEvent[], tx: SqlQueryable | undefined) => Promise<void> | void;
+  inlineHook?: InlineHook;
+
+  [SET_INLINE_HOOK](hook: InlineHook | undefined): void {
+    this.inlineHook = hook;
+  }
 
   /**
    * Calls `listener` after every committed append made through this store object: the

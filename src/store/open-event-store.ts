@@ -2,7 +2,7 @@ import { FactumError } from '../core/errors.js';
 import type { EventStore } from '../core/event-store.js';
 import type { StoreLimits } from '../core/validation.js';
 import { MemoryEventStore } from './memory/memory-event-store.js';
-import type { AppendBatching } from './sql/single-event-appends.js';
+import type { AppendBatching } from './sql/append/single-event-appends.js';
 import { parseStoreLocation } from './store-location.js';
 
 /** Options of `openEventStore` beyond the location. */

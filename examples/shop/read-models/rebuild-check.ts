@@ -3,7 +3,7 @@
  * projection handlers into temporary copies of their tables, in one transaction, and counts
  * the rows that differ. Nothing is left behind: the copies live in `pg_temp` and are dropped.
  */
-import { applyProjection, ensureProjectionTables, tableNamer, type EventStore, type Projection, type RecordedEvent, SqlEventStore } from '../factum.js';
+import { applyProjection, ensureProjectionTables, tableNamer, type EventStore, type Projection, type RecordedEvent, sqlAccess } from '../factum.js';
 
 export interface RebuildDifference {
   projection: string;
@@ -14,15 +14,16 @@ export interface RebuildDifference {
 }
 
 export async function compareWithRebuild(store: EventStore, projections: readonly Projection[]): Promise<RebuildDifference[]> {
-  if (!(store instanceof SqlEventStore)) throw new Error('The shop read models live in SQL tables: run it on PGlite or PostgreSQL');
+  const sql = sqlAccess(store);
+  if (!sql) throw new Error('The shop read models live in SQL tables: run it on PGlite or PostgreSQL');
   const types = [...new Set(projections.flatMap((p) => p.eventTypes))];
   const events: RecordedEvent[] = [];
   for await (const event of store.readAll({ types })) events.push(event);
 
-  return store.client.transaction(async (tx) => {
+  return sql.transaction(async (tx) => {
     const out: RebuildDifference[] = [];
     for (const projection of projections) {
-      const live = tableNamer(projection, store.names.s);
+      const live = tableNamer(projection, sql.names.s);
       const copy = tableNamer(projection, 'pg_temp.', '_rebuild');
       await ensureProjectionTables(tx, 'pg_temp.', projection, '_rebuild');
       for (const event of events) await applyProjection(projection, event, { sql: tx, table: copy, subscription: `${projection.name}:rebuild`, attempt: 1 });

@@ -1,5 +1,5 @@
 import { FactumError } from '../../core/errors.js';
-import type { SqlQueryable } from '../../store/sql/sql-client.js';
+import type { SqlQueryable } from '../../core/sql-queryable.js';
 import type { Snapshot, SnapshotStore } from './snapshot-store.js';
 
 /** What `SqlSnapshotStore` needs from an `SqlEventStore`: its client and schema prefix. */

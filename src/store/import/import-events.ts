@@ -1,10 +1,8 @@
 import { FactumError } from '../../core/errors.js';
 import type { EventStore } from '../../core/event-store.js';
 import type { NewEvent } from '../../core/message.js';
-import { DEFAULT_LIMITS, prepareEvent, validateStreamId, validatePositiveInt, type PreparedEvent, type StoreLimits } from '../../core/validation.js';
-import { MemoryEventStore } from '../memory/memory-event-store.js';
-import { SqlEventStore } from '../sql/sql-event-store.js';
-import { importBatchSql } from './sql-import.js';
+import { DEFAULT_LIMITS, prepareEvent, validateStreamId, validatePositiveInt, type StoreLimits } from '../../core/validation.js';
+import { bulkImportOf, type PreparedImport } from '../bulk-import.js';
 
 /** One event to import: a new event and the stream it goes to (appended at the stream's end). */
 export interface ImportEvent extends NewEvent {
@@ -33,12 +31,6 @@ export interface ImportResult {
   lastPosition: bigint;
 }
 
-/** A batch, validated, with its stream ids beside the events. */
-export interface PreparedImport {
-  streamIds: string[];
-  events: PreparedEvent[];
-}
-
 /**
  * Bulk import: events from any (async) iterable, appended at the end of their streams in the
  * order given, in batches that are each atomic (on factum's stores). The fastest way in: on SQL stores each batch is
@@ -64,16 +56,13 @@ export async function importEvents(
   let imported = 0;
   let lastPosition = 0n;
   let batch: PreparedImport = { streamIds: [], events: [] };
+  // factum's stores import a batch their own way (one statement on SQL); any other store by appends.
+  const importBatch = bulkImportOf(store) ?? ((prepared: PreparedImport) => importBatchByAppends(store, prepared));
 
   const flush = async () => {
     if (batch.events.length === 0) return;
     try {
-      lastPosition =
-        store instanceof SqlEventStore
-          ? await importBatchSql(store, batch)
-          : store instanceof MemoryEventStore
-            ? await store.importPrepared(batch.streamIds, batch.events)
-            : await importBatchByAppends(store, batch);
+      lastPosition = await importBatch(batch);
     } catch (error) {
       const cause = error instanceof FactumError ? error : undefined;
       throw new FactumError(cause?.code ?? 'STORAGE_ERROR', `Import stopped after ${imported} events: ${(error as Error).message}`, {

@@ -2,11 +2,13 @@ import { FactumError, idempotencyConflictError, streamTombstonedError } from '..
 import { streamCategory, type AppendResult, type ExpectedVersion, type NewEvent, type RecordedEvent } from '../../core/message.js';
 import type { AllPage, AppendOptions, ListStreamsOptions, ReadAllPageOptions, StreamInfo, StreamMetadata } from '../../core/event-store.js';
 import type { SqlQueryable } from '../../core/sql-queryable.js';
+import type { StoreCapabilities } from '../../core/store-capabilities.js';
 import type { PreparedEvent, StoreLimits } from '../../core/validation.js';
 import { BaseEventStore, type StreamPageRequest } from '../base-event-store.js';
 import { preparedToRecorded } from '../recorded-event.js';
 import { checkExpectedVersion, firstVisibleVersion, matchesFilter, oldestVisibleTime } from '../stream-rules.js';
 import { StoreTransaction } from '../store-transaction.js';
+import { IMPORT_PREPARED, type PreparedImport } from '../bulk-import.js';
 import { ENLIST_TRANSACTION, type PrepareEvents, type TransactionScope } from '../transaction-scope.js';
 import { MemoryDraft, type MemoryLogView } from './memory-draft.js';
 
@@ -38,6 +40,8 @@ export interface MemoryEventStoreOptions {
  */
 export class MemoryEventStore extends BaseEventStore {
   readonly kind = 'memory';
+  /** No SQL and no sessions: handlers' effects cannot roll back, and only this process appends. */
+  readonly capabilities: StoreCapabilities = Object.freeze({ sql: false, concurrentSessions: false, listen: false, inlineHooks: true, ephemeral: true });
   private readonly streams = new Map<string, MemoryStream>();
   /** The log in position order; tombstoned events are removed, so positions may have holes. */
   private log: RecordedEvent[] = [];
@@ -189,7 +193,7 @@ export class MemoryEventStore extends BaseEventStore {
    * One import batch (see importEvents), all or nothing: every stream and id is checked before
    * the first event is written.
    */
-  async importPrepared(streamIds: string[], events: PreparedEvent[]): Promise<bigint> {
+  async [IMPORT_PREPARED]({ streamIds, events }: PreparedImport): Promise<bigint> {
     this.assertOpen();
     return this.write(() => {
       for (const [i, streamId] of streamIds.entries()) {

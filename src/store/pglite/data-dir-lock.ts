@@ -18,7 +18,7 @@ import { constants } from 'node:fs';
 import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { FactumError } from '../../core/errors.js';
+import { FactumError, hasCode } from '../../core/errors.js';
 
 export const LOCK_FILE = 'factum.lock';
 
@@ -80,7 +80,7 @@ export async function lockDataDir(dir: string): Promise<() => Promise<void>> {
   } catch (error) {
     await handle?.close().catch(() => undefined);
     heldHere.delete(key);
-    if ((error as { code?: unknown }).code === 'STORE_LOCKED') throw error;
+    if (hasCode(error, 'STORE_LOCKED')) throw error;
     throw new FactumError('STORAGE_ERROR', `Cannot lock the embedded store in ${dir}: ${(error as Error).message}`, { cause: error, details: { dir } });
   }
   const held = handle;

@@ -22,6 +22,7 @@ export function pgliteClient(pglite: PGliteLike, pgliteModule: PGliteModuleLike,
   return {
     kind: 'pglite',
     preparesStatements: prepared !== pglite,
+    concurrentSessions: false,
     query: <Row>(sql: string, params?: unknown[], options?: QueryOptions) => db.query<Row>(sql, params, options),
     transaction: <T>(fn: (tx: SqlQueryable) => Promise<T>) =>
       db.transaction((tx) => fn({ query: <Row>(sql: string, params?: unknown[], options?: QueryOptions) => tx.query<Row>(sql, params, options) })),

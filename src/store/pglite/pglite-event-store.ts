@@ -33,8 +33,26 @@ export interface PGliteEventStoreOptions extends SqlEventStoreOptions {
  */
 export class PGliteEventStore extends SqlEventStore {}
 
+/**
+ * Where the embedded store keeps its files when no `dataDir` is given (relative to the working directory).
+ *
+ * @example
+ * await rm(DEFAULT_DATA_DIR, { recursive: true, force: true }) // start over in development
+ */
 export const DEFAULT_DATA_DIR = './.factum/db';
 
+/**
+ * Opens the embedded store: takes the data directory's lock (a directory open in another process
+ * or store object fails with `STORE_LOCKED`), seeds a new directory from a migrated template, and
+ * applies pending migrations. `dataDir` may be a directory (`./.factum/db` by default),
+ * `memory://` for a database that lives in memory, or a PGlite instance you own.
+ *
+ * @example
+ * import { openPGliteEventStore } from 'factum/pglite'
+ * const store = await openPGliteEventStore({ dataDir: './data/events', schema: 'shop' })
+ * await store.append('cart-1', [{ type: 'ItemAdded', data: { sku: 'a' } }])
+ * await store.close() // releases the directory for the next process
+ */
 export async function openPGliteEventStore(options: PGliteEventStoreOptions = {}): Promise<PGliteEventStore> {
   let db: PGliteLike;
   let unlock: (() => Promise<void>) | undefined;

@@ -1,4 +1,4 @@
-import { FactumError } from '../../core/errors.js';
+import { FactumError, hasCode } from '../../core/errors.js';
 
 /** Where a pool connects, as pg resolves it (URL, explicit options, PG* variables, defaults). */
 interface Target {
@@ -45,7 +45,7 @@ function reasonOf(error: Error & { code?: string }, timeoutMs: number | undefine
  */
 export function connectionFailedError(error: unknown, pool: unknown, timeoutMs?: number): FactumError {
   // Migrations report a lost connection as CONNECTION_FAILED already; describe its cause.
-  const cause = (error as { code?: unknown })?.code === 'CONNECTION_FAILED' ? ((error as Error).cause ?? error) : error;
+  const cause = hasCode(error, 'CONNECTION_FAILED') ? (error.cause ?? error) : error;
   const target = targetOf(pool);
   const where = target ? ` at ${target.host}:${target.port} (database "${target.database}", user "${target.user}")` : '';
   const sqlState = (cause as { code?: unknown })?.code;

@@ -90,6 +90,7 @@ export function postgresClient(pool: PgPoolLike, ownsPool: boolean, prepare = tr
   return {
     kind: 'postgres',
     preparesStatements: prepare,
+    concurrentSessions: true,
     async listen(channel, onNotify, onError) {
       const connection = (await pool.connect()) as unknown as PgListeningClient;
       let broken: Error | undefined;

@@ -1,10 +1,17 @@
+import { hasCode } from '../../core/errors.js';
 import { validatePositiveInt } from '../../core/validation.js';
 import { loadDriver } from '../load-driver.js';
 import { SqlEventStore, type SqlEventStoreOptions } from '../sql/sql-event-store.js';
 import { connectionFailedError } from './connection-failed-error.js';
 import { postgresClient, type PgPoolLike } from './postgres-client.js';
 
-/** How long a new connection may take to be ready for queries, unless `connectTimeoutMs` says otherwise. */
+/**
+ * How long a new connection may take to be ready for queries, in milliseconds, unless
+ * `connectTimeoutMs` says otherwise.
+ *
+ * @example
+ * await openPostgresEventStore({ connection: url, connectTimeoutMs: 3 * DEFAULT_CONNECT_TIMEOUT_MS })
+ */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
 /** Options of `openPostgresEventStore`. */
@@ -83,7 +90,7 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
       await store.migrate();
     } catch (error) {
       await store.close();
-      throw (error as { code?: unknown }).code === 'CONNECTION_FAILED' ? connectionFailedError(error, pool, timeoutMs) : error;
+      throw hasCode(error, 'CONNECTION_FAILED') ? connectionFailedError(error, pool, timeoutMs) : error;
     }
   }
   return store;

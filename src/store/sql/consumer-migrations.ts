@@ -1,18 +1,7 @@
 import type { Migration } from './migrations.js';
-import type { SqlNames } from './sql-names.js';
 
-/**
- * The NOTIFY channel a committed append signals on. Derived from the schema so that two stores
- * in one database wake only their own subscribers; hashed when the name would pass PostgreSQL's
- * 63-byte identifier limit (longer channel names are rejected by `pg_notify`).
- */
-export function appendChannel(names: Pick<SqlNames, 'schema'>): string {
-  const plain = `factum_appended_${names.schema}`;
-  if (Buffer.byteLength(plain) <= 63) return plain;
-  let hash = 0x811c9dc5;
-  for (const byte of Buffer.from(names.schema, 'utf8')) hash = Math.imul(hash ^ byte, 0x01000193);
-  return `factum_appended_${(hash >>> 0).toString(16)}`;
-}
+// Moved beside the names; re-exported until src/consumers imports it from there (the next slice).
+export { appendChannel } from './sql-names.js';
 
 /**
  * Tables of the consumers (src/consumers) and projections (src/projections):

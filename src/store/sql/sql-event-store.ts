@@ -6,18 +6,21 @@ import { BaseEventStore, type StreamPageRequest } from '../base-event-store.js';
 import { preparedToRecorded } from '../recorded-event.js';
 import { AS_TEXT, EVENT_COLUMNS, EVENT_PARSERS } from './event-columns.js';
 import { checkExpectedVersion } from '../stream-rules.js';
-import { appendChannel } from './consumer-migrations.js';
 import { migrate } from './migrations.js';
 import { ReadAllSafety, safeEnd } from './read-all-safety.js';
 import type { SqlClient, SqlQueryable, TypeParsers } from './sql-client.js';
 import { sqlNames, type SqlNames } from './sql-names.js';
 import { storageError } from './storage-error.js';
-import { eventJsonFields, parseOutcome, type AppendOutcome, type AppendStatement } from './append-outcome.js';
-import { SingleEventAppends, type AppendBatching } from './single-event-appends.js';
+import { eventJsonFields, parseOutcome, type AppendOutcome, type AppendStatement } from './append/append-outcome.js';
+import { SingleEventAppends, type AppendBatching } from './append/single-event-appends.js';
 import { streamReadSql } from './stream-read-sql.js';
 import { sqlTransactionScope } from './sql-transaction-scope.js';
 import { ENLIST_TRANSACTION, type PrepareEvents, type TransactionScope } from '../transaction-scope.js';
 import { WakeUps } from './wake-ups.js';
+import { IMPORT_PREPARED, type PreparedImport } from '../bulk-import.js';
+import { importBatchSql } from './sql-import.js';
+import type { StoreCapabilities } from '../../core/store-capabilities.js';
+import { SQL_ACCESS, type SqlAccess } from '../sql-access.js';
 
 /** Options shared by the PostgreSQL and PGlite stores. */
 export interface SqlEventStoreOptions {
@@ -62,10 +65,22 @@ function eventsJson(events: PreparedEvent[]): string {
 /**
  * The event store on SQL: one implementation for PostgreSQL (`pg`) and PGlite. Appends are one
  * round trip to a PL/pgSQL function; reads of `$all` are gap-safe (see read-all-safety.ts).
+ * Open it with `openPostgresEventStore`, `openPGliteEventStore` or `openEventStore`; code that
+ * needs its SQL side asks `sqlAccess(store)` rather than `instanceof`, which also answers for a
+ * store wrapped by a registry.
+ *
+ * @example
+ * const store: SqlEventStore = await openPGliteEventStore()
+ * await store.migrate() // [] once the schema is current (opening already migrates)
+ * const { client, names } = sqlAccess(store)!
+ * await client.query(`SELECT count(*) FROM ${names.s}events`)
  */
 export class SqlEventStore extends BaseEventStore {
   readonly kind: string;
   readonly names: SqlNames;
+  readonly capabilities: StoreCapabilities;
+  /** What the layers above use of this store (sql-access.ts), instead of its class. */
+  readonly [SQL_ACCESS]: SqlAccess;
   private readonly safety = new ReadAllSafety();
   private observing: Promise<unknown> = Promise.resolve();
   private readonly singleEvents: SingleEventAppends;
@@ -79,12 +94,27 @@ export class SqlEventStore extends BaseEventStore {
     super(options.limits);
     this.kind = client.kind;
     this.names = sqlNames(options.schema ?? 'factum');
+    this.capabilities = Object.freeze({ sql: true, concurrentSessions: client.concurrentSessions, listen: typeof client.listen === 'function', inlineHooks: true, ephemeral: false });
+    this[SQL_ACCESS] = Object.freeze({
+      client,
+      names: this.names,
+      transaction: <T>(fn: (tx: SqlQueryable) => Promise<T>) => client.transaction(fn),
+      eventColumns: EVENT_COLUMNS,
+      eventParsers: EVENT_PARSERS,
+      storageError,
+    });
     // A NOTIFY of its own, after the appends it covers committed, in a tiny transaction.
-    const notifyAlone = () => client.query("SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, NULL)", [appendChannel(this.names)]);
-    this.wakeUps = client.kind === 'pglite' ? undefined : new WakeUps(notifyAlone);
-    // PGlite runs one statement at a time: nothing to batch there.
-    const batching = client.kind === 'pglite' ? false : (options.appendBatching ?? { maxInFlight: 2, maxBatch: 64 });
+    const notifyAlone = () => client.query("SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, NULL)", [this.names.appendChannel]);
+    // Wake-ups of subscribers in other sessions; a single session (PGlite) has no one else to wake.
+    this.wakeUps = client.concurrentSessions ? new WakeUps(notifyAlone) : undefined;
+    // One session runs one statement at a time: nothing to batch there.
+    const batching = client.concurrentSessions ? (options.appendBatching ?? { maxInFlight: 2, maxBatch: 64 }) : false;
     this.singleEvents = new SingleEventAppends(client, this.names, batching, (streamId, events, statement) => this.appendOnce(streamId, events, statement));
+  }
+
+  /** One batch of importEvents: one multi-row insert in a transaction of its own (see sql-import.ts). */
+  [IMPORT_PREPARED](batch: PreparedImport): Promise<bigint> {
+    return importBatchSql(this, batch);
   }
 
   /** Applies pending schema migrations; returns the versions it applied. */
@@ -105,7 +135,7 @@ export class SqlEventStore extends BaseEventStore {
    */
   private async appendPreparedOn(on: SqlQueryable | undefined, streamId: string, events: PreparedEvent[], expected: ExpectedVersion): Promise<AppendResult> {
     const notify = on ? false : (this.wakeUps?.carry() ?? false);
-    const channel = notify || (on && this.wakeUps) ? appendChannel(this.names) : null;
+    const channel = notify || (on && this.wakeUps) ? this.names.appendChannel : null;
     const exact = typeof expected === 'number';
     let general: AppendStatement | undefined;
     let outcome: AppendOutcome | undefined;
@@ -118,7 +148,7 @@ export class SqlEventStore extends BaseEventStore {
           } else {
             outcome = await this.appendOnce(streamId, events, (general ??= {
               sql: `SELECT ${this.names.s}append_events($1, $2, $3, $4::jsonb, $5, $6) AS r`,
-              params: [streamId, exact ? 'exact' : expected, exact ? expected : null, eventsJson(events), this.kind !== 'pglite', channel],
+              params: [streamId, exact ? 'exact' : expected, exact ? expected : null, eventsJson(events), this.client.concurrentSessions, channel],
             }), on);
           }
         } catch (error) {
@@ -270,7 +300,7 @@ export class SqlEventStore extends BaseEventStore {
    */
   private observeAppenders(): Promise<{ head: bigint; settled: bigint }> {
     const observe = async () => {
-      if (this.kind === 'pglite') {
+      if (!this.client.concurrentSessions) {
         const head = await this.headPositionImpl();
         return { head, settled: this.safety.observe(head, []) };
       }

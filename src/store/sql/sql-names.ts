@@ -25,9 +25,28 @@ export interface SqlNames {
   s: string;
   appendLock: [number, number];
   migrationLock: [number, number];
+  /** The NOTIFY channel of committed appends (see `appendChannel`). */
+  appendChannel: string;
 }
 
 export function sqlNames(schema: string): SqlNames {
   const h = hash32(schema);
-  return { schema, s: `${quoteIdent(schema)}.`, appendLock: [APPEND_LOCK_CLASS, h], migrationLock: [MIGRATION_LOCK_CLASS, h] };
+  return {
+    schema,
+    s: `${quoteIdent(schema)}.`,
+    appendLock: [APPEND_LOCK_CLASS, h],
+    migrationLock: [MIGRATION_LOCK_CLASS, h],
+    appendChannel: appendChannel({ schema }),
+  };
+}
+
+/**
+ * The NOTIFY channel a committed append signals on. Derived from the schema so that two stores
+ * in one database wake only their own subscribers; hashed when the name would pass PostgreSQL's
+ * 63-byte identifier limit (longer channel names are rejected by `pg_notify`).
+ */
+export function appendChannel(names: Pick<SqlNames, 'schema'>): string {
+  const plain = `factum_appended_${names.schema}`;
+  if (Buffer.byteLength(plain) <= 63) return plain;
+  return `factum_appended_${(hash32(names.schema) >>> 0).toString(16)}`;
 }

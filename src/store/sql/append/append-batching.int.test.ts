@@ -1,13 +1,13 @@
 // Concurrent single-event appends share statements on PostgreSQL; each must still get exactly
 // the outcome it would get alone.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ConcurrencyError } from '../../core/errors.js';
-import { uuidv7 } from '../../core/uuid.js';
-import { caught } from '../../../test/caught.js';
-import { POSTGRES_URL, postgresUnavailable } from '../../../test/services.js';
-import { createdSchemas, dropSchemas, openTestPostgres, uniqueSchema } from '../../../test/stores.js';
-import { openPostgresEventStore, type PostgresEventStore } from '../postgres/postgres-event-store.js';
-import { openEventStore } from '../open-event-store.js';
+import type { ConcurrencyError } from '../../../core/errors.js';
+import { uuidv7 } from '../../../core/uuid.js';
+import { caught } from '../../../../test/caught.js';
+import { POSTGRES_URL, postgresUnavailable } from '../../../../test/services.js';
+import { createdSchemas, dropSchemas, openTestPostgres, uniqueSchema } from '../../../../test/stores.js';
+import { openPostgresEventStore, type PostgresEventStore } from '../../postgres/postgres-event-store.js';
+import { openEventStore } from '../../open-event-store.js';
 
 const skip = await postgresUnavailable();
 afterAll(() => dropSchemas(createdSchemas));

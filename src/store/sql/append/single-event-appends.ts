@@ -1,11 +1,11 @@
-import type { ExpectedVersion } from '../../core/message.js';
-import { validatePositiveInt, type PreparedEvent } from '../../core/validation.js';
+import type { ExpectedVersion } from '../../../core/message.js';
+import { validatePositiveInt, type PreparedEvent } from '../../../core/validation.js';
 import { AppendBatcher, type QueuedAppend } from './append-batcher.js';
 import { eventJsonFields, parseOutcome, type AppendOutcome, type AppendStatement } from './append-outcome.js';
-import { AS_TEXT } from './event-columns.js';
+import { AS_TEXT } from '../event-columns.js';
 import { batchedAppendSql, singleEventAppendSql } from './single-event-append-sql.js';
-import type { SqlQueryable } from './sql-client.js';
-import type { SqlNames } from './sql-names.js';
+import type { SqlQueryable } from '../sql-client.js';
+import type { SqlNames } from '../sql-names.js';
 
 /** An append of one event, as the short way (and its batcher) carries it. */
 interface SingleAppend {

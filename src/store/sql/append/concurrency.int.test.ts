@@ -1,10 +1,10 @@
 // Optimistic concurrency on a real PostgreSQL server with real parallel connections.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isConcurrencyError, type ConcurrencyError } from '../../core/errors.js';
-import { uuidv7 } from '../../core/uuid.js';
-import { POSTGRES_URL, postgresUnavailable } from '../../../test/services.js';
-import { dropSchemas, uniqueSchema } from '../../../test/stores.js';
-import { openPostgresEventStore, type PostgresEventStore } from '../postgres/postgres-event-store.js';
+import { isConcurrencyError, type ConcurrencyError } from '../../../core/errors.js';
+import { uuidv7 } from '../../../core/uuid.js';
+import { POSTGRES_URL, postgresUnavailable } from '../../../../test/services.js';
+import { dropSchemas, uniqueSchema } from '../../../../test/stores.js';
+import { openPostgresEventStore, type PostgresEventStore } from '../../postgres/postgres-event-store.js';
 
 const skip = await postgresUnavailable();
 const schemas: string[] = [];

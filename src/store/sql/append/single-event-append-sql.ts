@@ -1,4 +1,4 @@
-import type { SqlNames } from './sql-names.js';
+import type { SqlNames } from '../sql-names.js';
 
 /**
  * The commonest appends, one event, as one plain INSERT instead of a call of `append_events`:

@@ -1,5 +1,5 @@
-import type { AppendResult } from '../../core/message.js';
-import type { PreparedEvent } from '../../core/validation.js';
+import type { AppendResult } from '../../../core/message.js';
+import type { PreparedEvent } from '../../../core/validation.js';
 
 /** What `append_events` answers, parsed: the append's result and when it was recorded (epoch ms). */
 export interface AppendOutcome {

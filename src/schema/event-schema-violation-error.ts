@@ -1,4 +1,4 @@
-import { FactumError } from '../core/errors.js';
+import { FactumError, hasCode } from '../core/errors.js';
 
 /** One failing place in an event's data. */
 export interface SchemaIssue {
@@ -13,9 +13,9 @@ export interface SchemaIssue {
  *
  * @example
  * try { await store.append('cart-1', [{ type: 'ItemAdded', data: { sku: 1 } }]) }
- * catch (e) { if (isEventSchemaViolation(e)) console.log(e.eventType, e.path) } // 'ItemAdded' 'sku'
+ * catch (e) { if (isEventSchemaViolationError(e)) console.log(e.eventType, e.path) } // 'ItemAdded' 'sku'
  */
-export class EventSchemaViolation extends FactumError {
+export class EventSchemaViolationError extends FactumError {
   readonly eventType: string;
   readonly schemaVersion: number;
   /** Position of the event in the append. */
@@ -29,6 +29,7 @@ export class EventSchemaViolation extends FactumError {
     super('EVENT_SCHEMA_VIOLATION', `Event #${index} (${eventType} v${schemaVersion}) does not match its schema: ${listed}`, {
       details: { eventType, schemaVersion, index, path: issues[0]?.path ?? '(root)', issues },
     });
+    this.name = 'EventSchemaViolationError';
     this.eventType = eventType;
     this.schemaVersion = schemaVersion;
     this.index = index;
@@ -41,8 +42,8 @@ export class EventSchemaViolation extends FactumError {
  * True when an append was refused because an event failed its schema (`EVENT_SCHEMA_VIOLATION`).
  *
  * @example
- * if (isEventSchemaViolation(error)) respond(400, error.issues)
+ * if (isEventSchemaViolationError(error)) respond(400, error.issues)
  */
-export function isEventSchemaViolation(error: unknown): error is EventSchemaViolation {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'EVENT_SCHEMA_VIOLATION';
+export function isEventSchemaViolationError(error: unknown): error is EventSchemaViolationError {
+  return hasCode(error, 'EVENT_SCHEMA_VIOLATION');
 }

@@ -1,8 +1,8 @@
 import { FactumError, streamTombstonedError } from '../../core/errors.js';
 import { preparedToRecorded } from '../recorded-event.js';
-import type { SqlQueryable } from '../sql/sql-client.js';
-import type { SqlEventStore, StreamRow } from '../sql/sql-event-store.js';
-import type { PreparedImport } from './import-events.js';
+import type { PreparedImport } from '../bulk-import.js';
+import type { SqlQueryable } from './sql-client.js';
+import type { SqlEventStore, StreamRow } from './sql-event-store.js';
 
 /**
  * One import batch on SQL, in one transaction:
