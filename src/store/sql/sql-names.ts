@@ -1,17 +1,12 @@
+import { fnv1a32 } from '../../core/fnv1a.js';
+
 /** Quotes an SQL identifier (schema names come from configuration). */
 export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
-/** 32-bit FNV-1a of a string, as a signed int4 (the type of advisory lock keys). */
-function hash32(text: string): number {
-  let hash = 0x811c9dc5;
-  for (const byte of Buffer.from(text, 'utf8')) {
-    hash ^= byte;
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return hash | 0;
-}
+/** FNV-1a of a string as a signed int4 (the type of advisory lock keys). */
+const hash32 = (text: string): number => fnv1a32(text) | 0;
 
 // "FACT" and "FACU": the first int4 of factum's advisory lock keys. The second is the schema's hash,
 // so two stores in two schemas of one database never block each other.
