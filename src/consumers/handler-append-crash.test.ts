@@ -4,9 +4,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
 import { openPGliteEventStore } from '../store/pglite/pglite-event-store.js';
-import { appendingSubscriber, createAckTable } from '../../test/consumers/appending-subscriber.js';
+import { createAckTable } from '../../test/consumers/appending-subscriber.js';
+import { expectRolledBackThenAppendedOnce } from '../../test/consumers/expect-appended-once.js';
 import { kill, spawnWorker } from '../../test/consumers/processes.js';
 import { ev, eventually } from '../../test/consumers/helpers.js';
 
@@ -27,21 +28,7 @@ describe('crash between a handler\'s append and its commit: pglite', () => {
       }
       store = await openPGliteEventStore({ dataDir });
       try {
-        const s = store.names.s;
-        expect((await store.loadStream('ack-order-1')).events).toEqual([]);
-        expect((await store.client.query(`SELECT * FROM ${s}acks`)).rows).toEqual([]);
-        const checkpoint = (await store.client.query<{ position: string }>(`SELECT position FROM ${s}checkpoints WHERE name = 'acknowledge'`)).rows[0];
-        expect(BigInt(checkpoint?.position ?? 0)).toBeLessThan(placed.lastPosition);
-
-        const restarted = appendingSubscriber(store);
-        await restarted.start();
-        try {
-          await restarted.waitFor(placed.lastPosition, { timeoutMs: 20_000 });
-        } finally {
-          await restarted.stop();
-        }
-        expect((await store.loadStream('ack-order-1')).events.map((e) => e.type)).toEqual(['OrderAcknowledged']);
-        expect((await store.client.query(`SELECT order_id FROM ${s}acks`)).rows).toEqual([{ order_id: 'order-1' }]);
+        await expectRolledBackThenAppendedOnce(store, placed.lastPosition);
       } finally {
         await store.close();
       }
