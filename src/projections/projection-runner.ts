@@ -75,6 +75,9 @@ export class ProjectionRunner {
       ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}),
       ...(options.onError ? { onError: options.onError } : {}),
       relaxedDurability: options.relaxedDurability ?? true,
+      // Handlers write the read model through `sql` only, so re-running a rolled-back prefix is
+      // harmless and no savepoint is paid per event. The memory store's handlers write elsewhere.
+      ...(sql ? { replayOnFailure: true } : {}),
       ...(options.standby ? { standby: true } : {}),
       ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
     });
