@@ -7,7 +7,9 @@
  *
  * Uses only what every version since 4500610 has, so the same file measures before and after a
  * change: copy it into the other worktree and run `npx tsx bench/catch-up.ts [runs]`; it prints
- * one line per store and run, events per second.
+ * one line per store and run: events per second, and the statements the runner's transactions
+ * sent per event (counted by wrapping the store's `client.transaction`), which, unlike the rate,
+ * does not move with the load of a shared machine.
  */
 import { randomUUID } from 'node:crypto';
 import { PGlite } from '@electric-sql/pglite';
@@ -17,6 +19,7 @@ import { defineProjection } from '../src/projections/projection.js';
 import { ProjectionRunner } from '../src/projections/projection-runner.js';
 import { openPGliteEventStore } from '../src/store/pglite/pglite-event-store.js';
 import { openPostgresEventStore } from '../src/store/postgres/postgres-event-store.js';
+import type { SqlClient } from '../src/store/sql/sql-client.js';
 
 const SERVER_URL = process.env.FACTUM_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const EVENTS = 20_000;
@@ -41,16 +44,34 @@ async function fill(store: EventStore): Promise<bigint> {
   return last;
 }
 
-async function catchUp(store: EventStore, head: bigint): Promise<number> {
+/** Counts the statements sent inside the client's transactions (BEGIN and COMMIT not included). */
+function countStatements(store: { client: SqlClient }): { count: number } {
+  const counter = { count: 0 };
+  const client = store.client as { transaction: SqlClient['transaction'] };
+  const real = client.transaction.bind(store.client);
+  client.transaction = (fn) =>
+    real((tx) =>
+      fn({
+        query: (sql, params, options) => {
+          counter.count++;
+          return tx.query(sql, params, options);
+        },
+      }),
+    );
+  return counter;
+}
+
+async function catchUp(store: EventStore & { client: SqlClient }, head: bigint): Promise<string> {
+  const counter = countStatements(store);
   const started = process.hrtime.bigint();
   const runner = await ProjectionRunner.start(store, projection);
   await runner.waitFor(head, { timeoutMs: 600_000 });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   await runner.stop();
-  return EVENTS / seconds;
+  return `${(EVENTS / seconds).toFixed(0)} events/s, ${(counter.count / EVENTS).toFixed(2)} statements per event`;
 }
 
-async function onPostgres(): Promise<number> {
+async function onPostgres(): Promise<string> {
   const schema = `bench_catchup_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
   const store = await openPostgresEventStore({ connection: SERVER_URL, schema, maxConnections: 4 });
   try {
@@ -64,7 +85,7 @@ async function onPostgres(): Promise<number> {
   }
 }
 
-async function onPGlite(): Promise<number> {
+async function onPGlite(): Promise<string> {
   const db = await PGlite.create('memory://');
   const store = await openPGliteEventStore({ dataDir: db, schema: 'bench' });
   try {
@@ -77,6 +98,6 @@ async function onPGlite(): Promise<number> {
 
 const runs = Number(process.argv[2] ?? 1);
 for (let r = 0; r < runs; r++) {
-  console.log(`postgres ${(await onPostgres()).toFixed(0)} events/s`);
-  console.log(`pglite ${(await onPGlite()).toFixed(0)} events/s`);
+  console.log(`postgres ${await onPostgres()}`);
+  console.log(`pglite ${await onPGlite()}`);
 }
