@@ -10,8 +10,6 @@ import type { DeadLetterDrain } from './dead-letter-drain.js';
  */
 export interface DeliveryHost {
   readonly drain: DeadLetterDrain;
-  /** The handlers' effects are all inside the transaction: a failure may roll the batch back and re-run its prefix. */
-  readonly replayOnFailure: boolean;
   /** The checkpoint's position. */
   position(): bigint;
   /** True once `stop()` was called: the delivery ends after the event in hand. */

@@ -113,12 +113,6 @@ export interface SubscriptionOptions {
   standby?: boolean;
   /** How long a standby waits for a holder that stopped renewing; 3,000 ms by default. */
   leaseMs?: number;
-  /**
-   * @internal the handler's effects are all in its `sql` transaction (a projection's read model):
-   * a batch then runs without savepoints, and a failing event rolls it back and has the events
-   * before it handled again (see deliver-in-transaction.ts). Never for effects outside the database.
-   */
-  replayOnFailure?: boolean;
   /** @internal name of the checkpoint when it differs from `name` (partitions, rebuilds). */
   checkpointName?: string;
 }
@@ -227,7 +221,6 @@ export class Subscription {
     });
     this.delivery = {
       drain: this.drain,
-      replayOnFailure: options.replayOnFailure ?? false,
       position: () => this.position,
       isStopping: () => this.stopping,
       positionOf: (event) => this.positionOf(event),

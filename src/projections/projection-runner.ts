@@ -42,12 +42,6 @@ export async function ensureProjectionTables(on: SqlQueryable, schemaPrefix: str
  * updates the read model and the checkpoint in one transaction, so a crash between the two
  * cannot apply an event twice or lose one. `waitFor(position)` gives read-your-writes.
  *
- * Batches run without a savepoint per event. A handler that throws rolls its batch back; the
- * batch runs again with the events before it handled a second time (harmless: their first run
- * was rolled back, and a projection handler writes nothing but its `sql`), and the failing event
- * is retried and dead-lettered as a subscription's is, its stream parked, the others flowing.
- * So handlers must keep every effect in `sql`: for emails or brokers use a `Subscription`.
- *
  * @example
  * const runner = await ProjectionRunner.start(store, orderTotals)
  * const { lastPosition } = await store.append('order-1', [{ type: 'OrderPlaced', data: { total: 42 } }])
@@ -81,9 +75,6 @@ export class ProjectionRunner {
       ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}),
       ...(options.onError ? { onError: options.onError } : {}),
       relaxedDurability: options.relaxedDurability ?? true,
-      // Handlers write the read model through `sql` only, so re-running a rolled-back prefix is
-      // harmless and no savepoint is paid per event. The memory store's handlers write elsewhere.
-      ...(sql ? { replayOnFailure: true } : {}),
       ...(options.standby ? { standby: true } : {}),
       ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
     });
