@@ -1,14 +1,10 @@
 import type { EventStore } from '../core/event-store.js';
-import { unwrapEventStore } from '../schema/registered-event-store.js';
 import type { AppendResult } from '../core/message.js';
-import { appendChannel } from '../store/sql/consumer-migrations.js';
-import { SqlEventStore } from '../store/sql/sql-event-store.js';
+import { storeCapabilities } from '../core/store-capabilities.js';
+import { sqlAccess } from '../store/sql-access.js';
+import { ServiceKey, storeServices } from '../store/store-services.js';
 
 type Listener = () => void;
-
-interface Listenable {
-  listen(channel: string, onNotify: () => void, onError: (error: Error) => void): Promise<() => Promise<void>>;
-}
 
 interface AppendHookable {
   onAppended(listener: (result: AppendResult) => void): () => void;
@@ -28,14 +24,11 @@ export class AppendSignal {
 
   private constructor(private readonly store: EventStore) {}
 
-  private static readonly signals = new WeakMap<object, AppendSignal>();
+  private static readonly key = new ServiceKey<AppendSignal>('consumers.appendSignal');
 
-  /** The signal of `store` (created on first use). */
-  static of(wrapped: EventStore): AppendSignal {
-    const store = unwrapEventStore(wrapped);
-    let signal = AppendSignal.signals.get(store);
-    if (!signal) AppendSignal.signals.set(store, (signal = new AppendSignal(store)));
-    return signal;
+  /** The signal of `store` (created on first use), shared with every registry wrapper around it. */
+  static of(store: EventStore): AppendSignal {
+    return storeServices(store).get(AppendSignal.key, () => new AppendSignal(store));
   }
 
   /**
@@ -63,13 +56,11 @@ export class AppendSignal {
   }
 
   private connect(): void {
-    const store = this.store;
-    if (!(store instanceof SqlEventStore)) return;
-    const client = store.client as unknown as Partial<Listenable>;
-    if (typeof client.listen !== 'function') return;
-    const channel = appendChannel(store.names);
-    this.unlisten = client
-      .listen(channel, this.fire, () => this.retryLater())
+    if (!storeCapabilities(this.store).listen) return;
+    const sql = sqlAccess(this.store);
+    if (!sql?.client.listen) return;
+    this.unlisten = sql.client
+      .listen(sql.names.appendChannel, this.fire, () => this.retryLater())
       // Without LISTEN the subscriptions still poll: slower, never wrong. Try again later.
       .catch(() => (this.retryLater(), undefined));
   }

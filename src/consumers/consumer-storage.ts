@@ -1,8 +1,8 @@
 import type { EventStore } from '../core/event-store.js';
-import { unwrapEventStore } from '../schema/registered-event-store.js';
 import type { RecordedEvent } from '../core/message.js';
-import type { SqlQueryable } from '../store/sql/sql-client.js';
-import { SqlEventStore } from '../store/sql/sql-event-store.js';
+import type { SqlQueryable } from '../core/sql-queryable.js';
+import { sqlAccess } from '../store/sql-access.js';
+import { ServiceKey, storeServices } from '../store/store-services.js';
 import { MemoryConsumerStorage } from './memory-consumer-storage.js';
 import { SqlConsumerStorage } from './sql-consumer-storage.js';
 
@@ -108,14 +108,14 @@ export interface LeaseStorage {
   leave(subscription: string, owner: string): Promise<void>;
 }
 
-const memoryStorages = new WeakMap<object, MemoryConsumerStorage>();
+const MEMORY_CONSUMER_STORAGE = new ServiceKey<MemoryConsumerStorage>('consumers.memoryStorage');
 
-/** The consumer storage of a store: one per store object, so subscriptions share it. */
-export function consumerStorageFor(wrapped: EventStore): ConsumerStorage {
-  // A store wrapped for schemas (registeredEventStore) keeps its tables: look through the wrapper.
-  const store = unwrapEventStore(wrapped);
-  if (store instanceof SqlEventStore) return new SqlConsumerStorage(store.client, store.names);
-  let storage = memoryStorages.get(store);
-  if (!storage) memoryStorages.set(store, (storage = new MemoryConsumerStorage()));
-  return storage;
+/**
+ * The consumer storage of a store: its own tables on a SQL store, otherwise one in memory per
+ * store (shared by its subscriptions and every registry wrapper around it, through `storeServices`).
+ */
+export function consumerStorageFor(store: EventStore): ConsumerStorage {
+  const sql = sqlAccess(store);
+  if (sql) return new SqlConsumerStorage(sql.client, sql.names);
+  return storeServices(store).get(MEMORY_CONSUMER_STORAGE, () => new MemoryConsumerStorage());
 }

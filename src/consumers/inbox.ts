@@ -1,5 +1,5 @@
 import type { EventStore } from '../core/event-store.js';
-import type { SqlQueryable } from '../store/sql/sql-client.js';
+import type { SqlQueryable } from '../core/sql-queryable.js';
 import { consumerStorageFor, type ConsumerStorage } from './consumer-storage.js';
 
 /** The outcome of `Inbox.handle`. */

@@ -1,6 +1,5 @@
 import type { RecordedEvent } from '../core/message.js';
-import type { SqlClient, SqlQueryable } from '../store/sql/sql-client.js';
-import type { SqlNames } from '../store/sql/sql-names.js';
+import type { SqlClient, SqlNames, SqlQueryable } from '../store/sql-access.js';
 import type { Checkpoint, ConsumerStorage, ConsumerTx, DeadLetter, DeadLetterStatus, Failure, LeaseStorage } from './consumer-storage.js';
 import { eventFromJson, eventToJson } from './event-json.js';
 

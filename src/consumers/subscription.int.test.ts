@@ -8,7 +8,6 @@ import { subscriptionSuite } from '../../test/consumers/subscription-suite.js';
 import { ev, eventually } from '../../test/consumers/helpers.js';
 import { createdSchemas, dropSchemas, storeFactories, uniqueSchema } from '../../test/stores.js';
 import { POSTGRES_URL } from '../../test/services.js';
-import { appendChannel } from '../store/sql/consumer-migrations.js';
 
 const factories = (await storeFactories()).filter((f) => f.name === 'postgres');
 for (const factory of factories) subscriptionSuite(factory);
@@ -69,7 +68,7 @@ describe.skipIf(Boolean(factories[0]?.skip))('subscriptions: postgres wake-up an
     await listener.connect();
     const received: number[] = [];
     listener.on('notification', () => received.push(performance.now()));
-    await listener.query(`LISTEN "${appendChannel(writer.names)}"`);
+    await listener.query(`LISTEN "${writer.names.appendChannel}"`);
     try {
       for (let burst = 0; burst < 3; burst++) {
         received.length = 0;

@@ -3,7 +3,7 @@ import type { AllFilter, AppendOptions, EventStore } from '../core/event-store.j
 import type { AppendResult, NewEvent, RecordedEvent } from '../core/message.js';
 import type { EventRegistry } from '../schema/event-registry.js';
 import { eventRegistryOf, unwrapEventStore } from '../schema/registered-event-store.js';
-import type { SqlQueryable } from '../store/sql/sql-client.js';
+import type { SqlQueryable } from '../core/sql-queryable.js';
 import { AppendSignal } from './append-signal.js';
 import { consumerStorageFor, type Checkpoint, type ConsumerStorage, type ConsumerTx, type DeadLetter, type DeadLetterStatus } from './consumer-storage.js';
 import { CheckpointKeeper, GenerationChanged } from './checkpoint-keeper.js';

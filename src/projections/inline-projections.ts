@@ -1,15 +1,15 @@
 import { FactumError } from '../core/errors.js';
-import { unwrapEventStore } from '../schema/registered-event-store.js';
 import type { EventStore } from '../core/event-store.js';
 import type { RecordedEvent } from '../core/message.js';
-import { BaseEventStore } from '../store/base-event-store.js';
-import type { QueryOptions, SqlQueryable } from '../store/sql/sql-client.js';
-import { SqlEventStore } from '../store/sql/sql-event-store.js';
-import { storageError } from '../store/sql/storage-error.js';
+import type { QueryOptions, SqlQueryable } from '../core/sql-queryable.js';
+import { storeCapabilities } from '../core/store-capabilities.js';
+import { installInlineHook } from '../store/inline-hook.js';
+import { sqlAccess, storageError } from '../store/sql-access.js';
+import { ServiceKey, storeServices } from '../store/store-services.js';
 import { ensureProjectionTables } from './projection-runner.js';
 import { tableNamer, type Projection } from './projection.js';
 
-const registries = new WeakMap<object, InlineProjections>();
+const INLINE_PROJECTIONS = new ServiceKey<InlineProjections>('projections.inline');
 
 /**
  * Projections that run inside the append itself: on SQL stores in the append's transaction (the
@@ -26,15 +26,13 @@ const registries = new WeakMap<object, InlineProjections>();
 export class InlineProjections {
   private readonly projections = new Map<string, { projection: Projection; table: (name: string) => string }>();
 
-  private constructor(private readonly store: BaseEventStore) {}
+  private constructor(private readonly store: EventStore) {}
 
   /** Registers projections on a store (creating their tables on SQL stores); returns the store's registry. */
-  static async register(wrapped: EventStore, ...projections: Projection[]): Promise<InlineProjections> {
-    const store = unwrapEventStore(wrapped);
-    if (!(store instanceof BaseEventStore)) throw new FactumError('INVALID_ARGUMENT', 'Inline projections need a factum store (memory, PGlite or PostgreSQL)');
-    let registry = registries.get(store);
-    if (!registry) registries.set(store, (registry = new InlineProjections(store)));
-    const sql = store instanceof SqlEventStore ? store : undefined;
+  static async register(store: EventStore, ...projections: Projection[]): Promise<InlineProjections> {
+    if (!storeCapabilities(store).inlineHooks) throw new FactumError('INVALID_ARGUMENT', `Inline projections need a store that runs hooks in its appends (memory, PGlite or PostgreSQL), not the ${store.kind} store`);
+    const registry = storeServices(store).get(INLINE_PROJECTIONS, () => new InlineProjections(store));
+    const sql = sqlAccess(store);
     for (const projection of projections) {
       if (sql) await ensureProjectionTables(sql.client, sql.names.s, projection);
       registry.projections.set(projection.name, { projection, table: tableNamer(projection, sql?.names.s) });
@@ -56,12 +54,13 @@ export class InlineProjections {
 
   private install(): void {
     if (this.projections.size === 0) {
-      this.store.inlineHook = undefined;
+      installInlineHook(this.store, undefined);
       return;
     }
     const entries = [...this.projections.values()].map((entry) => ({ ...entry, operation: `inline projection "${entry.projection.name}"` }));
-    this.store.inlineHook =
-      this.store instanceof SqlEventStore
+    installInlineHook(
+      this.store,
+      storeCapabilities(this.store).sql
         ? async (events: RecordedEvent[], tx: SqlQueryable | undefined) => {
             for (const event of events) {
               for (const { projection, table, operation } of entries) {
@@ -80,7 +79,8 @@ export class InlineProjections {
                 }
               }
             }
-          };
+          },
+    );
   }
 }
 

@@ -1,12 +1,11 @@
 import { FactumError } from '../core/errors.js';
-import { unwrapEventStore } from '../schema/registered-event-store.js';
 import type { EventStore } from '../core/event-store.js';
 import { consumerStorageFor } from '../consumers/consumer-storage.js';
 import type { RetryPolicy } from '../core/retry-policy.js';
 import { Subscription, type DrainResult, type SubscriptionStatus } from '../consumers/subscription.js';
 import type { DeadLetter } from '../consumers/consumer-storage.js';
-import type { SqlQueryable } from '../store/sql/sql-client.js';
-import { SqlEventStore } from '../store/sql/sql-event-store.js';
+import type { SqlQueryable } from '../core/sql-queryable.js';
+import { sqlAccess } from '../store/sql-access.js';
 import { applyProjection, tableNamer, type Projection, type ProjectionDefinition } from './projection.js';
 
 /** Options of `ProjectionRunner.start`. */
@@ -55,8 +54,7 @@ export class ProjectionRunner {
 
   /** Creates missing tables, then starts the subscription from the projection's checkpoint. */
   static async start(store: EventStore, projection: Projection, options: ProjectionRunnerOptions = {}): Promise<ProjectionRunner> {
-    const inner = unwrapEventStore(store);
-    const sql = inner instanceof SqlEventStore ? inner : undefined;
+    const sql = sqlAccess(store);
     const tables = Object.keys(projection.tables ?? {});
     if (!sql && tables.length > 0) {
       // Its handlers write through `sql`, which only SQL stores give: every event would fail.

@@ -1,10 +1,9 @@
 import { FactumError } from '../core/errors.js';
-import { unwrapEventStore } from '../schema/registered-event-store.js';
 import type { EventStore } from '../core/event-store.js';
 import type { RecordedEvent } from '../core/message.js';
-import type { SqlQueryable } from '../store/sql/sql-client.js';
-import { EVENT_COLUMNS, EVENT_PARSERS } from '../store/sql/event-columns.js';
-import { SqlEventStore } from '../store/sql/sql-event-store.js';
+import type { SqlQueryable } from '../core/sql-queryable.js';
+import { storeCapabilities } from '../core/store-capabilities.js';
+import { sqlAccess } from '../store/sql-access.js';
 import { ensureProjectionTables } from './projection-runner.js';
 import { applyProjection, tableNamer, type Projection } from './projection.js';
 
@@ -64,10 +63,10 @@ export interface RebuildResult extends RebuildProgress {
  * })
  */
 export async function rebuildProjection(store: EventStore, projection: Projection, options: RebuildOptions = {}): Promise<RebuildResult> {
-  // Reads go through `store` (a schema-registered store upcasts); tables through the store inside.
-  const inner = unwrapEventStore(store);
-  if (!(inner instanceof SqlEventStore)) throw new FactumError('INVALID_ARGUMENT', 'rebuildProjection needs a SQL store (PostgreSQL or PGlite)');
-  const { client, names } = inner;
+  // Reads go through `store` (a schema-registered store upcasts); tables through its SQL access.
+  const sql = sqlAccess(store);
+  if (!sql) throw new FactumError('INVALID_ARGUMENT', 'rebuildProjection needs a SQL store (PostgreSQL or PGlite)');
+  const { client, names } = sql;
   const { s } = names;
   const suffix = '__rebuild';
   const rebuildName = `${projection.name}::rebuild`;
@@ -196,10 +195,10 @@ export async function rebuildProjection(store: EventStore, projection: Projectio
           // from the log (a gap-safe read would wait for those open appends, which wait for us).
           for (;;) {
             const { rows: events } = await tx.query<RecordedEvent>(
-              `SELECT ${EVENT_COLUMNS}
+              `SELECT ${sql.eventColumns}
                  FROM ${s}events e WHERE global_position > $1 AND event_type = ANY($2) ORDER BY global_position LIMIT $3`,
               [position.toString(), projection.eventTypes, batchSize],
-              { parsers: EVENT_PARSERS },
+              { parsers: sql.eventParsers },
             );
             if (events.length === 0) break;
             position = await apply(tx, { events, position: events[events.length - 1]!.globalPosition, headPosition: head });
@@ -209,7 +208,7 @@ export async function rebuildProjection(store: EventStore, projection: Projectio
         // Bring the copy exactly to where the live read model is, so neither loses nor repeats an event.
         // PostgreSQL reads the log on other connections meanwhile; PGlite has one, so it goes round again.
         while (liveAt !== undefined && position < liveAt) {
-          if (inner.kind !== 'postgres') throw behindLive;
+          if (!storeCapabilities(store).concurrentSessions) throw behindLive;
           const from = position;
           const page = await read(from);
           position = await apply(tx, page, liveAt);

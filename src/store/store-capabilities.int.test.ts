@@ -5,7 +5,7 @@ import { afterAll } from 'vitest';
 import { describeOnStores } from '../../test/describe-on-stores.js';
 import { createdSchemas, dropSchemas } from '../../test/stores.js';
 import { caught } from '../../test/caught.js';
-import type { EventStore } from '../core/event-store.js';
+import { ownStore } from '../../test/own-store.js';
 import type { RecordedEvent } from '../core/message.js';
 import { NO_CAPABILITIES, storeCapabilities } from '../core/store-capabilities.js';
 import { snapshotStoreFor } from '../domain/snapshots/snapshot-store-for.js';
@@ -87,26 +87,6 @@ describeOnStores('SQL access', (on) => {
     expect(sql.storageError('probe', new Error('boom'))).toMatchObject({ code: 'STORAGE_ERROR', details: { operation: 'probe' } });
   });
 }, { needs: ['sql'] });
-
-/** A store of one's own: the port, delegated to a memory store, and nothing declared. */
-function ownStore(inner: EventStore): EventStore {
-  return {
-    kind: 'own',
-    append: (...args) => inner.append(...args),
-    readStream: (...args) => inner.readStream(...args),
-    loadStream: (...args) => inner.loadStream(...args),
-    readAllPage: (...args) => inner.readAllPage(...args),
-    readAll: (...args) => inner.readAll(...args),
-    headPosition: () => inner.headPosition(),
-    streamInfo: (...args) => inner.streamInfo(...args),
-    setStreamMetadata: (...args) => inner.setStreamMetadata(...args),
-    deleteStream: (...args) => inner.deleteStream(...args),
-    tombstoneStream: (...args) => inner.tombstoneStream(...args),
-    listStreams: (...args) => inner.listStreams(...args),
-    transaction: (fn) => inner.transaction(fn),
-    close: () => inner.close(),
-  };
-}
 
 describe('a store of your own that declares nothing', () => {
   it('has no capabilities, and a side object that its registry wrappers share', async () => {

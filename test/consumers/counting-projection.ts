@@ -1,7 +1,7 @@
 /** The counting projection shared by the projection tests and the crash-test worker processes. */
 import type { EventStore } from '../../src/core/event-store.js';
 import { defineProjection, type Projection } from '../../src/projections/projection.js';
-import { sqlOf } from './helpers.js';
+import { sqlAccess } from '../../src/store/sql-access.js';
 
 /** Counts events per stream; a double-applied event shows as a count too high. */
 export function countingProjection(
@@ -31,7 +31,7 @@ export function countingProjection(
 }
 
 export async function readCounts(store: EventStore, projection: Projection, table = 'counts', memory?: Map<string, number>): Promise<Record<string, number>> {
-  const sql = sqlOf(store);
+  const sql = sqlAccess(store);
   if (!sql) return Object.fromEntries([...(memory ?? new Map<string, number>()).entries()].sort());
   const { rows } = await sql.client.query<{ stream_id: string; n: number }>(`SELECT stream_id, n FROM ${sql.names.s}"${table}" ORDER BY stream_id`);
   void projection;

@@ -14,7 +14,8 @@ import { Subscription, type SubscriptionOptions } from '../../src/consumers/subs
 import { EventRegistry } from '../../src/schema/event-registry.js';
 import { defineEvent } from '../../src/schema/event-type.js';
 import type { StoreFactory } from '../stores.js';
-import { ev, eventually, sleep, sqlOf } from './helpers.js';
+import { ev, eventually, sleep } from './helpers.js';
+import { sqlAccess } from '../../src/store/sql-access.js';
 
 export function failurePathsSuite(factory: StoreFactory): void {
   const label = factory.skip ? `${factory.name} (skipped: ${factory.skip})` : factory.name;
@@ -35,7 +36,7 @@ export function failurePathsSuite(factory: StoreFactory): void {
 
     it("the README's mailer: an event failing after others in its batch re-runs none of them, and they commit before its retry", async () => {
       store = await factory.open();
-      const sql = sqlOf(store);
+      const sql = sqlAccess(store);
       if (sql) await sql.client.query(`CREATE TABLE ${sql.names.s}sent (order_id text NOT NULL)`);
       const storage = consumerStorageFor(store);
       await store.append('order-1', [ev('OrderPlaced')]);

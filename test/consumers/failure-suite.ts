@@ -8,7 +8,8 @@ import type { RecordedEvent } from '../../src/core/message.js';
 import { Inbox } from '../../src/consumers/inbox.js';
 import { Subscription } from '../../src/consumers/subscription.js';
 import type { StoreFactory } from '../stores.js';
-import { caught, ev, sqlOf } from './helpers.js';
+import { caught, ev } from './helpers.js';
+import { sqlAccess } from '../../src/store/sql-access.js';
 
 export function failureSuite(factory: StoreFactory): void {
   const label = factory.skip ? `${factory.name} (skipped: ${factory.skip})` : factory.name;
@@ -149,7 +150,7 @@ export function failureSuite(factory: StoreFactory): void {
 
     it('the inbox stops a duplicate delivery, alone and inside a subscription', async () => {
       store = await factory.open();
-      const sql = sqlOf(store);
+      const sql = sqlAccess(store);
       if (sql) await sql.client.query(`CREATE TABLE ${sql.names.s}effects (message_id text)`);
       const effects: string[] = [];
       const inbox = new Inbox(store, 'mailer');

@@ -16,7 +16,8 @@ import { defineProjection } from '../../src/projections/projection.js';
 import { InlineProjections } from '../../src/projections/inline-projections.js';
 import type { BaseEventStore } from '../../src/store/base-event-store.js';
 import type { StoreFactory } from '../stores.js';
-import { ev, eventually, sqlOf } from './helpers.js';
+import { ev, eventually } from './helpers.js';
+import { sqlAccess } from '../../src/store/sql-access.js';
 
 const events = async (store: EventStore, streamId: string) => (await store.loadStream(streamId)).events;
 
@@ -46,7 +47,7 @@ export function handlerAppendSuite(factory: StoreFactory): void {
 
     it('commits the appended events with the checkpoint (and the rows): a reader never sees one without the other', async () => {
       store = await factory.open();
-      const sql = sqlOf(store);
+      const sql = sqlAccess(store);
       if (sql) await sql.client.query(`CREATE TABLE ${sql.names.s}acks (order_id text PRIMARY KEY)`);
       let reached!: () => void;
       const atGate = new Promise<void>((resolve) => (reached = resolve));
@@ -170,7 +171,7 @@ export function handlerAppendSuite(factory: StoreFactory): void {
     it('validates a handler\'s appends against the registry and runs inline projections on them, in its transaction', async () => {
       const registry = new EventRegistry([defineEvent('Acked', z.object({ n: z.number() }))]);
       store = registry.wrap(await factory.open());
-      const sql = sqlOf(store);
+      const sql = sqlAccess(store);
       const projected: number[] = [];
       const acks = defineProjection({
         name: 'acks',

@@ -1,6 +1,4 @@
-import type { EventStore } from '../../src/core/event-store.js';
 import type { NewEvent } from '../../src/core/message.js';
-import { SqlEventStore } from '../../src/store/sql/sql-event-store.js';
 
 export const ev = (type: string, data: Record<string, unknown> = {}): NewEvent => ({ type, data });
 
@@ -13,11 +11,6 @@ export async function eventually(check: () => boolean | Promise<boolean>, timeou
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await sleep(10);
   }
-}
-
-/** The SQL store behind `store`, or undefined for the memory store. */
-export function sqlOf(store: EventStore): SqlEventStore | undefined {
-  return store instanceof SqlEventStore ? store : undefined;
 }
 
 export { caught } from '../caught.js';

@@ -6,7 +6,8 @@ import { InlineProjections } from '../../src/projections/inline-projections.js';
 import { rebuildProjection } from '../../src/projections/rebuild.js';
 import { countingProjection, readCounts } from './counting-projection.js';
 import type { StoreFactory } from '../stores.js';
-import { ev, sqlOf } from './helpers.js';
+import { ev } from './helpers.js';
+import { sqlAccess } from '../../src/store/sql-access.js';
 
 export function inlineSuite(factory: StoreFactory): void {
   const label = factory.skip ? `${factory.name} (skipped: ${factory.skip})` : factory.name;
@@ -18,7 +19,7 @@ export function inlineSuite(factory: StoreFactory): void {
 
     it('updates the read model in the append: both happen or neither does', async () => {
       store = await factory.open();
-      const sql = sqlOf(store);
+      const sql = sqlAccess(store);
       const memory = new Map<string, number>();
       const projection = defineProjection({
         name: 'balances',
@@ -85,7 +86,7 @@ export function inlineSuite(factory: StoreFactory): void {
       };
       await write(100);
       // Wrong on purpose, so that only a real rebuild can put it right.
-      const sql = sqlOf(store)!;
+      const sql = sqlAccess(store)!;
       await sql.client.query(`UPDATE ${sql.names.s}counts SET n = n * 10`);
       let writing: Promise<void> | undefined;
       const result = await rebuildProjection(store, projection, {

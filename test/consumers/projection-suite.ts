@@ -6,7 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { EventStore } from '../../src/core/event-store.js';
 import { ProjectionRunner, waitForProjection } from '../../src/projections/projection-runner.js';
 import type { StoreFactory } from '../stores.js';
-import { caught, ev, sqlOf } from './helpers.js';
+import { caught, ev } from './helpers.js';
+import { sqlAccess } from '../../src/store/sql-access.js';
 import { countingProjection, readCounts } from './counting-projection.js';
 
 export { countingProjection, readCounts };
@@ -46,7 +47,7 @@ export function projectionSuite(factory: StoreFactory): void {
 
     it.skipIf(factory.name === 'memory')(`never applies an event twice when the transaction dies between the handler and the commit${factory.name === 'memory' ? ' (skipped: the memory store has no transaction to kill)' : ''}`, async () => {
       store = await factory.open();
-      const sql = sqlOf(store)!;
+      const sql = sqlAccess(store)!;
       for (let i = 0; i < 30; i++) await store.append(`s-${i % 4}`, [ev('Counted')]);
       let crashes = 0;
       const projection = countingProjection('crashy', {

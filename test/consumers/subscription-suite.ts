@@ -8,7 +8,8 @@ import type { RecordedEvent } from '../../src/core/message.js';
 import { isCheckpointConflict } from '../../src/core/errors.js';
 import { Subscription, type SubscriptionOptions } from '../../src/consumers/subscription.js';
 import type { StoreFactory } from '../stores.js';
-import { caught, ev, eventually, sqlOf } from './helpers.js';
+import { caught, ev, eventually } from './helpers.js';
+import { sqlAccess } from '../../src/store/sql-access.js';
 
 export function subscriptionSuite(factory: StoreFactory): void {
   const label = factory.skip ? `${factory.name} (skipped: ${factory.skip})` : factory.name;
@@ -117,7 +118,7 @@ export function subscriptionSuite(factory: StoreFactory): void {
 
     it('lets only one of two instances of a subscription advance the checkpoint; the other stops', async () => {
       store = await factory.open();
-      const sql = sqlOf(store);
+      const sql = sqlAccess(store);
       if (sql) await sql.client.query(`CREATE TABLE ${sql.names.s}applied (event_id text PRIMARY KEY, by_instance text)`);
       await store.append('x-1', [ev('X'), ev('X'), ev('X')]);
       const handler = (instance: string): SubscriptionOptions['handler'] => async (e, ctx) => {
