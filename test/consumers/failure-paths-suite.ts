@@ -100,6 +100,8 @@ export function failurePathsSuite(factory: StoreFactory): void {
       // b-1 ran after the first failure, before any retry: no retry wait stood in its way.
       expect(attemptsWhenOtherStreamRan).toBe(1);
       expect(handled).toEqual(['b-1/1']);
+      // b-1's handler has run; the batch's transaction (with a-1's letters) may still be committing.
+      await eventually(async () => (await sub.deadLetters()).length === 2, 20_000, "a-1's letters committed");
       expect((await sub.deadLetters()).map((d) => [d.status, n(d.event)])).toEqual([
         ['retrying', 'a-1/1'],
         ['parked', 'a-1/2'],
