@@ -1,5 +1,5 @@
-import { FactumError } from '../../core/errors.js';
 import type { SqlQueryable } from '../../core/sql-queryable.js';
+import { storageError } from '../../store/sql-access.js';
 import type { Snapshot, SnapshotStore } from './snapshot-store.js';
 
 /** What `SqlSnapshotStore` needs from an `SqlEventStore`: its client and schema prefix. */
@@ -71,10 +71,7 @@ export class SqlSnapshotStore implements SnapshotStore {
     try {
       return await this.client.query<Row>(sql, params);
     } catch (error) {
-      throw new FactumError('STORAGE_ERROR', `${operation} failed: ${(error as Error)?.message ?? String(error)}`, {
-        cause: error,
-        details: { operation, sqlState: (error as { code?: string })?.code },
-      });
+      throw storageError(operation, error);
     }
   }
 }
