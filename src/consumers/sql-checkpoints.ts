@@ -1,5 +1,5 @@
 /**
- * Every statement on the checkpoints table (migration 002), in one place: the subscriptions'
+ * Every statement on the checkpoints table (migrations/002-consumer-tables.ts), in one place: the subscriptions'
  * storage and the projection rebuild both go through these, so the compare-and-set has one
  * definition.
  */

@@ -19,7 +19,7 @@ interface DeadLetterRow {
   last_failed_at: Date | null;
 }
 
-/** Consumer tables on PostgreSQL or PGlite, beside the log (migration 2, consumer-migrations.ts). */
+/** Consumer tables on PostgreSQL or PGlite, beside the log (migrations/002-consumer-tables.ts). */
 export class SqlConsumerStorage implements ConsumerStorage {
   readonly leases: LeaseStorage;
 
