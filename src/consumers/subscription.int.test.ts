@@ -10,7 +10,7 @@ import { createdSchemas, dropSchemas, storeFactories, uniqueSchema } from '../..
 import { POSTGRES_URL } from '../../test/services.js';
 
 const factories = (await storeFactories()).filter((f) => f.name === 'postgres');
-for (const factory of factories) subscriptionSuite(factory);
+subscriptionSuite(factories);
 afterAll(() => dropSchemas(createdSchemas));
 
 describe.skipIf(Boolean(factories[0]?.skip))('subscriptions: postgres wake-up and open transactions', () => {
