@@ -1,4 +1,4 @@
 // The failure paths of subscriptions on the in-process stores: memory and embedded PGlite.
-import { failurePathsSuite } from '../../test/consumers/failure-paths-suite.js';
+import { failurePathsSuite } from '../../test/runner-suites/failure-paths-suite.js';
 
 failurePathsSuite((f) => f.name !== 'postgres');

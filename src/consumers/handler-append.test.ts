@@ -1,3 +1,3 @@
-import { handlerAppendSuite } from '../../test/consumers/handler-append-suite.js';
+import { handlerAppendSuite } from '../../test/runner-suites/handler-append-suite.js';
 
 handlerAppendSuite((f) => f.name !== 'postgres');

@@ -1,4 +1,4 @@
 // Partitioned subscriptions in one process on the memory store and embedded PGlite.
-import { partitionSuite } from '../../test/consumers/partition-suite.js';
+import { partitionSuite } from '../../test/runner-suites/partition-suite.js';
 
 partitionSuite((f) => f.name !== 'postgres');

@@ -1,4 +1,4 @@
 // Subscriptions on the in-process stores: memory and embedded PGlite.
-import { subscriptionSuite } from '../../test/consumers/subscription-suite.js';
+import { subscriptionSuite } from '../../test/runner-suites/subscription-suite.js';
 
 subscriptionSuite((f) => f.name !== 'postgres');

@@ -1,4 +1,4 @@
 // Async projections on the in-process stores: memory and embedded PGlite.
-import { projectionSuite } from '../../test/consumers/projection-suite.js';
+import { projectionSuite } from '../../test/runner-suites/projection-suite.js';
 
 projectionSuite((f) => f.name !== 'postgres');

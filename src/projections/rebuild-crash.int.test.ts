@@ -8,9 +8,9 @@ import type { EventStore } from '../core/event-store.js';
 import { openPostgresEventStore } from '../store/postgres/postgres-event-store.js';
 import { ProjectionRunner } from './projection-runner.js';
 import { rebuildProjection } from './rebuild.js';
-import { countingProjection, readCounts } from '../../test/consumers/counting-projection.js';
-import { spawnWorker } from '../../test/consumers/processes.js';
-import { ev } from '../../test/consumers/helpers.js';
+import { countingProjection, readCounts } from '../../test/runner-suites/counting-projection.js';
+import { spawnWorker } from '../../test/runner-suites/processes.js';
+import { ev } from '../../test/runner-suites/helpers.js';
 import { createdSchemas, dropSchemas, uniqueSchema } from '../../test/stores.js';
 import { POSTGRES_URL, postgresUnavailable } from '../../test/services.js';
 

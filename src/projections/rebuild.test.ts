@@ -1,4 +1,4 @@
 // Rebuilds on the embedded PGlite store.
-import { rebuildSuite } from '../../test/consumers/rebuild-suite.js';
+import { rebuildSuite } from '../../test/runner-suites/rebuild-suite.js';
 
 rebuildSuite((f) => f.name === 'pglite');
