@@ -1,4 +1,4 @@
-import { ProjectionRunner, Subscription, defineProjection } from 'factum';
+import { ProjectionRunner, Subscription, defineProjection, readModel } from 'factum';
 import { openPGliteEventStore } from 'factum/pglite';
 
 const store = await openPGliteEventStore({ dataDir: 'memory://' }); // the embedded store, kept in memory here
@@ -28,7 +28,8 @@ const mailer = await new Subscription(store, {
 const { lastPosition } = await store.append('order-1', [{ type: 'OrderPlaced', data: { total: 42 } }]);
 await runner.waitFor(lastPosition, { timeoutMs: 5000 }); // read-your-writes
 await mailer.waitFor(lastPosition, { timeoutMs: 5000 });
-const { rows } = await store.client.query<{ order_id: string; total: string }>(`SELECT * FROM ${store.names.s}totals ORDER BY order_id`);
+const totals = readModel(store, orderTotals); // the tables as the handlers name them
+const { rows } = await totals.query<{ order_id: string; total: string }>(`SELECT * FROM ${totals.table('totals')} ORDER BY order_id`);
 console.log(rows.map((r) => `${r.order_id}: ${Number(r.total)}`).join(', '), '|', emails.join(', '), `| lag: ${mailer.status().lagEvents} events`);
 
 await mailer.stop();

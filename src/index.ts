@@ -79,6 +79,7 @@ export type { Checkpoint, DeadLetter, DeadLetterStatus } from './consumers/consu
 export { defineProjection, type Projection, type ProjectionDefinition, type ProjectionHandler, type ProjectionContext } from './projections/projection.js';
 export { ProjectionRunner, waitForProjection, type ProjectionRunnerOptions } from './projections/projection-runner.js';
 export { InlineProjections } from './projections/inline-projections.js';
+export { readModel, type ReadModel } from './projections/read-model.js';
 export { rebuildProjection, type RebuildOptions, type RebuildProgress, type RebuildResult } from './projections/rebuild.js';
 // Messaging: the Broker port, the event envelope, the in-memory broker (src/transport); RabbitMQ is `factum/rabbitmq`.
 export { isBrokerUnavailable, isMessageRefused } from './core/errors.js';

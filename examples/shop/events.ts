@@ -4,7 +4,7 @@
  * `shipment-<orderId>` (Shipping). Services never call each other; they react to these.
  * Money is in cents. Every event of one order's flow carries the order id as its correlation id.
  */
-import type { NewEvent, RecordedEvent } from './factum.js';
+import type { NewEvent, RecordedEvent } from '../../src/index.js';
 
 export type Warehouse = 'east' | 'west';
 

@@ -9,7 +9,7 @@
  * even across a crash. A snapshot is written only once that transaction committed: one of a
  * state that was rolled back would mislead every later load.
  */
-import { handleCommand, Subscription, type Decider, type EventStore, type NewEvent, type RecordedEvent, type SnapshotStore } from './factum.js';
+import { handleCommand, Subscription, type Decider, type EventStore, type NewEvent, type RecordedEvent, type SnapshotStore } from '../../src/index.js';
 import type { ShopEventType } from './events.js';
 
 /** Runs one command on behalf of the event that caused it. */

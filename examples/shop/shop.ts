@@ -3,7 +3,7 @@
  * reads events and appends to its own streams, so each could run in a process of its own on
  * PostgreSQL with no change: they share the log, never a call.
  */
-import { BaseEventStore, InlineProjections, ProjectionRunner, snapshotStoreFor, type DeadLetter, type EventStore, type SnapshotStore, type Subscription, type SubscriptionStatus } from './factum.js';
+import { InlineProjections, ProjectionRunner, snapshotStoreFor, type DeadLetter, type EventStore, type SnapshotStore, type Subscription, type SubscriptionStatus } from '../../src/index.js';
 import { inventoryService } from './inventory/inventory-service.js';
 import { ordersService } from './orders/orders-service.js';
 import { paymentsService } from './payments/payments-service.js';
@@ -57,7 +57,7 @@ export class Shop {
     await shop.startServices();
     // Lag is sampled at every append, while the run is busy (once it settles every lag is zero).
     // Not on a timer: on PGlite a busy run is one long chain of promises and timers wait for it.
-    shop.stopSampling = store instanceof BaseEventStore ? store.onAppended(() => shop.sampleLag()) : undefined;
+    shop.stopSampling = store.onAppended(() => shop.sampleLag());
     return shop;
   }
 

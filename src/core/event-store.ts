@@ -188,6 +188,19 @@ export interface EventStore {
    */
   transaction<T>(fn: (tx: EventStoreTransaction) => Promise<T>): Promise<T>;
 
+  /**
+   * Calls `listener` after every append made through this store object commits (a transaction's
+   * appends once it commits), with the append's result. The in-process wake-up: appends of
+   * other processes are not seen here (subscriptions hear those by LISTEN or polling). Returns
+   * the function that removes the listener. A listener must not throw; it runs on the
+   * appender's path, so keep it short.
+   *
+   * @example
+   * const off = store.onAppended((result) => console.log('appended up to', result.lastPosition))
+   * off()
+   */
+  onAppended(listener: (result: AppendResult) => void): () => void;
+
   /** Releases connections (PostgreSQL) or the database files (PGlite). Later calls fail with STORE_CLOSED. */
   close(): Promise<void>;
 }

@@ -1,5 +1,5 @@
 /** Stock levels (async projection): units on the shelf, allocated to orders, and restocked, per warehouse and SKU. */
-import { defineProjection, type ProjectionContext, type SqlQueryable } from '../factum.js';
+import { defineProjection, type ProjectionContext, type ReadModel } from '../../../src/index.js';
 import { isEvent, type Line, type Warehouse } from '../events.js';
 import { sqlOf } from '../read-models/sql-of.js';
 
@@ -37,8 +37,8 @@ export const stockLevels = defineProjection({
 });
 
 /** The (warehouse, SKU) with the fewest units on hand, as the read model knows it (it may lag a little). */
-export async function lowestStock(sql: SqlQueryable, table: string): Promise<{ warehouse: Warehouse; sku: string; onHand: number } | undefined> {
-  const { rows } = await sql.query<{ warehouse: Warehouse; sku: string; on_hand: number }>(`SELECT warehouse, sku, on_hand FROM ${table} ORDER BY on_hand, warehouse, sku LIMIT 1`);
+export async function lowestStock(stock: ReadModel): Promise<{ warehouse: Warehouse; sku: string; onHand: number } | undefined> {
+  const { rows } = await stock.query<{ warehouse: Warehouse; sku: string; on_hand: number }>(`SELECT warehouse, sku, on_hand FROM ${stock.table('stock_levels')} ORDER BY on_hand, warehouse, sku LIMIT 1`);
   const row = rows[0];
   return row ? { warehouse: row.warehouse, sku: row.sku, onHand: Number(row.on_hand) } : undefined;
 }

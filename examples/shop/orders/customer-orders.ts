@@ -2,7 +2,7 @@
  * Orders per customer (inline projection): updated inside the very transaction that appends the
  * order's events, so it is never behind the log; a customer sees their new order at once.
  */
-import { defineProjection, type ProjectionContext } from '../factum.js';
+import { defineProjection, type ProjectionContext } from '../../../src/index.js';
 import { isEvent } from '../events.js';
 import { sqlOf } from '../read-models/sql-of.js';
 

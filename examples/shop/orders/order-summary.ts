@@ -1,5 +1,5 @@
 /** Order summary (async projection): one row per order with its status, payment and shipment as they evolve. */
-import { defineProjection, type ProjectionContext, type RecordedEvent } from '../factum.js';
+import { defineProjection, type ProjectionContext, type RecordedEvent } from '../../../src/index.js';
 import { isEvent } from '../events.js';
 import { sqlOf } from '../read-models/sql-of.js';
 

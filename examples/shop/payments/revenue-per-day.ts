@@ -1,5 +1,5 @@
 /** Revenue per day (async projection): money charged and refunded, by the UTC day the fact was recorded. */
-import { defineProjection, type ProjectionContext, type RecordedEvent } from '../factum.js';
+import { defineProjection, type ProjectionContext, type RecordedEvent } from '../../../src/index.js';
 import { sqlOf } from '../read-models/sql-of.js';
 
 async function add(context: ProjectionContext, event: RecordedEvent, charged: number, refunded: number): Promise<void> {
