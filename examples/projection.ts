@@ -1,16 +1,19 @@
-import { ProjectionRunner, Subscription, defineProjection, readModel } from 'factum';
+import { ProjectionRunner, Subscription, defineProjection, readModel, type NewEvent } from 'factum';
 import { openPGliteEventStore } from 'factum/pglite';
 
 const store = await openPGliteEventStore({ dataDir: 'memory://' }); // the embedded store, kept in memory here
 
-// A read model in SQL: its table, and a handler per event type. The runner writes the row and
-// its checkpoint in one transaction, so a crash can neither skip nor double-apply an event.
-const orderTotals = defineProjection({
+type OrderPlaced = NewEvent<'OrderPlaced', { total: number }>;
+
+// A read model in SQL: its table, and a handler per event type of the union it is defined over
+// (each gets its own event, typed). The runner writes the row and its checkpoint in one
+// transaction, so a crash can neither skip nor double-apply an event.
+const orderTotals = defineProjection<OrderPlaced>({
   name: 'order-totals',
   tables: { totals: (t) => `CREATE TABLE ${t} (order_id text PRIMARY KEY, total numeric NOT NULL)` },
   handlers: {
     OrderPlaced: async (event, { sql, table }) => {
-      await sql!.query(`INSERT INTO ${table('totals')} VALUES ($1, $2)`, [event.streamId, (event.data as { total: number }).total]);
+      await sql!.query(`INSERT INTO ${table('totals')} VALUES ($1, $2)`, [event.streamId, event.data.total]);
     },
   },
 });

@@ -54,11 +54,6 @@ export type ShopEventType = ShopEvent['type'];
 /** A recorded shop event, narrowed by its type. */
 export type Recorded<E extends ShopEvent = ShopEvent> = RecordedEvent<E['type'], E['data']>;
 
-/** Narrows a recorded event to one shop event type. */
-export function isEvent<T extends ShopEventType>(event: RecordedEvent, type: T): event is Recorded<Extract<ShopEvent, { type: T }>> {
-  return event.type === type;
-}
-
 export const orderStream = (orderId: string): string => `order-${orderId}`;
 export const paymentStream = (orderId: string): string => `payment-${orderId}`;
 export const inventoryStream = (warehouse: Warehouse): string => `inventory-${warehouse}`;

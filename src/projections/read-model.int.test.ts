@@ -35,6 +35,7 @@ describeOnStores('readModel', (on) => {
 
   it('refuses a table the projection does not declare', async () => {
     const model = readModel(await on.open(), totals);
+    // @ts-expect-error the names are typed too: this is what an untyped caller could send
     const error = await caught(Promise.resolve().then(() => model.table('total')));
     expect(error).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('no table "total"') });
   });

@@ -22,7 +22,7 @@ export interface ReadModel<Table extends string = string> extends SqlQueryable {
  * const totals = readModel(store, orderTotals)
  * const { rows } = await totals.query<{ total: string }>(`SELECT total FROM ${totals.table('totals')} WHERE order_id = $1`, ['order-1'])
  */
-export function readModel(store: EventStore, projection: ProjectionDefinition): ReadModel {
+export function readModel<Table extends string>(store: EventStore, projection: ProjectionDefinition<any, Table>): ReadModel<Table> {
   const sql = sqlAccess(store);
   if (!sql) {
     throw new FactumError('INVALID_ARGUMENT', `Projection "${projection.name}" keeps its read model in SQL tables: the ${store.kind} store has none`, {
