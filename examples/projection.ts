@@ -17,7 +17,7 @@ const orderTotals = defineProjection<OrderPlaced>({
     },
   },
 });
-const runner = await ProjectionRunner.start(store, orderTotals);
+const runner = await new ProjectionRunner(store, orderTotals).start();
 
 // A subscription with effects: retries with backoff, then a dead letter that parks its stream.
 const emails: string[] = [];

@@ -43,16 +43,17 @@ export class Shop {
   private constructor(
     readonly store: EventStore,
     private readonly followers: Map<string, Follower>,
+    private readonly inline: InlineProjections,
   ) {
     this.snapshots = snapshotStoreFor(store);
   }
 
   static async start(store: EventStore): Promise<Shop> {
-    await InlineProjections.register(store, ...INLINE_PROJECTIONS);
+    const inline = await new InlineProjections(store, INLINE_PROJECTIONS).start();
     const followers = new Map<string, Follower>();
-    const shop = new Shop(store, followers);
+    const shop = new Shop(store, followers, inline);
     for (const projection of ASYNC_PROJECTIONS) {
-      followers.set(projection.name, await ProjectionRunner.start(store, projection, { batchSize: 100, pollIntervalMs: 250, onError: shop.onError(projection.name) }));
+      followers.set(projection.name, await new ProjectionRunner(store, projection, { batchSize: 100, pollIntervalMs: 250, onError: shop.onError(projection.name) }).start());
     }
     await shop.startServices();
     // Lag is sampled at every append, while the run is busy (once it settles every lag is zero).
@@ -128,6 +129,7 @@ export class Shop {
   async stop(): Promise<void> {
     this.stopSampling?.();
     for (const follower of this.followers.values()) await follower.stop();
+    await this.inline.stop();
     await Promise.all(this.snapshotWrites);
   }
 }

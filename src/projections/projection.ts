@@ -116,8 +116,13 @@ export function tableNamer(projection: ProjectionDefinition, schemaPrefix: strin
   };
 }
 
+/** The handler of one event type, if the projection has one (handlers are typed by key; here any event goes). */
+export function projectionHandler(projection: ProjectionDefinition, type: string): ProjectionHandler | undefined {
+  return (projection.handlers as Record<string, ProjectionHandler | undefined>)[type];
+}
+
 /** Runs the handler of the event's type, if any. */
 export async function applyProjection(projection: ProjectionDefinition, event: RecordedEvent, context: ProjectionContext): Promise<void> {
-  const handler = (projection.handlers as Record<string, ProjectionHandler | undefined>)[event.type];
+  const handler = projectionHandler(projection, event.type);
   if (handler) await handler(event, context);
 }

@@ -23,7 +23,7 @@ const totals = defineProjection({
 describeOnStores('readModel', (on) => {
   it('names the tables as the handlers do and queries them on the store, wrapped by a registry or not', async () => {
     const store = await on.open();
-    await InlineProjections.register(store, totals);
+    await new InlineProjections(store, [totals]).start();
     await store.append('order-1', [{ type: 'OrderPlaced', data: { total: 42 } }]);
     for (const target of [store, new EventRegistry().wrap(store)]) {
       const model = readModel(target, totals);

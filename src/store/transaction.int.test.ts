@@ -194,7 +194,7 @@ describeOnStores('store.transaction', (on) => {
           : (event) => void seen.push(`${event.streamId}:${(event.data as { amount: number }).amount}`),
       },
     });
-    await InlineProjections.register(store, totals);
+    await new InlineProjections(store, [totals]).start();
     const read = async () =>
       sqlOf(store)
         ? (await sqlOf(store)!.client.query<{ id: string; total: number }>(`SELECT id, total FROM ${sqlOf(store)!.names.s}"totals" ORDER BY id`)).rows.map((r) => `${r.id}:${r.total}`)
@@ -213,7 +213,7 @@ describeOnStores('store.transaction', (on) => {
     expect(await read()).toEqual(sqlOf(store) ? ['acc-1:10'] : ['acc-1:7', 'acc-1:3']);
     // A projection that throws fails the transaction with its own error.
     const broken = defineProjection({ name: 'broken', handlers: { Withdrawn: () => { throw new Error('projection bug'); } } });
-    await InlineProjections.register(store, broken);
+    await new InlineProjections(store, [broken]).start();
     const error = await caught(store.transaction((tx) => tx.append('acc-1', [{ type: 'Withdrawn', data: {} }])));
     expect(error.message).toBe('projection bug');
     expect((await store.streamInfo('acc-1')).version).toBe(2);

@@ -184,7 +184,7 @@ export function handlerAppendSuite(factory: StoreFactory): void {
           },
         },
       });
-      await InlineProjections.register(store, acks);
+      await new InlineProjections(store, [acks]).start();
       const failures: unknown[] = [];
       const sub = await start({
         name: 'acker',
