@@ -1,7 +1,7 @@
-import { ProjectionRunner, Subscription, defineProjection, readModel, type NewEvent } from 'factum';
-import { openPGliteEventStore } from 'factum/pglite';
+import { PGlite } from '@electric-sql/pglite';
+import { ProjectionRunner, Subscription, defineProjection, openEventStore, readModel, type NewEvent } from 'factum';
 
-const store = await openPGliteEventStore({ dataDir: 'memory://' }); // the embedded store, kept in memory here
+const store = await openEventStore(new PGlite()); // the embedded store, kept in memory here
 
 type OrderPlaced = NewEvent<'OrderPlaced', { total: number }>;
 

@@ -40,8 +40,8 @@ export type {
   DeleteStreamOptions,
 } from './core/event-store.js';
 export { DEFAULT_LIMITS, type StoreLimits } from './core/validation.js';
-export { MemoryEventStore, type MemoryEventStoreOptions } from './store/memory/memory-event-store.js';
-export { SqlEventStore, type SqlEventStoreOptions } from './store/sql/sql-event-store.js';
+export type { MemoryEventStore, MemoryEventStoreOptions } from './store/memory/memory-event-store.js';
+export type { SqlEventStore, SqlEventStoreOptions } from './store/sql/sql-event-store.js';
 export type { AppendBatching } from './store/sql/append/single-event-appends.js';
 export type { SqlQueryable } from './core/sql-queryable.js';
 export { storeCapabilities, NO_CAPABILITIES, type StoreCapabilities } from './core/store-capabilities.js';

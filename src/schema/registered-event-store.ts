@@ -38,7 +38,7 @@ const INNER = Symbol.for('factum.innerEventStore');
  * through all the same.
  *
  * @example
- * const store = new EventRegistry([ItemAdded]).wrap(await openPGliteEventStore())
+ * const store = new EventRegistry([ItemAdded]).wrap(await openEventStore())
  * storeCapabilities(store).sql      // true, as for the store itself
  * unwrapEventStore(store)           // the store itself: events exactly as they were written
  */
