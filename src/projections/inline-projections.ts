@@ -67,7 +67,12 @@ class InlineHookSet {
   }
 }
 
-/** What `InlineProjections.status()` tells. */
+/**
+ * What `InlineProjections.status()` tells.
+ *
+ * @example
+ * inline.status() // { state: 'running', projections: ['customer-orders'] }
+ */
 export interface InlineProjectionsStatus {
   /** `'running'` from `start` to `stop`: the projections run in every append made meanwhile. */
   state: 'running' | 'stopped';

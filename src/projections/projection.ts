@@ -23,7 +23,12 @@ export type ProjectionHandler<E extends RecordedEvent = RecordedEvent, Table ext
   handle(event: E, context: ProjectionContext<Table>): Promise<void> | void;
 }['handle'];
 
-/** A handler per event type of the union `E`, each given its own event (by the key's `type`). */
+/**
+ * A handler per event type of the union `E`, each given its own event (by the key's `type`).
+ *
+ * @example
+ * const handlers: ProjectionHandlers<OrderEvent> = { OrderPlaced: (event) => console.log(event.data.total) }
+ */
 export type ProjectionHandlers<E extends EventShape = NewEvent, Table extends string = string> = {
   [K in E['type']]?: ProjectionHandler<RecordedOf<EventOfType<E, K>>, Table>;
 };

@@ -8,6 +8,10 @@ import { tableNamer, type ProjectionDefinition } from './projection.js';
  * A projection's read model as its readers see it: `table(name)` names one of its tables the
  * way its handlers do (quoted and schema-qualified), and `query` runs a statement on the store's
  * own SQL client. So reading a read model never needs the store's schema or naming rules.
+ *
+ * @example
+ * const lowest = async (stock: ReadModel<'stock_levels'>) =>
+ *   (await stock.query(`SELECT sku FROM ${stock.table('stock_levels')} ORDER BY on_hand LIMIT 1`)).rows[0]
  */
 export interface ReadModel<Table extends string = string> extends SqlQueryable {
   /** The quoted, schema-qualified name of one of the projection's live tables. */

@@ -15,6 +15,9 @@ export interface EventRegistryOptions {
 /**
  * Where the events of a typed definition come from (`defineProjection({ events: registry })`):
  * the registry, whose `~events` carries its event union as a type only.
+ *
+ * @example
+ * const carts: EventSource<InferEvent<typeof ItemAdded>> = new EventRegistry([ItemAdded])
  */
 export interface EventSource<E extends EventShape = NewEvent> {
   /** Never set: the union of the registered events, for the type checker. */

@@ -22,7 +22,12 @@ export type RegisteredEventStore<S extends EventStore, E extends EventShape> = [
     ? S
     : Omit<S, keyof EventStore> & EventStore<E> & { /** Never set: the store under the registry, for `unwrapEventStore`'s type. */ readonly '~store'?: S };
 
-/** The type of the store under a registry wrapper (the store's own type when not wrapped). */
+/**
+ * The type of the store under a registry wrapper (the store's own type when not wrapped).
+ *
+ * @example
+ * const raw: UnwrappedEventStore<typeof store> = unwrapEventStore(store)
+ */
 export type UnwrappedEventStore<S> = S extends { readonly '~store'?: infer Inner extends EventStore } ? Inner : S;
 const INNER = Symbol.for('factum.innerEventStore');
 
