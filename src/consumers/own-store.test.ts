@@ -42,7 +42,7 @@ describe('a store of your own', () => {
 
   it('refuses inline projections with INVALID_ARGUMENT', async () => {
     const store = ownStore(new MemoryEventStore());
-    const error = await caught(InlineProjections.register(store, defineProjection({ name: 'totals', handlers: { OrderPlaced: () => {} } })));
+    const error = await caught(new InlineProjections(store, [defineProjection({ name: 'totals', handlers: { OrderPlaced: () => {} } })]).start());
     expect(error).toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 });

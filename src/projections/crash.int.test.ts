@@ -56,7 +56,7 @@ describe.skipIf(Boolean(skip))(`projection crash test${skip ? ` (skipped: ${skip
       expect(kills.every((n) => n < 10_000)).toBe(true);
 
       // A last worker (in process now) finishes the job.
-      const runner = await ProjectionRunner.start(store, projection, { batchSize: 200 });
+      const runner = await new ProjectionRunner(store, projection, { batchSize: 200 }).start();
       await runner.waitFor(await store.headPosition(), { timeoutMs: 120_000 });
       await runner.stop();
       const live = await readCounts(store, projection);

@@ -34,7 +34,7 @@ describe.skipIf(Boolean(skip))(`rebuild crash test${skip ? ` (skipped: ${skip})`
       // The live read model is wrong (every event counted twice), with its checkpoint at the head.
       const fixed = countingProjection('recount');
       const doubled = { ...fixed, handlers: { Counted: async (e: any, ctx: any) => { await fixed.handlers.Counted!(e, ctx); await fixed.handlers.Counted!(e, ctx); } } };
-      const runner = await ProjectionRunner.start(store, doubled);
+      const runner = await new ProjectionRunner(store, doubled).start();
       await runner.waitFor(await store.headPosition(), { timeoutMs: 30_000 });
       await runner.stop();
 

@@ -182,7 +182,7 @@ export function handlerAppendSuite(stores: OnStoresOptions['stores']): void {
           },
         },
       });
-      await InlineProjections.register(store, acks);
+      await new InlineProjections(store, [acks]).start();
       const failures: unknown[] = [];
       const sub = await start({
         name: 'acker',

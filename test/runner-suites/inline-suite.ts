@@ -39,7 +39,7 @@ export function inlineSuite(stores: OnStoresOptions['stores']): void {
           },
         },
       });
-      const inline = await InlineProjections.register(store, projection);
+      const inline = await new InlineProjections(store, [projection]).start();
       const balance = async (account: string) => {
         if (!sql) return memory.get(account);
         const { rows } = await sql.client.query<{ balance: number }>(`SELECT balance FROM ${sql.names.s}balances WHERE account = $1`, [account]);
@@ -62,7 +62,7 @@ export function inlineSuite(stores: OnStoresOptions['stores']): void {
       expect(again.alreadyAppended).toBe(true);
       expect(await balance('acct-1')).toBe(80);
 
-      inline.unregister(projection);
+      await inline.stop();
       await store.append('acct-1', [ev('Deposited', { amount: 1 })]);
       expect(await balance('acct-1')).toBe(80);
     });
@@ -70,7 +70,7 @@ export function inlineSuite(stores: OnStoresOptions['stores']): void {
     under.itIf(under.capabilities.sql, 'rebuild needs a SQL store')('rebuilds an inline projection while appends keep writing it', async () => {
       store = await under.open();
       const projection = countingProjection('inline-counts');
-      await InlineProjections.register(store, projection);
+      await new InlineProjections(store, [projection]).start();
       const tally = new Map<string, number>();
       const write = async (n: number) => {
         for (let i = 0; i < n; i++) {

@@ -4,7 +4,7 @@
  */
 import { afterEach, expect, it } from 'vitest';
 import type { EventStore } from '../../src/core/event-store.js';
-import { ProjectionRunner, waitForProjection } from '../../src/projections/projection-runner.js';
+import { ProjectionRunner } from '../../src/projections/projection-runner.js';
 import { describeOnStores, type OnStoresOptions } from '../describe-on-stores.js';
 import { caught, ev } from './helpers.js';
 import { sqlAccess } from '../../src/store/sql-access.js';
@@ -25,20 +25,19 @@ export function projectionSuite(stores: OnStoresOptions['stores']): void {
       const memory = new Map<string, number>();
       const projection = countingProjection('counts', under.capabilities.sql ? {} : { memory });
       await store.append('a-1', [ev('Counted'), ev('Ignored'), ev('Counted')]);
-      const runner = await ProjectionRunner.start(store, projection);
+      const runner = await new ProjectionRunner(store, projection).start();
       runners.push(runner);
       const { lastPosition } = await store.append('a-2', [ev('AlsoCounted')]);
       await runner.waitFor(lastPosition, { timeoutMs: 10_000 });
       // Visible at once after waitFor: the API can answer with its own write in place.
       expect(await readCounts(store, projection, 'counts', memory)).toEqual({ 'a-1': 2, 'a-2': 1 });
-      await waitForProjection(store, 'counts', lastPosition, { timeoutMs: 10_000 });
-      const timeout = await caught(waitForProjection(store, 'counts', lastPosition + 100n, { timeoutMs: 30 }));
+      const timeout = await caught(runner.waitFor(lastPosition + 100n, { timeoutMs: 30 }));
       expect(timeout.code).toBe('WAIT_TIMEOUT');
     });
 
     under.itIf(!under.capabilities.sql, 'this store has SQL')('refuses at start a projection whose read model is SQL tables, on the memory store', async () => {
       store = await under.open();
-      const error = await caught(ProjectionRunner.start(store, countingProjection('tabled')));
+      const error = await caught(new ProjectionRunner(store, countingProjection('tabled')).start());
       expect(error.code).toBe('INVALID_ARGUMENT');
       expect(error.message).toContain('SQL tables (counts)');
     });
@@ -58,7 +57,7 @@ export function projectionSuite(stores: OnStoresOptions['stores']): void {
           throw new Error('simulated crash after the handler, before the commit');
         },
       });
-      const runner = await ProjectionRunner.start(store, projection, { batchSize: 5, retry: { immediateRetries: 3, backoffRetries: 0 } });
+      const runner = await new ProjectionRunner(store, projection, { batchSize: 5, retry: { immediateRetries: 3, backoffRetries: 0 } }).start();
       runners.push(runner);
       await runner.waitFor(await store.headPosition(), { timeoutMs: 20_000 });
       expect(crashes).toBe(2);

@@ -31,7 +31,7 @@ export function rebuildSuite(stores: OnStoresOptions['stores']): void {
       const projection = countingProjection('rebuilt');
       const tally = new Map<string, number>();
       await appendSome(300, tally);
-      const runner = await ProjectionRunner.start(store, projection, { batchSize: 25 });
+      const runner = await new ProjectionRunner(store, projection, { batchSize: 25 }).start();
       runners.push(runner);
       await runner.waitFor(await store.headPosition(), { timeoutMs: 30_000 });
 
@@ -75,7 +75,7 @@ export function rebuildSuite(stores: OnStoresOptions['stores']): void {
       // The live read model is wrong (a bug counted every event twice)...
       const buggy = countingProjection('fixme');
       const doubled = { ...buggy, handlers: { Counted: async (e: any, ctx: any) => { await buggy.handlers.Counted!(e, ctx); await buggy.handlers.Counted!(e, ctx); } } };
-      const runner = await ProjectionRunner.start(store, doubled);
+      const runner = await new ProjectionRunner(store, doubled).start();
       await runner.waitFor(await store.headPosition(), { timeoutMs: 30_000 });
       await runner.stop();
       expect(Object.values(await readCounts(store, buggy)).reduce((a, b) => a + b, 0)).toBe(400);
