@@ -448,11 +448,17 @@ export class Subscription {
     let idleDelay = 5;
     let readFailures = 0;
     const pollMs = this.options.pollIntervalMs ?? 1000;
+    const batchSize = this.options.batchSize ?? 100;
+    // Batch delivery reads the next page while it delivers this one (a relay waits on the broker's
+    // confirms meanwhile); used only if the checkpoint then stands where that read began.
+    let ahead: { after: bigint; page: Promise<SourcePage> } | undefined;
     while (!this.stopping) {
       this.sleeper.clear();
       let page: SourcePage;
       try {
-        page = await this.source.readPage(this.position, this.options.batchSize ?? 100);
+        const next = ahead?.after === this.position ? ahead.page : undefined;
+        ahead = undefined;
+        page = await (next ?? this.source.readPage(this.position, batchSize));
         readFailures = 0;
       } catch (error) {
         // A dropped connection or a restarting database: report, back off, try again.
@@ -468,6 +474,10 @@ export class Subscription {
         idleDelay = 5;
         try {
           const batch = this.options.batchHandler;
+          if (batch && page.position < page.head) {
+            ahead = { after: page.position, page: this.source.readPage(page.position, batchSize) };
+            ahead.page.catch(() => {});
+          }
           const deliver = batch ? (host: DeliveryHost, events: RecordedEvent[], end: bigint) => deliverBatch(host, events, end, batch) : this.options.transactional === false ? deliverOutside : deliverInTransaction;
           await this.lock.run(() => deliver(this.delivery, page.events, page.position));
         } catch (error) {

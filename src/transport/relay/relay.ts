@@ -75,6 +75,7 @@ export class Relay {
       ...(options.standby !== undefined ? { standby: options.standby } : {}),
       ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}),
       batchSize: options.batchSize ?? 500,
+      relaxedDurability: true,
       transactional: false,
       batchHandler: (events) => this.publisher.publishBatch(events),
       // Where a dead letter and the events parked behind it are published again, one by one.
