@@ -17,8 +17,8 @@ export interface RelayBrokerTarget {
   name: string;
   /** A broker whose messages are at most `maxMessageBytes` (64 KiB in this suite). */
   open(): Promise<Broker>;
-  /** Removes a topic and its groups from the server. */
-  cleanup?(topic: string, groups: string[]): Promise<void>;
+  /** Removes a topic and its groups from the server (through `broker`, still open). */
+  cleanup?(broker: Broker, topic: string, groups: string[]): Promise<void>;
   stores?: OnStoresOptions['stores'];
   /** Why the whole suite is skipped (a service that is not reachable). */
   skip?: string;
@@ -55,7 +55,7 @@ export function runRelaySuite(target: RelayBrokerTarget): void {
           const consumer = await broker.consume({ topic, group, handler: async (d) => void messages.push(d.message) });
           cleanups.push(async () => {
             await consumer.stop();
-            await target.cleanup?.(topic, [group]);
+            await target.cleanup?.(broker, topic, [group]);
           });
           return { messages, events: () => messages.map(messageToEvent) };
         };

@@ -12,10 +12,18 @@ import type { RelayRoute } from './relay-route.js';
 /**
  * The backoff of a relay while its broker is unavailable: quick at first, then every 5 s. The
  * relay never gives up: once the policy's retries are used, it goes on at the last delay.
+ *
+ * @example
+ * new Relay(store, { name: 'outbox', broker, retry: { ...RELAY_RETRY_POLICY, maxDelayMs: 1000 } })
  */
 export const RELAY_RETRY_POLICY: RetryPolicy = { immediateRetries: 0, backoffRetries: 6, initialDelayMs: 100, maxDelayMs: 5000, factor: 2, jitter: 0.5 };
 
-/** What the relay's publishing shows in its status. */
+/**
+ * What the relay's publishing shows in its status.
+ *
+ * @example
+ * const { published, lastConfirmAt, confirmLatencyMs } = relay.status()
+ */
 export interface RelayPublishStats {
   /** Messages this instance has seen confirmed. */
   published: number;

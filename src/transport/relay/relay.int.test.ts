@@ -1,6 +1,6 @@
 // The relay on the real RabbitMQ, over PostgreSQL.
 import { afterAll } from 'vitest';
-import { openRabbitMqBroker } from '../../rabbitmq.js';
+import { openRabbitMqBroker, type RabbitMqBroker } from '../../rabbitmq.js';
 import { CONTRACT_SETTINGS } from '../../../test/transport/broker-contract.js';
 import { runRelaySuite } from '../../../test/transport/relay-suite.js';
 import { serviceUnavailable } from '../../../test/services.js';
@@ -13,14 +13,7 @@ afterAll(() => dropSchemas(createdSchemas));
 runRelaySuite({
   name: 'RabbitMQ',
   open: () => openRabbitMqBroker({ url: AMQP_URL, ...CONTRACT_SETTINGS }),
-  async cleanup(topic, groups) {
-    const broker = await openRabbitMqBroker({ url: AMQP_URL, ...CONTRACT_SETTINGS });
-    try {
-      await broker.deleteTopology(topic, groups);
-    } finally {
-      await broker.close();
-    }
-  },
+  cleanup: (broker, topic, groups) => (broker as RabbitMqBroker).deleteTopology(topic, groups),
   stores: (factory) => factory.name === 'postgres',
   ...(skip ? { skip } : {}),
 });

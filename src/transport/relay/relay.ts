@@ -8,7 +8,12 @@ import type { Broker } from '../broker.js';
 import { RELAY_RETRY_POLICY, RelayPublisher, type RelayPublishStats } from './relay-publisher.js';
 import { byCategory, type RelayRoute } from './relay-route.js';
 
-/** Options of `Relay`. */
+/**
+ * Options of `Relay`.
+ *
+ * @example
+ * const options: RelayOptions = { name: 'outbox', broker, filter: { categories: ['order'] }, standby: true }
+ */
 export interface RelayOptions {
   /** Names its checkpoint, dead letters and lease (stored as subscription `relay:<name>`); stable across restarts. */
   name: string;
@@ -33,7 +38,13 @@ export interface RelayOptions {
   onError?: (error: unknown) => void;
 }
 
-/** Where a relay stands: a subscription's status, and what the broker answered. */
+/**
+ * Where a relay stands: a subscription's status, and what the broker answered.
+ *
+ * @example
+ * const { lagEvents, waitingForBrokerSince } = relay.status()
+ * if (waitingForBrokerSince) console.log(`broker away since ${waitingForBrokerSince.toISOString()}, ${lagEvents} events behind`)
+ */
 export interface RelayStatus extends SubscriptionStatus, RelayPublishStats {}
 
 /**
