@@ -71,4 +71,42 @@ describe.skipIf(Boolean(skip))(`relay with RabbitMQ going away${skip ? ` (skippe
       await store.close();
     }
   });
+
+  it('stopped while the broker is away, it checkpoints only what was confirmed; a relay of the same name started later publishes the rest', { timeout: 60_000 }, async () => {
+    const store = await openTestPostgres();
+    const proxy = await TcpProxy.open(5672);
+    const topic = `relay-test-${randomUUID().slice(0, 8)}`;
+    const direct = await openRabbitMqBroker({ url: AMQP_URL, ...CONTRACT_SETTINGS });
+    const received: BrokerMessage[] = [];
+    const consumer = await direct.consume({ topic, group: 'g', handler: async (d) => void received.push(d.message) });
+    const proxied = await openRabbitMqBroker({ url: `amqp://127.0.0.1:${proxy.port}`, ...CONTRACT_SETTINGS, confirmTimeoutMs: 2000, reconnect: { initialDelayMs: 50, maxDelayMs: 200 } });
+    const options = { name: 'outbox', broker: proxied, route: () => topic, batchSize: 20, pollIntervalMs: 100, retry: { backoffRetries: 3, initialDelayMs: 50, maxDelayMs: 200 } };
+    let relay = new Relay(store, options);
+    try {
+      await relay.start();
+      for (let i = 0; i < 30; i++) await store.append(`order-${i % 3}`, [ev('Happened', { i })]);
+      const confirmedUpTo = await store.headPosition();
+      await relay.waitFor(confirmedUpTo);
+      await proxy.cut();
+      for (let i = 30; i < 60; i++) await store.append(`order-${i % 3}`, [ev('Happened', { i })]);
+      await eventually(() => relay.status().waitingForBrokerSince !== undefined, 20_000, 'the relay to wait for the broker');
+      await relay.stop();
+      expect(relay.status().position).toBe(confirmedUpTo);
+
+      await proxy.restore();
+      relay = new Relay(store, options);
+      await relay.start();
+      await relay.waitFor(await store.headPosition(), { timeoutMs: 30_000 });
+      await eventually(() => new Set(received.map((m) => m.id)).size === 60, 20_000, 'all 60 events');
+      expect(relay.status().published).toBeGreaterThanOrEqual(30);
+    } finally {
+      await relay.stop();
+      await proxied.close();
+      await proxy.close();
+      await consumer.stop();
+      await direct.deleteTopology(topic, ['g']);
+      await direct.close();
+      await store.close();
+    }
+  });
 });
