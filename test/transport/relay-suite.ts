@@ -4,7 +4,7 @@
  * retry and skip. Each broker's test file runs it with its own `open`.
  */
 import { randomUUID } from 'node:crypto';
-import { afterEach, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { streamCategory, type RecordedEvent } from '../../src/core/message.js';
 import type { Broker } from '../../src/transport/broker.js';
 import type { BrokerMessage } from '../../src/transport/broker-message.js';
@@ -31,9 +31,13 @@ export interface Received {
 }
 
 export function runRelaySuite(target: RelayBrokerTarget): void {
-  const title = `relay on ${target.name}${target.skip ? ` (skipped: ${target.skip})` : ''}`;
+  // An unreachable service skips every case, each still listed under a title that says why.
+  (target.skip ? describe.skip : describe)(`relay on ${target.name}${target.skip ? ` (skipped: ${target.skip})` : ''}`, () => suite(target));
+}
+
+function suite(target: RelayBrokerTarget): void {
   describeOnStores(
-    title,
+    'relay',
     (on) => {
       const cleanups: Array<() => Promise<void>> = [];
       afterEach(async () => {
@@ -42,7 +46,6 @@ export function runRelaySuite(target: RelayBrokerTarget): void {
 
       /** A broker, a unique topic prefix, and a relay routing `<category>` to `<prefix>.<category>`. */
       const setUp = async (options: Partial<RelayOptions> = {}) => {
-        if (target.skip) throw new Error(target.skip);
         const store = await on.open();
         const broker = await target.open();
         cleanups.push(() => broker.close());
