@@ -3,7 +3,7 @@
 // every registry wrapped around it; inline projections are refused.
 import { afterEach, describe, expect, it } from 'vitest';
 import { ownStore } from '../../test/own-store.js';
-import { caught, ev } from '../../test/consumers/helpers.js';
+import { caught, ev } from '../../test/runner-suites/helpers.js';
 import type { RecordedEvent } from '../core/message.js';
 import { InlineProjections } from '../projections/inline-projections.js';
 import { defineProjection } from '../projections/projection.js';

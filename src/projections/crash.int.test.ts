@@ -4,9 +4,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { openPostgresEventStore } from '../store/postgres/postgres-event-store.js';
 import { ProjectionRunner } from './projection-runner.js';
 import { rebuildProjection } from './rebuild.js';
-import { countingProjection, readCounts } from '../../test/consumers/projection-suite.js';
-import { kill, spawnWorker, type Worker } from '../../test/consumers/processes.js';
-import { ev, sleep } from '../../test/consumers/helpers.js';
+import { countingProjection, readCounts } from '../../test/runner-suites/projection-suite.js';
+import { kill, spawnWorker, type Worker } from '../../test/runner-suites/processes.js';
+import { ev, sleep } from '../../test/runner-suites/helpers.js';
 import { createdSchemas, dropSchemas, uniqueSchema } from '../../test/stores.js';
 import { POSTGRES_URL, postgresUnavailable } from '../../test/services.js';
 

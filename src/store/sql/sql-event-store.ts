@@ -6,7 +6,7 @@ import { BaseEventStore, type StreamPageRequest } from '../base-event-store.js';
 import { preparedToRecorded } from '../recorded-event.js';
 import { AS_TEXT, EVENT_COLUMNS, EVENT_PARSERS } from './event-columns.js';
 import { checkExpectedVersion } from '../stream-rules.js';
-import { migrate } from './migrations.js';
+import { migrate } from './migrations/migrate.js';
 import { ReadAllSafety, safeEnd } from './read-all-safety.js';
 import type { SqlClient, SqlQueryable, TypeParsers } from './sql-client.js';
 import { sqlNames, type SqlNames } from './sql-names.js';

@@ -1,24 +1,19 @@
 /** Inline projections on every store: in the append's transaction, all or nothing. */
-import { afterEach, describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { EventStore } from '../../src/core/event-store.js';
 import { defineProjection } from '../../src/projections/projection.js';
 import { InlineProjections } from '../../src/projections/inline-projections.js';
 import { rebuildProjection } from '../../src/projections/rebuild.js';
 import { countingProjection, readCounts } from './counting-projection.js';
-import type { StoreFactory } from '../stores.js';
+import { describeOnStores, type OnStoresOptions } from '../describe-on-stores.js';
 import { ev } from './helpers.js';
 import { sqlAccess } from '../../src/store/sql-access.js';
 
-export function inlineSuite(factory: StoreFactory): void {
-  const label = factory.skip ? `${factory.name} (skipped: ${factory.skip})` : factory.name;
-  describe.skipIf(Boolean(factory.skip))(`inline projections: ${label}`, () => {
+export function inlineSuite(stores: OnStoresOptions['stores']): void {
+  describeOnStores('inline projections', (under) => {
     let store: EventStore;
-    afterEach(async () => {
-      await store?.close();
-    });
-
     it('updates the read model in the append: both happen or neither does', async () => {
-      store = await factory.open();
+      store = await under.open();
       const sql = sqlAccess(store);
       const memory = new Map<string, number>();
       const projection = defineProjection({
@@ -72,8 +67,8 @@ export function inlineSuite(factory: StoreFactory): void {
       expect(await balance('acct-1')).toBe(80);
     });
 
-    it.skipIf(factory.name === 'memory')(`rebuilds an inline projection while appends keep writing it${factory.name === 'memory' ? ' (skipped: rebuild needs a SQL store)' : ''}`, async () => {
-      store = await factory.open();
+    under.itIf(under.capabilities.sql, 'rebuild needs a SQL store')('rebuilds an inline projection while appends keep writing it', async () => {
+      store = await under.open();
       const projection = countingProjection('inline-counts');
       await InlineProjections.register(store, projection);
       const tally = new Map<string, number>();
@@ -99,5 +94,5 @@ export function inlineSuite(factory: StoreFactory): void {
       expect(result.swapped).toBe(true);
       expect(await readCounts(store, projection)).toEqual(Object.fromEntries([...tally.entries()].sort()));
     });
-  });
+  }, { stores });
 }
