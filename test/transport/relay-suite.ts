@@ -11,7 +11,7 @@ import type { BrokerMessage } from '../../src/transport/broker-message.js';
 import { messageToEvent } from '../../src/transport/message-envelope.js';
 import { Relay, type RelayOptions } from '../../src/transport/relay/relay.js';
 import { describeOnStores, type OnStoresOptions } from '../describe-on-stores.js';
-import { ev, eventually, sleep } from '../consumers/helpers.js';
+import { ev, eventually, sleep } from '../runner-suites/helpers.js';
 
 export interface RelayBrokerTarget {
   name: string;

@@ -6,7 +6,7 @@ import { openRabbitMqBroker } from '../../rabbitmq.js';
 import type { BrokerMessage } from '../broker-message.js';
 import { messageToEvent } from '../message-envelope.js';
 import { Relay } from './relay.js';
-import { ev, eventually } from '../../../test/consumers/helpers.js';
+import { ev, eventually } from '../../../test/runner-suites/helpers.js';
 import { CONTRACT_SETTINGS } from '../../../test/transport/broker-contract.js';
 import { createdSchemas, dropSchemas, openTestPostgres } from '../../../test/stores.js';
 import { postgresUnavailable, serviceUnavailable } from '../../../test/services.js';

@@ -7,8 +7,8 @@ import { openPostgresEventStore, type PostgresEventStore } from '../../store/pos
 import { openRabbitMqBroker, type RabbitMqBroker } from '../../rabbitmq.js';
 import type { BrokerMessage } from '../broker-message.js';
 import { messageToEvent } from '../message-envelope.js';
-import { kill, spawnWorker, type Worker } from '../../../test/consumers/processes.js';
-import { ev, eventually, sleep } from '../../../test/consumers/helpers.js';
+import { kill, spawnWorker, type Worker } from '../../../test/runner-suites/processes.js';
+import { ev, eventually, sleep } from '../../../test/runner-suites/helpers.js';
 import { CONTRACT_SETTINGS } from '../../../test/transport/broker-contract.js';
 import { createdSchemas, dropSchemas, uniqueSchema } from '../../../test/stores.js';
 import { POSTGRES_URL, postgresUnavailable, serviceUnavailable } from '../../../test/services.js';
