@@ -16,17 +16,36 @@ const AMQP_URL = process.env.FACTUM_AMQP_URL ?? 'amqp://127.0.0.1';
 const skip = (await postgresUnavailable()) ?? (await serviceUnavailable('RabbitMQ', 5672));
 afterAll(() => dropSchemas(createdSchemas));
 
+/**
+ * A store, a consumer on RabbitMQ directly, and the relay's broker behind a proxy that the test
+ * cuts; `relayOptions` make a relay publishing every event to the test's topic through it.
+ */
+async function setUp() {
+  const store = await openTestPostgres();
+  const proxy = await TcpProxy.open(5672);
+  const topic = `relay-test-${randomUUID().slice(0, 8)}`;
+  const direct = await openRabbitMqBroker({ url: AMQP_URL, ...CONTRACT_SETTINGS });
+  const received: BrokerMessage[] = [];
+  const consumer = await direct.consume({ topic, group: 'g', handler: async (d) => void received.push(d.message) });
+  const proxied = await openRabbitMqBroker({ url: `amqp://127.0.0.1:${proxy.port}`, ...CONTRACT_SETTINGS, confirmTimeoutMs: 2000, reconnect: { initialDelayMs: 50, maxDelayMs: 200 } });
+  const relayOptions = { name: 'outbox', broker: proxied, route: () => topic, batchSize: 20, pollIntervalMs: 100, retry: { backoffRetries: 3, initialDelayMs: 50, maxDelayMs: 200 } };
+  const distinct = () => new Set(received.map((m) => m.id)).size;
+  const close = async () => {
+    await proxied.close();
+    await proxy.close();
+    await consumer.stop();
+    await direct.deleteTopology(topic, ['g']);
+    await direct.close();
+    await store.close();
+  };
+  return { store, proxy, received, relayOptions, distinct, close };
+}
+
 describe.skipIf(Boolean(skip))(`relay with RabbitMQ going away${skip ? ` (skipped: ${skip})` : ''}`, () => {
   it('retries with backoff while the broker is unreachable, shows it in status, and publishes everything once it is back', { timeout: 60_000 }, async () => {
-    const store = await openTestPostgres();
-    const proxy = await TcpProxy.open(5672);
-    const topic = `relay-test-${randomUUID().slice(0, 8)}`;
-    const direct = await openRabbitMqBroker({ url: AMQP_URL, ...CONTRACT_SETTINGS });
-    const received: BrokerMessage[] = [];
-    const consumer = await direct.consume({ topic, group: 'g', handler: async (d) => void received.push(d.message) });
-    const proxied = await openRabbitMqBroker({ url: `amqp://127.0.0.1:${proxy.port}`, ...CONTRACT_SETTINGS, confirmTimeoutMs: 2000, reconnect: { initialDelayMs: 50, maxDelayMs: 200 } });
+    const { store, proxy, received, relayOptions, distinct, close } = await setUp();
     const errors: string[] = [];
-    const relay = new Relay(store, { name: 'outbox', broker: proxied, route: () => topic, batchSize: 20, pollIntervalMs: 100, retry: { backoffRetries: 3, initialDelayMs: 50, maxDelayMs: 200 }, onError: (e) => errors.push((e as { code?: string }).code ?? String(e)) });
+    const relay = new Relay(store, { ...relayOptions, onError: (e) => errors.push((e as { code?: string }).code ?? String(e)) });
     try {
       await relay.start();
       const append = async (from: number, to: number) => {
@@ -43,12 +62,12 @@ describe.skipIf(Boolean(skip))(`relay with RabbitMQ going away${skip ? ` (skippe
       expect(waiting.position).toBeLessThan(await store.headPosition());
       expect(waiting.lastConfirmAt!.getTime()).toBeLessThanOrEqual(Date.now());
       expect(errors).toContain('BROKER_UNAVAILABLE');
-      const receivedWhileAway = new Set(received.map((m) => m.id)).size;
+      const receivedWhileAway = distinct();
       expect(receivedWhileAway).toBeLessThan(150);
 
       await proxy.restore();
       await relay.waitFor(await store.headPosition(), { timeoutMs: 30_000 });
-      await eventually(() => new Set(received.map((m) => m.id)).size === 150, 20_000, 'all 150 events');
+      await eventually(() => distinct() === 150, 20_000, 'all 150 events');
       const after = relay.status();
       expect(after.waitingForBrokerSince).toBeUndefined();
       expect(after.lagEvents).toBe(0n);
@@ -63,25 +82,13 @@ describe.skipIf(Boolean(skip))(`relay with RabbitMQ going away${skip ? ` (skippe
       console.log(`relay outage: 150 events, ${received.length} messages received (${received.length - 150} duplicates), ${errors.length} errors reported while away`);
     } finally {
       await relay.stop();
-      await proxied.close();
-      await proxy.close();
-      await consumer.stop();
-      await direct.deleteTopology(topic, ['g']);
-      await direct.close();
-      await store.close();
+      await close();
     }
   });
 
   it('stopped while the broker is away, it checkpoints only what was confirmed; a relay of the same name started later publishes the rest', { timeout: 60_000 }, async () => {
-    const store = await openTestPostgres();
-    const proxy = await TcpProxy.open(5672);
-    const topic = `relay-test-${randomUUID().slice(0, 8)}`;
-    const direct = await openRabbitMqBroker({ url: AMQP_URL, ...CONTRACT_SETTINGS });
-    const received: BrokerMessage[] = [];
-    const consumer = await direct.consume({ topic, group: 'g', handler: async (d) => void received.push(d.message) });
-    const proxied = await openRabbitMqBroker({ url: `amqp://127.0.0.1:${proxy.port}`, ...CONTRACT_SETTINGS, confirmTimeoutMs: 2000, reconnect: { initialDelayMs: 50, maxDelayMs: 200 } });
-    const options = { name: 'outbox', broker: proxied, route: () => topic, batchSize: 20, pollIntervalMs: 100, retry: { backoffRetries: 3, initialDelayMs: 50, maxDelayMs: 200 } };
-    let relay = new Relay(store, options);
+    const { store, proxy, relayOptions, distinct, close } = await setUp();
+    let relay = new Relay(store, relayOptions);
     try {
       await relay.start();
       for (let i = 0; i < 30; i++) await store.append(`order-${i % 3}`, [ev('Happened', { i })]);
@@ -94,19 +101,14 @@ describe.skipIf(Boolean(skip))(`relay with RabbitMQ going away${skip ? ` (skippe
       expect(relay.status().position).toBe(confirmedUpTo);
 
       await proxy.restore();
-      relay = new Relay(store, options);
+      relay = new Relay(store, relayOptions);
       await relay.start();
       await relay.waitFor(await store.headPosition(), { timeoutMs: 30_000 });
-      await eventually(() => new Set(received.map((m) => m.id)).size === 60, 20_000, 'all 60 events');
+      await eventually(() => distinct() === 60, 20_000, 'all 60 events');
       expect(relay.status().published).toBeGreaterThanOrEqual(30);
     } finally {
       await relay.stop();
-      await proxied.close();
-      await proxy.close();
-      await consumer.stop();
-      await direct.deleteTopology(topic, ['g']);
-      await direct.close();
-      await store.close();
+      await close();
     }
   });
 });
