@@ -10,15 +10,14 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import amqp, { type ConfirmChannel, type Options } from 'amqplib';
-import { partitionOf } from '../src/consumers/partition-of.js';
+import amqp from 'amqplib';
 import type { RecordedEvent } from '../src/core/message.js';
 import type { BrokerMessage } from '../src/transport/broker-message.js';
 import { openRabbitMqBroker, rabbitMqNames, type RabbitMqBroker } from '../src/rabbitmq.js';
 import { eventToMessage } from '../src/transport/message-envelope.js';
-import { toAmqp } from '../src/transport/rabbitmq/rabbitmq-message.js';
 import { benchEvent } from './bench-event.js';
 import { nowSeconds } from './measure.js';
+import { prepareForAmqp, rawRun } from './raw-amqp-publish.js';
 
 const quick = process.argv.includes('--quick');
 const url = process.env.FACTUM_AMQP_URL ?? 'amqp://127.0.0.1';
@@ -48,41 +47,6 @@ async function factumRun(broker: RabbitMqBroker, topic: string, batches: BrokerM
   return nowSeconds() - start;
 }
 
-/**
- * Raw amqplib, with messages prepared before the clock starts: per batch, publish with at most
- * `window` unconfirmed (window = batch size is "publish the batch, then waitForConfirms").
- */
-async function rawRun(channel: ConfirmChannel, topic: string, prepared: Array<Array<{ key: string; content: Buffer; options: Options.Publish }>>, window: number): Promise<number> {
-  const start = nowSeconds();
-  for (const batch of prepared) {
-    if (window >= batch.length) {
-      for (const m of batch) channel.publish(topic, m.key, m.content, m.options);
-      await channel.waitForConfirms();
-      continue;
-    }
-    let unconfirmed = 0;
-    let wake: (() => void) | undefined;
-    const all: Promise<void>[] = [];
-    for (const m of batch) {
-      while (unconfirmed >= window) await new Promise<void>((resolve) => (wake = resolve));
-      unconfirmed++;
-      all.push(
-        new Promise<void>((resolve, reject) =>
-          channel.publish(topic, m.key, m.content, m.options, (error) => {
-            unconfirmed--;
-            wake?.();
-            wake = undefined;
-            if (error) reject(error);
-            else resolve();
-          }),
-        ),
-      );
-    }
-    await Promise.all(all);
-  }
-  return nowSeconds() - start;
-}
-
 async function amqplibVersion(): Promise<string> {
   const main = createRequire(import.meta.url).resolve('amqplib');
   return (JSON.parse(await readFile(path.join(path.dirname(main), 'package.json'), 'utf8')) as { version: string }).version;
@@ -97,12 +61,7 @@ async function main(): Promise<void> {
   const all = events();
   const batches = Array.from({ length: MESSAGES / BATCH }, (_, b) => all.slice(b * BATCH, (b + 1) * BATCH));
   const messages = batches.map((events) => events.map(eventToMessage));
-  const prepared = messages.map((batch) =>
-    batch.map((message) => {
-      const { content, options } = toAmqp(message);
-      return { key: String(partitionOf(message.key, PARTITIONS)), content, options };
-    }),
-  );
+  const prepared = messages.map((batch) => prepareForAmqp(batch, PARTITIONS));
   const brokers = new Map<number, RabbitMqBroker>();
   for (const window of FACTUM_WINDOWS) brokers.set(window, await openRabbitMqBroker({ url, partitions: PARTITIONS, confirmWindow: window }));
   const setup = brokers.get(FACTUM_WINDOWS[0])!;

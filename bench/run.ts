@@ -98,6 +98,16 @@ async function snapshotRows(): Promise<BenchRow[]> {
   }
 }
 
+/** bench/relay.ts: the outbox relay PostgreSQL → RabbitMQ beside raw amqplib. */
+async function relayRows(): Promise<BenchRow[]> {
+  try {
+    const { runRelayBench } = await import('./relay.js');
+    return await runRelayBench({ quick }, (message) => log(`  ${message}`));
+  } catch (error) {
+    return [{ scenario: 'relay', backend: 'postgres', system: 'factum', unit: '', note: `failed: ${(error as Error).message}` }];
+  }
+}
+
 async function versionOf(pkg: string): Promise<string> {
   try {
     return (JSON.parse(await readFile(path.join(here, '..', 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version;
@@ -135,6 +145,8 @@ async function main(): Promise<number> {
     if (!only) {
       log('snapshots (bench/snapshots.ts)');
       rows.push(...(await snapshotRows()));
+      log('relay (bench/relay.ts)');
+      rows.push(...(await relayRows()));
     }
   } finally {
     await cleanup();

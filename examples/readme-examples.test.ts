@@ -17,6 +17,13 @@ const expected: Record<string, string> = {
   'examples/projection.ts': 'order-1: 42 | thanks for order order-1 | lag: 0 events\n',
   'examples/transaction.ts': ['balance after withdrawal: 70', 'refused: Not enough money on the account; balance still 70', 'conflict: expected version 1, found 2; balance still 70', 'account-a1: AccountOpened, MoneyWithdrawn', ''].join('\n'),
   'examples/broker.ts': ['billed order-1 v1 (OrderPlaced, attempt 1)', 'confirmed, confirmed', 'dead letter: PaymentFailed after 3 attempts: card declined', ''].join('\n'),
+  'examples/relay.ts': [
+    'rolled back (the scale is broken): no row, no event, nothing published',
+    'Restocked {"sku":"apple","quantity":10} (message id = event id: true)',
+    'Restocked {"sku":"apple","quantity":5} (message id = event id: true)',
+    'relay: 2 published, lag 0 events',
+    '',
+  ].join('\n'),
   'examples/upcaster.ts': ['2 {"sku":"old","quantity":1}', '2 {"sku":"new","quantity":3}', ''].join('\n'),
 };
 

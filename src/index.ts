@@ -91,3 +91,6 @@ export type { BrokerMessage, PublishResult, RefusalReason } from './transport/br
 export { eventToMessage, messageToEvent, MESSAGE_HEADERS } from './transport/message-envelope.js';
 export { messageBytes } from './transport/message-bytes.js';
 export { MemoryBroker, type MemoryBrokerOptions } from './transport/memory/memory-broker.js';
+export { Relay, type RelayOptions, type RelayStatus } from './transport/relay/relay.js';
+export { byCategory, type RelayRoute } from './transport/relay/relay-route.js';
+export { RELAY_RETRY_POLICY, type RelayPublishStats } from './transport/relay/relay-publisher.js';

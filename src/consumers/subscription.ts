@@ -10,6 +10,7 @@ import { CheckpointKeeper, GenerationChanged } from './checkpoint-keeper.js';
 import { DeadLetterDrain, type DrainResult } from './dead-letter-drain.js';
 import { deliverInTransaction } from './deliver-in-transaction.js';
 import { deliverOutside } from './deliver-outside.js';
+import { deliverBatch, type BatchHandler } from './deliver-batch.js';
 import { plainHandlerWrites, TransactionAppends, type HandlerWrites } from './handler-appends.js';
 import { SubscriptionHandlerContext } from './subscription-handler-context.js';
 import type { DeliveryHost } from './delivery-host.js';
@@ -113,6 +114,12 @@ export interface SubscriptionOptions {
   standby?: boolean;
   /** How long a standby waits for a holder that stopped renewing; 3,000 ms by default. */
   leaseMs?: number;
+  /**
+   * @internal Handles each page at once instead of event by event (the relay's batch publish;
+   * see `deliverBatch`). Needs `transactional: false`: `handler` still handles one event at a
+   * time where a dead letter and its parked events are retried.
+   */
+  batchHandler?: BatchHandler;
   /** @internal name of the checkpoint when it differs from `name` (partitions, rebuilds). */
   checkpointName?: string;
 }
@@ -205,6 +212,7 @@ export class Subscription {
     if (options.stream && (options.filter?.types?.length || options.filter?.categories?.length)) {
       throw new FactumError('INVALID_ARGUMENT', 'A stream subscription takes no $all filter');
     }
+    if (options.batchHandler && options.transactional !== false) throw new FactumError('INVALID_ARGUMENT', 'A batch handler runs outside transactions: set transactional: false');
     this.name = options.name;
     this.checkpointName = options.checkpointName ?? options.name;
     this.storage = consumerStorageFor(store);
@@ -440,11 +448,17 @@ export class Subscription {
     let idleDelay = 5;
     let readFailures = 0;
     const pollMs = this.options.pollIntervalMs ?? 1000;
+    const batchSize = this.options.batchSize ?? 100;
+    // Batch delivery reads the next page while it delivers this one (a relay waits on the broker's
+    // confirms meanwhile); used only if the checkpoint then stands where that read began.
+    let ahead: { after: bigint; page: Promise<SourcePage> } | undefined;
     while (!this.stopping) {
       this.sleeper.clear();
       let page: SourcePage;
       try {
-        page = await this.source.readPage(this.position, this.options.batchSize ?? 100);
+        const next = ahead?.after === this.position ? ahead.page : undefined;
+        ahead = undefined;
+        page = await (next ?? this.source.readPage(this.position, batchSize));
         readFailures = 0;
       } catch (error) {
         // A dropped connection or a restarting database: report, back off, try again.
@@ -459,7 +473,12 @@ export class Subscription {
       if (page.events.length > 0 || page.position > this.position) {
         idleDelay = 5;
         try {
-          const deliver = this.options.transactional === false ? deliverOutside : deliverInTransaction;
+          const batch = this.options.batchHandler;
+          if (batch && page.position < page.head) {
+            ahead = { after: page.position, page: this.source.readPage(page.position, batchSize) };
+            ahead.page.catch(() => {});
+          }
+          const deliver = batch ? (host: DeliveryHost, events: RecordedEvent[], end: bigint) => deliverBatch(host, events, end, batch) : this.options.transactional === false ? deliverOutside : deliverInTransaction;
           await this.lock.run(() => deliver(this.delivery, page.events, page.position));
         } catch (error) {
           // Outside the rolled-back transaction: PGlite runs one statement at a time.

@@ -1,0 +1,150 @@
+import type { RecordedEvent } from '../../core/message.js';
+import { retryDelays, type RetryPolicy } from '../../core/retry-policy.js';
+import type { BatchOutcome } from '../../consumers/deliver-batch.js';
+import { Sleeper } from '../../consumers/mutex.js';
+import type { Broker } from '../broker.js';
+import { brokerUnavailableError, messageRefusedError } from '../broker-errors.js';
+import type { BrokerMessage, PublishResult } from '../broker-message.js';
+import { eventToMessage } from '../message-envelope.js';
+import { fitsIn, messageBytes } from '../message-bytes.js';
+import type { RelayRoute } from './relay-route.js';
+
+/**
+ * The backoff of a relay while its broker is unavailable: quick at first, then every 5 s. The
+ * relay never gives up: once the policy's retries are used, it goes on at the last delay.
+ *
+ * @example
+ * new Relay(store, { name: 'outbox', broker, retry: { ...RELAY_RETRY_POLICY, maxDelayMs: 1000 } })
+ */
+export const RELAY_RETRY_POLICY: RetryPolicy = { immediateRetries: 0, backoffRetries: 6, initialDelayMs: 100, maxDelayMs: 5000, factor: 2, jitter: 0.5 };
+
+/**
+ * What the relay's publishing shows in its status.
+ *
+ * @example
+ * const { published, lastConfirmAt, confirmLatencyMs } = relay.status()
+ */
+export interface RelayPublishStats {
+  /** Messages this instance has seen confirmed. */
+  published: number;
+  lastConfirmAt?: Date;
+  /** How long the last publish call took from send to the broker's last answer, in milliseconds. */
+  confirmLatencyMs?: number;
+  /** Set while messages wait for the broker to come back (their first `unavailable` answer). */
+  waitingForBrokerSince?: Date;
+}
+
+/**
+ * Publishes a relay's batches: each event routed to its topic, one `broker.publish` per topic,
+ * the topics at the same time. Messages the broker did not confirm (`unavailable`) are published
+ * again after a backoff, and with them the later messages of their streams, so the last copy of
+ * a stream's messages is always in order. A refusal is final (the relay dead-letters the event);
+ * a message larger than the broker takes is refused here, before anything of its stream is sent.
+ *
+ * @example
+ * const outcomes = await publisher.publishBatch(page.events)
+ */
+export class RelayPublisher {
+  readonly stats: RelayPublishStats = { published: 0 };
+  private readonly sleeper = new Sleeper();
+  private stopping = false;
+
+  constructor(
+    private readonly broker: Broker,
+    private readonly route: RelayRoute,
+    private readonly retry: RetryPolicy,
+    private readonly onError: (error: unknown) => void,
+  ) {}
+
+  /** One outcome per event: `done` (confirmed, or routed nowhere), `failed` (refused), or `pending` (the relay stopped while the broker was away). */
+  async publishBatch(events: RecordedEvent[]): Promise<BatchOutcome[]> {
+    const outcomes: BatchOutcome[] = events.map(() => ({ status: 'done' }));
+    const sends: Array<{ index: number; topic: string; message: BrokerMessage }> = [];
+    const refusedStreams = new Set<string>();
+    events.forEach((event, index) => {
+      const topic = this.route(event);
+      if (topic === undefined || refusedStreams.has(event.streamId)) return;
+      const message = eventToMessage(event);
+      const limit = this.broker.capabilities.maxMessageBytes;
+      if (fitsIn(message, limit)) return void sends.push({ index, topic, message });
+      outcomes[index] = { status: 'failed', error: messageRefusedError('broker', message.id, 'too_large', `${messageBytes(message)} bytes, the limit is ${limit}`) };
+      // Its later events must not overtake it: they are parked behind it unsent.
+      refusedStreams.add(event.streamId);
+    });
+
+    let todo = sends;
+    let delays: number[] | undefined;
+    for (let attempt = 0; todo.length > 0; attempt++) {
+      const results = await this.send(todo);
+      const again: typeof todo = [];
+      const unconfirmed = new Set<string>();
+      let lastError: unknown;
+      todo.forEach((send, i) => {
+        const result = results[i]!;
+        const streamId = events[send.index]!.streamId;
+        if (result.status === 'unavailable' || unconfirmed.has(streamId)) {
+          again.push(send);
+          unconfirmed.add(streamId);
+          if (result.status === 'unavailable') lastError = result.error;
+        } else if (result.status === 'refused') {
+          outcomes[send.index] = { status: 'failed', error: result.error };
+        }
+      });
+      todo = again;
+      if (todo.length === 0) break;
+      this.stats.waitingForBrokerSince ??= new Date();
+      this.onError(lastError);
+      if (!this.stopping) {
+        delays ??= retryDelays(this.retry);
+        await this.sleeper.sleep(delays[Math.min(attempt, delays.length - 1)] ?? 1000);
+      }
+      if (this.stopping) {
+        for (const send of todo) outcomes[send.index] = { status: 'pending' };
+        return outcomes;
+      }
+    }
+    this.stats.waitingForBrokerSince = undefined;
+    return outcomes;
+  }
+
+  /** Publishes one event (a dead letter retried, or an event parked behind it); throws the broker's error unless confirmed. */
+  async publishOne(event: RecordedEvent): Promise<void> {
+    const topic = this.route(event);
+    if (topic === undefined) return;
+    const [result] = await this.send([{ topic, message: eventToMessage(event) }]);
+    if (result!.status !== 'confirmed') throw result!.error;
+  }
+
+  /** Cuts a backoff short: the batch in hand returns its unconfirmed events as pending. */
+  stop(): void {
+    this.stopping = true;
+    this.sleeper.wake();
+  }
+
+  /** Publishes per topic, all topics at once; one result per send, in order. */
+  private async send(sends: Array<{ topic: string; message: BrokerMessage }>): Promise<PublishResult[]> {
+    const byTopic = new Map<string, number[]>();
+    sends.forEach((send, i) => {
+      const list = byTopic.get(send.topic);
+      if (list) list.push(i);
+      else byTopic.set(send.topic, [i]);
+    });
+    const results: PublishResult[] = new Array(sends.length);
+    const started = Date.now();
+    await Promise.all(
+      [...byTopic].map(async ([topic, indexes]) => {
+        const messages = indexes.map((i) => sends[i]!.message);
+        // A publish rejects only when the broker was closed: for the relay, one more way of being away.
+        const answers = await this.broker.publish(topic, messages).catch((error: unknown) => messages.map((m): PublishResult => ({ messageId: m.id, status: 'unavailable', error: brokerUnavailableError('broker', error) })));
+        indexes.forEach((i, k) => (results[i] = answers[k]!));
+      }),
+    );
+    const confirmed = results.filter((r) => r.status === 'confirmed').length;
+    if (confirmed > 0) {
+      this.stats.published += confirmed;
+      this.stats.lastConfirmAt = new Date();
+      this.stats.confirmLatencyMs = this.stats.lastConfirmAt.getTime() - started;
+    }
+    return results;
+  }
+}
