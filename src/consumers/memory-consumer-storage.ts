@@ -95,6 +95,14 @@ class MemoryConsumerTx implements ConsumerTx {
     return true;
   }
 
+  async forgetInbox(consumer: string, messageId: string): Promise<void> {
+    const key = `${consumer}\u0000${messageId}`;
+    if (!this.inboxSeen.delete(key)) return;
+    this.storage.reserved.delete(key);
+    const { inbox } = this.storage.state();
+    this.ops.push(() => inbox.delete(key));
+  }
+
   unreserve(): void {
     for (const key of this.inboxSeen) this.storage.reserved.delete(key);
   }

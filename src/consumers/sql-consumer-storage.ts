@@ -107,6 +107,10 @@ class SqlConsumerTx implements ConsumerTx {
     return rows.length === 1;
   }
 
+  async forgetInbox(consumer: string, messageId: string): Promise<void> {
+    await this.sql.query(`DELETE FROM ${this.names.s}inbox WHERE consumer = $1 AND message_id = $2`, [consumer, messageId]);
+  }
+
   async addDeadLetter(subscription: string, status: DeadLetterStatus, event: RecordedEvent, failure?: Failure): Promise<void> {
     await this.sql.query(
       `INSERT INTO ${this.names.s}dead_letters
