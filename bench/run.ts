@@ -13,6 +13,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { benchConfig } from './bench-config.js';
 import { benchPool, benchUrl, BENCH_DATABASE, createBenchDatabase, dropBenchDatabase } from './bench-database.js';
 import { addRatios, type BenchRow } from './bench-row.js';
+import { runCatchUpBench } from './catch-up.js';
 import { checkTargets, markdown, targetLines, textTable } from './report.js';
 import { appendNewStreams } from './scenarios/append-new-streams.js';
 import { bulkImport } from './scenarios/bulk-import.js';
@@ -131,6 +132,10 @@ async function main(): Promise<number> {
       if (only && !only.includes(n)) continue;
       log(name);
       rows.push(...(await run()));
+    }
+    if (!only || only.includes(7)) {
+      log('7. projection catch-up (bench/catch-up.ts)');
+      rows.push(...(await runCatchUpBench({ quick }, (message) => log(`  ${message}`))));
     }
     if (!only) {
       log('snapshots (bench/snapshots.ts)');
