@@ -135,7 +135,8 @@ async function main(): Promise<number> {
     }
     if (!only || only.includes(7)) {
       log('7. projection catch-up (bench/catch-up.ts)');
-      rows.push(...(await runCatchUpBench({ quick }, (message) => log(`  ${message}`))));
+      // A failure is a row (and the run's exit code), so the scenarios after it still run.
+      rows.push(...(await runCatchUpBench({ quick }, (message) => log(`  ${message}`)).catch((error: unknown) => [{ scenario: '7. projection catch-up', backend: 'postgres' as const, system: 'factum', unit: '', note: `failed: ${(error as Error).message}` }])));
     }
     if (!only) {
       log('snapshots (bench/snapshots.ts)');
