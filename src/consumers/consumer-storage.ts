@@ -71,10 +71,6 @@ export interface ConsumerTx {
   addDeadLetter(subscription: string, status: DeadLetterStatus, event: RecordedEvent, failure?: Failure): Promise<void>;
   updateDeadLetter(id: string, change: { status?: 'dead' | 'retrying'; failure?: Failure }): Promise<void>;
   deleteDeadLetter(id: string): Promise<void>;
-  /** Marks the point where a handler's writes can be undone alone (SQL SAVEPOINT). */
-  savepoint(): Promise<void>;
-  rollbackToSavepoint(): Promise<void>;
-  releaseSavepoint(): Promise<void>;
 }
 
 /** Lease state of one partition. */

@@ -27,18 +27,22 @@ export class LazySavepoint {
   readonly sql?: SqlQueryable;
   /** SAVEPOINT statements sent through `sql` so far: the guard's own and those of the handler's appends. */
   savepoints = 0;
-  private taking?: Promise<void>;
+  private taking?: Promise<unknown>;
   private readonly inboxRows: Array<[string, string]> = [];
 
   constructor(private readonly tx: ConsumerTx) {
-    const real = tx.sql;
-    if (!real) return;
+    const session = tx.sql;
+    if (!session) return;
     this.sql = {
       query: async (text, params, options) => {
         // Statements started together still share one savepoint, taken before the first of them.
-        await (this.taking ??= this.take());
+        if (!this.taking) {
+          this.savepoints++;
+          this.taking = session.query('SAVEPOINT factum_handler');
+        }
+        await this.taking;
         if (SAVEPOINT.test(text)) this.savepoints++;
-        return real.query(text, params, options);
+        return session.query(text, params, options);
       },
     };
   }
@@ -52,16 +56,12 @@ export class LazySavepoint {
 
   /** The handler threw: back to the savepoint (if one was taken), and its inbox rows forgotten. */
   async undo(): Promise<void> {
-    // A savepoint that could not be taken throws here: the transaction is unusable, the batch fails whole.
-    if (this.taking) {
+    if (this.taking && this.tx.sql) {
+      // A savepoint that could not be taken throws here: the transaction is unusable, the batch fails whole.
       await this.taking;
-      await this.tx.rollbackToSavepoint();
+      // The latest savepoint of that name: the ones a handler's appends take come and go inside it.
+      await this.tx.sql.query('ROLLBACK TO SAVEPOINT factum_handler');
     }
     for (const [consumer, messageId] of this.inboxRows) await this.tx.forgetInbox(consumer, messageId);
-  }
-
-  private async take(): Promise<void> {
-    this.savepoints++;
-    await this.tx.savepoint();
   }
 }

@@ -147,25 +147,6 @@ class MemoryConsumerTx implements ConsumerTx {
     this.ops.push(() => deadLetters.delete(id));
   }
 
-  // Staged writes of a failed handler are few (inbox rows); a savepoint remembers how many.
-  private mark = { ops: 0, checks: 0, inbox: 0 };
-
-  async savepoint(): Promise<void> {
-    this.mark = { ops: this.ops.length, checks: this.checks.length, inbox: this.inboxSeen.size };
-  }
-
-  async rollbackToSavepoint(): Promise<void> {
-    this.ops.length = this.mark.ops;
-    this.checks.length = this.mark.checks;
-    // Only the inbox keys claimed since the savepoint go back; the earlier events' stay claimed.
-    for (const key of [...this.inboxSeen].slice(this.mark.inbox)) {
-      this.inboxSeen.delete(key);
-      this.storage.reserved.delete(key);
-    }
-  }
-
-  async releaseSavepoint(): Promise<void> {}
-
   commit(): void {
     this.storage.apply(this.ops, this.checks);
   }

@@ -151,18 +151,6 @@ class SqlConsumerTx implements ConsumerTx {
   async deleteDeadLetter(id: string): Promise<void> {
     await this.sql.query(`DELETE FROM ${this.names.s}dead_letters WHERE id = $1`, [id]);
   }
-
-  async savepoint(): Promise<void> {
-    await this.sql.query('SAVEPOINT factum_handler');
-  }
-
-  async rollbackToSavepoint(): Promise<void> {
-    await this.sql.query('ROLLBACK TO SAVEPOINT factum_handler');
-  }
-
-  async releaseSavepoint(): Promise<void> {
-    await this.sql.query('RELEASE SAVEPOINT factum_handler');
-  }
 }
 
 /** Leases with expiry times set by the database clock, so processes' clocks never disagree. */
