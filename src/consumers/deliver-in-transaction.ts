@@ -57,9 +57,9 @@ const passOn = (error: unknown): boolean => error instanceof GenerationChanged |
  * per event from 1.01 to 2.01, and replaying is back to 1.01, a count the machine's load does not
  * move. The rate follows it when the machine is quiet: on PostgreSQL about 4,600 events/s before
  * the savepoints, 2,900 with them and 5,650 replaying (PGlite in memory 2,560, 2,020 and 2,630;
- * medians of three interleaved runs of branch `delivery`, 74ef010); under a load average of 16-23,
- * three interleaved runs of savepoints and replaying gave medians within each other's noise
- * (PostgreSQL 1,141 and 1,004 events/s, PGlite on disk 508 and 517).
+ * medians of three interleaved runs of branch `delivery`, 74ef010). Under a load average of
+ * 14-23, savepoints against replaying, medians of three interleaved rounds, twice: PostgreSQL
+ * 1,141 / 1,004 and 1,093 / 1,617 events/s, PGlite on disk 508 / 517 and 745 / 990: noise.
  *
  * @example
  * await deliverInTransaction(host, page.events, page.position)
