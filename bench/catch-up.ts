@@ -8,9 +8,10 @@
  * rate, does not move with the load of a shared machine.
  *
  * `npm run bench` runs it as scenario 7 (`--quick`: 2,000 events, one round). Alone:
- * `npx tsx bench/catch-up.ts [rounds]`. It uses only what main has had since sqlAccess, so the
- * same file measures before and after a change: copy it and test/consumers/transaction-log.ts
- * into the other worktree and run both, interleaved.
+ * `npx tsx bench/catch-up.ts [rounds]`. It uses only what main has had since sqlAccess and
+ * `new ProjectionRunner(...).start()`, so the same file measures before and after a change:
+ * copy it and test/runner-suites/transaction-log.ts into the other worktree and run both,
+ * interleaved.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -23,7 +24,7 @@ import { defineProjection } from '../src/projections/projection.js';
 import { ProjectionRunner } from '../src/projections/projection-runner.js';
 import { openPGliteEventStore } from '../src/store/pglite/pglite-event-store.js';
 import { openPostgresEventStore } from '../src/store/postgres/postgres-event-store.js';
-import { logTransactions } from '../test/consumers/transaction-log.js';
+import { logTransactions } from '../test/runner-suites/transaction-log.js';
 import { SERVER_URL } from './bench-database.js';
 import { measuredRow, type BenchRow } from './bench-row.js';
 
@@ -54,7 +55,7 @@ async function catchUp(store: EventStore, events: number): Promise<{ rate: numbe
   const head = await fill(store, events);
   const log = logTransactions(store);
   const started = process.hrtime.bigint();
-  const runner = await ProjectionRunner.start(store, projection);
+  const runner = await new ProjectionRunner(store, projection).start();
   await runner.waitFor(head, { timeoutMs: 600_000 });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   await runner.stop();

@@ -1,6 +1,6 @@
 // What a delivery costs in savepoints, on a real PostgreSQL server.
 import { afterAll } from 'vitest';
-import { deliveryCostSuite } from '../../test/consumers/delivery-cost-suite.js';
+import { deliveryCostSuite } from '../../test/runner-suites/delivery-cost-suite.js';
 import { createdSchemas, dropSchemas } from '../../test/stores.js';
 
 deliveryCostSuite((factory) => factory.name === 'postgres');

@@ -54,7 +54,7 @@ export function deliveryCostSuite(stores: (factory: StoreFactory) => boolean): v
         });
         const log = logTransactions(store);
         const errors: string[] = [];
-        const runner = await ProjectionRunner.start(store, projection, { retry: { immediateRetries: 0, backoffRetries: 0 }, onError: (error) => errors.push((error as Error).message) });
+        const runner = await new ProjectionRunner(store, projection, { retry: { immediateRetries: 0, backoffRetries: 0 }, onError: (error) => errors.push((error as Error).message) }).start();
         running.push(runner);
         await runner.waitFor(await store.headPosition(), { timeoutMs: 20_000 });
         const { rows } = await sql.client.query<{ stream_id: string; n: number }>(`SELECT stream_id, n FROM ${sql.names.s}counts ORDER BY stream_id`);
