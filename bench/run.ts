@@ -13,6 +13,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { benchConfig } from './bench-config.js';
 import { benchPool, benchUrl, BENCH_DATABASE, createBenchDatabase, dropBenchDatabase } from './bench-database.js';
 import { addRatios, type BenchRow } from './bench-row.js';
+import { runCatchUpBench } from './catch-up.js';
 import { checkTargets, markdown, targetLines, textTable } from './report.js';
 import { appendNewStreams } from './scenarios/append-new-streams.js';
 import { bulkImport } from './scenarios/bulk-import.js';
@@ -141,6 +142,11 @@ async function main(): Promise<number> {
       if (only && !only.includes(n)) continue;
       log(name);
       rows.push(...(await run()));
+    }
+    if (!only || only.includes(7)) {
+      log('7. projection catch-up (bench/catch-up.ts)');
+      // A failure is a row (and the run's exit code), so the scenarios after it still run.
+      rows.push(...(await runCatchUpBench({ quick }, (message) => log(`  ${message}`)).catch((error: unknown) => [{ scenario: '7. projection catch-up', backend: 'postgres' as const, system: 'factum', unit: '', note: `failed: ${(error as Error).message}` }])));
     }
     if (!only) {
       log('snapshots (bench/snapshots.ts)');

@@ -66,13 +66,11 @@ export interface ConsumerTx {
   saveCheckpoint(name: string, expected: Checkpoint | undefined, position: bigint, options?: { relaxedDurability?: boolean }): Promise<Checkpoint | undefined>;
   /** Records (consumer, message id); false when it was recorded before (a redelivery). */
   recordInbox(consumer: string, messageId: string): Promise<boolean>;
+  /** Undoes `recordInbox` in this transaction (its handler failed outside any savepoint, see `LazySavepoint`). */
+  forgetInbox(consumer: string, messageId: string): Promise<void>;
   addDeadLetter(subscription: string, status: DeadLetterStatus, event: RecordedEvent, failure?: Failure): Promise<void>;
   updateDeadLetter(id: string, change: { status?: 'dead' | 'retrying'; failure?: Failure }): Promise<void>;
   deleteDeadLetter(id: string): Promise<void>;
-  /** Marks the point where a handler's writes can be undone alone (SQL SAVEPOINT). */
-  savepoint(): Promise<void>;
-  rollbackToSavepoint(): Promise<void>;
-  releaseSavepoint(): Promise<void>;
 }
 
 /** Lease state of one partition. */

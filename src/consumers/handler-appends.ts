@@ -90,9 +90,12 @@ export class TransactionAppends {
     private readonly sql: SqlQueryable | undefined,
   ) {}
 
-  /** The writes of one handler run for `handled`. */
-  attempt(handled: RecordedEvent): HandlerAttempt {
-    return new HandlerAttempt(this.store, this.subscription, handled, this.sql, this.recorded, this.kept, this.outcomes);
+  /**
+   * The writes of one handler run for `handled`, on `sql`: the transaction's session, or a view
+   * of it that takes the handler's savepoint first (`LazySavepoint`), so the appends are undone with it.
+   */
+  attempt(handled: RecordedEvent, sql = this.sql): HandlerAttempt {
+    return new HandlerAttempt(this.store, this.subscription, handled, sql, this.recorded, this.kept, this.outcomes);
   }
 
   /** After the transaction ended: tells the listeners about what committed, or drops it all. */

@@ -95,6 +95,14 @@ class MemoryConsumerTx implements ConsumerTx {
     return true;
   }
 
+  async forgetInbox(consumer: string, messageId: string): Promise<void> {
+    const key = `${consumer}\u0000${messageId}`;
+    if (!this.inboxSeen.delete(key)) return;
+    this.storage.reserved.delete(key);
+    const { inbox } = this.storage.state();
+    this.ops.push(() => inbox.delete(key));
+  }
+
   unreserve(): void {
     for (const key of this.inboxSeen) this.storage.reserved.delete(key);
   }
@@ -138,25 +146,6 @@ class MemoryConsumerTx implements ConsumerTx {
     const { deadLetters } = this.storage.state();
     this.ops.push(() => deadLetters.delete(id));
   }
-
-  // Staged writes of a failed handler are few (inbox rows); a savepoint remembers how many.
-  private mark = { ops: 0, checks: 0, inbox: 0 };
-
-  async savepoint(): Promise<void> {
-    this.mark = { ops: this.ops.length, checks: this.checks.length, inbox: this.inboxSeen.size };
-  }
-
-  async rollbackToSavepoint(): Promise<void> {
-    this.ops.length = this.mark.ops;
-    this.checks.length = this.mark.checks;
-    // Only the inbox keys claimed since the savepoint go back; the earlier events' stay claimed.
-    for (const key of [...this.inboxSeen].slice(this.mark.inbox)) {
-      this.inboxSeen.delete(key);
-      this.storage.reserved.delete(key);
-    }
-  }
-
-  async releaseSavepoint(): Promise<void> {}
 
   commit(): void {
     this.storage.apply(this.ops, this.checks);

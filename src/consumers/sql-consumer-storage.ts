@@ -84,6 +84,10 @@ class SqlConsumerTx implements ConsumerTx {
     return rows.length === 1;
   }
 
+  async forgetInbox(consumer: string, messageId: string): Promise<void> {
+    await this.sql.query(`DELETE FROM ${this.names.s}inbox WHERE consumer = $1 AND message_id = $2`, [consumer, messageId]);
+  }
+
   async addDeadLetter(subscription: string, status: DeadLetterStatus, event: RecordedEvent, failure?: Failure): Promise<void> {
     await this.sql.query(
       `INSERT INTO ${this.names.s}dead_letters
@@ -123,18 +127,6 @@ class SqlConsumerTx implements ConsumerTx {
 
   async deleteDeadLetter(id: string): Promise<void> {
     await this.sql.query(`DELETE FROM ${this.names.s}dead_letters WHERE id = $1`, [id]);
-  }
-
-  async savepoint(): Promise<void> {
-    await this.sql.query('SAVEPOINT factum_handler');
-  }
-
-  async rollbackToSavepoint(): Promise<void> {
-    await this.sql.query('ROLLBACK TO SAVEPOINT factum_handler');
-  }
-
-  async releaseSavepoint(): Promise<void> {
-    await this.sql.query('RELEASE SAVEPOINT factum_handler');
   }
 }
 

@@ -14,6 +14,7 @@ import { deliverBatch, type BatchHandler } from './deliver-batch.js';
 import { plainHandlerWrites, TransactionAppends, type HandlerWrites } from './handler-appends.js';
 import { SubscriptionHandlerContext } from './subscription-handler-context.js';
 import type { DeliveryHost } from './delivery-host.js';
+import type { LazySavepoint } from './lazy-savepoint.js';
 import { Mutex, Sleeper } from './mutex.js';
 import { StandbyLease } from './standby-lease.js';
 import { subscriptionSource, type SourcePage, type SubscriptionSource } from './subscription-source.js';
@@ -120,6 +121,12 @@ export interface SubscriptionOptions {
    * time where a dead letter and its parked events are retried.
    */
   batchHandler?: BatchHandler;
+  /**
+   * @internal the handler keeps every effect in its `sql` transaction (a projection's read model):
+   * a page then runs without savepoints, and a failing event rolls it back and has the events
+   * before it handled again (see deliver-in-transaction.ts). Never for effects outside the database.
+   */
+  replayOnFailure?: boolean;
   /** @internal name of the checkpoint when it differs from `name` (partitions, rebuilds). */
   checkpointName?: string;
 }
@@ -229,11 +236,12 @@ export class Subscription {
     });
     this.delivery = {
       drain: this.drain,
+      replayOnFailure: options.replayOnFailure ?? false,
       position: () => this.position,
       isStopping: () => this.stopping,
       positionOf: (event) => this.positionOf(event),
       commit: (fn, committed) => this.commit(fn, committed),
-      handle: (tx, event, attempt) => this.handle(tx, this.upcast(event), attempt),
+      handle: (tx, event, attempt, guard) => this.handle(tx, this.upcast(event), attempt, guard),
       handleOutside: async (event, attempt) => {
         const upcast = this.upcast(event);
         const writes = plainHandlerWrites(this.store, this.name, upcast);
@@ -540,8 +548,8 @@ export class Subscription {
     appends?.end(true);
   }
 
-  private context(tx: ConsumerTx | undefined, attempt: number, writes: HandlerWrites): HandlerContext {
-    return new SubscriptionHandlerContext(this.store, this.name, attempt, writes, tx?.sql);
+  private context(sql: SqlQueryable | undefined, attempt: number, writes: HandlerWrites): HandlerContext {
+    return new SubscriptionHandlerContext(this.store, this.name, attempt, writes, sql);
   }
 
   /** The event as the code knows it now (throws `UPCAST_FAILED` when it cannot be). */
@@ -549,12 +557,13 @@ export class Subscription {
     return this.registry ? this.registry.upcast(event) : event;
   }
 
-  /** Runs the handler unless the inbox has seen the event. */
-  private async handle(tx: ConsumerTx, event: RecordedEvent, attempt: number): Promise<void> {
-    if (this.options.inbox && !(await tx.recordInbox(this.name, event.id))) return;
-    const writes = this.appends.get(tx)!.attempt(event);
+  /** Runs the handler unless the inbox has seen the event; through `guard`, when given (see `LazySavepoint`). */
+  private async handle(tx: ConsumerTx, event: RecordedEvent, attempt: number, guard?: LazySavepoint): Promise<void> {
+    if (this.options.inbox && !(await (guard ?? tx).recordInbox(this.name, event.id))) return;
+    const sql = guard ? guard.sql : tx.sql;
+    const writes = this.appends.get(tx)!.attempt(event, sql);
     try {
-      await this.options.handler(event, this.context(tx, attempt, writes));
+      await this.options.handler(event, this.context(sql, attempt, writes));
       await writes.succeeded();
     } catch (error) {
       await writes.failed();

@@ -40,6 +40,12 @@ export async function ensureProjectionTables(on: SqlQueryable, schemaPrefix: str
  * updates the read model and the checkpoint in one transaction, so a crash between the two
  * cannot apply an event twice or lose one. `waitFor(position)` gives read-your-writes.
  *
+ * Batches run without a savepoint per event. A handler that throws rolls its batch back; the
+ * batch runs again with the events before it handled a second time (harmless: their first run
+ * was rolled back, and a projection handler writes nothing but its `sql`), and the failing event
+ * is retried and dead-lettered as a subscription's is, its stream parked, the others flowing.
+ * So keep every effect of a handler in `sql`: for emails or brokers use a `Subscription`.
+ *
  * @example
  * const runner = await new ProjectionRunner(store, orderTotals).start()
  * const { lastPosition } = await store.append('order-1', [{ type: 'OrderPlaced', data: { total: 42 } }])
@@ -53,7 +59,8 @@ export class ProjectionRunner {
     readonly projection: Projection,
     options: ProjectionRunnerOptions = {},
   ) {
-    const table = tableNamer(projection, sqlAccess(store)?.names.s);
+    const sql = sqlAccess(store);
+    const table = tableNamer(projection, sql?.names.s);
     this.subscription = new Subscription(store, {
       name: projection.name,
       filter: { types: projection.eventTypes },
@@ -63,6 +70,9 @@ export class ProjectionRunner {
       ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}),
       ...(options.onError ? { onError: options.onError } : {}),
       relaxedDurability: options.relaxedDurability ?? true,
+      // Its handlers write nothing but the read model through `sql`, so a rolled-back page can be
+      // run again and no savepoint is paid per event (the memory store's handlers write elsewhere).
+      ...(sql ? { replayOnFailure: true } : {}),
       ...(options.standby ? { standby: true } : {}),
       ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
     });
