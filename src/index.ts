@@ -87,3 +87,6 @@ export type { BrokerMessage, PublishResult, RefusalReason } from './transport/br
 export { eventToMessage, messageToEvent, MESSAGE_HEADERS } from './transport/message-envelope.js';
 export { messageBytes } from './transport/message-bytes.js';
 export { MemoryBroker, type MemoryBrokerOptions } from './transport/memory/memory-broker.js';
+export { EventConsumer, type EventConsumerOptions, type EventConsumerStatus, type EventConsumerFailure, type EventConsumerHandler } from './transport/consumer/event-consumer.js';
+export type { EventConsumerContext } from './transport/consumer/event-consumer-context.js';
+export { readMessageEvent } from './transport/consumer/read-message-event.js';
