@@ -8,7 +8,6 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { partitionOf } from '../../src/consumers/partition-of.js';
-import type { EventStore } from '../../src/core/event-store.js';
 import type { RecordedEvent } from '../../src/core/message.js';
 import { EventRegistry } from '../../src/schema/event-registry.js';
 import { defineEvent } from '../../src/schema/event-type.js';
