@@ -17,6 +17,7 @@ const expected: Record<string, string> = {
   'examples/projection.ts': 'order-1: 42 | thanks for order order-1 | lag: 0 events\n',
   'examples/transaction.ts': ['balance after withdrawal: 70', 'refused: Not enough money on the account; balance still 70', 'conflict: expected version 1, found 2; balance still 70', 'account-a1: AccountOpened, MoneyWithdrawn', ''].join('\n'),
   'examples/broker.ts': ['billed order-1 v1 (OrderPlaced, attempt 1)', 'confirmed, confirmed', 'dead letter: PaymentFailed after 3 attempts: card declined', ''].join('\n'),
+  'examples/event-consumer.ts': ['handled 1, duplicates 1, retried 2, dead letters 1', 'dead letter order-2 after 3 attempts: credit check unavailable', 'invoices: order-1 42; InvoiceIssued {"total":42,"currency":"EUR"}', ''].join('\n'),
   'examples/upcaster.ts': ['2 {"sku":"old","quantity":1}', '2 {"sku":"new","quantity":3}', ''].join('\n'),
 };
 
