@@ -28,6 +28,8 @@ const PG_URL = process.env.FACTUM_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1
 const PARTITIONS = 4;
 const PREFETCH = 16;
 const SCENARIO = '7. broker consume, RabbitMQ (4 partitions, prefetch 16)';
+const RAW_INBOX = 'raw amqplib + pg inbox (BEGIN, INSERT, COMMIT, ack)';
+const FACTUM_INBOX = 'factum (EventConsumer + PostgreSQL inbox)';
 
 /** Fresh events (new ids: the inbox would absorb old ones) over 200 streams. */
 function messagesOf(count: number) {
@@ -107,7 +109,7 @@ export async function runBrokerConsumeBench(options: { quick: boolean }, log: (m
   const systems: Array<{ system: string; drain: () => Promise<number> }> = [
     { system: 'raw', drain: () => rawDrain(connection, topic, group, count, async () => {}) },
     {
-      system: 'raw amqplib + pg inbox (BEGIN, INSERT, COMMIT, ack)',
+      system: RAW_INBOX,
       drain: () =>
         rawDrain(connection, topic, group, count, async (message) => {
           const client = await pool.connect();
@@ -121,7 +123,7 @@ export async function runBrokerConsumeBench(options: { quick: boolean }, log: (m
         }),
     },
     { system: 'factum (EventConsumer, no store)', drain: () => factumDrain(consumer(false), count) },
-    { system: 'factum (EventConsumer + PostgreSQL inbox)', drain: () => factumDrain(consumer(true), count) },
+    { system: FACTUM_INBOX, drain: () => factumDrain(consumer(true), count) },
   ];
   const samples = new Map<string, number[]>(systems.map((s) => [s.system, []]));
   try {
@@ -152,6 +154,7 @@ export async function runBrokerConsumeBench(options: { quick: boolean }, log: (m
     await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => {});
     await pool.end();
   }
+  const byHand = median(samples.get(RAW_INBOX)!);
   return systems.map(({ system }) => {
     const values = samples.get(system)!;
     const mid = median(values);
@@ -163,7 +166,7 @@ export async function runBrokerConsumeBench(options: { quick: boolean }, log: (m
       median: mid,
       samples: values,
       spread: (Math.max(...values) - Math.min(...values)) / mid,
-      extra: { messages: count },
+      extra: { messages: count, ...(system === FACTUM_INBOX ? { 'vs raw + pg inbox': (mid / byHand).toFixed(2) } : {}) },
     };
   });
 }

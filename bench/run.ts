@@ -1,8 +1,9 @@
 /**
  * `npm run bench [-- --quick] [-- --only=1,5]`: every scenario of issue 5 on PostgreSQL and,
  * where it applies, on the embedded PGlite store; factum beside the raw driver, Emmett and
- * Castore, in one run; then the snapshot and broker-consume benchmarks. Prints one table and writes bench/results/latest.{json,md} (a quick
- * or partial run writes latest-partial.*.tmp instead, so it never replaces the committed full results).
+ * Castore, in one run; then the snapshot and broker-consume benchmarks. Prints one table and
+ * writes bench/results/latest.{json,md} (a quick or partial run writes latest-partial.*.tmp
+ * instead, so it never replaces the committed full results).
  */
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';

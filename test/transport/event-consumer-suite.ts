@@ -206,6 +206,29 @@ export function runEventConsumerSuite(target: EventConsumerTarget): void {
       expect(done.filter((id) => [a1.id, a2.id, a3.id].includes(id))).toEqual([a1.id, a2.id, a3.id]);
     });
 
+    const noSql = target.store.capabilities.sql ? '' : ` (skipped: the ${target.store.name} store has no SQL, so no commit can fail)`;
+    it.skipIf(noSql)(`a commit that fails reaches onError and the dead letter as STORAGE_ERROR with the driver's error as cause, and nothing of it is written${noSql}`, async () => {
+      const { store, effect, effects, consumer, publish } = await setUp();
+      const table = `deferred_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+      // A deferred unique constraint is checked at COMMIT: the handler's statements pass, the commit fails.
+      await store.transaction((tx) => tx.sql.query(`CREATE TABLE ${table} (id integer, CONSTRAINT ${table}_once UNIQUE (id) DEFERRABLE INITIALLY DEFERRED)`));
+      const errors: unknown[] = [];
+      const billing = await consumer(
+        async (event, context) => {
+          await effect(event, context);
+          await context.sql!.query(`INSERT INTO ${table} VALUES (1), (1)`);
+        },
+        { onError: (error) => errors.push(error) },
+      );
+      const event = recorded('cart-1', 1);
+      await publish(eventToMessage(event));
+      await waitFor(async () => expect(await billing.deadLetters()).toHaveLength(1));
+      expect((await billing.deadLetters())[0]).toMatchObject({ errorCode: 'STORAGE_ERROR', attempts: 3 });
+      expect(errors).toHaveLength(3);
+      for (const error of errors) expect(error).toMatchObject({ code: 'STORAGE_ERROR', cause: { code: '23505' } });
+      expect(await effects()).toEqual([]);
+    });
+
     it('upcasts with the registry: a v1 message on the wire reaches the handler as v2', async () => {
       const { consumer, publish } = await setUp();
       const seen: RecordedEvent[] = [];
