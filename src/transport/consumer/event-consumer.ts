@@ -66,7 +66,7 @@ export interface EventConsumerStatus {
   handled: number;
   /** Messages the inbox had seen: acked without running the handler. */
   duplicates: number;
-  /** Failed attempts sent back for a retry. */
+  /** Failed attempts sent back for a retry (on its last allowed attempt the broker dead-letters it instead). */
   retried: number;
   /** Messages this consumer dead-lettered (failed every retry, or unreadable). */
   deadLettered: number;
