@@ -3,7 +3,7 @@ import type { RecordedEvent } from '../../core/message.js';
 import type { SqlQueryable } from '../../core/sql-queryable.js';
 import type { ConsumerStorage } from '../../consumers/consumer-storage.js';
 import { TransactionAppends, type HandlerWrites } from '../../consumers/handler-appends.js';
-import { storageError } from '../../store/sql/storage-error.js';
+import { storageError } from '../../store/sql-access.js';
 
 /**
  * Runs `handle` in one consumer transaction with the inbox row (consumer, message id): the row,
