@@ -18,7 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
-import { MIGRATIONS } from '../src/store/sql/migrations.js';
+import { MIGRATIONS } from '../src/store/sql/migrations/migrations.js';
 import { preparedPGlite } from '../src/store/pglite/prepared-pglite.js';
 import { singleEventAppendSql } from '../src/store/sql/append/single-event-append-sql.js';
 import { sqlNames } from '../src/store/sql/sql-names.js';

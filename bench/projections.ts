@@ -169,7 +169,7 @@ let factumWaitForLatencies: number[] = [];
 async function factumLatency(s: Sizes, poller: pg.Pool): Promise<number[]> {
   const writer = await openPostgresEventStore({ connection: databaseUrl(), schema: 'factum_latency', maxConnections: 4 });
   const reader = await openPostgresEventStore({ connection: databaseUrl(), schema: 'factum_latency', maxConnections: 4 });
-  const runner = await ProjectionRunner.start(reader, countsProjection());
+  const runner = await new ProjectionRunner(reader, countsProjection()).start();
   const load = backgroundLoad(s.backgroundRate, (i) => writer.append(`bg-${i % 100}`, [counted(i)]));
   try {
     await sleep(500);

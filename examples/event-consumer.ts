@@ -1,12 +1,12 @@
+import { PGlite } from '@electric-sql/pglite';
 import { z } from 'zod';
 import { EventConsumer, EventRegistry, MemoryBroker, defineEvent, eventToMessage, openEventStore } from 'factum';
-import { openPGliteEventStore } from 'factum/pglite';
 
 // The billing service knows OrderPlaced at version 2; the orders service still publishes version 1.
 const OrderPlaced = defineEvent('OrderPlaced', z.object({ total: z.number() }))
   .withVersion(2, z.object({ total: z.number(), currency: z.string() }), (v1) => ({ ...v1, currency: 'EUR' }));
 
-const billingStore = await openPGliteEventStore({ dataDir: 'memory://' }); // or PostgreSQL
+const billingStore = await openEventStore(new PGlite()); // the embedded store, in memory; or PostgreSQL
 await billingStore.transaction((tx) => tx.sql.query('CREATE TABLE invoices (order_id text PRIMARY KEY, total integer NOT NULL)'));
 const broker = new MemoryBroker(); // or openRabbitMqBroker() from 'factum/rabbitmq'
 
@@ -41,7 +41,7 @@ const [letter] = await billing.deadLetters();
 console.log(`dead letter ${letter!.message.key} after ${letter!.attempts} attempts: ${letter!.error}`);
 await billing.skipDeadLetter(letter!.message.id); // or retryDeadLetter, once the credit check is back
 
-const { rows } = await billingStore.client.query<{ order_id: string; total: number }>('SELECT * FROM invoices');
+const rows = await billingStore.transaction(async (tx) => (await tx.sql.query<{ order_id: string; total: number }>('SELECT * FROM invoices')).rows);
 const { events } = await billingStore.loadStream('invoice-order-1');
 console.log(`invoices: ${rows.map((r) => `${r.order_id} ${r.total}`).join(', ')}; ${events[0]!.type} ${JSON.stringify(events[0]!.data)}`);
 await billing.stop();

@@ -1,7 +1,7 @@
-import { DomainError, isConcurrencyError, isDomainError } from 'factum';
-import { openPGliteEventStore } from 'factum/pglite';
+import { PGlite } from '@electric-sql/pglite';
+import { DomainError, isConcurrencyError, isDomainError, openEventStore } from 'factum';
 
-const store = await openPGliteEventStore({ dataDir: 'memory://' }); // the same on PostgreSQL
+const store = await openEventStore(new PGlite()); // the embedded store, in memory; the same on PostgreSQL
 await store.transaction((tx) => tx.sql.query('CREATE TABLE accounts (id text PRIMARY KEY, balance integer NOT NULL)'));
 
 // A state-stored service: its table holds the balance, its events tell the rest of the system.
@@ -18,7 +18,7 @@ const withdraw = (id: string, amount: number, version: number) =>
     await tx.append(`account-${id}`, [{ type: 'MoneyWithdrawn', data: { amount } }], { expectedVersion: version });
     return rows[0]!.balance;
   });
-const balance = async (id: string) => (await store.client.query<{ balance: number }>('SELECT balance FROM accounts WHERE id = $1', [id])).rows[0]!.balance;
+const balance = (id: string) => store.transaction(async (tx) => (await tx.sql.query<{ balance: number }>('SELECT balance FROM accounts WHERE id = $1', [id])).rows[0]!.balance);
 
 const { nextExpectedVersion } = await open('a1', 100);
 console.log('balance after withdrawal:', await withdraw('a1', 30, nextExpectedVersion));

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { EventRegistry, checkSchemaFile, defineEvent, openEventStore } from 'factum';
+import { EventRegistry, checkSchemaFile, defineEvent, openEventStore, unwrapEventStore } from 'factum';
 
 // Version 1 was { sku }. Version 2 adds a quantity: declare it with an upcaster from version 1;
 // never edit version 1 in place (the compatibility check below refuses that).
@@ -8,8 +8,9 @@ const ItemAdded = defineEvent('ItemAdded', z.object({ sku: z.string() }))
 
 const registry = new EventRegistry([ItemAdded]);
 const store = registry.wrap(await openEventStore('memory:'));
-await store.append('cart-1', [{ type: 'ItemAdded', schemaVersion: 1, data: { sku: 'old' } }]); // as old code wrote it
-await store.append('cart-1', [ItemAdded.create({ sku: 'new', quantity: 3 })]); // validated; bad data throws EVENT_SCHEMA_VIOLATION
+// As old code wrote it (the typed store takes only the current version: go under the registry).
+await unwrapEventStore(store).append('cart-1', [{ type: 'ItemAdded', schemaVersion: 1, data: { sku: 'old' } }]);
+await store.append('cart-1', [ItemAdded.create({ sku: 'new', quantity: 3 })]); // typed and validated: bad data throws EVENT_SCHEMA_VIOLATION
 for await (const event of store.readStream('cart-1')) console.log(event.schemaVersion, JSON.stringify(event.data));
 // 2 {"sku":"old","quantity":1}, then 2 {"sku":"new","quantity":3}: every reader sees the current version
 

@@ -19,6 +19,9 @@ export {
   type EventMetadata,
   type NewEvent,
   type RecordedEvent,
+  type RecordedOf,
+  type NewOf,
+  type EventShape,
   type ExpectedVersion,
   type AppendResult,
 } from './core/message.js';
@@ -37,8 +40,8 @@ export type {
   DeleteStreamOptions,
 } from './core/event-store.js';
 export { DEFAULT_LIMITS, type StoreLimits } from './core/validation.js';
-export { MemoryEventStore, type MemoryEventStoreOptions } from './store/memory/memory-event-store.js';
-export { SqlEventStore, type SqlEventStoreOptions } from './store/sql/sql-event-store.js';
+export type { MemoryEventStore, MemoryEventStoreOptions } from './store/memory/memory-event-store.js';
+export type { SqlEventStore, SqlEventStoreOptions } from './store/sql/sql-event-store.js';
 export type { AppendBatching } from './store/sql/append/single-event-appends.js';
 export type { SqlQueryable } from './core/sql-queryable.js';
 export { storeCapabilities, NO_CAPABILITIES, type StoreCapabilities } from './core/store-capabilities.js';
@@ -59,8 +62,8 @@ export { SqlSnapshotStore, type SqlSnapshotTarget } from './domain/snapshots/sql
 export { snapshotStoreFor } from './domain/snapshots/snapshot-store-for.js';
 // Event schemas, validation, upcasting and compatibility (src/schema).
 export { defineEvent, EventType, type Upcaster, type EventTypeVersion, type EventVersionOptions, type InferEvent } from './schema/event-type.js';
-export { EventRegistry, type EventRegistryOptions } from './schema/event-registry.js';
-export { registeredEventStore, unwrapEventStore, eventRegistryOf } from './schema/registered-event-store.js';
+export { EventRegistry, type EventRegistryOptions, type EventSource } from './schema/event-registry.js';
+export { unwrapEventStore, eventRegistryOf, type RegisteredEventStore, type UnwrappedEventStore } from './schema/registered-event-store.js';
 export { EventSchemaViolationError, isEventSchemaViolationError, type SchemaIssue } from './schema/event-schema-violation-error.js';
 export { schemaSnapshot, parseSchemaSnapshot, type SchemaSnapshot } from './schema/schema-snapshot.js';
 export { checkCompatibility, assertCompatible, type CompatibilityReport, type CompatibilityProblem } from './schema/check-compatibility.js';
@@ -76,9 +79,10 @@ export { retryDelays, DEFAULT_RETRY_POLICY, type RetryPolicy } from './core/retr
 export { Inbox, type InboxOutcome } from './consumers/inbox.js';
 export type { Checkpoint, DeadLetter, DeadLetterStatus } from './consumers/consumer-storage.js';
 // Projections: inline, async, rebuild, read-your-writes (src/projections).
-export { defineProjection, type Projection, type ProjectionDefinition, type ProjectionHandler, type ProjectionContext } from './projections/projection.js';
-export { ProjectionRunner, waitForProjection, type ProjectionRunnerOptions } from './projections/projection-runner.js';
-export { InlineProjections } from './projections/inline-projections.js';
+export { defineProjection, type Projection, type ProjectionDefinition, type ProjectionHandler, type ProjectionHandlers, type ProjectionContext } from './projections/projection.js';
+export { ProjectionRunner, type ProjectionRunnerOptions } from './projections/projection-runner.js';
+export { InlineProjections, type InlineProjectionsStatus } from './projections/inline-projections.js';
+export { readModel, type ReadModel } from './projections/read-model.js';
 export { rebuildProjection, type RebuildOptions, type RebuildProgress, type RebuildResult } from './projections/rebuild.js';
 // Messaging: the Broker port, the event envelope, the in-memory broker (src/transport); RabbitMQ is `factum/rabbitmq`.
 export { isBrokerUnavailable, isMessageRefused } from './core/errors.js';

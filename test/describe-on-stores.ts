@@ -8,7 +8,7 @@
  *   it('keeps totals', async () => { const store = await on.open(); ... })
  * }, { needs: ['sql'] })
  */
-import { describe } from 'vitest';
+import { describe, it, type TestFunction, type TestOptions } from 'vitest';
 import type { EventStore } from '../src/core/event-store.js';
 import { storeCapabilities, type StoreCapabilities } from '../src/core/store-capabilities.js';
 import { openedStores } from './opened-stores.js';
@@ -22,7 +22,19 @@ export interface StoreUnderTest {
   readonly label: string;
   /** A fresh, empty store, closed after the test; it declares what `factory.capabilities` says. */
   open(options?: Parameters<StoreFactory['open']>[0]): Promise<EventStore>;
+  /** What the store declares (`factory.capabilities`), for tests that depend on it. */
+  readonly capabilities: StoreCapabilities;
+  /**
+   * `it` where `run` holds; elsewhere `it.skip`, its title ending in `(skipped: <reason>)`.
+   *
+   * @example
+   * on.itIf(on.capabilities.sql, 'the memory store has no tables')('keeps totals in a table', async () => { ... })
+   */
+  itIf(run: boolean, reason: string): SuiteTest;
 }
+
+/** A test of a suite, as `it` takes it. */
+export type SuiteTest = (title: string, fn: TestFunction, options?: number | TestOptions) => void;
 
 export interface OnStoresOptions {
   /** Capabilities the suite needs; a store without one of them is skipped, saying which. */
@@ -49,9 +61,7 @@ export function describeOnStores(title: string, body: (on: StoreUnderTest) => vo
     describe(`${title}: ${label}`, () => {
       const open = openedStores(factory);
       body({
-        factory,
-        name: factory.name,
-        label,
+        ...described(factory, label),
         async open(openOptions) {
           const store = await open(openOptions);
           checkDeclared(factory, store);
@@ -73,10 +83,15 @@ function checkDeclared(factory: StoreFactory, store: EventStore): void {
 }
 
 function unopenable(factory: StoreFactory, label: string): StoreUnderTest {
+  return { ...described(factory, label), open: () => Promise.reject(new Error(`the ${label} store is skipped here`)) };
+}
+
+function described(factory: StoreFactory, label: string): Omit<StoreUnderTest, 'open'> {
   return {
     factory,
     name: factory.name,
     label,
-    open: () => Promise.reject(new Error(`the ${label} store is skipped here`)),
+    capabilities: factory.capabilities,
+    itIf: (run, reason) => (run ? it : (title, fn, options) => it.skip(`${title} (skipped: ${reason})`, fn, options)),
   };
 }

@@ -16,6 +16,7 @@ export function ownStore(inner: EventStore): EventStore {
     tombstoneStream: (...args) => inner.tombstoneStream(...args),
     listStreams: (...args) => inner.listStreams(...args),
     transaction: (fn) => inner.transaction(fn),
+    onAppended: (listener) => inner.onAppended(listener),
     close: () => inner.close(),
   };
 }

@@ -4,7 +4,7 @@
  * `shipment-<orderId>` (Shipping). Services never call each other; they react to these.
  * Money is in cents. Every event of one order's flow carries the order id as its correlation id.
  */
-import type { NewEvent, RecordedEvent } from './factum.js';
+import type { NewEvent, RecordedEvent } from '../../src/index.js';
 
 export type Warehouse = 'east' | 'west';
 
@@ -53,11 +53,6 @@ export type ShopEventType = ShopEvent['type'];
 
 /** A recorded shop event, narrowed by its type. */
 export type Recorded<E extends ShopEvent = ShopEvent> = RecordedEvent<E['type'], E['data']>;
-
-/** Narrows a recorded event to one shop event type. */
-export function isEvent<T extends ShopEventType>(event: RecordedEvent, type: T): event is Recorded<Extract<ShopEvent, { type: T }>> {
-  return event.type === type;
-}
 
 export const orderStream = (orderId: string): string => `order-${orderId}`;
 export const paymentStream = (orderId: string): string => `payment-${orderId}`;

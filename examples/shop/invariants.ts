@@ -3,7 +3,7 @@
  * test and by the last lines `npm start` prints. Everything is checked against the log itself,
  * the source of truth; the read models are checked against a rebuild from it.
  */
-import type { EventStore, RecordedEvent } from './factum.js';
+import type { EventStore, RecordedEvent } from '../../src/index.js';
 import type { Line } from './events.js';
 import { compareWithRebuild } from './read-models/rebuild-check.js';
 import { ASYNC_PROJECTIONS, INLINE_PROJECTIONS } from './shop.js';
@@ -132,7 +132,7 @@ export async function checkInvariants(store: EventStore): Promise<InvariantResul
     ),
   );
 
-  const differences = await compareWithRebuild(store, [...ASYNC_PROJECTIONS, ...INLINE_PROJECTIONS]);
+  const differences = await compareWithRebuild(store, [...ASYNC_PROJECTIONS.map((projection) => ({ projection, inline: false })), ...INLINE_PROJECTIONS.map((projection) => ({ projection, inline: true }))]);
   out.push(
     result(
       'the read models equal a rebuild from the log',

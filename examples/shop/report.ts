@@ -3,7 +3,7 @@
  * models, the lag of every subscription, the dead letters and the invariants. Reads go to the
  * read models (that is what they are for) and, for the histories, to the log.
  */
-import { loadState, snapshotStoreFor, sqlAccess, tableNamer, type SqlAccess, type DeadLetter, type EventStore, type Projection, type RecordedEvent, type SubscriptionStatus } from './factum.js';
+import { loadState, readModel, snapshotStoreFor, type DeadLetter, type EventStore, type Projection, type RecordedEvent, type SubscriptionStatus } from '../../src/index.js';
 import { WAREHOUSES } from './catalog.js';
 import { inventoryStream } from './events.js';
 import { inventoryDecider } from './inventory/inventory-decider.js';
@@ -21,15 +21,9 @@ export const money = (cents: number | string): string => `${(Number(cents) / 100
 const pad = (value: unknown, width: number): string => String(value).padEnd(width);
 const lpad = (value: unknown, width: number): string => String(value).padStart(width);
 
-function sqlStore(store: EventStore): SqlAccess {
-  const sql = sqlAccess(store);
-  if (!sql) throw new Error('The shop report reads SQL read models: run it on PGlite or PostgreSQL');
-  return sql;
-}
-
 async function rows<R>(store: EventStore, projection: Projection, table: string, sql: (t: string) => string, params: unknown[] = []): Promise<R[]> {
-  const s = sqlStore(store);
-  return (await s.client.query<R>(sql(tableNamer(projection, s.names.s)(table)), params)).rows;
+  const model = readModel(store, projection);
+  return (await model.query<R>(sql(model.table(table)), params)).rows;
 }
 
 /** Orders per outcome, from the order summary. `run` limits it to one run's orders. */

@@ -2,7 +2,7 @@
  * Which run this is. Each `npm start` appends `ShopRunStarted` to one stream, expecting the
  * version it read: two runs started at the same moment get different numbers (one retries).
  */
-import { handleCommand, type Decider, type EventStore, type NewEvent } from './factum.js';
+import { handleCommand, type Decider, type EventStore, type NewEvent } from '../../src/index.js';
 
 export const RUN_LOG_STREAM = 'shop-runs';
 

@@ -9,18 +9,19 @@
  * even across a crash. A snapshot is written only once that transaction committed: one of a
  * state that was rolled back would mislead every later load.
  */
-import { handleCommand, Subscription, type Decider, type EventStore, type NewEvent, type RecordedEvent, type SnapshotStore } from './factum.js';
-import type { ShopEventType } from './events.js';
+import { handleCommand, Subscription, type Decider, type EventStore, type NewEvent, type RecordedEvent, type SnapshotStore } from '../../src/index.js';
+import type { Recorded, ShopEvent, ShopEventType } from './events.js';
 
 /** Runs one command on behalf of the event that caused it. */
 export type Step = <State, C, E extends NewEvent>(streamId: string, command: C, decider: Decider<State, C, E>) => Promise<void>;
 
-export type Reaction = (event: RecordedEvent, step: Step) => Promise<void>;
+/** A reaction to one event type: it gets that type's event. */
+export type Reaction<T extends ShopEventType = ShopEventType> = (event: Recorded<Extract<ShopEvent, { type: T }>>, step: Step) => Promise<void>;
 
 /** One service: a name (it names the subscription) and its reactions by event type. */
 export interface ServiceDefinition {
   name: string;
-  reactions: Partial<Record<ShopEventType, Reaction>>;
+  reactions: { [T in ShopEventType]?: Reaction<T> };
 }
 
 export interface ServiceOptions {
@@ -50,7 +51,9 @@ export async function startService(store: EventStore, service: ServiceDefinition
         const result = await handleCommand(context.store, streamId, { ...(command as object), metadata } as typeof command, decider, { snapshots });
         if (result.snapshot) options.onSnapshot?.(result.snapshot);
       };
-      await service.reactions[event.type as ShopEventType]?.(event, step);
+      // The subscription's filter lets through only the types the reactions are keyed by.
+      const reaction = service.reactions[event.type as ShopEventType] as Reaction | undefined;
+      await reaction?.(event as Recorded, step);
     },
   });
   return subscription.start();

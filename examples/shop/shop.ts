@@ -3,7 +3,7 @@
  * reads events and appends to its own streams, so each could run in a process of its own on
  * PostgreSQL with no change: they share the log, never a call.
  */
-import { BaseEventStore, InlineProjections, ProjectionRunner, snapshotStoreFor, type DeadLetter, type EventStore, type SnapshotStore, type Subscription, type SubscriptionStatus } from './factum.js';
+import { InlineProjections, ProjectionRunner, snapshotStoreFor, type DeadLetter, type EventStore, type SnapshotStore, type Subscription, type SubscriptionStatus } from '../../src/index.js';
 import { inventoryService } from './inventory/inventory-service.js';
 import { ordersService } from './orders/orders-service.js';
 import { paymentsService } from './payments/payments-service.js';
@@ -43,21 +43,22 @@ export class Shop {
   private constructor(
     readonly store: EventStore,
     private readonly followers: Map<string, Follower>,
+    private readonly inline: InlineProjections,
   ) {
     this.snapshots = snapshotStoreFor(store);
   }
 
   static async start(store: EventStore): Promise<Shop> {
-    await InlineProjections.register(store, ...INLINE_PROJECTIONS);
+    const inline = await new InlineProjections(store, INLINE_PROJECTIONS).start();
     const followers = new Map<string, Follower>();
-    const shop = new Shop(store, followers);
+    const shop = new Shop(store, followers, inline);
     for (const projection of ASYNC_PROJECTIONS) {
-      followers.set(projection.name, await ProjectionRunner.start(store, projection, { batchSize: 100, pollIntervalMs: 250, onError: shop.onError(projection.name) }));
+      followers.set(projection.name, await new ProjectionRunner(store, projection, { batchSize: 100, pollIntervalMs: 250, onError: shop.onError(projection.name) }).start());
     }
     await shop.startServices();
     // Lag is sampled at every append, while the run is busy (once it settles every lag is zero).
     // Not on a timer: on PGlite a busy run is one long chain of promises and timers wait for it.
-    shop.stopSampling = store instanceof BaseEventStore ? store.onAppended(() => shop.sampleLag()) : undefined;
+    shop.stopSampling = store.onAppended(() => shop.sampleLag());
     return shop;
   }
 
@@ -128,6 +129,7 @@ export class Shop {
   async stop(): Promise<void> {
     this.stopSampling?.();
     for (const follower of this.followers.values()) await follower.stop();
+    await this.inline.stop();
     await Promise.all(this.snapshotWrites);
   }
 }

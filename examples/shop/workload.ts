@@ -17,7 +17,7 @@
  * durations.
  */
 import { DECLINED_CARD, GOOD_CARD, CUSTOMERS, PRODUCTS, WAREHOUSES } from './catalog.js';
-import { handleCommand, isDomainError, snapshotStoreFor, sqlAccess, tableNamer, type EventStore } from './factum.js';
+import { handleCommand, isDomainError, readModel, snapshotStoreFor, type EventStore } from '../../src/index.js';
 import { lowestStock, stockLevels } from './inventory/stock-levels.js';
 import { inventoryStream, orderStream, type Line, type Warehouse } from './events.js';
 import { inventoryDecider } from './inventory/inventory-decider.js';
@@ -86,8 +86,7 @@ export function planOrders(options: WorkloadOptions): PlannedOrder[] {
 }
 
 export async function runWorkload(store: EventStore, flow: WorkloadFlow, options: WorkloadOptions): Promise<WorkloadResult> {
-  const sql = sqlAccess(store);
-  if (!sql) throw new Error('The shop needs a SQL store: PGlite or PostgreSQL');
+  const stock = readModel(store, stockLevels);
   const snapshots = snapshotStoreFor(store);
   const result: WorkloadResult = { orderIds: [], restocks: 0, cancels: { requested: 0, accepted: 0, tooLate: 0, alreadyCancelled: 0 } };
   // Command ids follow from the run too: a command retried with its id is recognisably the same one.
@@ -137,7 +136,7 @@ export async function runWorkload(store: EventStore, flow: WorkloadFlow, options
     const quantity = wave.at(-1)?.restockQuantity;
     if (quantity) {
       // The purchasing clerk reorders what the stock-levels read model shows lowest.
-      const lowest = await lowestStock(sql.client, tableNamer(stockLevels, sql.names.s)('stock_levels'));
+      const lowest = await lowestStock(stock);
       if (lowest) await restock(lowest.warehouse, lowest.sku, quantity);
     }
   }

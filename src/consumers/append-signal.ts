@@ -1,14 +1,9 @@
 import type { EventStore } from '../core/event-store.js';
-import type { AppendResult } from '../core/message.js';
 import { storeCapabilities } from '../core/store-capabilities.js';
 import { sqlAccess } from '../store/sql-access.js';
 import { ServiceKey, storeServices } from '../store/store-services.js';
 
 type Listener = () => void;
-
-interface AppendHookable {
-  onAppended(listener: (result: AppendResult) => void): () => void;
-}
 
 /**
  * "Something was appended": the wake-up of subscriptions, one per store object, shared by all
@@ -49,8 +44,7 @@ export class AppendSignal {
   };
 
   private async open(): Promise<void> {
-    const hookable = this.store as unknown as Partial<AppendHookable>;
-    if (typeof hookable.onAppended === 'function') this.offInProcess = hookable.onAppended(this.fire);
+    this.offInProcess = this.store.onAppended(this.fire);
     this.connect();
     await this.unlisten;
   }

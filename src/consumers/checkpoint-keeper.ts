@@ -22,7 +22,7 @@ export class CheckpointKeeper {
   constructor(
     private readonly storage: ConsumerStorage,
     private readonly subscription: string,
-    private readonly name: string,
+    readonly name: string,
     private readonly relaxedDurability: boolean,
     /** Called after a commit moved it forward, or (`reset`) after a rebuild set it anew. */
     private readonly moved: (checkpoint: Checkpoint, reset: boolean) => void,

@@ -1,7 +1,7 @@
 // Retries, sequenced dead letters and the inbox on a real PostgreSQL server.
 import { afterAll } from 'vitest';
-import { failureSuite } from '../../test/consumers/failure-suite.js';
-import { createdSchemas, dropSchemas, storeFactories } from '../../test/stores.js';
+import { failureSuite } from '../../test/runner-suites/failure-suite.js';
+import { createdSchemas, dropSchemas } from '../../test/stores.js';
 
-for (const factory of (await storeFactories()).filter((f) => f.name === 'postgres')) failureSuite(factory);
+failureSuite((f) => f.name === 'postgres');
 afterAll(() => dropSchemas(createdSchemas));

@@ -1,5 +1,4 @@
 // Retries, sequenced dead letters and the inbox on the in-process stores: memory and embedded PGlite.
-import { failureSuite } from '../../test/consumers/failure-suite.js';
-import { storeFactories } from '../../test/stores.js';
+import { failureSuite } from '../../test/runner-suites/failure-suite.js';
 
-for (const factory of (await storeFactories()).filter((f) => f.name !== 'postgres')) failureSuite(factory);
+failureSuite((f) => f.name !== 'postgres');

@@ -1,7 +1,7 @@
 // The failure paths of subscriptions on a real PostgreSQL server.
 import { afterAll } from 'vitest';
-import { failurePathsSuite } from '../../test/consumers/failure-paths-suite.js';
-import { createdSchemas, dropSchemas, storeFactories } from '../../test/stores.js';
+import { failurePathsSuite } from '../../test/runner-suites/failure-paths-suite.js';
+import { createdSchemas, dropSchemas } from '../../test/stores.js';
 
-for (const factory of (await storeFactories()).filter((f) => f.name === 'postgres')) failurePathsSuite(factory);
+failurePathsSuite((f) => f.name === 'postgres');
 afterAll(() => dropSchemas(createdSchemas));

@@ -3,10 +3,10 @@
 // appended exactly once (real processes, real PostgreSQL).
 import { afterAll, describe, it } from 'vitest';
 import { openPostgresEventStore } from '../store/postgres/postgres-event-store.js';
-import { createAckTable } from '../../test/consumers/appending-subscriber.js';
-import { expectRolledBackThenAppendedOnce } from '../../test/consumers/expect-appended-once.js';
-import { kill, spawnWorker } from '../../test/consumers/processes.js';
-import { ev, eventually } from '../../test/consumers/helpers.js';
+import { createAckTable } from '../../test/runner-suites/appending-subscriber.js';
+import { expectRolledBackThenAppendedOnce } from '../../test/runner-suites/expect-appended-once.js';
+import { kill, spawnWorker } from '../../test/runner-suites/processes.js';
+import { ev, eventually } from '../../test/runner-suites/helpers.js';
 import { createdSchemas, dropSchemas, uniqueSchema } from '../../test/stores.js';
 import { POSTGRES_URL, postgresUnavailable } from '../../test/services.js';
 

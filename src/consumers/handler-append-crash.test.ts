@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'vitest';
 import { openPGliteEventStore } from '../store/pglite/pglite-event-store.js';
-import { createAckTable } from '../../test/consumers/appending-subscriber.js';
-import { expectRolledBackThenAppendedOnce } from '../../test/consumers/expect-appended-once.js';
-import { kill, spawnWorker } from '../../test/consumers/processes.js';
-import { ev, eventually } from '../../test/consumers/helpers.js';
+import { createAckTable } from '../../test/runner-suites/appending-subscriber.js';
+import { expectRolledBackThenAppendedOnce } from '../../test/runner-suites/expect-appended-once.js';
+import { kill, spawnWorker } from '../../test/runner-suites/processes.js';
+import { ev, eventually } from '../../test/runner-suites/helpers.js';
 
 describe('crash between a handler\'s append and its commit: pglite', () => {
   it('leaves neither the appended event nor the checkpoint; after a restart the event is appended once', { timeout: 120_000 }, async () => {

@@ -1,6 +1,6 @@
 import { afterAll } from 'vitest';
-import { handlerAppendSuite } from '../../test/consumers/handler-append-suite.js';
-import { createdSchemas, dropSchemas, storeFactories } from '../../test/stores.js';
+import { handlerAppendSuite } from '../../test/runner-suites/handler-append-suite.js';
+import { createdSchemas, dropSchemas } from '../../test/stores.js';
 
-for (const factory of (await storeFactories()).filter((f) => f.name === 'postgres')) handlerAppendSuite(factory);
+handlerAppendSuite((f) => f.name === 'postgres');
 afterAll(() => dropSchemas(createdSchemas));

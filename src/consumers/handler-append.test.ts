@@ -1,4 +1,3 @@
-import { handlerAppendSuite } from '../../test/consumers/handler-append-suite.js';
-import { storeFactories } from '../../test/stores.js';
+import { handlerAppendSuite } from '../../test/runner-suites/handler-append-suite.js';
 
-for (const factory of (await storeFactories()).filter((f) => f.name !== 'postgres')) handlerAppendSuite(factory);
+handlerAppendSuite((f) => f.name !== 'postgres');

@@ -35,6 +35,7 @@ export function handlerStoreView(store: EventStore, writes: HandlerWrites): Even
     deleteStream: (streamId, options) => store.deleteStream(streamId, options),
     tombstoneStream: (streamId, options) => store.tombstoneStream(streamId, options),
     listStreams: (options) => store.listStreams(options),
+    onAppended: (listener) => store.onAppended(listener),
     transaction: () => Promise.reject(new FactumError('TRANSACTION_IN_PROGRESS', 'A handler runs inside its subscription\'s transaction: append through context.append (or context.store), write through context.sql')),
     close: () => Promise.reject(new FactumError('INVALID_ARGUMENT', 'context.store is a view of the subscription\'s store: close the store itself')),
   };

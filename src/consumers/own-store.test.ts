@@ -3,7 +3,7 @@
 // every registry wrapped around it; inline projections are refused.
 import { afterEach, describe, expect, it } from 'vitest';
 import { ownStore } from '../../test/own-store.js';
-import { caught, ev } from '../../test/consumers/helpers.js';
+import { caught, ev } from '../../test/runner-suites/helpers.js';
 import type { RecordedEvent } from '../core/message.js';
 import { InlineProjections } from '../projections/inline-projections.js';
 import { defineProjection } from '../projections/projection.js';
@@ -42,7 +42,7 @@ describe('a store of your own', () => {
 
   it('refuses inline projections with INVALID_ARGUMENT', async () => {
     const store = ownStore(new MemoryEventStore());
-    const error = await caught(InlineProjections.register(store, defineProjection({ name: 'totals', handlers: { OrderPlaced: () => {} } })));
+    const error = await caught(new InlineProjections(store, [defineProjection({ name: 'totals', handlers: { OrderPlaced: () => {} } })]).start());
     expect(error).toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 });

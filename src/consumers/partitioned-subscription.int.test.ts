@@ -2,8 +2,8 @@
 // mid-stream; the other takes its partitions over; no event is lost or applied twice.
 import { afterAll, describe, expect, it } from 'vitest';
 import { openPostgresEventStore } from '../store/postgres/postgres-event-store.js';
-import { kill, spawnWorker } from '../../test/consumers/processes.js';
-import { ev, eventually, sleep } from '../../test/consumers/helpers.js';
+import { kill, spawnWorker } from '../../test/runner-suites/processes.js';
+import { ev, eventually, sleep } from '../../test/runner-suites/helpers.js';
 import { createdSchemas, dropSchemas, uniqueSchema } from '../../test/stores.js';
 import { POSTGRES_URL, postgresUnavailable } from '../../test/services.js';
 

@@ -1,5 +1,4 @@
 // Partitioned subscriptions in one process on the memory store and embedded PGlite.
-import { partitionSuite } from '../../test/consumers/partition-suite.js';
-import { storeFactories } from '../../test/stores.js';
+import { partitionSuite } from '../../test/runner-suites/partition-suite.js';
 
-for (const factory of (await storeFactories()).filter((f) => f.name !== 'postgres')) partitionSuite(factory);
+partitionSuite((f) => f.name !== 'postgres');

@@ -3,9 +3,9 @@
 // handled twice (real processes, real PostgreSQL).
 import { afterAll, describe, expect, it } from 'vitest';
 import { openPostgresEventStore } from '../store/postgres/postgres-event-store.js';
-import { createRecordingTables, recordingSubscriber } from '../../test/consumers/recording-subscriber.js';
-import { kill, spawnWorker } from '../../test/consumers/processes.js';
-import { ev, eventually } from '../../test/consumers/helpers.js';
+import { createRecordingTables, recordingSubscriber } from '../../test/runner-suites/recording-subscriber.js';
+import { kill, spawnWorker } from '../../test/runner-suites/processes.js';
+import { ev, eventually } from '../../test/runner-suites/helpers.js';
 import { createdSchemas, dropSchemas, uniqueSchema } from '../../test/stores.js';
 import { POSTGRES_URL, postgresUnavailable } from '../../test/services.js';
 

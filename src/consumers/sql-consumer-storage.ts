@@ -2,6 +2,7 @@ import type { RecordedEvent } from '../core/message.js';
 import type { SqlClient, SqlNames, SqlQueryable } from '../store/sql-access.js';
 import type { Checkpoint, ConsumerStorage, ConsumerTx, DeadLetter, DeadLetterStatus, Failure, LeaseStorage } from './consumer-storage.js';
 import { eventFromJson, eventToJson } from './event-json.js';
+import { deleteCheckpoint, readCheckpoint, saveCheckpoint } from './sql-checkpoints.js';
 
 interface DeadLetterRow {
   id: string | number;
@@ -18,7 +19,7 @@ interface DeadLetterRow {
   last_failed_at: Date | null;
 }
 
-/** Consumer tables on PostgreSQL or PGlite, beside the log (migration 2, consumer-migrations.ts). */
+/** Consumer tables on PostgreSQL or PGlite, beside the log (migrations/002-consumer-tables.ts). */
 export class SqlConsumerStorage implements ConsumerStorage {
   readonly leases: LeaseStorage;
 
@@ -33,12 +34,12 @@ export class SqlConsumerStorage implements ConsumerStorage {
     return this.client.transaction((sql) => fn(new SqlConsumerTx(sql, this.names)));
   }
 
-  async readCheckpoint(name: string): Promise<Checkpoint | undefined> {
+  readCheckpoint(name: string): Promise<Checkpoint | undefined> {
     return readCheckpoint(this.client, this.names, name);
   }
 
-  async deleteCheckpoint(name: string): Promise<void> {
-    await this.client.query(`DELETE FROM ${this.names.s}checkpoints WHERE name = $1`, [name]);
+  deleteCheckpoint(name: string): Promise<void> {
+    return deleteCheckpoint(this.client, this.names, name);
   }
 
   async listDeadLetters(subscription: string, options: { streamId?: string; status?: DeadLetterStatus } = {}): Promise<DeadLetter[]> {
@@ -65,38 +66,14 @@ export class SqlConsumerStorage implements ConsumerStorage {
   }
 }
 
-async function readCheckpoint(on: SqlQueryable, names: SqlNames, name: string): Promise<Checkpoint | undefined> {
-  const { rows } = await on.query<{ position: string | number; generation: number }>(
-    `SELECT position, generation FROM ${names.s}checkpoints WHERE name = $1`,
-    [name],
-  );
-  const row = rows[0];
-  return row ? { position: BigInt(row.position), generation: Number(row.generation) } : undefined;
-}
-
 class SqlConsumerTx implements ConsumerTx {
   constructor(
     readonly sql: SqlQueryable,
     private readonly names: SqlNames,
   ) {}
 
-  async saveCheckpoint(name: string, expected: Checkpoint | undefined, position: bigint, options: { relaxedDurability?: boolean } = {}): Promise<Checkpoint | undefined> {
-    const { s } = this.names;
-    // synchronous_commit is read at COMMIT: setting it in this last statement saves a round trip.
-    const relax = options.relaxedDurability ? ` AND set_config('synchronous_commit', 'off', true) IS NOT NULL` : '';
-    // Under READ COMMITTED a competing writer's UPDATE waits for ours, then re-checks the
-    // condition against our committed row and matches nothing: exactly one of them advances.
-    const { rows } = expected
-      ? await this.sql.query(
-          `UPDATE ${s}checkpoints SET position = $2, updated_at = now() WHERE name = $1 AND position = $3 AND generation = $4${relax} RETURNING 1`,
-          [name, position.toString(), expected.position.toString(), expected.generation],
-        )
-      : await this.sql.query(`INSERT INTO ${s}checkpoints (name, position) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING 1`, [
-          name,
-          position.toString(),
-        ]);
-    if (rows.length === 1) return undefined;
-    return (await readCheckpoint(this.sql, this.names, name)) ?? { position: -1n, generation: -1 };
+  saveCheckpoint(name: string, expected: Checkpoint | undefined, position: bigint, options?: { relaxedDurability?: boolean }): Promise<Checkpoint | undefined> {
+    return saveCheckpoint(this.sql, this.names, name, expected, position, options);
   }
 
   async recordInbox(consumer: string, messageId: string): Promise<boolean> {

@@ -4,13 +4,13 @@ import pg from 'pg';
 import { rawAppend } from '../../test/raw-append.js';
 import { Subscription } from './subscription.js';
 import { openPostgresEventStore } from '../store/postgres/postgres-event-store.js';
-import { subscriptionSuite } from '../../test/consumers/subscription-suite.js';
-import { ev, eventually } from '../../test/consumers/helpers.js';
+import { subscriptionSuite } from '../../test/runner-suites/subscription-suite.js';
+import { ev, eventually } from '../../test/runner-suites/helpers.js';
 import { createdSchemas, dropSchemas, storeFactories, uniqueSchema } from '../../test/stores.js';
 import { POSTGRES_URL } from '../../test/services.js';
 
 const factories = (await storeFactories()).filter((f) => f.name === 'postgres');
-for (const factory of factories) subscriptionSuite(factory);
+subscriptionSuite(factories);
 afterAll(() => dropSchemas(createdSchemas));
 
 describe.skipIf(Boolean(factories[0]?.skip))('subscriptions: postgres wake-up and open transactions', () => {

@@ -1,4 +1,4 @@
-import type { AppendResult, ExpectedVersion, NewEvent, RecordedEvent } from './message.js';
+import type { AppendResult, EventShape, ExpectedVersion, NewEvent, NewOf, RecordedOf } from './message.js';
 import type { SqlQueryable } from './sql-queryable.js';
 import type { StoreCapabilities } from './store-capabilities.js';
 
@@ -40,8 +40,8 @@ export interface ReadAllPageOptions extends AllFilter {
 }
 
 /** One gap-safe page of `$all`. */
-export interface AllPage {
-  events: RecordedEvent[];
+export interface AllPage<E extends EventShape = NewEvent> {
+  events: RecordedOf<E>[];
   /**
    * Resume point: every position up to here has been read (or was proven empty), filter included.
    * Pass it as `after` to the next call. It can pass the last event when filtered-out or
@@ -115,13 +115,13 @@ export interface DeleteStreamOptions {
  *   await tx.append('account-a-1', [{ type: 'Withdrawn', data: { amount: 10 } }], { expectedVersion: 3 })
  * })
  */
-export interface EventStoreTransaction {
+export interface EventStoreTransaction<E extends EventShape = NewEvent> {
   /**
    * Appends inside the transaction, by every rule of `store.append`. Its events become visible
    * (and `$all` readers pass them) only when the transaction commits. An append that fails
    * fails the transaction: it rolls back, even if the callback catches the error.
    */
-  append(streamId: string, events: NewEvent[], options?: AppendOptions): Promise<AppendResult>;
+  append(streamId: string, events: NewOf<E>[], options?: AppendOptions): Promise<AppendResult>;
   /**
    * The transaction's SQL session, for your own rows. A statement that fails fails the
    * transaction. The memory store has none: reading it throws `SQL_UNAVAILABLE`.
@@ -131,14 +131,16 @@ export interface EventStoreTransaction {
 
 /**
  * The event store port. Every implementation (memory, PGlite, PostgreSQL) passes the same
- * conformance suite, so code written against this interface runs on all of them.
+ * conformance suite, so code written against this interface runs on all of them. `E`, the
+ * event union, types appends and reads (`registry.wrap(store)` gives its registered events);
+ * a store of one union still fits where `EventStore` is expected.
  *
  * @example
  * const store = await openEventStore('memory:')
  * await store.append('order-1', [{ type: 'OrderPlaced', data: { total: 42 } }], { expectedVersion: 'no_stream' })
  * for await (const event of store.readStream('order-1')) console.log(event.type)
  */
-export interface EventStore {
+export interface EventStore<E extends EventShape = NewEvent> {
   /** Which implementation this is: `'memory'`, `'pglite'` or `'postgres'`. */
   readonly kind: string;
 
@@ -149,19 +151,19 @@ export interface EventStore {
   readonly capabilities?: StoreCapabilities;
 
   /** Appends atomically: all events or none. */
-  append(streamId: string, events: NewEvent[], options?: AppendOptions): Promise<AppendResult>;
+  append(streamId: string, events: NewOf<E>[], options?: AppendOptions): Promise<AppendResult>;
 
   /** Iterates a stream page by page; a long stream never sits in memory. */
-  readStream(streamId: string, options?: ReadStreamOptions): AsyncIterable<RecordedEvent>;
+  readStream(streamId: string, options?: ReadStreamOptions): AsyncIterable<RecordedOf<E>>;
 
   /** Reads a whole stream (or a range) into an array, with its info. */
-  loadStream(streamId: string, options?: ReadStreamOptions): Promise<{ events: RecordedEvent[]; info: StreamInfo }>;
+  loadStream(streamId: string, options?: ReadStreamOptions): Promise<{ events: RecordedOf<E>[]; info: StreamInfo }>;
 
   /** One gap-safe page of `$all`. The primitive under subscriptions. */
-  readAllPage(options?: ReadAllPageOptions): Promise<AllPage>;
+  readAllPage(options?: ReadAllPageOptions): Promise<AllPage<E>>;
 
   /** Iterates `$all` in position order up to the safe head at the time of the call. */
-  readAll(options?: ReadAllOptions): AsyncIterable<RecordedEvent>;
+  readAll(options?: ReadAllOptions): AsyncIterable<RecordedOf<E>>;
 
   /** Highest global position handed out so far (0n when empty). */
   headPosition(): Promise<bigint>;
@@ -186,7 +188,20 @@ export interface EventStore {
    * `fn` returned. Inside `fn`, calls on the store itself (and nested transactions) throw
    * `TRANSACTION_IN_PROGRESS`: they would run outside the transaction, or wait behind it.
    */
-  transaction<T>(fn: (tx: EventStoreTransaction) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: EventStoreTransaction<E>) => Promise<T>): Promise<T>;
+
+  /**
+   * Calls `listener` after every append made through this store object commits (a transaction's
+   * appends once it commits), with the append's result. The in-process wake-up: appends of
+   * other processes are not seen here (subscriptions hear those by LISTEN or polling). Returns
+   * the function that removes the listener. A listener must not throw; it runs on the
+   * appender's path, so keep it short.
+   *
+   * @example
+   * const off = store.onAppended((result) => console.log('appended up to', result.lastPosition))
+   * off()
+   */
+  onAppended(listener: (result: AppendResult) => void): () => void;
 
   /** Releases connections (PostgreSQL) or the database files (PGlite). Later calls fail with STORE_CLOSED. */
   close(): Promise<void>;

@@ -44,6 +44,32 @@ export interface RecordedEvent<Type extends string = string, Data = unknown> {
 }
 
 /**
+ * What a union of event types is made of: a `type` and the `data` that goes with it. Both
+ * `NewEvent` and `RecordedEvent` unions fit, as do the events of an `EventRegistry`.
+ */
+export interface EventShape {
+  type: string;
+  data: unknown;
+}
+
+/**
+ * Each event of a union as recorded, so that checking `type` narrows `data`.
+ *
+ * @example
+ * type OrderEvent = NewEvent<'OrderPlaced', { total: number }> | NewEvent<'OrderCancelled', { reason: string }>
+ * const total = (event: RecordedOf<OrderEvent>) => (event.type === 'OrderPlaced' ? event.data.total : 0)
+ */
+export type RecordedOf<E extends EventShape> = E extends unknown ? RecordedEvent<E['type'], E['data']> : never;
+
+/**
+ * Each event of a union as appended: only its types, each with its own data.
+ *
+ * @example
+ * const events: NewOf<OrderEvent>[] = [{ type: 'OrderPlaced', data: { total: 42 } }]
+ */
+export type NewOf<E extends EventShape> = E extends unknown ? NewEvent<E['type'], E['data']> : never;
+
+/**
  * What the writer believes about the stream before appending:
  * - `'any'`: no check;
  * - `'no_stream'`: the stream does not exist (never written, or soft-deleted);

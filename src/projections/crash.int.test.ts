@@ -4,9 +4,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { openPostgresEventStore } from '../store/postgres/postgres-event-store.js';
 import { ProjectionRunner } from './projection-runner.js';
 import { rebuildProjection } from './rebuild.js';
-import { countingProjection, readCounts } from '../../test/consumers/projection-suite.js';
-import { kill, spawnWorker, type Worker } from '../../test/consumers/processes.js';
-import { ev, sleep } from '../../test/consumers/helpers.js';
+import { countingProjection, readCounts } from '../../test/runner-suites/projection-suite.js';
+import { kill, spawnWorker, type Worker } from '../../test/runner-suites/processes.js';
+import { ev, sleep } from '../../test/runner-suites/helpers.js';
 import { createdSchemas, dropSchemas, uniqueSchema } from '../../test/stores.js';
 import { POSTGRES_URL, postgresUnavailable } from '../../test/services.js';
 
@@ -56,7 +56,7 @@ describe.skipIf(Boolean(skip))(`projection crash test${skip ? ` (skipped: ${skip
       expect(kills.every((n) => n < 10_000)).toBe(true);
 
       // A last worker (in process now) finishes the job.
-      const runner = await ProjectionRunner.start(store, projection, { batchSize: 200 });
+      const runner = await new ProjectionRunner(store, projection, { batchSize: 200 }).start();
       await runner.waitFor(await store.headPosition(), { timeoutMs: 120_000 });
       await runner.stop();
       const live = await readCounts(store, projection);

@@ -32,7 +32,7 @@ describe.skipIf(Boolean(skip))(`an inline projection whose connection dies${skip
             },
           },
         });
-        await InlineProjections.register(store, projection);
+        await new InlineProjections(store, [projection]).start();
         const events: NewEvent[] = Array.from({ length: count }, (_, i) => ({ type: 'Happened', data: { i } }));
         const error = await caught(store.append('doomed-1', events));
         expect(isFactumError(error)).toBe(true);

@@ -1,7 +1,7 @@
 // Async projections on a real PostgreSQL server.
 import { afterAll } from 'vitest';
-import { projectionSuite } from '../../test/consumers/projection-suite.js';
-import { createdSchemas, dropSchemas, storeFactories } from '../../test/stores.js';
+import { projectionSuite } from '../../test/runner-suites/projection-suite.js';
+import { createdSchemas, dropSchemas } from '../../test/stores.js';
 
-for (const factory of (await storeFactories()).filter((f) => f.name === 'postgres')) projectionSuite(factory);
+projectionSuite((f) => f.name === 'postgres');
 afterAll(() => dropSchemas(createdSchemas));

@@ -1,5 +1,4 @@
 // Async projections on the in-process stores: memory and embedded PGlite.
-import { projectionSuite } from '../../test/consumers/projection-suite.js';
-import { storeFactories } from '../../test/stores.js';
+import { projectionSuite } from '../../test/runner-suites/projection-suite.js';
 
-for (const factory of (await storeFactories()).filter((f) => f.name !== 'postgres')) projectionSuite(factory);
+projectionSuite((f) => f.name !== 'postgres');

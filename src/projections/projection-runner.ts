@@ -1,6 +1,5 @@
 import { FactumError } from '../core/errors.js';
 import type { EventStore } from '../core/event-store.js';
-import { consumerStorageFor } from '../consumers/consumer-storage.js';
 import type { RetryPolicy } from '../core/retry-policy.js';
 import { Subscription, type DrainResult, type SubscriptionStatus } from '../consumers/subscription.js';
 import type { DeadLetter } from '../consumers/consumer-storage.js';
@@ -8,7 +7,7 @@ import type { SqlQueryable } from '../core/sql-queryable.js';
 import { sqlAccess } from '../store/sql-access.js';
 import { applyProjection, tableNamer, type Projection, type ProjectionDefinition } from './projection.js';
 
-/** Options of `ProjectionRunner.start`. */
+/** Options of `new ProjectionRunner(store, projection, options)`. */
 export interface ProjectionRunnerOptions {
   /** Events per transaction; 100 by default. */
   batchSize?: number;
@@ -42,29 +41,20 @@ export async function ensureProjectionTables(on: SqlQueryable, schemaPrefix: str
  * cannot apply an event twice or lose one. `waitFor(position)` gives read-your-writes.
  *
  * @example
- * const runner = await ProjectionRunner.start(store, orderTotals)
+ * const runner = await new ProjectionRunner(store, orderTotals).start()
  * const { lastPosition } = await store.append('order-1', [{ type: 'OrderPlaced', data: { total: 42 } }])
  * await runner.waitFor(lastPosition, { timeoutMs: 2000 }) // the read model now shows order-1
  */
 export class ProjectionRunner {
-  private constructor(
-    readonly projection: Projection,
-    private readonly subscription: Subscription,
-  ) {}
+  private readonly subscription: Subscription;
 
-  /** Creates missing tables, then starts the subscription from the projection's checkpoint. */
-  static async start(store: EventStore, projection: Projection, options: ProjectionRunnerOptions = {}): Promise<ProjectionRunner> {
-    const sql = sqlAccess(store);
-    const tables = Object.keys(projection.tables ?? {});
-    if (!sql && tables.length > 0) {
-      // Its handlers write through `sql`, which only SQL stores give: every event would fail.
-      throw new FactumError('INVALID_ARGUMENT', `Projection "${projection.name}" keeps its read model in SQL tables (${tables.join(', ')}): run it on PGlite or PostgreSQL, not on the memory store`, {
-        details: { projection: projection.name, tables },
-      });
-    }
-    if (sql) await ensureProjectionTables(sql.client, sql.names.s, projection);
-    const table = tableNamer(projection, sql?.names.s);
-    const subscription = new Subscription(store, {
+  constructor(
+    private readonly store: EventStore,
+    readonly projection: Projection,
+    options: ProjectionRunnerOptions = {},
+  ) {
+    const table = tableNamer(projection, sqlAccess(store)?.names.s);
+    this.subscription = new Subscription(store, {
       name: projection.name,
       filter: { types: projection.eventTypes },
       handler: (event, context) => applyProjection(projection, event, { ...context, table }),
@@ -76,8 +66,22 @@ export class ProjectionRunner {
       ...(options.standby ? { standby: true } : {}),
       ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
     });
-    await subscription.start();
-    return new ProjectionRunner(projection, subscription);
+  }
+
+  /** Creates missing tables, then starts the subscription from the projection's checkpoint. Resolves to the runner. */
+  async start(): Promise<this> {
+    const { store, projection } = this;
+    const sql = sqlAccess(store);
+    const tables = Object.keys(projection.tables ?? {});
+    if (!sql && tables.length > 0) {
+      // Its handlers write through `sql`, which only SQL stores give: every event would fail.
+      throw new FactumError('INVALID_ARGUMENT', `Projection "${projection.name}" keeps its read model in SQL tables (${tables.join(', ')}): run it on PGlite or PostgreSQL, not on the memory store`, {
+        details: { projection: projection.name, tables },
+      });
+    }
+    if (sql) await ensureProjectionTables(sql.client, sql.names.s, projection);
+    await this.subscription.start();
+    return this;
   }
 
   /** Resolves once every event up to `position` is in the read model; `WAIT_TIMEOUT` after `timeoutMs`. */
@@ -111,33 +115,5 @@ export class ProjectionRunner {
 
   done(): Promise<void> {
     return this.subscription.done();
-  }
-}
-
-/**
- * Read-your-writes from any process: resolves once the projection's stored checkpoint reaches
- * `position`, whoever runs it. Polls the checkpoint every `intervalMs` (10 ms by default).
- *
- * @example
- * const { lastPosition } = await store.append('order-1', events)
- * await waitForProjection(store, 'order-totals', lastPosition, { timeoutMs: 2000 })
- */
-export async function waitForProjection(
-  store: EventStore,
-  name: string,
-  position: bigint,
-  options: { timeoutMs?: number; intervalMs?: number } = {},
-): Promise<void> {
-  const storage = consumerStorageFor(store);
-  const until = Date.now() + (options.timeoutMs ?? 5000);
-  for (;;) {
-    const checkpoint = await storage.readCheckpoint(name);
-    if (checkpoint && checkpoint.position >= position) return;
-    if (Date.now() >= until) {
-      throw new FactumError('WAIT_TIMEOUT', `Projection "${name}" did not reach position ${position} within ${options.timeoutMs ?? 5000} ms`, {
-        details: { name, position: position.toString(), reached: checkpoint?.position.toString() ?? null },
-      });
-    }
-    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 10));
   }
 }

@@ -1,5 +1,4 @@
 // Rebuilds on the embedded PGlite store.
-import { rebuildSuite } from '../../test/consumers/rebuild-suite.js';
-import { storeFactories } from '../../test/stores.js';
+import { rebuildSuite } from '../../test/runner-suites/rebuild-suite.js';
 
-for (const factory of (await storeFactories()).filter((f) => f.name === 'pglite')) rebuildSuite(factory);
+rebuildSuite((f) => f.name === 'pglite');

@@ -6,6 +6,7 @@ import { createdSchemas, dropSchemas } from '../../test/stores.js';
 import { describeOnStores } from '../../test/describe-on-stores.js';
 import { isValidationError } from '../core/errors.js';
 import type { NewEvent, RecordedEvent } from '../core/message.js';
+import type { EventStore } from '../core/event-store.js';
 import type { Decider } from '../domain/decider.js';
 import { handleCommand } from '../domain/handle-command.js';
 import { Subscription } from '../consumers/subscription.js';
@@ -18,6 +19,9 @@ import { isEventSchemaViolationError, type EventSchemaViolationError } from './e
 import { defineEvent } from './event-type.js';
 import type { StandardSchemaV1 } from './standard-schema.js';
 import { caught } from '../../test/caught.js';
+
+/** The store as an untyped caller sees it: these tests send what the registry's types would refuse at compile time. */
+const untyped = (store: EventStore): EventStore => store;
 
 // v1 { sku } → v2 adds quantity → v3 nests the product and renames the count.
 const ItemAdded = defineEvent('ItemAdded', z.object({ sku: z.string() }))
@@ -58,7 +62,7 @@ describeOnStores('event registry', (on) => {
     await store.append('cart-1', [ItemAdded.create({ product: { sku: 'a' }, count: 1 })]);
     const head = await inner.headPosition();
     const error = await caught(
-      store.append('cart-1', [ItemAdded.create({ product: { sku: 'b' }, count: 2 }), { type: 'ItemAdded', data: { product: { sku: 42 }, count: 0 } }]),
+      untyped(store).append('cart-1', [ItemAdded.create({ product: { sku: 'b' }, count: 2 }), { type: 'ItemAdded', data: { product: { sku: 42 }, count: 0 } }]),
     );
     expect(isEventSchemaViolationError(error)).toBe(true);
     expect(isValidationError(error)).toBe(true);
@@ -77,12 +81,12 @@ describeOnStores('event registry', (on) => {
 
   it('validates old versions against their own schema, refuses unknown versions, and in strict mode unknown types', async () => {
     const { store, inner } = await open(true);
-    await store.append('cart-2', [{ type: 'ItemAdded', schemaVersion: 1, data: { sku: 'a' } }]);
-    expect(await caught(store.append('cart-2', [{ type: 'ItemAdded', schemaVersion: 2, data: { sku: 'a' } }]))).toMatchObject({ path: 'quantity', schemaVersion: 2 });
-    expect(await caught(store.append('cart-2', [{ type: 'ItemAdded', schemaVersion: 4, data: {} }]))).toMatchObject({ path: '(schemaVersion)' });
-    expect(await caught(store.append('cart-2', [{ type: 'Unknown', data: {} }]))).toMatchObject({ code: 'EVENT_SCHEMA_VIOLATION', path: '(type)' });
+    await untyped(store).append('cart-2', [{ type: 'ItemAdded', schemaVersion: 1, data: { sku: 'a' } }]);
+    expect(await caught(untyped(store).append('cart-2', [{ type: 'ItemAdded', schemaVersion: 2, data: { sku: 'a' } }]))).toMatchObject({ path: 'quantity', schemaVersion: 2 });
+    expect(await caught(untyped(store).append('cart-2', [{ type: 'ItemAdded', schemaVersion: 4, data: {} }]))).toMatchObject({ path: '(schemaVersion)' });
+    expect(await caught(untyped(store).append('cart-2', [{ type: 'Unknown', data: {} }]))).toMatchObject({ code: 'EVENT_SCHEMA_VIOLATION', path: '(type)' });
     const loose = new EventRegistry([ItemAdded]).wrap(inner);
-    await loose.append('cart-2', [{ type: 'Unknown', data: {} }]);
+    await untyped(loose).append('cart-2', [{ type: 'Unknown', data: {} }]);
     expect((await inner.streamInfo('cart-2')).version).toBe(2);
   });
 

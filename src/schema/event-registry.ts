@@ -1,15 +1,28 @@
 import { FactumError } from '../core/errors.js';
 import type { EventStore } from '../core/event-store.js';
-import type { NewEvent, RecordedEvent } from '../core/message.js';
+import type { EventShape, NewEvent, RecordedEvent } from '../core/message.js';
 import { EventSchemaViolationError } from './event-schema-violation-error.js';
-import type { EventType } from './event-type.js';
-import { registeredEventStore } from './registered-event-store.js';
+import type { EventType, InferEvent } from './event-type.js';
+import { registeredEventStore, type RegisteredEventStore } from './registered-event-store.js';
 import { formatIssuePath } from './standard-schema.js';
 
 /** Options of an `EventRegistry`. */
 export interface EventRegistryOptions {
   /** Refuse to append events whose type is not registered; false by default (they pass unchecked). */
   strict?: boolean;
+}
+
+/**
+ * Where the events of a typed definition come from (`defineProjection({ events: registry })`):
+ * the registry, whose `~events` carries its event union as a type only.
+ *
+ * @example
+ * const carts: EventSource<InferEvent<typeof ItemAdded>> = new EventRegistry([ItemAdded])
+ */
+export interface EventSource<E extends EventShape = NewEvent> {
+  /** Never set: the union of the registered events, for the type checker. */
+  readonly '~events'?: E;
+  get(type: string): EventType<string, any> | undefined;
 }
 
 /**
@@ -24,20 +37,22 @@ export interface EventRegistryOptions {
  * await store.append('cart-1', [ItemAdded.create({ sku: 'a', quantity: 1 })]) // validated
  * for await (const e of store.readStream('cart-1')) e.schemaVersion          // always current
  */
-export class EventRegistry {
+export class EventRegistry<T extends EventType<string, any> = EventType<string, any>> implements EventSource<InferEvent<T>> {
+  declare readonly '~events'?: InferEvent<T>;
   private readonly byType = new Map<string, EventType<string, any>>();
   readonly strict: boolean;
 
-  constructor(types: ReadonlyArray<EventType<string, any>> = [], options: EventRegistryOptions = {}) {
+  /** `T`, the registered types, types what `wrap(store)` appends and reads. */
+  constructor(types: readonly T[] = [], options: EventRegistryOptions = {}) {
     this.strict = options.strict ?? false;
     for (const type of types) this.register(type);
   }
 
-  /** Adds an event type; a name can be registered once. */
-  register(type: EventType<string, any>): this {
+  /** Adds an event type; a name can be registered once. Returns the registry, typed with it too. */
+  register<U extends EventType<string, any>>(type: U): EventRegistry<T | U> {
     if (this.byType.has(type.type)) throw new FactumError('INVALID_ARGUMENT', `Event type "${type.type}" is registered twice`, { details: { type: type.type } });
     this.byType.set(type.type, type);
-    return this;
+    return this as EventRegistry<T | U>;
   }
 
   get(type: string): EventType<string, any> | undefined {
@@ -107,10 +122,18 @@ export class EventRegistry {
 
   /**
    * The same store, validating on append and upcasting on every read; everything else is the
-   * store's own (see `registeredEventStore`). `unwrapEventStore` gives the bare store back.
+   * store's own (its capabilities, its side object, `sqlAccess`, hooks), so the layers above
+   * treat the wrapper as the store, with no unwrapping. `unwrapEventStore` gives the bare store
+   * back. A registry of known types types the store by them: `append` takes only registered
+   * types with their data, and reads give the registered events, narrowed by `type`.
+   *
+   * @example
+   * const store = new EventRegistry([ItemAdded, CartCheckedOut]).wrap(await openEventStore())
+   * await store.append('cart-1', [ItemAdded.create({ sku: 'a', quantity: 1 })])
+   * for await (const e of store.readStream('cart-1')) if (e.type === 'ItemAdded') e.data.quantity
    */
-  wrap<S extends EventStore>(store: S): S {
-    return registeredEventStore(store, this);
+  wrap<S extends EventStore>(store: S): RegisteredEventStore<S, InferEvent<T>> {
+    return registeredEventStore(store, this) as RegisteredEventStore<S, InferEvent<T>>;
   }
 }
 

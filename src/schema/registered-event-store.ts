@@ -1,6 +1,6 @@
 import type { AllPage, AppendOptions, EventStore, EventStoreTransaction, ReadAllOptions, ReadAllPageOptions, ReadStreamOptions, StreamInfo } from '../core/event-store.js';
 import { FactumError } from '../core/errors.js';
-import type { AppendResult, NewEvent, RecordedEvent } from '../core/message.js';
+import type { AppendResult, EventShape, NewEvent, RecordedEvent } from '../core/message.js';
 import type { SqlQueryable } from '../core/sql-queryable.js';
 import { ENLIST_TRANSACTION, RUN_TRANSACTION, type PrepareEvents, type TransactionCapable, type TransactionScope } from '../store/transaction-scope.js';
 import { storeCapabilities } from '../core/store-capabilities.js';
@@ -8,6 +8,27 @@ import { STORE_SERVICES, storeServices } from '../store/store-services.js';
 import type { EventRegistry } from './event-registry.js';
 
 const REGISTRY = Symbol.for('factum.eventRegistry');
+
+/**
+ * A store wrapped by a registry of the events `E`: the store's own members, with appends and
+ * reads typed by `E`. A registry of no known types (`new EventRegistry()`) leaves the store's type as it is.
+ *
+ * @example
+ * const store: RegisteredEventStore<SqlEventStore, InferEvent<typeof ItemAdded>> = new EventRegistry([ItemAdded]).wrap(sqlStore)
+ */
+export type RegisteredEventStore<S extends EventStore, E extends EventShape> = [E] extends [never]
+  ? S
+  : string extends E['type']
+    ? S
+    : Omit<S, keyof EventStore> & EventStore<E> & { /** Never set: the store under the registry, for `unwrapEventStore`'s type. */ readonly '~store'?: S };
+
+/**
+ * The type of the store under a registry wrapper (the store's own type when not wrapped).
+ *
+ * @example
+ * const raw: UnwrappedEventStore<typeof store> = unwrapEventStore(store)
+ */
+export type UnwrappedEventStore<S> = S extends { readonly '~store'?: infer Inner extends EventStore } ? Inner : S;
 const INNER = Symbol.for('factum.innerEventStore');
 
 /**
@@ -22,7 +43,7 @@ const INNER = Symbol.for('factum.innerEventStore');
  * through all the same.
  *
  * @example
- * const store = new EventRegistry([ItemAdded]).wrap(await openPGliteEventStore())
+ * const store = new EventRegistry([ItemAdded]).wrap(await openEventStore())
  * storeCapabilities(store).sql      // true, as for the store itself
  * unwrapEventStore(store)           // the store itself: events exactly as they were written
  */
@@ -96,11 +117,11 @@ export function registeredEventStore<S extends EventStore>(store: S, registry: E
  * const raw = unwrapEventStore(store)
  * await raw.append('cart-1', [{ type: 'ItemAdded', schemaVersion: 1, data: { sku: 'a' } }])
  */
-export function unwrapEventStore<S extends EventStore>(store: S): S {
-  let current: S = store;
+export function unwrapEventStore<S extends EventStore>(store: S): UnwrappedEventStore<S> {
+  let current: EventStore = store;
   for (;;) {
-    const inner = (current as unknown as Record<symbol, S | undefined>)[INNER];
-    if (inner === undefined) return current;
+    const inner = (current as unknown as Record<symbol, EventStore | undefined>)[INNER];
+    if (inner === undefined) return current as UnwrappedEventStore<S>;
     current = inner;
   }
 }

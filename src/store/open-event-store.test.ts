@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { PGlite } from '@electric-sql/pglite';
 import { openEventStore } from './open-event-store.js';
+import { storeCapabilities } from '../core/store-capabilities.js';
 import { caught } from '../../test/caught.js';
 
 const dirs: string[] = [];
@@ -31,7 +33,7 @@ describe('openEventStore locations', () => {
 
   it('refuses null and objects that are not a pool with INVALID_ARGUMENT', async () => {
     expect((await caught(openEventStore(null as never))).code).toBe('INVALID_ARGUMENT');
-    expect((await caught(openEventStore({}))).code).toBe('INVALID_ARGUMENT');
+    expect((await caught(openEventStore({} as never))).code).toBe('INVALID_ARGUMENT');
   });
 
   it('opens the embedded store in the directory of an absolute file: URL', async () => {
@@ -47,5 +49,16 @@ describe('openEventStore locations', () => {
     const store = await openEventStore(`file:${relative(process.cwd(), dir)}`);
     await store.close();
     expect(await readdir(dir)).toContain('PG_VERSION');
+  });
+
+  it('opens the embedded store on a PGlite instance of yours, and leaves the instance open when the store closes', async () => {
+    const db = new PGlite();
+    const store = await openEventStore(db, { schema: 'mine' });
+    expect(storeCapabilities(store).sql).toBe(true);
+    await store.append('s-1', [{ type: 'A', data: {} }]);
+    await store.close();
+    const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM mine.events');
+    expect(rows).toEqual([{ n: 1 }]);
+    await db.close();
   });
 });

@@ -14,7 +14,6 @@ import { defineProjection } from '../projections/projection.js';
 import { InlineProjections } from '../projections/inline-projections.js';
 import { EventRegistry } from '../schema/event-registry.js';
 import { defineEvent } from '../schema/event-type.js';
-import { BaseEventStore } from './base-event-store.js';
 import { sqlAccess } from './sql-access.js';
 import { enlistTransaction } from './transaction-scope.js';
 
@@ -44,7 +43,7 @@ describeOnStores('store.transaction', (on) => {
   it('commits every append of the callback at once and resolves to what the callback returned', async () => {
     const store = await open();
     const announced: AppendResult[] = [];
-    if (store instanceof BaseEventStore) store.onAppended((result) => announced.push(result));
+    store.onAppended((result) => announced.push(result));
     const { value, results } = await store.transaction(async (tx) => {
       const first = await tx.append('cart-1', [{ type: 'ItemAdded', data: { sku: 'a' } }], { expectedVersion: 'no_stream' });
       const second = await tx.append('cart-1', [{ type: 'ItemAdded', data: { sku: 'b' } }, { type: 'ItemAdded', data: { sku: 'c' } }], { expectedVersion: 1 });
@@ -57,7 +56,7 @@ describeOnStores('store.transaction', (on) => {
     expect(all.map((e) => [e.streamId, e.streamVersion])).toEqual([['cart-1', 1], ['cart-1', 2], ['cart-1', 3], ['order-1', 1]]);
     expect(results.flatMap((r) => r.positions)).toEqual(all.map((e) => e.globalPosition));
     // In-process subscriptions hear of the appends once they are committed.
-    if (store instanceof BaseEventStore) expect(announced).toEqual(results);
+    expect(announced).toEqual(results);
   });
 
   it('appends called without awaiting each other run one after the other, in call order', async () => {
@@ -72,7 +71,7 @@ describeOnStores('store.transaction', (on) => {
     const store = await open();
     const table = sqlOf(store) ? await accounts(store) : undefined;
     const announced: AppendResult[] = [];
-    if (store instanceof BaseEventStore) store.onAppended((result) => announced.push(result));
+    store.onAppended((result) => announced.push(result));
     const failure = new Error('payment declined');
     let drawn: bigint[] = [];
     const error = await caught(
@@ -195,7 +194,7 @@ describeOnStores('store.transaction', (on) => {
           : (event) => void seen.push(`${event.streamId}:${(event.data as { amount: number }).amount}`),
       },
     });
-    await InlineProjections.register(store, totals);
+    await new InlineProjections(store, [totals]).start();
     const read = async () =>
       sqlOf(store)
         ? (await sqlOf(store)!.client.query<{ id: string; total: number }>(`SELECT id, total FROM ${sqlOf(store)!.names.s}"totals" ORDER BY id`)).rows.map((r) => `${r.id}:${r.total}`)
@@ -214,7 +213,7 @@ describeOnStores('store.transaction', (on) => {
     expect(await read()).toEqual(sqlOf(store) ? ['acc-1:10'] : ['acc-1:7', 'acc-1:3']);
     // A projection that throws fails the transaction with its own error.
     const broken = defineProjection({ name: 'broken', handlers: { Withdrawn: () => { throw new Error('projection bug'); } } });
-    await InlineProjections.register(store, broken);
+    await new InlineProjections(store, [broken]).start();
     const error = await caught(store.transaction((tx) => tx.append('acc-1', [{ type: 'Withdrawn', data: {} }])));
     expect(error.message).toBe('projection bug');
     expect((await store.streamInfo('acc-1')).version).toBe(2);

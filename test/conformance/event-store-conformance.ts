@@ -10,6 +10,7 @@ import { faithfulInputsConformance } from './faithful-inputs.js';
 import { idempotencyConformance } from './idempotency.js';
 import { listStreamsConformance } from './list-streams.js';
 import { metadataConformance } from './metadata.js';
+import { onAppendedConformance } from './on-appended.js';
 import { readAllConformance } from './read-all.js';
 import { readStreamConformance } from './read-stream.js';
 import { validationConformance } from './validation.js';
@@ -25,6 +26,7 @@ const features = [
   listStreamsConformance,
   validationConformance,
   faithfulInputsConformance,
+  onAppendedConformance,
 ];
 
 /** Every feature of the port on each of `stores`. */

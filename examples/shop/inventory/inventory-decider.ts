@@ -3,7 +3,7 @@
  * lines is one atomic decision against one version. Such a stream grows with every order; the
  * decider opts in to snapshots every 100 events, so a command folds at most ~100 events.
  */
-import { DomainError, type Command, type Decider } from '../factum.js';
+import { DomainError, type Command, type Decider } from '../../../src/index.js';
 import type { InventoryEvent, Line, Warehouse } from '../events.js';
 
 /** What Inventory remembers of an order: it decides each order once. */

@@ -3,7 +3,7 @@
  * PaymentSucceeded and OrderCancelled it sees first, the warehouse's state keeps the two
  * consistent: a reservation is released, or a cancellation noted so that nothing is reserved.
  */
-import { inventoryStream, isEvent } from '../events.js';
+import { inventoryStream } from '../events.js';
 import type { ServiceDefinition } from '../service.js';
 import { inventoryDecider } from './inventory-decider.js';
 
@@ -11,12 +11,10 @@ export const inventoryService: ServiceDefinition = {
   name: 'inventory',
   reactions: {
     PaymentSucceeded: async (event, step) => {
-      if (!isEvent(event, 'PaymentSucceeded')) return;
       const { orderId, warehouse, lines } = event.data;
       await step(inventoryStream(warehouse), { type: 'ReserveStock', data: { orderId, warehouse, lines } }, inventoryDecider);
     },
     OrderCancelled: async (event, step) => {
-      if (!isEvent(event, 'OrderCancelled')) return;
       const { orderId, warehouse } = event.data;
       await step(inventoryStream(warehouse), { type: 'ReleaseStock', data: { orderId, warehouse } }, inventoryDecider);
     },

@@ -1,6 +1,6 @@
 /** Stock levels (async projection): units on the shelf, allocated to orders, and restocked, per warehouse and SKU. */
-import { defineProjection, type ProjectionContext, type SqlQueryable } from '../factum.js';
-import { isEvent, type Line, type Warehouse } from '../events.js';
+import { defineProjection, type ProjectionContext, type ReadModel } from '../../../src/index.js';
+import type { Line, ShopEvent, Warehouse } from '../events.js';
 import { sqlOf } from '../read-models/sql-of.js';
 
 async function move(context: ProjectionContext, warehouse: string, sku: string, onHand: number, allocated: number, restocked: number): Promise<void> {
@@ -15,7 +15,7 @@ async function allocate(context: ProjectionContext, warehouse: string, lines: Li
   for (const line of lines) await move(context, warehouse, line.sku, -sign * line.quantity, sign * line.quantity, 0);
 }
 
-export const stockLevels = defineProjection({
+export const stockLevels = defineProjection<ShopEvent>({
   name: 'stock-levels',
   tables: {
     stock_levels: (t) => `CREATE TABLE ${t} (
@@ -23,22 +23,15 @@ export const stockLevels = defineProjection({
       PRIMARY KEY (warehouse, sku))`,
   },
   handlers: {
-    StockRestocked: async (event, context) => {
-      if (!isEvent(event, 'StockRestocked')) return;
-      await move(context, event.data.warehouse, event.data.sku, event.data.quantity, 0, event.data.quantity);
-    },
-    InventoryReserved: async (event, context) => {
-      if (isEvent(event, 'InventoryReserved')) await allocate(context, event.data.warehouse, event.data.lines, 1);
-    },
-    StockReleased: async (event, context) => {
-      if (isEvent(event, 'StockReleased')) await allocate(context, event.data.warehouse, event.data.lines, -1);
-    },
+    StockRestocked: (event, context) => move(context, event.data.warehouse, event.data.sku, event.data.quantity, 0, event.data.quantity),
+    InventoryReserved: (event, context) => allocate(context, event.data.warehouse, event.data.lines, 1),
+    StockReleased: (event, context) => allocate(context, event.data.warehouse, event.data.lines, -1),
   },
 });
 
 /** The (warehouse, SKU) with the fewest units on hand, as the read model knows it (it may lag a little). */
-export async function lowestStock(sql: SqlQueryable, table: string): Promise<{ warehouse: Warehouse; sku: string; onHand: number } | undefined> {
-  const { rows } = await sql.query<{ warehouse: Warehouse; sku: string; on_hand: number }>(`SELECT warehouse, sku, on_hand FROM ${table} ORDER BY on_hand, warehouse, sku LIMIT 1`);
+export async function lowestStock(stock: ReadModel): Promise<{ warehouse: Warehouse; sku: string; onHand: number } | undefined> {
+  const { rows } = await stock.query<{ warehouse: Warehouse; sku: string; on_hand: number }>(`SELECT warehouse, sku, on_hand FROM ${stock.table('stock_levels')} ORDER BY on_hand, warehouse, sku LIMIT 1`);
   const row = rows[0];
   return row ? { warehouse: row.warehouse, sku: row.sku, onHand: Number(row.on_hand) } : undefined;
 }

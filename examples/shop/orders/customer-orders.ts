@@ -2,8 +2,8 @@
  * Orders per customer (inline projection): updated inside the very transaction that appends the
  * order's events, so it is never behind the log; a customer sees their new order at once.
  */
-import { defineProjection, type ProjectionContext } from '../factum.js';
-import { isEvent } from '../events.js';
+import { defineProjection, type ProjectionContext } from '../../../src/index.js';
+import type { ShopEvent } from '../events.js';
 import { sqlOf } from '../read-models/sql-of.js';
 
 async function add(context: ProjectionContext, customer: string, placed: number, confirmed: number, cancelled: number, orderedCents: number): Promise<void> {
@@ -15,21 +15,15 @@ async function add(context: ProjectionContext, customer: string, placed: number,
   );
 }
 
-export const customerOrders = defineProjection({
+export const customerOrders = defineProjection<ShopEvent>({
   name: 'customer-orders',
   tables: {
     customer_orders: (t) => `CREATE TABLE ${t} (
       customer text PRIMARY KEY, placed integer NOT NULL, confirmed integer NOT NULL, cancelled integer NOT NULL, ordered_cents bigint NOT NULL)`,
   },
   handlers: {
-    OrderPlaced: async (event, context) => {
-      if (isEvent(event, 'OrderPlaced')) await add(context, event.data.customer, 1, 0, 0, event.data.totalCents);
-    },
-    OrderConfirmed: async (event, context) => {
-      if (isEvent(event, 'OrderConfirmed')) await add(context, event.data.customer, 0, 1, 0, 0);
-    },
-    OrderCancelled: async (event, context) => {
-      if (isEvent(event, 'OrderCancelled')) await add(context, event.data.customer, 0, 0, 1, 0);
-    },
+    OrderPlaced: (event, context) => add(context, event.data.customer, 1, 0, 0, event.data.totalCents),
+    OrderConfirmed: (event, context) => add(context, event.data.customer, 0, 1, 0, 0),
+    OrderCancelled: (event, context) => add(context, event.data.customer, 0, 0, 1, 0),
   },
 });

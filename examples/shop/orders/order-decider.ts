@@ -3,7 +3,7 @@
  * serialises the competing decisions (a customer's cancel, a compensation, the move to
  * shipping), so a cancelled order never ships and a shipping order is never cancelled.
  */
-import { DomainError, type Command, type Decider } from '../factum.js';
+import { DomainError, type Command, type Decider } from '../../../src/index.js';
 import { totalOf, type CancelReason, type Line, type OrderEvent, type Warehouse } from '../events.js';
 
 export type OrderStatus = 'none' | 'placed' | 'ready-to-ship' | 'confirmed' | 'cancelled';

@@ -1,6 +1,6 @@
 /** Order summary (async projection): one row per order with its status, payment and shipment as they evolve. */
-import { defineProjection, type ProjectionContext, type RecordedEvent } from '../factum.js';
-import { isEvent } from '../events.js';
+import { defineProjection, type ProjectionContext, type RecordedEvent } from '../../../src/index.js';
+import type { ShopEvent } from '../events.js';
 import { sqlOf } from '../read-models/sql-of.js';
 
 /** Sets some columns of an order's row (it exists: OrderPlaced comes first in the log). */
@@ -8,7 +8,7 @@ async function update(context: ProjectionContext, event: RecordedEvent, orderId:
   await sqlOf(context).query(`UPDATE ${context.table('order_summary')} SET ${column} = $2, updated_at = $3 WHERE order_id = $1`, [orderId, value, event.recordedAt]);
 }
 
-export const orderSummary = defineProjection({
+export const orderSummary = defineProjection<ShopEvent>({
   name: 'order-summary',
   tables: {
     order_summary: (t) => `CREATE TABLE ${t} (
@@ -18,7 +18,6 @@ export const orderSummary = defineProjection({
   },
   handlers: {
     OrderPlaced: async (event, context) => {
-      if (!isEvent(event, 'OrderPlaced')) return;
       const { orderId, customer, warehouse, totalCents } = event.data;
       await sqlOf(context).query(
         `INSERT INTO ${context.table('order_summary')} (order_id, customer, warehouse, total_cents, status, payment, placed_at, updated_at)
@@ -27,18 +26,14 @@ export const orderSummary = defineProjection({
       );
     },
     OrderCancelled: async (event, context) => {
-      if (!isEvent(event, 'OrderCancelled')) return;
       await update(context, event, event.data.orderId, 'status', 'cancelled');
       await update(context, event, event.data.orderId, 'cancel_reason', event.data.reason);
     },
-    OrderReadyToShip: (event, context) => update(context, event, (event.data as { orderId: string }).orderId, 'status', 'ready-to-ship'),
-    OrderConfirmed: (event, context) => update(context, event, (event.data as { orderId: string }).orderId, 'status', 'confirmed'),
-    PaymentSucceeded: (event, context) => update(context, event, (event.data as { orderId: string }).orderId, 'payment', 'paid'),
-    PaymentFailed: (event, context) => update(context, event, (event.data as { orderId: string }).orderId, 'payment', 'declined'),
-    PaymentRefunded: (event, context) => update(context, event, (event.data as { orderId: string }).orderId, 'payment', 'refunded'),
-    OrderShipped: async (event, context) => {
-      if (!isEvent(event, 'OrderShipped')) return;
-      await update(context, event, event.data.orderId, 'tracking_number', event.data.trackingNumber);
-    },
+    OrderReadyToShip: (event, context) => update(context, event, event.data.orderId, 'status', 'ready-to-ship'),
+    OrderConfirmed: (event, context) => update(context, event, event.data.orderId, 'status', 'confirmed'),
+    PaymentSucceeded: (event, context) => update(context, event, event.data.orderId, 'payment', 'paid'),
+    PaymentFailed: (event, context) => update(context, event, event.data.orderId, 'payment', 'declined'),
+    PaymentRefunded: (event, context) => update(context, event, event.data.orderId, 'payment', 'refunded'),
+    OrderShipped: (event, context) => update(context, event, event.data.orderId, 'tracking_number', event.data.trackingNumber),
   },
 });

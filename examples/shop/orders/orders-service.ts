@@ -1,5 +1,5 @@
 /** Orders reacts to the other services: compensations cancel, a reservation readies, a shipment confirms. */
-import { isEvent, orderStream } from '../events.js';
+import { orderStream } from '../events.js';
 import type { ServiceDefinition } from '../service.js';
 import { orderDecider } from './order-decider.js';
 
@@ -7,22 +7,18 @@ export const ordersService: ServiceDefinition = {
   name: 'orders',
   reactions: {
     PaymentFailed: async (event, step) => {
-      if (!isEvent(event, 'PaymentFailed')) return;
       const { orderId } = event.data;
       await step(orderStream(orderId), { type: 'CancelOrder', data: { orderId, reason: 'payment-failed' } }, orderDecider);
     },
     InsufficientStock: async (event, step) => {
-      if (!isEvent(event, 'InsufficientStock')) return;
       const { orderId } = event.data;
       await step(orderStream(orderId), { type: 'CancelOrder', data: { orderId, reason: 'out-of-stock' } }, orderDecider);
     },
     InventoryReserved: async (event, step) => {
-      if (!isEvent(event, 'InventoryReserved')) return;
       const { orderId } = event.data;
       await step(orderStream(orderId), { type: 'MarkReadyToShip', data: { orderId } }, orderDecider);
     },
     OrderShipped: async (event, step) => {
-      if (!isEvent(event, 'OrderShipped')) return;
       const { orderId, trackingNumber } = event.data;
       await step(orderStream(orderId), { type: 'ConfirmOrder', data: { orderId, trackingNumber } }, orderDecider);
     },

@@ -3,7 +3,7 @@
  * charge happens at most once, and a refund only after a successful charge, at most once, however
  * many cancellations and shortages ask for it.
  */
-import type { Command, Decider } from '../factum.js';
+import type { Command, Decider } from '../../../src/index.js';
 import type { Line, PaymentEvent, Warehouse } from '../events.js';
 
 export interface PaymentState {

@@ -1,5 +1,6 @@
 /** Revenue per day (async projection): money charged and refunded, by the UTC day the fact was recorded. */
-import { defineProjection, type ProjectionContext, type RecordedEvent } from '../factum.js';
+import { defineProjection, type ProjectionContext, type RecordedEvent } from '../../../src/index.js';
+import type { ShopEvent } from '../events.js';
 import { sqlOf } from '../read-models/sql-of.js';
 
 async function add(context: ProjectionContext, event: RecordedEvent, charged: number, refunded: number): Promise<void> {
@@ -11,14 +12,14 @@ async function add(context: ProjectionContext, event: RecordedEvent, charged: nu
   );
 }
 
-export const revenuePerDay = defineProjection({
+export const revenuePerDay = defineProjection<ShopEvent>({
   name: 'revenue-per-day',
   tables: {
     revenue_per_day: (t) => `CREATE TABLE ${t} (
       day date PRIMARY KEY, charged_cents bigint NOT NULL, refunded_cents bigint NOT NULL, payments integer NOT NULL, refunds integer NOT NULL)`,
   },
   handlers: {
-    PaymentSucceeded: (event, context) => add(context, event, (event.data as { amountCents: number }).amountCents, 0),
-    PaymentRefunded: (event, context) => add(context, event, 0, (event.data as { amountCents: number }).amountCents),
+    PaymentSucceeded: (event, context) => add(context, event, event.data.amountCents, 0),
+    PaymentRefunded: (event, context) => add(context, event, 0, event.data.amountCents),
   },
 });

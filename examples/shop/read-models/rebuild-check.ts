@@ -1,9 +1,10 @@
 /**
- * "The read models equal a rebuild from the log": replays the whole log through the same
- * projection handlers into temporary copies of their tables, in one transaction, and counts
- * the rows that differ. Nothing is left behind: the copies live in `pg_temp` and are dropped.
+ * "The read models equal a rebuild from the log": reads every row of each read model, rebuilds
+ * it from the log (`rebuildProjection`: a fresh copy replayed while the live one keeps serving,
+ * then swapped in), reads it again and counts the rows that differ. A read model that had gone
+ * wrong is repaired by the same step, and the check tells which rows were wrong.
  */
-import { applyProjection, ensureProjectionTables, tableNamer, type EventStore, type Projection, type RecordedEvent, sqlAccess } from '../factum.js';
+import { readModel, rebuildProjection, type EventStore, type Projection } from '../../../src/index.js';
 
 export interface RebuildDifference {
   projection: string;
@@ -13,29 +14,36 @@ export interface RebuildDifference {
   onlyRebuilt: number;
 }
 
-export async function compareWithRebuild(store: EventStore, projections: readonly Projection[]): Promise<RebuildDifference[]> {
-  const sql = sqlAccess(store);
-  if (!sql) throw new Error('The shop read models live in SQL tables: run it on PGlite or PostgreSQL');
-  const types = [...new Set(projections.flatMap((p) => p.eventTypes))];
-  const events: RecordedEvent[] = [];
-  for await (const event of store.readAll({ types })) events.push(event);
-
-  return sql.transaction(async (tx) => {
-    const out: RebuildDifference[] = [];
-    for (const projection of projections) {
-      const live = tableNamer(projection, sql.names.s);
-      const copy = tableNamer(projection, 'pg_temp.', '_rebuild');
-      await ensureProjectionTables(tx, 'pg_temp.', projection, '_rebuild');
-      for (const event of events) await applyProjection(projection, event, { sql: tx, table: copy, subscription: `${projection.name}:rebuild`, attempt: 1 });
-      for (const table of Object.keys(projection.tables ?? {})) {
-        const { rows } = await tx.query<{ only_live: string | number; only_rebuilt: string | number }>(
-          `SELECT (SELECT count(*) FROM (TABLE ${live(table)} EXCEPT ALL TABLE ${copy(table)}) a) AS only_live,
-                  (SELECT count(*) FROM (TABLE ${copy(table)} EXCEPT ALL TABLE ${live(table)}) b) AS only_rebuilt`,
-        );
-        out.push({ projection: projection.name, table, onlyLive: Number(rows[0]!.only_live), onlyRebuilt: Number(rows[0]!.only_rebuilt) });
-        await tx.query(`DROP TABLE ${copy(table)}`);
-      }
+export async function compareWithRebuild(store: EventStore, projections: ReadonlyArray<{ projection: Projection; inline: boolean }>): Promise<RebuildDifference[]> {
+  const out: RebuildDifference[] = [];
+  for (const { projection, inline } of projections) {
+    const tables = Object.keys(projection.tables ?? {});
+    const before = await Promise.all(tables.map((table) => rowsOf(store, projection, table)));
+    await rebuildProjection(store, projection, { inline });
+    for (const [i, table] of tables.entries()) {
+      const after = await rowsOf(store, projection, table);
+      out.push({ projection: projection.name, table, onlyLive: missing(before[i]!, after), onlyRebuilt: missing(after, before[i]!) });
     }
-    return out;
-  });
+  }
+  return out;
+}
+
+/** Every row of a table, each as one comparable string. */
+async function rowsOf(store: EventStore, projection: Projection, table: string): Promise<string[]> {
+  const model = readModel(store, projection);
+  const { rows } = await model.query(`SELECT * FROM ${model.table(table)}`);
+  return rows.map((row) => JSON.stringify(row, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value)));
+}
+
+/** How many of `rows` (a multiset) are not in `other`. */
+function missing(rows: string[], other: string[]): number {
+  const left = new Map<string, number>();
+  for (const row of other) left.set(row, (left.get(row) ?? 0) + 1);
+  let count = 0;
+  for (const row of rows) {
+    const n = left.get(row) ?? 0;
+    if (n === 0) count++;
+    else left.set(row, n - 1);
+  }
+  return count;
 }

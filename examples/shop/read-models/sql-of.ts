@@ -1,4 +1,4 @@
-import type { ProjectionContext, SqlQueryable } from '../factum.js';
+import type { ProjectionContext, SqlQueryable } from '../../../src/index.js';
 
 /** The handler's transaction: the shop's read models are SQL tables, written in the same transaction as the checkpoint (or the append). */
 export function sqlOf(context: ProjectionContext): SqlQueryable {

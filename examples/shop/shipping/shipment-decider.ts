@@ -1,5 +1,5 @@
 /** Shipping: one stream per order's shipment; an order ships once. */
-import type { Command, Decider } from '../factum.js';
+import type { Command, Decider } from '../../../src/index.js';
 import type { ShipmentEvent, Warehouse } from '../events.js';
 
 export interface ShipmentState {

@@ -1,5 +1,5 @@
 /** Shipping ships what Orders has made ready: never a cancelled order, since readiness and cancellation exclude each other. */
-import { isEvent, shipmentStream } from '../events.js';
+import { shipmentStream } from '../events.js';
 import type { ServiceDefinition } from '../service.js';
 import { shipmentDecider } from './shipment-decider.js';
 
@@ -7,7 +7,6 @@ export const shippingService: ServiceDefinition = {
   name: 'shipping',
   reactions: {
     OrderReadyToShip: async (event, step) => {
-      if (!isEvent(event, 'OrderReadyToShip')) return;
       const { orderId, warehouse } = event.data;
       await step(shipmentStream(orderId), { type: 'ShipOrder', data: { orderId, warehouse } }, shipmentDecider);
     },

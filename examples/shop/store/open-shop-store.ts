@@ -2,7 +2,7 @@
  * Opens the shop's store: PostgreSQL when a URL is given, otherwise the embedded PGlite store in
  * a directory (./.factum/shop by default), so that a second run continues from the first.
  */
-import { openEventStore, type EventStore } from '../factum.js';
+import { openEventStore, type EventStore } from '../../../src/index.js';
 
 export interface ShopStoreConfig {
   /** postgres://… to run on PostgreSQL. */

@@ -94,7 +94,7 @@ describeOnStores('importEvents', (on) => {
         },
       },
     });
-    const inline = await InlineProjections.register(store, counted);
+    const inline = await new InlineProjections(store, [counted]).start();
     const input = [...generate(900, 3)];
     await importEvents(store, input, { batchSize: 300 });
     expect(seen).toEqual(input.map((e) => e.id));
@@ -106,7 +106,7 @@ describeOnStores('importEvents', (on) => {
       const { rows } = await sql.client.query<{ n: number }>(`SELECT sum(n)::int AS n FROM ${tableNamer(counted, sql.names.s)('counts')}`);
       expect(rows[0]!.n).toBe(900);
     }
-    inline.unregister(counted);
+    await inline.stop();
     await store.close();
   });
 

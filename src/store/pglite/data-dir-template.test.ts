@@ -2,7 +2,7 @@ import { cp, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MIGRATIONS } from '../sql/migrations.js';
+import { MIGRATIONS } from '../sql/migrations/migrations.js';
 import { seedDataDir } from './data-dir-template.js';
 import { openPGliteEventStore } from './pglite-event-store.js';
 

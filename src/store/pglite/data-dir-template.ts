@@ -17,7 +17,7 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import envPaths from 'env-paths';
 import { FactumError } from '../../core/errors.js';
-import { MIGRATIONS } from '../sql/migrations.js';
+import { MIGRATIONS } from '../sql/migrations/migrations.js';
 import { sqlNames } from '../sql/sql-names.js';
 import { LOCK_FILE } from './data-dir-lock.js';
 

@@ -25,11 +25,12 @@ export interface PGliteEventStoreOptions extends SqlEventStoreOptions {
 
 /**
  * The embedded event store: real PostgreSQL compiled to WebAssembly (PGlite), no server needed.
- * Same SQL, same behaviour as the PostgreSQL store.
+ * Same SQL, same behaviour as the PostgreSQL store. Open it with `openEventStore(directory)` (or
+ * a PGlite instance); this type is `factum/pglite`'s.
  *
  * @example
- * import { openPGliteEventStore } from 'factum/pglite'
- * const store = await openPGliteEventStore({ dataDir: './.factum/db' })
+ * import type { PGliteEventStore } from 'factum/pglite'
+ * const store = (await openEventStore('./.factum/db')) as PGliteEventStore
  */
 export class PGliteEventStore extends SqlEventStore {}
 

@@ -14,7 +14,7 @@ import { postgresClient, type PgPoolLike } from './postgres-client.js';
  */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
-/** Options of `openPostgresEventStore`. */
+/** What the PostgreSQL store is opened with (through `openEventStore(url, options)`). */
 export interface PostgresEventStoreOptions extends SqlEventStoreOptions {
   /** A `postgres://` URL, or a `pg.Pool` you own (factum will not end it). */
   connection: string | PgPoolLike;
@@ -39,11 +39,12 @@ export interface PostgresEventStoreOptions extends SqlEventStoreOptions {
 }
 
 /**
- * The event store on PostgreSQL, through the `pg` driver.
+ * The event store on PostgreSQL, through the `pg` driver. Open it with `openEventStore(url)`
+ * (or a `pg.Pool`); this type is `factum/postgres`'s.
  *
  * @example
- * import { openPostgresEventStore } from 'factum/postgres'
- * const store = await openPostgresEventStore({ connection: 'postgres://postgres@127.0.0.1:5432/app' })
+ * import type { PostgresEventStore } from 'factum/postgres'
+ * const store = (await openEventStore('postgres://postgres@127.0.0.1:5432/app')) as PostgresEventStore
  */
 export class PostgresEventStore extends SqlEventStore {}
 

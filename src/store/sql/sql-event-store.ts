@@ -6,7 +6,7 @@ import { BaseEventStore, type StreamPageRequest } from '../base-event-store.js';
 import { preparedToRecorded } from '../recorded-event.js';
 import { AS_TEXT, EVENT_COLUMNS, EVENT_PARSERS } from './event-columns.js';
 import { checkExpectedVersion } from '../stream-rules.js';
-import { migrate } from './migrations.js';
+import { migrate } from './migrations/migrate.js';
 import { ReadAllSafety, safeEnd } from './read-all-safety.js';
 import type { SqlClient, SqlQueryable, TypeParsers } from './sql-client.js';
 import { sqlNames, type SqlNames } from './sql-names.js';
@@ -65,12 +65,12 @@ function eventsJson(events: PreparedEvent[]): string {
 /**
  * The event store on SQL: one implementation for PostgreSQL (`pg`) and PGlite. Appends are one
  * round trip to a PL/pgSQL function; reads of `$all` are gap-safe (see read-all-safety.ts).
- * Open it with `openPostgresEventStore`, `openPGliteEventStore` or `openEventStore`; code that
+ * Open it with `openEventStore`; code that
  * needs its SQL side asks `sqlAccess(store)` rather than `instanceof`, which also answers for a
  * store wrapped by a registry.
  *
  * @example
- * const store: SqlEventStore = await openPGliteEventStore()
+ * const store = (await openEventStore()) as SqlEventStore
  * await store.migrate() // [] once the schema is current (opening already migrates)
  * const { client, names } = sqlAccess(store)!
  * await client.query(`SELECT count(*) FROM ${names.s}events`)

@@ -7,7 +7,7 @@ import { caught } from '../../../test/caught.js';
 import { gate } from '../../../test/gate.js';
 import { createdSchemas, dropSchemas, openTestPostgres } from '../../../test/stores.js';
 import type { PostgresEventStore } from '../postgres/postgres-event-store.js';
-import { appendChannel } from './consumer-migrations.js';
+import { appendChannel } from './sql-names.js';
 
 const skip = await postgresUnavailable();
 afterAll(() => dropSchemas(createdSchemas));

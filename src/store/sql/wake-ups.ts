@@ -3,7 +3,7 @@ const SPACING_MS = 5;
 
 /**
  * Decides which appends tell subscribers in other processes that the log grew (a NOTIFY on
- * the store's channel, see consumer-migrations.ts), so that a burst of appends sends a few
+ * the store's `appendChannel`, see sql-names.ts), so that a burst of appends sends a few
  * NOTIFYs instead of one each.
  *
  * The first append after a quiet spell of SPACING_MS carries the NOTIFY in its own

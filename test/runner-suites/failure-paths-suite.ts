@@ -4,7 +4,7 @@
  * `stop()` returns after the event in hand, every failed attempt reaches `onError`, and a dead
  * letter keeps the message, code and stack of its error apart.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { z } from 'zod';
 import { FactumError } from '../../src/core/errors.js';
 import type { EventStore } from '../../src/core/event-store.js';
@@ -13,18 +13,16 @@ import { consumerStorageFor } from '../../src/consumers/consumer-storage.js';
 import { Subscription, type SubscriptionOptions } from '../../src/consumers/subscription.js';
 import { EventRegistry } from '../../src/schema/event-registry.js';
 import { defineEvent } from '../../src/schema/event-type.js';
-import type { StoreFactory } from '../stores.js';
+import { describeOnStores, type OnStoresOptions } from '../describe-on-stores.js';
 import { ev, eventually, sleep } from './helpers.js';
 import { sqlAccess } from '../../src/store/sql-access.js';
 
-export function failurePathsSuite(factory: StoreFactory): void {
-  const label = factory.skip ? `${factory.name} (skipped: ${factory.skip})` : factory.name;
-  describe.skipIf(Boolean(factory.skip))(`failure paths: ${label}`, () => {
+export function failurePathsSuite(stores: OnStoresOptions['stores']): void {
+  describeOnStores('failure paths', (under) => {
     let store: EventStore;
     const running: Subscription[] = [];
     afterEach(async () => {
       for (const sub of running.splice(0)) await sub.stop();
-      await store?.close();
     });
     const start = async (options: SubscriptionOptions, on: EventStore = store) => {
       const sub = new Subscription(on, options);
@@ -35,7 +33,7 @@ export function failurePathsSuite(factory: StoreFactory): void {
     const n = (e: RecordedEvent) => `${e.streamId}/${(e.data as { n?: number }).n ?? '-'}`;
 
     it("the README's mailer: an event failing after others in its batch re-runs none of them, and they commit before its retry", async () => {
-      store = await factory.open();
+      store = await under.open();
       const sql = sqlAccess(store);
       if (sql) await sql.client.query(`CREATE TABLE ${sql.names.s}sent (order_id text NOT NULL)`);
       const storage = consumerStorageFor(store);
@@ -76,7 +74,7 @@ export function failurePathsSuite(factory: StoreFactory): void {
     });
 
     it("a retry of one stream's event holds up that stream only: the others flow while it waits", async () => {
-      store = await factory.open();
+      store = await under.open();
       const poisoned = { on: true };
       const handled: string[] = [];
       let attempts = 0;
@@ -119,7 +117,7 @@ export function failurePathsSuite(factory: StoreFactory): void {
     });
 
     it('an event that cannot be upcast is dead-lettered with its error, its stream parked, the others flowing', async () => {
-      const raw = await factory.open();
+      const raw = await under.open();
       const Thing = defineEvent('Thing', z.object({ n: z.number() })).withVersion(2, z.object({ n: z.number(), label: z.string() }), (v1: { n: number; bad?: boolean }) => {
         if (v1.bad) throw new Error('no label for a bad thing');
         return { n: v1.n, label: `#${v1.n}` };
@@ -152,7 +150,7 @@ export function failurePathsSuite(factory: StoreFactory): void {
     });
 
     it('stop() commits what was handled and returns after the event in hand, not the rest of the batch', async () => {
-      store = await factory.open();
+      store = await under.open();
       const events = Array.from({ length: 20 }, (_, i) => ev('E', { n: i + 1 }));
       await store.append('slow-1', events);
       const handled: number[] = [];
@@ -181,7 +179,7 @@ export function failurePathsSuite(factory: StoreFactory): void {
     });
 
     it('a second instance with standby waits in standby, handles nothing, and takes over when the first stops', async () => {
-      store = await factory.open();
+      store = await under.open();
       const byInstance: Record<string, string[]> = { first: [], second: [] };
       const options = (who: 'first' | 'second'): SubscriptionOptions => ({ name: 'single', standby: true, leaseMs: 600, inbox: true, handler: (e) => void byInstance[who]!.push(n(e)) });
       const first = await start(options('first'));
@@ -201,7 +199,7 @@ export function failurePathsSuite(factory: StoreFactory): void {
     });
 
     it('onError hears every failed attempt, the first one included, and a dead letter keeps message, code and stack apart', async () => {
-      store = await factory.open();
+      store = await under.open();
       const heard: Array<{ message: string; streamId?: string }> = [];
       const last = await store.append('p-1', [ev('E', { n: 1 })]);
       const sub = await start({
@@ -219,5 +217,5 @@ export function failurePathsSuite(factory: StoreFactory): void {
       expect(dead!.errorStack).toMatch(/^FactumError: the payment service refused p-1\n\s+at /);
       expect(sub.status().lastFailure).toMatchObject({ streamId: 'p-1', status: 'dead', error: 'the payment service refused p-1', code: 'INVALID_ARGUMENT' });
     });
-  });
+  }, { stores });
 }

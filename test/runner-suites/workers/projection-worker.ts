@@ -8,5 +8,5 @@ import { countingProjection } from '../counting-projection.js';
 
 const [url, schema] = process.argv.slice(2) as [string, string];
 const store = await openPostgresEventStore({ connection: url, schema, maxConnections: 3 });
-await ProjectionRunner.start(store, countingProjection('crash-counts'), { batchSize: 50, pollIntervalMs: 200 });
+await new ProjectionRunner(store, countingProjection('crash-counts'), { batchSize: 50, pollIntervalMs: 200 }).start();
 process.stdout.write('ready\n');

@@ -4,7 +4,7 @@
  * each event once, `handleCommand(context.store, ...)` sees the transaction's own appends, and
  * outside transactions deterministic ids make a repeated append idempotent.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import type { EventStore } from '../../src/core/event-store.js';
 import { Subscription, type SubscriptionOptions } from '../../src/consumers/subscription.js';
 import { handleCommand } from '../../src/domain/handle-command.js';
@@ -15,7 +15,7 @@ import { defineEvent } from '../../src/schema/event-type.js';
 import { defineProjection } from '../../src/projections/projection.js';
 import { InlineProjections } from '../../src/projections/inline-projections.js';
 import type { BaseEventStore } from '../../src/store/base-event-store.js';
-import type { StoreFactory } from '../stores.js';
+import { describeOnStores, type OnStoresOptions } from '../describe-on-stores.js';
 import { ev, eventually } from './helpers.js';
 import { sqlAccess } from '../../src/store/sql-access.js';
 
@@ -28,15 +28,13 @@ const counter: Decider<number, { type: 'Count'; data: { from: string } }, { type
   decide: (command, n) => [{ type: 'Counted', data: { n: n + 1, from: command.data.from } }],
 };
 
-export function handlerAppendSuite(factory: StoreFactory): void {
-  const label = factory.skip ? `${factory.name} (skipped: ${factory.skip})` : factory.name;
-  describe.skipIf(Boolean(factory.skip))(`handler appends: ${label}`, () => {
+export function handlerAppendSuite(stores: OnStoresOptions['stores']): void {
+  describeOnStores('handler appends', (under) => {
     let store: EventStore;
     const running: Subscription[] = [];
 
     afterEach(async () => {
       for (const sub of running.splice(0)) await sub.stop();
-      await store?.close();
     });
 
     const start = async (options: SubscriptionOptions) => {
@@ -46,7 +44,7 @@ export function handlerAppendSuite(factory: StoreFactory): void {
     };
 
     it('commits the appended events with the checkpoint (and the rows): a reader never sees one without the other', async () => {
-      store = await factory.open();
+      store = await under.open();
       const sql = sqlAccess(store);
       if (sql) await sql.client.query(`CREATE TABLE ${sql.names.s}acks (order_id text PRIMARY KEY)`);
       let reached!: () => void;
@@ -90,7 +88,7 @@ export function handlerAppendSuite(factory: StoreFactory): void {
     });
 
     it('undoes the appends of a handler that throws after them; its retry appends once, the events before it commit', async () => {
-      store = await factory.open();
+      store = await under.open();
       const failures: unknown[] = [];
       // What each attempt's `committed` said (and, once committed, how many echoes were readable).
       const outcomes: string[] = [];
@@ -121,7 +119,7 @@ export function handlerAppendSuite(factory: StoreFactory): void {
     });
 
     it('runs a reaction chain: what one handler appends, a second subscription handles once, woken after the commit', async () => {
-      store = await factory.open();
+      store = await under.open();
       const charged: string[] = [];
       await start({
         name: 'payments',
@@ -150,7 +148,7 @@ export function handlerAppendSuite(factory: StoreFactory): void {
     });
 
     it('lets handleCommand(context.store) run in the handler\'s transaction: one page\'s commands on one stream see each other', async () => {
-      store = await factory.open();
+      store = await under.open();
       const failures: unknown[] = [];
       let last = 0n;
       for (let i = 0; i < 5; i++) last = (await store.append(`order-${i}`, [ev('OrderPlaced')])).lastPosition;
@@ -170,7 +168,7 @@ export function handlerAppendSuite(factory: StoreFactory): void {
 
     it('validates a handler\'s appends against the registry and runs inline projections on them, in its transaction', async () => {
       const registry = new EventRegistry([defineEvent('Acked', z.object({ n: z.number() }))]);
-      store = registry.wrap(await factory.open());
+      store = registry.wrap(await under.open());
       const sql = sqlAccess(store);
       const projected: number[] = [];
       const acks = defineProjection({
@@ -184,7 +182,7 @@ export function handlerAppendSuite(factory: StoreFactory): void {
           },
         },
       });
-      await InlineProjections.register(store, acks);
+      await new InlineProjections(store, [acks]).start();
       const failures: unknown[] = [];
       const sub = await start({
         name: 'acker',
@@ -207,7 +205,7 @@ export function handlerAppendSuite(factory: StoreFactory): void {
     });
 
     it('outside transactions appends at once, with ids derived from the handled event: a repeated append is absorbed', async () => {
-      store = await factory.open();
+      store = await under.open();
       const sub = await start({
         name: 'outside',
         transactional: false,
@@ -223,5 +221,5 @@ export function handlerAppendSuite(factory: StoreFactory): void {
       await sub.waitFor(placed.lastPosition);
       expect((await events(store, 'echo-a-1')).map((e) => e.type)).toEqual(['Echoed', 'Echoed']);
     });
-  });
+  }, { stores });
 }

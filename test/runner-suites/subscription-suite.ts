@@ -2,24 +2,22 @@
  * Subscriptions on every store: resume after restart, start positions, filters, one stream,
  * the catch-up to live switch under concurrent appends, compare-and-set checkpoints, lag.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import type { EventStore } from '../../src/core/event-store.js';
 import type { RecordedEvent } from '../../src/core/message.js';
 import { isCheckpointConflict } from '../../src/core/errors.js';
 import { Subscription, type SubscriptionOptions } from '../../src/consumers/subscription.js';
-import type { StoreFactory } from '../stores.js';
+import { describeOnStores, type OnStoresOptions } from '../describe-on-stores.js';
 import { caught, ev, eventually } from './helpers.js';
 import { sqlAccess } from '../../src/store/sql-access.js';
 
-export function subscriptionSuite(factory: StoreFactory): void {
-  const label = factory.skip ? `${factory.name} (skipped: ${factory.skip})` : factory.name;
-  describe.skipIf(Boolean(factory.skip))(`subscriptions: ${label}`, () => {
+export function subscriptionSuite(stores: OnStoresOptions['stores']): void {
+  describeOnStores('subscriptions', (under) => {
     let store: EventStore;
     const running: Subscription[] = [];
 
     afterEach(async () => {
       for (const sub of running.splice(0)) await sub.stop();
-      await store?.close();
     });
 
     const start = async (options: Omit<SubscriptionOptions, 'handler'> & { handler?: SubscriptionOptions['handler'] }) => {
@@ -35,7 +33,7 @@ export function subscriptionSuite(factory: StoreFactory): void {
     };
 
     it('catches up, goes live, and resumes after a restart where it left off', async () => {
-      store = await factory.open();
+      store = await under.open();
       await store.append('order-1', [ev('OrderPlaced'), ev('OrderPaid')]);
       const first = await start({ name: 'orders' });
       const r1 = await store.append('order-2', [ev('OrderPlaced')]);
@@ -51,7 +49,7 @@ export function subscriptionSuite(factory: StoreFactory): void {
     });
 
     it('starts from the end, or after a given position, when no checkpoint is stored', async () => {
-      store = await factory.open();
+      store = await under.open();
       const old = await store.append('a-1', [ev('A'), ev('A'), ev('A')]);
       const fromEnd = await start({ name: 'from-end', from: 'end' });
       const fromPos = await start({ name: 'from-pos', from: { after: old.positions[1]! } });
@@ -63,7 +61,7 @@ export function subscriptionSuite(factory: StoreFactory): void {
     });
 
     it('filters $all by event type and by category, and its checkpoint passes the skipped events', async () => {
-      store = await factory.open();
+      store = await under.open();
       await store.append('order-1', [ev('OrderPlaced'), ev('OrderPaid')]);
       await store.append('user-1', [ev('UserRegistered'), ev('OrderPlaced')]);
       const last = await store.append('order-2', [ev('OrderShipped')]);
@@ -77,7 +75,7 @@ export function subscriptionSuite(factory: StoreFactory): void {
     });
 
     it('subscribes to one stream, checkpointed by stream version', async () => {
-      store = await factory.open();
+      store = await under.open();
       await store.append('cart-1', [ev('ItemAdded', { n: 1 })]);
       await store.append('cart-2', [ev('ItemAdded', { n: 99 })]);
       const one = await start({ name: 'cart-1-watch', stream: 'cart-1' });
@@ -92,7 +90,7 @@ export function subscriptionSuite(factory: StoreFactory): void {
     });
 
     it('switches from catch-up to live with no gap and no duplicate while writers append concurrently', async () => {
-      store = await factory.open();
+      store = await under.open();
       const writers = 4;
       const perWriter = 60;
       const appended: bigint[] = [];
@@ -117,7 +115,7 @@ export function subscriptionSuite(factory: StoreFactory): void {
     });
 
     it('lets only one of two instances of a subscription advance the checkpoint; the other stops', async () => {
-      store = await factory.open();
+      store = await under.open();
       const sql = sqlAccess(store);
       if (sql) await sql.client.query(`CREATE TABLE ${sql.names.s}applied (event_id text PRIMARY KEY, by_instance text)`);
       await store.append('x-1', [ev('X'), ev('X'), ev('X')]);
@@ -143,7 +141,7 @@ export function subscriptionSuite(factory: StoreFactory): void {
     });
 
     it('knows its lag in events and in seconds, and waitFor times out with a typed error', async () => {
-      store = await factory.open();
+      store = await under.open();
       const { sub } = await start({ name: 'lagging', filter: { types: ['Wanted'] } });
       await stop(sub);
       await store.append('l-1', [ev('Wanted'), ev('Wanted'), ev('Other')]);
@@ -154,5 +152,5 @@ export function subscriptionSuite(factory: StoreFactory): void {
       const timeout = await caught(sub.waitFor(lag.headPosition, { timeoutMs: 50 }));
       expect(timeout.code).toBe('WAIT_TIMEOUT');
     });
-  });
+  }, { stores });
 }

@@ -1,24 +1,22 @@
 /** Partitioned subscriptions in one process: every partition handled, per-stream order, leases shared and taken over. */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import type { EventStore } from '../../src/core/event-store.js';
 import type { RecordedEvent } from '../../src/core/message.js';
 import { PartitionedSubscription } from '../../src/consumers/partitioned-subscription.js';
 import { partitionOf } from '../../src/consumers/partition-of.js';
-import type { StoreFactory } from '../stores.js';
+import { describeOnStores, type OnStoresOptions } from '../describe-on-stores.js';
 import { ev, eventually } from './helpers.js';
 
-export function partitionSuite(factory: StoreFactory): void {
-  const label = factory.skip ? `${factory.name} (skipped: ${factory.skip})` : factory.name;
-  describe.skipIf(Boolean(factory.skip))(`partitioned subscriptions: ${label}`, () => {
+export function partitionSuite(stores: OnStoresOptions['stores']): void {
+  describeOnStores('partitioned subscriptions', (under) => {
     let store: EventStore;
     const running: PartitionedSubscription[] = [];
     afterEach(async () => {
       for (const sub of running.splice(0)) await sub.stop();
-      await store?.close();
     });
 
     it('handles every event once, each stream in order, in the partition of its stream', async () => {
-      store = await factory.open();
+      store = await under.open();
       const seen: Array<{ event: RecordedEvent; owner: string }> = [];
       const make = (owner: string) =>
         new PartitionedSubscription(store, { name: 'split', partitions: 4, leaseMs: 600, owner, handler: (event) => void seen.push({ event, owner }) });
@@ -38,8 +36,8 @@ export function partitionSuite(factory: StoreFactory): void {
       expect(partitionOf('s-1', 4)).toBe(partitionOf('s-1', 4));
     });
 
-    it.skipIf(factory.name === 'memory')(`shares partitions between two owners and hands a stopped owner's partitions over${factory.name === 'memory' ? ' (skipped: leases live in SQL; the memory store has one owner)' : ''}`, async () => {
-      store = await factory.open();
+    under.itIf(under.capabilities.sql, 'leases live in SQL; the memory store has one owner')("shares partitions between two owners and hands a stopped owner's partitions over", async () => {
+      store = await under.open();
       const seen: string[] = [];
       const make = (owner: string) =>
         new PartitionedSubscription(store, { name: 'shared', partitions: 4, leaseMs: 600, owner, handler: (event) => void seen.push(event.id) });
@@ -59,5 +57,5 @@ export function partitionSuite(factory: StoreFactory): void {
       expect(seen).toHaveLength(40);
       expect(new Set(seen).size).toBe(40);
     });
-  });
+  }, { stores });
 }

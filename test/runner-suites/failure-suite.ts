@@ -2,23 +2,21 @@
  * Failure handling on every store: retries then the dead letter, sequenced dead letters (a
  * poison event parks its stream and only its stream), retry and skip from code, the inbox.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import type { EventStore } from '../../src/core/event-store.js';
 import type { RecordedEvent } from '../../src/core/message.js';
 import { Inbox } from '../../src/consumers/inbox.js';
 import { Subscription } from '../../src/consumers/subscription.js';
-import type { StoreFactory } from '../stores.js';
+import { describeOnStores, type OnStoresOptions } from '../describe-on-stores.js';
 import { caught, ev } from './helpers.js';
 import { sqlAccess } from '../../src/store/sql-access.js';
 
-export function failureSuite(factory: StoreFactory): void {
-  const label = factory.skip ? `${factory.name} (skipped: ${factory.skip})` : factory.name;
-  describe.skipIf(Boolean(factory.skip))(`failure handling: ${label}`, () => {
+export function failureSuite(stores: OnStoresOptions['stores']): void {
+  describeOnStores('failure handling', (under) => {
     let store: EventStore;
     const running: Subscription[] = [];
     afterEach(async () => {
       for (const sub of running.splice(0)) await sub.stop();
-      await store?.close();
     });
 
     /** A subscription whose handler fails for events marked poison while `poisoned` says so. */
@@ -45,7 +43,7 @@ export function failureSuite(factory: StoreFactory): void {
     };
 
     it('retries, dead-letters a poison event, parks its stream behind it and lets every other stream flow', async () => {
-      store = await factory.open();
+      store = await under.open();
       const attempts = new Map<string, number>();
       const poisoned = { on: true };
       await store.append('s-1', [ev('E', { n: 1 }), ev('E', { n: 2, poison: true }), ev('E', { n: 3 })]);
@@ -94,7 +92,7 @@ export function failureSuite(factory: StoreFactory): void {
     });
 
     it('skips a dead letter from code, then drains the parked events; a restart keeps the parking', async () => {
-      store = await factory.open();
+      store = await under.open();
       const attempts = new Map<string, number>();
       const poisoned = { on: true };
       await store.append('p-1', [ev('E', { n: 1, poison: true }), ev('E', { n: 2 })]);
@@ -118,7 +116,7 @@ export function failureSuite(factory: StoreFactory): void {
     });
 
     it('runs handlers outside a transaction when asked: a handler may append to the store (even on PGlite)', async () => {
-      store = await factory.open();
+      store = await under.open();
       let failOnce = true;
       const sub = new Subscription(store, {
         name: 'reactor',
@@ -149,7 +147,7 @@ export function failureSuite(factory: StoreFactory): void {
     });
 
     it('the inbox stops a duplicate delivery, alone and inside a subscription', async () => {
-      store = await factory.open();
+      store = await under.open();
       const sql = sqlAccess(store);
       if (sql) await sql.client.query(`CREATE TABLE ${sql.names.s}effects (message_id text)`);
       const effects: string[] = [];
@@ -189,5 +187,5 @@ export function failureSuite(factory: StoreFactory): void {
       await sub2.waitFor(lastPosition);
       expect(seen).toHaveLength(2);
     });
-  });
+  }, { stores });
 }

@@ -3,8 +3,8 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { POSTGRES_URL, postgresUnavailable } from '../../../test/services.js';
-import { dropSchemas, uniqueSchema } from '../../../test/stores.js';
+import { POSTGRES_URL, postgresUnavailable } from '../../../../test/services.js';
+import { dropSchemas, uniqueSchema } from '../../../../test/stores.js';
 import { MIGRATIONS } from './migrations.js';
 
 const run = promisify(execFile);

@@ -9,7 +9,7 @@ export interface Worker {
   output: () => string;
 }
 
-/** Starts `test/consumers/workers/<script>` in a new Node process. */
+/** Starts `test/runner-suites/workers/<script>` in a new Node process. */
 export function spawnWorker(script: string, args: string[]): Worker {
   const path = fileURLToPath(new URL(`./workers/${script}`, import.meta.url));
   const child = spawn(process.execPath, ['--import', 'tsx', path, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -1,5 +1,5 @@
 /**
- * Runs the appending subscriber (test/consumers/appending-subscriber.ts) with `hang` until
+ * Runs the appending subscriber (test/runner-suites/appending-subscriber.ts) with `hang` until
  * killed, on PostgreSQL or on a PGlite directory.
  * Usage: node --import tsx appending-worker.ts postgres <url> <schema> | pglite <data dir>
  */

@@ -1,5 +1,5 @@
 /**
- * Runs the recording subscriber (test/consumers/recording-subscriber.ts) on PostgreSQL until
+ * Runs the recording subscriber (test/runner-suites/recording-subscriber.ts) on PostgreSQL until
  * killed. Usage: node --import tsx recording-worker.ts <postgres url> <schema>
  */
 import { openPostgresEventStore } from '../../../src/store/postgres/postgres-event-store.js';

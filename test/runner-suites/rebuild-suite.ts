@@ -1,20 +1,18 @@
 /** Rebuilds on the SQL stores: replay into a copy while the old one serves, swap, resume after a stop. */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import type { EventStore } from '../../src/core/event-store.js';
 import { ProjectionRunner } from '../../src/projections/projection-runner.js';
 import { rebuildProjection, type RebuildProgress } from '../../src/projections/rebuild.js';
-import type { StoreFactory } from '../stores.js';
+import { describeOnStores, type OnStoresOptions } from '../describe-on-stores.js';
 import { ev } from './helpers.js';
 import { countingProjection, readCounts } from './projection-suite.js';
 
-export function rebuildSuite(factory: StoreFactory): void {
-  const label = factory.skip ? `${factory.name} (skipped: ${factory.skip})` : factory.name;
-  describe.skipIf(Boolean(factory.skip))(`projection rebuild: ${label}`, () => {
+export function rebuildSuite(stores: OnStoresOptions['stores']): void {
+  describeOnStores('projection rebuild', (under) => {
     let store: EventStore;
     const runners: ProjectionRunner[] = [];
     afterEach(async () => {
       for (const runner of runners.splice(0)) await runner.stop();
-      await store?.close();
     });
 
     const expected = (perStream: Map<string, number>) => Object.fromEntries([...perStream.entries()].sort());
@@ -29,11 +27,11 @@ export function rebuildSuite(factory: StoreFactory): void {
     };
 
     it('replays into a fresh copy while the old read model serves and the live runner runs, then swaps', async () => {
-      store = await factory.open();
+      store = await under.open();
       const projection = countingProjection('rebuilt');
       const tally = new Map<string, number>();
       await appendSome(300, tally);
-      const runner = await ProjectionRunner.start(store, projection, { batchSize: 25 });
+      const runner = await new ProjectionRunner(store, projection, { batchSize: 25 }).start();
       runners.push(runner);
       await runner.waitFor(await store.headPosition(), { timeoutMs: 30_000 });
 
@@ -71,13 +69,13 @@ export function rebuildSuite(factory: StoreFactory): void {
     });
 
     it('resumes a rebuild that was stopped midway, and a fixed projection replaces a wrong read model', async () => {
-      store = await factory.open();
+      store = await under.open();
       const tally = new Map<string, number>();
       await appendSome(200, tally);
       // The live read model is wrong (a bug counted every event twice)...
       const buggy = countingProjection('fixme');
       const doubled = { ...buggy, handlers: { Counted: async (e: any, ctx: any) => { await buggy.handlers.Counted!(e, ctx); await buggy.handlers.Counted!(e, ctx); } } };
-      const runner = await ProjectionRunner.start(store, doubled);
+      const runner = await new ProjectionRunner(store, doubled).start();
       await runner.waitFor(await store.headPosition(), { timeoutMs: 30_000 });
       await runner.stop();
       expect(Object.values(await readCounts(store, buggy)).reduce((a, b) => a + b, 0)).toBe(400);
@@ -93,5 +91,5 @@ export function rebuildSuite(factory: StoreFactory): void {
       expect(second.resumedFrom).toBe(first.position);
       expect(await readCounts(store, fixed)).toEqual(expected(tally));
     });
-  });
+  }, { stores, needs: ['sql'] });
 }

@@ -1,24 +1,19 @@
 /** Inline projections on every store: in the append's transaction, all or nothing. */
-import { afterEach, describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { EventStore } from '../../src/core/event-store.js';
 import { defineProjection } from '../../src/projections/projection.js';
 import { InlineProjections } from '../../src/projections/inline-projections.js';
 import { rebuildProjection } from '../../src/projections/rebuild.js';
 import { countingProjection, readCounts } from './counting-projection.js';
-import type { StoreFactory } from '../stores.js';
+import { describeOnStores, type OnStoresOptions } from '../describe-on-stores.js';
 import { ev } from './helpers.js';
 import { sqlAccess } from '../../src/store/sql-access.js';
 
-export function inlineSuite(factory: StoreFactory): void {
-  const label = factory.skip ? `${factory.name} (skipped: ${factory.skip})` : factory.name;
-  describe.skipIf(Boolean(factory.skip))(`inline projections: ${label}`, () => {
+export function inlineSuite(stores: OnStoresOptions['stores']): void {
+  describeOnStores('inline projections', (under) => {
     let store: EventStore;
-    afterEach(async () => {
-      await store?.close();
-    });
-
     it('updates the read model in the append: both happen or neither does', async () => {
-      store = await factory.open();
+      store = await under.open();
       const sql = sqlAccess(store);
       const memory = new Map<string, number>();
       const projection = defineProjection({
@@ -44,7 +39,7 @@ export function inlineSuite(factory: StoreFactory): void {
           },
         },
       });
-      const inline = await InlineProjections.register(store, projection);
+      const inline = await new InlineProjections(store, [projection]).start();
       const balance = async (account: string) => {
         if (!sql) return memory.get(account);
         const { rows } = await sql.client.query<{ balance: number }>(`SELECT balance FROM ${sql.names.s}balances WHERE account = $1`, [account]);
@@ -67,15 +62,15 @@ export function inlineSuite(factory: StoreFactory): void {
       expect(again.alreadyAppended).toBe(true);
       expect(await balance('acct-1')).toBe(80);
 
-      inline.unregister(projection);
+      await inline.stop();
       await store.append('acct-1', [ev('Deposited', { amount: 1 })]);
       expect(await balance('acct-1')).toBe(80);
     });
 
-    it.skipIf(factory.name === 'memory')(`rebuilds an inline projection while appends keep writing it${factory.name === 'memory' ? ' (skipped: rebuild needs a SQL store)' : ''}`, async () => {
-      store = await factory.open();
+    under.itIf(under.capabilities.sql, 'rebuild needs a SQL store')('rebuilds an inline projection while appends keep writing it', async () => {
+      store = await under.open();
       const projection = countingProjection('inline-counts');
-      await InlineProjections.register(store, projection);
+      await new InlineProjections(store, [projection]).start();
       const tally = new Map<string, number>();
       const write = async (n: number) => {
         for (let i = 0; i < n; i++) {
@@ -99,5 +94,5 @@ export function inlineSuite(factory: StoreFactory): void {
       expect(result.swapped).toBe(true);
       expect(await readCounts(store, projection)).toEqual(Object.fromEntries([...tally.entries()].sort()));
     });
-  });
+  }, { stores });
 }

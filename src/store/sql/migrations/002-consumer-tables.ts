@@ -1,7 +1,4 @@
-import type { Migration } from './migrations.js';
-
-// Moved beside the names; re-exported until src/consumers imports it from there (the next slice).
-export { appendChannel } from './sql-names.js';
+import type { Migration } from './migration.js';
 
 /**
  * Tables of the consumers (src/consumers) and projections (src/projections):
@@ -10,8 +7,9 @@ export { appendChannel } from './sql-names.js';
  * - dead letters and the events parked behind them (sequenced per stream);
  * - the inbox (consumer, message id), written in the transaction of the effect;
  * - partition leases and the members that share them.
- * The wake-up NOTIFY on `appendChannel` is sent by the appending store after its commit, not by a
- * trigger: a NOTIFY inside the append would serialise every commit on PostgreSQL's notify queue lock.
+ * The wake-up NOTIFY on `appendChannel` (sql-names.ts) is sent by the appending store after its
+ * commit, not by a trigger: a NOTIFY inside the append would serialise every commit on
+ * PostgreSQL's notify queue lock.
  */
 export const consumerTables: Migration = {
   version: 2,
@@ -64,21 +62,5 @@ CREATE TABLE ${n.s}consumer_members (
   PRIMARY KEY (subscription, owner)
 );
 
-`,
-};
-
-/**
- * Dead letters that say more: `retrying` marks an event whose retries are under way (its stream
- * waits behind it, durably, while the checkpoint moves on past it for the other streams), and a
- * failure keeps its message, its code and its stack apart.
- */
-export const consumerFailureDetails: Migration = {
-  version: 5,
-  name: 'dead letters: retrying status, error code and stack',
-  sql: (n) => `
-ALTER TABLE ${n.s}dead_letters DROP CONSTRAINT dead_letters_status_check;
-ALTER TABLE ${n.s}dead_letters ADD CONSTRAINT dead_letters_status_check CHECK (status IN ('dead', 'parked', 'retrying'));
-ALTER TABLE ${n.s}dead_letters ADD COLUMN error_code text;
-ALTER TABLE ${n.s}dead_letters ADD COLUMN error_stack text;
 `,
 };

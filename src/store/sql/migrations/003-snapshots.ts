@@ -1,4 +1,4 @@
-import type { Migration } from './migrations.js';
+import type { Migration } from './migration.js';
 
 /**
  * Snapshots of folded stream state, beside the log (see src/domain/snapshots). One row per
