@@ -1,8 +1,9 @@
 /**
  * `npm run bench [-- --quick] [-- --only=1,5]`: every scenario of issue 5 on PostgreSQL and,
  * where it applies, on the embedded PGlite store; factum beside the raw driver, Emmett and
- * Castore, in one run. Prints one table and writes bench/results/latest.{json,md} (a quick
- * or partial run writes latest-partial.*.tmp instead, so it never replaces the committed full results).
+ * Castore, in one run; then the snapshot and broker-consume benchmarks. Prints one table and
+ * writes bench/results/latest.{json,md} (a quick or partial run writes latest-partial.*.tmp
+ * instead, so it never replaces the committed full results).
  */
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -109,6 +110,16 @@ async function relayRows(): Promise<BenchRow[]> {
   }
 }
 
+/** bench/broker-consume.ts: EventConsumer on RabbitMQ + PostgreSQL beside raw amqplib, in the same run. */
+async function brokerConsumeRows(): Promise<BenchRow[]> {
+  try {
+    const { runBrokerConsumeBench } = await import('./broker-consume.js');
+    return await runBrokerConsumeBench({ quick }, (message) => log(`  ${message}`));
+  } catch (error) {
+    return [{ scenario: 'broker consume', backend: 'postgres', system: 'factum', unit: '', note: `failed: ${(error as Error).message}` }];
+  }
+}
+
 async function versionOf(pkg: string): Promise<string> {
   try {
     return (JSON.parse(await readFile(path.join(here, '..', 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version;
@@ -153,6 +164,8 @@ async function main(): Promise<number> {
       rows.push(...(await snapshotRows()));
       log('relay (bench/relay.ts)');
       rows.push(...(await relayRows()));
+      log('broker consume (bench/broker-consume.ts)');
+      rows.push(...(await brokerConsumeRows()));
     }
   } finally {
     await cleanup();

@@ -24,6 +24,7 @@ const expected: Record<string, string> = {
     'relay: 2 published, lag 0 events',
     '',
   ].join('\n'),
+  'examples/event-consumer.ts': ['handled 1, duplicates 1, retried 2, dead letters 1', 'dead letter order-2 after 3 attempts: credit check unavailable', 'invoices: order-1 42; InvoiceIssued {"total":42,"currency":"EUR"}', ''].join('\n'),
   'examples/upcaster.ts': ['2 {"sku":"old","quantity":1}', '2 {"sku":"new","quantity":3}', ''].join('\n'),
 };
 

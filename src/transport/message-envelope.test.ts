@@ -55,4 +55,19 @@ describe('message envelope', () => {
     expect(() => messageToEvent({ ...message, headers: {} })).toThrow(expect.objectContaining({ code: 'INVALID_EVENT' }));
     expect(() => messageToEvent({ ...message, body: Buffer.from('{oops') })).toThrow(expect.objectContaining({ code: 'INVALID_EVENT' }));
   });
+
+  it('refuses malformed factum headers (a version that is no positive integer, a position that is no number, a time that is no date) as INVALID_EVENT naming the header', () => {
+    const message = eventToMessage(event);
+    for (const [header, value] of [
+      [MESSAGE_HEADERS.schemaVersion, 'two'],
+      [MESSAGE_HEADERS.schemaVersion, '0'],
+      [MESSAGE_HEADERS.streamVersion, '1.5'],
+      [MESSAGE_HEADERS.globalPosition, 'x12'],
+      [MESSAGE_HEADERS.recordedAt, 'yesterday'],
+    ] as const) {
+      expect(() => messageToEvent({ ...message, headers: { ...message.headers, [header]: value } })).toThrow(
+        expect.objectContaining({ code: 'INVALID_EVENT', details: { messageId: event.id, header } }),
+      );
+    }
+  });
 });

@@ -57,7 +57,9 @@ export function eventToMessage(event: RecordedEvent): BrokerMessage {
 
 /**
  * The inverse of `eventToMessage`: the recorded event a consumer handles. A message that lacks
- * factum's headers or whose body is not JSON fails with `INVALID_EVENT`.
+ * factum's headers, has one that is malformed (a version that is not a positive integer, a
+ * position that is not a number, a time that is not a date) or whose body is not JSON fails with
+ * `INVALID_EVENT`.
  *
  * @example
  * const event = messageToEvent(delivery.message)
@@ -69,6 +71,18 @@ export function messageToEvent(message: BrokerMessage): RecordedEvent {
     if (value === undefined) throw new FactumError('INVALID_EVENT', `Message ${message.id} has no "${name}" header: it was not published by factum`, { details: { messageId: message.id, header: name } });
     return value;
   };
+  // A header that is there but malformed is refused here, so that no NaN version or invalid date reaches a handler.
+  const malformed = (name: string): FactumError =>
+    new FactumError('INVALID_EVENT', `Message ${message.id} has a malformed "${name}" header: ${JSON.stringify(h[name])}`, { details: { messageId: message.id, header: name } });
+  const positive = (name: string, min: number): number => {
+    const value = Number(required(name));
+    if (!Number.isSafeInteger(value) || value < min) throw malformed(name);
+    return value;
+  };
+  const position = required(MESSAGE_HEADERS.globalPosition);
+  if (!/^\d+$/.test(position)) throw malformed(MESSAGE_HEADERS.globalPosition);
+  const recordedAt = new Date(required(MESSAGE_HEADERS.recordedAt));
+  if (Number.isNaN(recordedAt.getTime())) throw malformed(MESSAGE_HEADERS.recordedAt);
   const metadata: EventMetadata = h[MESSAGE_HEADERS.metadata] === undefined ? {} : parseJson(message.id, h[MESSAGE_HEADERS.metadata]!);
   for (const [key, header] of Object.entries(OWN_HEADER)) if (h[header] !== undefined) metadata[key] = h[header];
   return {
@@ -76,11 +90,11 @@ export function messageToEvent(message: BrokerMessage): RecordedEvent {
     type: required(MESSAGE_HEADERS.eventType),
     data: parseJson(message.id, Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength).toString('utf8')),
     metadata,
-    schemaVersion: Number(required(MESSAGE_HEADERS.schemaVersion)),
+    schemaVersion: positive(MESSAGE_HEADERS.schemaVersion, 1),
     streamId: required(MESSAGE_HEADERS.streamId),
-    streamVersion: Number(required(MESSAGE_HEADERS.streamVersion)),
-    globalPosition: BigInt(required(MESSAGE_HEADERS.globalPosition)),
-    recordedAt: new Date(required(MESSAGE_HEADERS.recordedAt)),
+    streamVersion: positive(MESSAGE_HEADERS.streamVersion, 1),
+    globalPosition: BigInt(position),
+    recordedAt,
   };
 }
 

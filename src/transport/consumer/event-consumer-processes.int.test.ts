@@ -1,0 +1,134 @@
+/**
+ * EventConsumer processes on RabbitMQ + PostgreSQL, killed with SIGKILL: a commit whose ack never
+ * left is absorbed by the inbox on redelivery, and competing processes of one group keep per-key
+ * order while one of them dies.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { openRabbitMqBroker, type RabbitMqBroker } from '../rabbitmq/rabbitmq-broker.js';
+import { eventToMessage } from '../message-envelope.js';
+import { EventConsumer } from './event-consumer.js';
+import { recorded, SUITE_BROKER_SETTINGS } from '../../../test/transport/event-consumer-suite.js';
+import { kill, spawnWorker, type Worker } from '../../../test/runner-suites/processes.js';
+import { POSTGRES_URL, serviceUnavailable } from '../../../test/services.js';
+import { createdSchemas, dropSchemas, openTestPostgres, storeFactories, uniqueSchema } from '../../../test/stores.js';
+
+const AMQP_URL = process.env.FACTUM_AMQP_URL ?? 'amqp://127.0.0.1';
+const skip = (await serviceUnavailable('RabbitMQ', 5672)) ?? (await storeFactories()).find((f) => f.name === 'postgres')!.skip;
+
+interface Row {
+  event_id: string;
+  stream_id: string;
+  stream_version: number;
+  worker: string;
+}
+
+describe.skipIf(skip)(`EventConsumer processes on RabbitMQ + PostgreSQL${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  const workers: Worker[] = [];
+  const cleanups: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    for (const worker of workers.splice(0)) await kill(worker);
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  afterAll(() => dropSchemas(createdSchemas));
+
+  /** A store with the effects table, a broker, a topic, and a way to start worker processes. */
+  async function setUp() {
+    const schema = uniqueSchema();
+    createdSchemas.push(schema);
+    const store = await openTestPostgres({ schema });
+    cleanups.push(() => store.close());
+    const broker = await openRabbitMqBroker({ url: AMQP_URL, ...SUITE_BROKER_SETTINGS });
+    const topic = `factum-test-${randomUUID().slice(0, 8)}`;
+    cleanups.push(async () => {
+      await broker.deleteTopology(topic, ['inventory']);
+      await broker.close();
+    });
+    const table = `${schema}.effects`;
+    await store.client.query(`CREATE TABLE ${table} (seq bigserial PRIMARY KEY, event_id text NOT NULL, stream_id text NOT NULL, stream_version integer NOT NULL, worker text NOT NULL)`);
+    const rows = async (): Promise<Row[]> => (await store.client.query<Row>(`SELECT event_id, stream_id, stream_version, worker FROM ${table} ORDER BY seq`)).rows;
+    const start = async (name: string, mode: 'normal' | 'kill-after-commit', delayMs = 0): Promise<Worker> => {
+      const worker = spawnWorker('../../transport/workers/event-consumer-worker.ts', [AMQP_URL, POSTGRES_URL, schema, topic, table, name, mode, String(delayMs)]);
+      workers.push(worker);
+      await worker.ready;
+      return worker;
+    };
+    return { store, broker, topic, table, rows, start };
+  }
+
+  /** `keys` streams of `perKey` events each, published in rounds (version 1 of every key, then 2, ...). */
+  async function publishStreams(broker: RabbitMqBroker, topic: string, keys: number, perKey: number): Promise<string[]> {
+    const ids: string[] = [];
+    for (let version = 1; version <= perKey; version++) {
+      const events = Array.from({ length: keys }, (_, k) => recorded(`stock-${k}`, version));
+      const results = await broker.publish(topic, events.map(eventToMessage));
+      expect(results.every((r) => r.status === 'confirmed')).toBe(true);
+      ids.push(...events.map((e) => e.id));
+    }
+    return ids;
+  }
+
+  /** Every message's effect exactly once, and each stream's events in version order. */
+  function expectOnceInOrder(rows: Row[], ids: string[], keys: number, perKey: number): void {
+    expect(rows).toHaveLength(ids.length);
+    expect(new Set(rows.map((r) => r.event_id))).toEqual(new Set(ids));
+    for (let k = 0; k < keys; k++) {
+      expect(rows.filter((r) => r.stream_id === `stock-${k}`).map((r) => r.stream_version)).toEqual(Array.from({ length: perKey }, (_, i) => i + 1));
+    }
+  }
+
+  it('a consumer SIGKILLed after its commit but before its ack: the message is redelivered and the inbox absorbs it (each effect once, counted)', async () => {
+    const { store, broker, topic, table, rows, start } = await setUp();
+    const crashing = await start('crashing', 'kill-after-commit');
+    const exited = new Promise((resolve) => crashing.child.once('exit', (_code, signal) => resolve(signal)));
+    const ids = await publishStreams(broker, topic, 5, 4);
+    expect(await exited).toBe('SIGKILL');
+    const committedBeforeCrash = await rows();
+    expect(committedBeforeCrash.length).toBeGreaterThanOrEqual(1);
+    expect(committedBeforeCrash.every((r) => r.worker === 'crashing')).toBe(true);
+
+    // The next consumer of the group, in this process, gets what the dead one never acked.
+    const next = await new EventConsumer({
+      name: 'inventory',
+      broker,
+      topic,
+      store,
+      handler: async (event, context) => {
+        await context.sql!.query(`INSERT INTO ${table} (event_id, stream_id, stream_version, worker) VALUES ($1, $2, $3, 'next')`, [event.id, event.streamId, event.streamVersion]);
+      },
+    }).start();
+    cleanups.push(() => next.stop());
+    await vi.waitFor(async () => expect((await rows()).length).toBeGreaterThanOrEqual(ids.length), { timeout: 60_000, interval: 50 });
+    // The committed-but-unacked message comes again and is absorbed (it may come after the last row).
+    await vi.waitFor(() => expect(next.status().duplicates).toBeGreaterThanOrEqual(1), { timeout: 60_000, interval: 50 });
+    const all = await rows();
+    expectOnceInOrder(all, ids, 5, 4);
+    // A COMMIT the server had received when the process died may land after the kill: count the crashed one's rows now.
+    const crashed = all.filter((r) => r.worker === 'crashing').length;
+    expect(crashed).toBeGreaterThanOrEqual(committedBeforeCrash.length);
+    expect(next.status().handled).toBe(ids.length - crashed);
+    expect(all.filter((r) => r.worker === 'next')).toHaveLength(ids.length - crashed);
+  }, 120_000);
+
+  it('two competing consumer processes on one group keep per-key order, also when the active one is SIGKILLed midway (each effect once, counted)', async () => {
+    const { broker, topic, rows, start } = await setUp();
+    const first = await start('first', 'normal', 2);
+    const second = await start('second', 'normal', 2);
+    const keys = 10;
+    const perKey = 30;
+    const ids = await publishStreams(broker, topic, keys, perKey);
+    await vi.waitFor(async () => expect((await rows()).length).toBeGreaterThanOrEqual(ids.length / 4), { timeout: 60_000, interval: 20 });
+    // Kill the process that handled the latest message: the active one (single active consumer per partition).
+    const latest = (await rows()).at(-1)!.worker as 'first' | 'second';
+    await kill(latest === 'first' ? first : second);
+    const survivor = latest === 'first' ? 'second' : 'first';
+    const before = (await rows()).filter((r) => r.worker === survivor).length;
+    await vi.waitFor(async () => expect((await rows()).length).toBeGreaterThanOrEqual(ids.length), { timeout: 90_000, interval: 50 });
+    const all = await rows();
+    expectOnceInOrder(all, ids, keys, perKey);
+    const counts = { first: all.filter((r) => r.worker === 'first').length, second: all.filter((r) => r.worker === 'second').length };
+    // The survivor took over the killed one's partitions.
+    expect(counts[survivor]).toBeGreaterThan(before);
+    expect(counts.first + counts.second).toBe(ids.length);
+  }, 180_000);
+});
