@@ -5,7 +5,6 @@
  * writes bench/results/latest.{json,md} (a quick or partial run writes latest-partial.*.tmp
  * instead, so it never replaces the committed full results).
  */
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -86,37 +85,14 @@ async function openSystems(pgSkip: string | undefined, pgliteDir: string): Promi
   };
 }
 
-/** bench/snapshots.ts, written separately, contributes its rows when it is there. */
-async function snapshotRows(): Promise<BenchRow[]> {
-  if (!existsSync(path.join(here, 'snapshots.ts'))) return [];
-  try {
-    const module = (await import(path.join(here, 'snapshots.ts'))) as {
-      runSnapshotBench?: (o: { quick: boolean }, log?: (message: string) => void) => Promise<BenchRow[]>;
-    };
-    if (typeof module.runSnapshotBench !== 'function') return [];
-    return await module.runSnapshotBench({ quick }, (message) => log(`  ${message}`));
-  } catch (error) {
-    return [{ scenario: 'snapshots', backend: 'postgres', system: 'factum', unit: '', note: `failed: ${(error as Error).message}` }];
-  }
-}
+type SideBench = (options: { quick: boolean }, log: (message: string) => void) => Promise<BenchRow[]>;
 
-/** bench/relay.ts: the outbox relay PostgreSQL → RabbitMQ beside raw amqplib. */
-async function relayRows(): Promise<BenchRow[]> {
+/** A bench of its own file, run after the scenarios; a failure becomes its row (and the run's exit code), so the rest still run. */
+async function sideBench(scenario: string, load: () => Promise<SideBench>): Promise<BenchRow[]> {
   try {
-    const { runRelayBench } = await import('./relay.js');
-    return await runRelayBench({ quick }, (message) => log(`  ${message}`));
+    return await (await load())({ quick }, (message) => log(`  ${message}`));
   } catch (error) {
-    return [{ scenario: 'relay', backend: 'postgres', system: 'factum', unit: '', note: `failed: ${(error as Error).message}` }];
-  }
-}
-
-/** bench/broker-consume.ts: EventConsumer on RabbitMQ + PostgreSQL beside raw amqplib, in the same run. */
-async function brokerConsumeRows(): Promise<BenchRow[]> {
-  try {
-    const { runBrokerConsumeBench } = await import('./broker-consume.js');
-    return await runBrokerConsumeBench({ quick }, (message) => log(`  ${message}`));
-  } catch (error) {
-    return [{ scenario: 'broker consume', backend: 'postgres', system: 'factum', unit: '', note: `failed: ${(error as Error).message}` }];
+    return [{ scenario, backend: 'postgres', system: 'factum', unit: '', note: `failed: ${(error as Error).message}` }];
   }
 }
 
@@ -156,16 +132,15 @@ async function main(): Promise<number> {
     }
     if (!only || only.includes(7)) {
       log('7. projection catch-up (bench/catch-up.ts)');
-      // A failure is a row (and the run's exit code), so the scenarios after it still run.
-      rows.push(...(await runCatchUpBench({ quick }, (message) => log(`  ${message}`)).catch((error: unknown) => [{ scenario: '7. projection catch-up', backend: 'postgres' as const, system: 'factum', unit: '', note: `failed: ${(error as Error).message}` }])));
+      rows.push(...(await sideBench('7. projection catch-up', async () => runCatchUpBench)));
     }
     if (!only) {
       log('snapshots (bench/snapshots.ts)');
-      rows.push(...(await snapshotRows()));
+      rows.push(...(await sideBench('snapshots', async () => (await import('./snapshots.js')).runSnapshotBench)));
       log('relay (bench/relay.ts)');
-      rows.push(...(await relayRows()));
+      rows.push(...(await sideBench('relay', async () => (await import('./relay.js')).runRelayBench)));
       log('broker consume (bench/broker-consume.ts)');
-      rows.push(...(await brokerConsumeRows()));
+      rows.push(...(await sideBench('broker consume', async () => (await import('./broker-consume.js')).runBrokerConsumeBench)));
     }
   } finally {
     await cleanup();
