@@ -5,6 +5,7 @@ import { describeOnStores } from '../../test/describe-on-stores.js';
 import { createdSchemas, dropSchemas } from '../../test/stores.js';
 import { EventRegistry } from '../schema/event-registry.js';
 import { InlineProjections } from './inline-projections.js';
+import { ProjectionRunner } from './projection-runner.js';
 import { defineProjection } from './projection.js';
 import { readModel } from './read-model.js';
 
@@ -30,6 +31,20 @@ describeOnStores('readModel', (on) => {
       // On PostgreSQL the store lives in a schema of its own: an unqualified name would not be found.
       const { rows } = await model.query<{ order_id: string; total: number }>(`SELECT order_id, total FROM ${model.table('totals')}`);
       expect(rows).toEqual([{ order_id: 'order-1', total: 42 }]);
+    }
+  });
+
+  it('waits for the async runner to reach a position (read-your-writes without the runner at hand), WAIT_TIMEOUT when it does not', async () => {
+    const store = await on.open();
+    const model = readModel(store, totals);
+    const { lastPosition } = await store.append('order-2', [{ type: 'OrderPlaced', data: { total: 7 } }]);
+    expect(await caught(model.waitFor(lastPosition, { timeoutMs: 50 }))).toMatchObject({ code: 'WAIT_TIMEOUT', details: { reached: null } });
+    const runner = await new ProjectionRunner(store, totals).start();
+    try {
+      await model.waitFor(lastPosition, { timeoutMs: 10_000 });
+      expect((await model.query(`SELECT total FROM ${model.table('totals')} WHERE order_id = 'order-2'`)).rows).toEqual([{ total: 7 }]);
+    } finally {
+      await runner.stop();
     }
   });
 

@@ -1,6 +1,8 @@
 import { FactumError } from '../core/errors.js';
 import type { EventStore } from '../core/event-store.js';
 import type { SqlQueryable } from '../core/sql-queryable.js';
+import { consumerStorageFor } from '../consumers/consumer-storage.js';
+import { sleep } from '../core/sleep.js';
 import { sqlAccess } from '../store/sql-access.js';
 import { tableNamer, type ProjectionDefinition } from './projection.js';
 
@@ -16,6 +18,12 @@ import { tableNamer, type ProjectionDefinition } from './projection.js';
 export interface ReadModel<Table extends string = string> extends SqlQueryable {
   /** The quoted, schema-qualified name of one of the projection's live tables. */
   table(name: Table): string;
+  /**
+   * Resolves once the projection's runner, in this process or another, has checkpointed
+   * `position`: read-your-writes for a reader that does not run the projection. For an async
+   * projection (an inline one is written with the append). `WAIT_TIMEOUT` after `timeoutMs` (5 s).
+   */
+  waitFor(position: bigint, options?: { timeoutMs?: number }): Promise<void>;
 }
 
 /**
@@ -24,6 +32,7 @@ export interface ReadModel<Table extends string = string> extends SqlQueryable {
  *
  * @example
  * const totals = readModel(store, orderTotals)
+ * await totals.waitFor(lastPosition) // read-your-writes, wherever the runner runs
  * const { rows } = await totals.query<{ total: string }>(`SELECT total FROM ${totals.table('totals')} WHERE order_id = $1`, ['order-1'])
  */
 export function readModel<Table extends string>(store: EventStore, projection: ProjectionDefinition<any, Table>): ReadModel<Table> {
@@ -34,5 +43,23 @@ export function readModel<Table extends string>(store: EventStore, projection: P
     });
   }
   const table = tableNamer(projection, sql.names.s);
-  return { table, query: (text, params, options) => sql.client.query(text, params, options) };
+  const checkpoints = consumerStorageFor(store);
+  return {
+    table,
+    query: (text, params, options) => sql.client.query(text, params, options),
+    async waitFor(position, { timeoutMs = 5000 } = {}) {
+      const until = Date.now() + timeoutMs;
+      for (;;) {
+        // Polled: the runner may be in another process, and a checkpoint row sends no wake-up.
+        const reached = (await checkpoints.readCheckpoint(projection.name))?.position;
+        if (reached !== undefined && reached >= position) return;
+        if (Date.now() >= until) {
+          throw new FactumError('WAIT_TIMEOUT', `Projection "${projection.name}" did not reach position ${position} within ${timeoutMs} ms`, {
+            details: { projection: projection.name, position: position.toString(), reached: reached?.toString() ?? null },
+          });
+        }
+        await sleep(10);
+      }
+    },
+  };
 }
