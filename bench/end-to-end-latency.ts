@@ -29,12 +29,12 @@ import type { BenchRow } from './bench-row.js';
 import { nowSeconds } from './measure.js';
 
 const AMQP_URL = process.env.FACTUM_AMQP_URL ?? 'amqp://127.0.0.1';
-const PARTITIONS = 4;
+const PARTITIONS = Number(process.env.FACTUM_LATENCY_PARTITIONS ?? 4);
 const TARGET_P99_MS = 50;
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 /** Events per second and for how long; the smoke run is short and lighter. */
-const load = (quick: boolean) => (quick ? { rate: 200, seconds: 3 } : { rate: 1_000, seconds: 30 });
+const load = (quick: boolean) => (quick ? { rate: 200, seconds: 3 } : { rate: Number(process.env.FACTUM_LATENCY_RATE ?? 1_000), seconds: Number(process.env.FACTUM_LATENCY_SECONDS ?? 30) });
 
 /** The value below which `q` of the sorted values lie (nearest rank). */
 function percentile(sorted: number[], q: number): number {
@@ -71,8 +71,27 @@ export async function runEndToEndLatencyBench(options: { quick: boolean }, log: 
 
   const startedAt = new Map<string, number>();
   const latenciesMs: number[] = [];
+  // Where the time goes: each event's moments after its start, in ms, per stage.
+  const stages = { appended: [] as number[], 'read by the relay': [] as number[], confirmed: [] as number[] };
+  const stageOf = (name: keyof typeof stages, id: string, at = nowSeconds()) => {
+    const start = startedAt.get(id);
+    if (start !== undefined) stages[name].push((at - start) * 1000);
+  };
+  // The relay's broker, timed: when a page is handed to publish, and when its confirms are in.
+  const timedBroker: RabbitMqBroker = Object.assign(Object.create(broker) as RabbitMqBroker, {
+    publish: async (...args: Parameters<RabbitMqBroker['publish']>) => {
+      const sentAt = nowSeconds();
+      const results = await broker.publish(...args);
+      const confirmedAt = nowSeconds();
+      for (const message of args[1]) {
+        stageOf('read by the relay', message.id, sentAt);
+        stageOf('confirmed', message.id, confirmedAt);
+      }
+      return results;
+    },
+  });
   let lastHandledAt = 0;
-  const relay = new Relay(store, { name: `latency-${suffix}`, broker, route: () => topic, from: 'end' });
+  const relay = new Relay(store, { name: `latency-${suffix}`, broker: timedBroker, route: () => topic, from: 'end' });
   const consumer = new EventConsumer({
     name: 'latency-bench',
     broker,
@@ -97,10 +116,12 @@ export async function runEndToEndLatencyBench(options: { quick: boolean }, log: 
     }
     while (latenciesMs.length < 20) await sleep(5);
     latenciesMs.length = 0;
+    for (const list of Object.values(stages)) list.length = 0;
 
     log(`appending ${total} events at ${rate}/s`);
     const appends: Array<Promise<unknown>> = [];
     const t0 = nowSeconds();
+    const cpuAtStart = process.cpuUsage();
     let next = 0;
     while (next < total) {
       const due = Math.min(total, Math.floor((nowSeconds() - t0) * rate) + 1);
@@ -108,7 +129,7 @@ export async function runEndToEndLatencyBench(options: { quick: boolean }, log: 
         const streamId = `order-${next}`;
         const event = benchEvent(streamId, 1);
         startedAt.set(event.id, nowSeconds());
-        appends.push(store.append(streamId, [event]));
+        appends.push(store.append(streamId, [event]).then(() => stageOf('appended', event.id)));
       }
       await sleep(1);
     }
@@ -116,6 +137,7 @@ export async function runEndToEndLatencyBench(options: { quick: boolean }, log: 
     await Promise.all(appends);
     const deadline = Date.now() + 60_000;
     while (latenciesMs.length < total && Date.now() < deadline) await sleep(10);
+    const cpu = process.cpuUsage(cpuAtStart);
     if (latenciesMs.length < total) throw new Error(`the consumer handled ${latenciesMs.length} of ${total} events within 60 s of the last append`);
 
     const sorted = [...latenciesMs].sort((a, b) => a - b);
@@ -135,6 +157,12 @@ export async function runEndToEndLatencyBench(options: { quick: boolean }, log: 
           'appended events/s': Math.round(total / appendSeconds),
           'handled events/s': Math.round(total / (lastHandledAt - t0)),
           events: total,
+          // Appends, relay and consumer share this one Node thread: near 100 % it is the bottleneck.
+          'bench process CPU': `${Math.round(((cpu.user + cpu.system) / 1e6 / (lastHandledAt - t0)) * 100)} %`,
+          ...Object.fromEntries(Object.entries(stages).map(([name, values]) => {
+            const s = [...values].sort((a, b) => a - b);
+            return [`${name} p50/p99`, `${round(percentile(s, 0.5))}/${round(percentile(s, 0.99))} ms`];
+          })),
         },
         note: `target p99 <= ${TARGET_P99_MS} ms: ${p99 <= TARGET_P99_MS ? 'met' : 'NOT met'}; relay and consumer with their defaults, ${PARTITIONS} partitions`,
       },

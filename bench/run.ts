@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- --quick] [-- --only=1,5]`: every scenario of issue 5 on PostgreSQL and,
  * where it applies, on the embedded PGlite store; factum beside the raw driver, Emmett and
- * Castore, in one run; then the snapshot and broker-consume benchmarks. Prints one table and
+ * Castore, in one run; then the snapshot, relay, broker-consume and end-to-end latency benchmarks. Prints one table and
  * writes bench/results/latest.{json,md} (a quick or partial run writes latest-partial.*.tmp
  * instead, so it never replaces the committed full results).
  */
@@ -120,6 +120,16 @@ async function brokerConsumeRows(): Promise<BenchRow[]> {
   }
 }
 
+/** bench/end-to-end-latency.ts: append → relay → RabbitMQ → EventConsumer with inbox, at a steady rate. */
+async function latencyRows(): Promise<BenchRow[]> {
+  try {
+    const { runEndToEndLatencyBench } = await import('./end-to-end-latency.js');
+    return await runEndToEndLatencyBench({ quick }, (message) => log(`  ${message}`));
+  } catch (error) {
+    return [{ scenario: 'end-to-end latency', backend: 'postgres', system: 'factum', unit: '', note: `failed: ${(error as Error).message}` }];
+  }
+}
+
 async function versionOf(pkg: string): Promise<string> {
   try {
     return (JSON.parse(await readFile(path.join(here, '..', 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version;
@@ -166,6 +176,8 @@ async function main(): Promise<number> {
       rows.push(...(await relayRows()));
       log('broker consume (bench/broker-consume.ts)');
       rows.push(...(await brokerConsumeRows()));
+      log('end-to-end latency (bench/end-to-end-latency.ts)');
+      rows.push(...(await latencyRows()));
     }
   } finally {
     await cleanup();
