@@ -2,13 +2,18 @@
  * Append-to-handled latency through the whole outbound and inbound path: an append to
  * PostgreSQL, the `Relay` tailing the log and publishing to RabbitMQ (persistent, confirmed),
  * and an `EventConsumer` with the PostgreSQL inbox (the handler runs in the inbox's
- * transaction, the ack after its commit). Target (issue 14): p99 <= 50 ms at 1,000 events/s.
+ * transaction, the ack after its commit); then the same without a store, to show what the
+ * inbox costs. Target (issue 14): p99 <= 50 ms at 1,000 events/s, with the inbox.
  *
  * The load is open loop: event i is due at start + i / rate and is appended then, whether or
  * not the earlier appends have finished, as independent clients would; a slow path shows as
  * latency instead of slowing the load down. Each event's clock starts just before its append
  * call (hrtime, one process) and stops when the consumer's handler sees it, the first time.
+ * Each row also says where the time went: until the append returned, until the relay handed the
+ * event to `broker.publish`, until that publish's confirms were in.
  *
+ * `FACTUM_LATENCY_RATE`, `FACTUM_LATENCY_SECONDS` and `FACTUM_LATENCY_PARTITIONS` change the
+ * full run's load and partitions, for exploring (the committed results use the defaults).
  * Run alone with `npm run bench:latency [-- --quick]` (a full run writes
  * bench/results/end-to-end-latency.{json,md}), or through `npm run bench`, which calls
  * `runEndToEndLatencyBench`.
