@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- --quick] [-- --only=1,5]`: every scenario of issue 5 on PostgreSQL and,
  * where it applies, on the embedded PGlite store; factum beside the raw driver, Emmett and
- * Castore, in one run; then the snapshot and broker-consume benchmarks. Prints one table and
+ * Castore, in one run; then the snapshot, relay, broker-consume and end-to-end latency benchmarks. Prints one table and
  * writes bench/results/latest.{json,md} (a quick or partial run writes latest-partial.*.tmp
  * instead, so it never replaces the committed full results).
  */
@@ -96,6 +96,7 @@ async function sideBench(scenario: string, load: () => Promise<SideBench>): Prom
   }
 }
 
+/** bench/end-to-end-latency.ts: append → relay → RabbitMQ → EventConsumer with inbox, at a steady rate. */
 async function versionOf(pkg: string): Promise<string> {
   try {
     return (JSON.parse(await readFile(path.join(here, '..', 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version;
@@ -141,6 +142,8 @@ async function main(): Promise<number> {
       rows.push(...(await sideBench('relay', async () => (await import('./relay.js')).runRelayBench)));
       log('broker consume (bench/broker-consume.ts)');
       rows.push(...(await sideBench('broker consume', async () => (await import('./broker-consume.js')).runBrokerConsumeBench)));
+      log('end-to-end latency (bench/end-to-end-latency.ts)');
+      rows.push(...(await sideBench('end-to-end latency', async () => (await import('./end-to-end-latency.js')).runEndToEndLatencyBench)));
     }
   } finally {
     await cleanup();
