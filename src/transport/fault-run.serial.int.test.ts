@@ -53,11 +53,11 @@ interface Role {
   failedStarts: number;
 }
 
-/** The last "<prefix> n m ..." line of a worker's output, as numbers (zeros when none). */
-function lastNumbers(output: string, prefix: string, count: number): number[] {
-  const lines = output.split('\n').filter((line) => line.startsWith(`${prefix} `));
-  const last = lines.at(-1)?.split(' ').slice(1).map(Number);
-  return last ?? Array.from({ length: count }, () => 0);
+/** A consumer process's last "status <handled> <duplicates>" line (zeros when none). */
+function lastStatus(output: string): [number, number] {
+  const last = output.split('\n').filter((line) => line.startsWith('status ')).at(-1);
+  const [, handled = 0, duplicates = 0] = last?.split(' ').map(Number) ?? [];
+  return [handled, duplicates];
 }
 
 describe.skipIf(skip)(`the fault run on PostgreSQL + RabbitMQ with real processes${skip ? ` (skipped: ${skip})` : ''}`, () => {
@@ -137,9 +137,25 @@ describe.skipIf(skip)(`the fault run on PostgreSQL + RabbitMQ with real processe
     const store = await openTestPostgres({ schema });
     cleanups.push(() => store.close());
     const topic = `fault-run-${randomUUID().slice(0, 8)}`;
+    // A tap: a second group in this process, never killed, sees every message the relay published.
+    // A first delivery (attempt 1) of an id it has seen before is a relay re-publish.
+    const broker = await openRabbitMqBroker({ url: AMQP_URL, partitions: 4, reconnect: { initialDelayMs: 100, maxDelayMs: 500 } });
+    const tapped = new Set<string>();
+    const tap = { deliveries: 0, republished: 0, redelivered: 0 };
+    const tapConsumer = await broker.consume({
+      topic,
+      group: 'tap',
+      prefetch: 256,
+      handler: async (d) => {
+        tap.deliveries++;
+        if (d.attempt > 1) tap.redelivered++;
+        else if (tapped.has(d.message.id)) tap.republished++;
+        tapped.add(d.message.id);
+      },
+    });
     cleanups.push(async () => {
-      const broker = await openRabbitMqBroker({ url: AMQP_URL, partitions: 4 });
-      await broker.deleteTopology(topic, ['inventory']);
+      await tapConsumer.stop();
+      await broker.deleteTopology(topic, ['inventory', 'tap']);
       await broker.close();
     });
     const table = `${schema}.effects`;
@@ -170,8 +186,8 @@ describe.skipIf(skip)(`the fault run on PostgreSQL + RabbitMQ with real processe
     await Promise.all([produce(store, t0), rabbitRestart, ...[...kills].map(([r, times]) => killAt(r, times, t0))]);
 
     const distinct = async () => Number((await store.client.query<{ n: string }>(`SELECT count(DISTINCT event_id) AS n FROM ${table}`)).rows[0]!.n);
-    await eventually(async () => (await distinct()) >= EVENTS, 120_000, `${EVENTS} distinct effects`);
-    log(`all ${EVENTS} effects at ${Date.now() - t0} ms`);
+    await eventually(async () => (await distinct()) >= EVENTS && tapped.size >= EVENTS, 120_000, `${EVENTS} distinct effects`);
+    log(`all ${EVENTS} effects (and all published) at ${Date.now() - t0} ms`);
     stopped = true;
     for (const r of roles) await kill(r.current!);
 
@@ -184,11 +200,10 @@ describe.skipIf(skip)(`the fault run on PostgreSQL + RabbitMQ with real processe
     );
     const outOfOrder = orders.filter((o) => o.versions.some((v, i) => v !== i + 1)).map((o) => o.stream_id);
 
-    const published = relay.outputs.reduce((sum, w) => sum + lastNumbers(w.output(), 'published', 1)[0]!, 0);
-    const [handled, duplicates] = consumers.flatMap((c) => c.outputs).reduce(([h, d], w) => {
-      const [wh, wd] = lastNumbers(w.output(), 'status', 2);
-      return [h + wh!, d + wd!];
-    }, [0, 0]);
+    const [handled, duplicates] = consumers
+      .flatMap((c) => c.outputs)
+      .map((w) => lastStatus(w.output()))
+      .reduce(([h, d], [wh, wd]) => [h + wh, d + wd], [0, 0]);
     const byWorker = (await store.client.query<{ worker: string; n: string }>(`SELECT worker, count(*) AS n FROM ${table} GROUP BY worker ORDER BY worker`)).rows;
     log(
       JSON.stringify({
@@ -200,9 +215,10 @@ describe.skipIf(skip)(`the fault run on PostgreSQL + RabbitMQ with real processe
         processStarts: Object.fromEntries(roles.map((r) => [r.name, r.outputs.length])),
         startsThatDiedBeforeReady: Object.fromEntries(roles.map((r) => [r.name, r.failedStarts])),
         rabbitMqRestarts: 1,
-        // From each process's last status line: lower bounds (a process may die between a change and its print).
-        relayPublishedAtLeast: published,
-        relayRepublishedAtLeast: Math.max(0, published - EVENTS),
+        relayPublished: tap.deliveries - tap.redelivered,
+        relayRepublished: tap.republished,
+        tapRedeliveredAfterRestart: tap.redelivered,
+        // From each consumer process's last status line: lower bounds (a process may die between a change and its print).
         consumerHandledAtLeast: handled,
         duplicatesAbsorbedByInboxAtLeast: duplicates,
         effectsByWorker: Object.fromEntries(byWorker.map((r) => [r.worker, Number(r.n)])),
@@ -210,6 +226,8 @@ describe.skipIf(skip)(`the fault run on PostgreSQL + RabbitMQ with real processe
     );
 
     expect(logIds.size).toBe(EVENTS);
+    expect([...tapped].filter((id) => !logIds.has(id))).toEqual([]);
+    expect(tapped.size).toBe(EVENTS);
     expect(Number(totals!.total)).toBe(EVENTS);
     expect(Number(totals!.distinct)).toBe(EVENTS);
     expect(effectIds.filter((id) => !logIds.has(id))).toEqual([]);
