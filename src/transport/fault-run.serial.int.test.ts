@@ -45,6 +45,8 @@ function seeded(seed: number): () => number {
 /** One kind of process (the relay, a consumer): restarted after each kill, its outputs kept for the counts. */
 interface Role {
   name: string;
+  /** The word that starts the process's progress lines ("published", "status"). */
+  progress: string;
   spawn(): Worker;
   current?: Worker;
   outputs: Worker[];
@@ -98,8 +100,13 @@ describe.skipIf(skip)(`the fault run on PostgreSQL + RabbitMQ with real processe
     for (const at of times) {
       await sleep(Math.max(0, t0 + at - Date.now()));
       if (stopped) return;
-      await role.current!.ready.catch(() => {});
-      await kill(role.current!);
+      const worker = role.current!;
+      await worker.ready.catch(() => {});
+      // At the scheduled moment, wait (up to 5 s) for the process to report progress, so that the kill
+      // lands while it works (a relay between its confirms and its checkpoint) rather than while it idles.
+      const seen = worker.output().length;
+      await eventually(() => worker.output().slice(seen).includes(`${role.progress} `), 5_000).catch(() => {});
+      await kill(worker);
       role.kills++;
       log(`SIGKILL ${role.name} #${role.kills} at ${Date.now() - t0} ms`);
       await start(role);
@@ -162,15 +169,15 @@ describe.skipIf(skip)(`the fault run on PostgreSQL + RabbitMQ with real processe
     // No unique key on event_id: a doubled effect stays in the table and is counted.
     await store.client.query(`CREATE TABLE ${table} (seq bigserial PRIMARY KEY, event_id text NOT NULL, stream_id text NOT NULL, stream_version integer NOT NULL, worker text NOT NULL)`);
 
-    const role = (name: string, spawn: () => Worker): Role => {
-      const r: Role = { name, spawn, outputs: [], kills: 0, failedStarts: 0 };
+    const role = (name: string, progress: string, spawn: () => Worker): Role => {
+      const r: Role = { name, progress, spawn, outputs: [], kills: 0, failedStarts: 0 };
       roles.push(r);
       return r;
     };
     const consumers = ['consumer-a', 'consumer-b'].map((name) =>
-      role(name, () => spawnWorker('../../transport/workers/fault-run-consumer-worker.ts', [AMQP_URL, POSTGRES_URL, schema, topic, table, name])),
+      role(name, 'status', () => spawnWorker('../../transport/workers/fault-run-consumer-worker.ts', [AMQP_URL, POSTGRES_URL, schema, topic, table, name])),
     );
-    const relay = role('relay', () => spawnWorker('../../transport/workers/relay-worker.ts', [POSTGRES_URL, schema, AMQP_URL, topic, '200', '0']));
+    const relay = role('relay', 'published', () => spawnWorker('../../transport/workers/relay-worker.ts', [POSTGRES_URL, schema, AMQP_URL, topic, '200', '0']));
     // The consumers first: they declare the group's queues, so nothing the relay publishes is unroutable.
     await Promise.all(consumers.map(start));
     await start(relay);
