@@ -62,6 +62,13 @@ function lastStatus(output: string): [number, number] {
   return [handled, duplicates];
 }
 
+/** Messages (ready and unacked) in each of the topic's queues, partitions and dead letters, from rabbitmqctl. */
+async function queueDepths(topic: string): Promise<Record<string, number>> {
+  const { stdout } = await run('rabbitmqctl', ['list_queues', '-q', '--no-table-headers', 'name', 'messages'], { timeout: 30_000 });
+  const rows = stdout.split('\n').map((line) => line.trim().split(/\s+/));
+  return Object.fromEntries(rows.filter(([name]) => name?.startsWith(`${topic}.`)).map(([name, n]) => [name, Number(n)]));
+}
+
 describe.skipIf(skip)(`the fault run on PostgreSQL + RabbitMQ with real processes${skip ? ` (skipped: ${skip})` : ''}`, () => {
   let stopped = false;
   const roles: Role[] = [];
@@ -195,8 +202,15 @@ describe.skipIf(skip)(`the fault run on PostgreSQL + RabbitMQ with real processe
     const distinct = async () => Number((await store.client.query<{ n: string }>(`SELECT count(DISTINCT event_id) AS n FROM ${table}`)).rows[0]!.n);
     await eventually(async () => (await distinct()) >= EVENTS && tapped.size >= EVENTS, 120_000, `${EVENTS} distinct effects`);
     log(`all ${EVENTS} effects (and all published) at ${Date.now() - t0} ms`);
+    // Then nothing more is published, and the consumers drain what is left (re-publishes, redeliveries),
+    // so that a doubled effect arriving late would be counted too.
     stopped = true;
-    for (const r of roles) await kill(r.current!);
+    await kill(relay.current!);
+    const partitionsEmpty = async () => Object.entries(await queueDepths(topic)).every(([name, n]) => !/\.\d+$/.test(name) || n === 0);
+    await eventually(partitionsEmpty, 60_000, 'the partition queues to drain');
+    log(`queues drained at ${Date.now() - t0} ms`);
+    for (const r of consumers) await kill(r.current!);
+    const depths = await queueDepths(topic);
 
     const { rows: [totals] } = await store.client.query<{ total: string; distinct: string }>(`SELECT count(*) AS total, count(DISTINCT event_id) AS distinct FROM ${table}`);
     const logIds = new Set<string>();
@@ -240,6 +254,9 @@ describe.skipIf(skip)(`the fault run on PostgreSQL + RabbitMQ with real processe
     expect(effectIds.filter((id) => !logIds.has(id))).toEqual([]);
     expect(orders).toHaveLength(STREAMS);
     expect(outOfOrder).toEqual([]);
+    // Nothing dead-lettered: every queue of the topic, the dead-letter queues included, is empty.
+    expect(Object.keys(depths).length).toBeGreaterThanOrEqual(2 * 4);
+    expect(Object.entries(depths).filter(([, n]) => n !== 0)).toEqual([]);
     expect(roles.map((r) => r.kills)).toEqual([KILLS_EACH, KILLS_EACH, KILLS_EACH]);
   }, 230_000);
 });
