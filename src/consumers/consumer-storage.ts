@@ -83,8 +83,6 @@ export interface PartitionLease {
 export interface ConsumerStorage {
   transaction<T>(fn: (tx: ConsumerTx) => Promise<T>): Promise<T>;
   readCheckpoint(name: string): Promise<Checkpoint | undefined>;
-  /** Removes a checkpoint (used when a rebuild starts over). */
-  deleteCheckpoint(name: string): Promise<void>;
   listDeadLetters(subscription: string, options?: { streamId?: string; status?: DeadLetterStatus }): Promise<DeadLetter[]>;
   /** Streams that have a dead letter (or parked events) for this subscription. */
   blockedStreams(subscription: string): Promise<string[]>;

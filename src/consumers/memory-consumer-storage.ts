@@ -32,10 +32,6 @@ export class MemoryConsumerStorage implements ConsumerStorage {
     return checkpoint ? { ...checkpoint } : undefined;
   }
 
-  async deleteCheckpoint(name: string): Promise<void> {
-    this.checkpoints.delete(name);
-  }
-
   async listDeadLetters(subscription: string, options: { streamId?: string; status?: DeadLetterStatus } = {}): Promise<DeadLetter[]> {
     return [...this.deadLetters.values()]
       .filter((d) => d.subscription === subscription && (!options.streamId || d.streamId === options.streamId) && (!options.status || d.status === options.status))

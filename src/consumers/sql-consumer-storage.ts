@@ -2,7 +2,7 @@ import type { RecordedEvent } from '../core/message.js';
 import type { SqlClient, SqlNames, SqlQueryable } from '../store/sql-access.js';
 import type { Checkpoint, ConsumerStorage, ConsumerTx, DeadLetter, DeadLetterStatus, Failure, LeaseStorage } from './consumer-storage.js';
 import { eventFromJson, eventToJson } from './event-json.js';
-import { deleteCheckpoint, readCheckpoint, saveCheckpoint } from './sql-checkpoints.js';
+import { readCheckpoint, saveCheckpoint } from './sql-checkpoints.js';
 
 interface DeadLetterRow {
   id: string | number;
@@ -36,10 +36,6 @@ export class SqlConsumerStorage implements ConsumerStorage {
 
   readCheckpoint(name: string): Promise<Checkpoint | undefined> {
     return readCheckpoint(this.client, this.names, name);
-  }
-
-  deleteCheckpoint(name: string): Promise<void> {
-    return deleteCheckpoint(this.client, this.names, name);
   }
 
   async listDeadLetters(subscription: string, options: { streamId?: string; status?: DeadLetterStatus } = {}): Promise<DeadLetter[]> {
