@@ -24,6 +24,13 @@ export interface RelayOptions {
   route?: RelayRoute;
   /** Events per read of the log, published as one batch per topic; 500 by default. */
   batchSize?: number;
+  /**
+   * Events handed to the broker and not yet confirmed and checkpointed, at most: the next pages
+   * are read and published while earlier ones wait for their confirms (the checkpoint still only
+   * moves past a confirmed prefix of the log). 4 pages (`4 * batchSize`) by default; 1 publishes
+   * one page at a time.
+   */
+  maxInFlight?: number;
   /** Backoff while the broker is unavailable (retried for as long as it takes); `RELAY_RETRY_POLICY` by default. */
   retry?: RetryPolicy;
   /** Where to begin when no checkpoint is stored; `'start'` by default (see `SubscriptionOptions.from`). */
@@ -49,10 +56,11 @@ export interface RelayStatus extends SubscriptionStatus, RelayPublishStats {}
 
 /**
  * The outbox relay: the log is the outbox. It tails `$all` (gap-safe, so nothing is published
- * before its append commits and nothing is skipped), routes each event to a topic, publishes a
- * page at a time (one `broker.publish` per topic) and moves its checkpoint only past events the
- * broker confirmed. A crash re-publishes at most the page that was not confirmed, with the same
- * message ids (the event ids), for the consumers' inboxes or the broker's dedupe to absorb.
+ * before its append commits and nothing is skipped), routes each event to a topic, publishes
+ * pages (one `broker.publish` per topic), the next ones while earlier ones wait for their
+ * confirms (`maxInFlight`), and moves its checkpoint only past a prefix of the log the broker
+ * confirmed. A crash re-publishes at most the pages in flight, with the same message ids (the
+ * event ids), for the consumers' inboxes or the broker's dedupe to absorb.
  *
  * While the broker is away the relay retries the unconfirmed messages with backoff and shows it
  * (`waitingForBrokerSince`). A message the broker refuses for good (unroutable, too large)
@@ -86,6 +94,7 @@ export class Relay {
       ...(options.standby !== undefined ? { standby: options.standby } : {}),
       ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}),
       batchSize: options.batchSize ?? 500,
+      ...(options.maxInFlight !== undefined ? { maxInFlight: options.maxInFlight } : {}),
       relaxedDurability: true,
       transactional: false,
       batchHandler: (events) => this.publisher.publishBatch(events),
