@@ -105,6 +105,8 @@ export class BatchPipeline {
     while (this.pages.length > 0) await this.pages[this.pages.length - 1]!.settled;
     this.stale = false;
     this.end = undefined;
+    // The dropped pages ended the chain with `false`: the next page is the first of a new one.
+    this.tail = Promise.resolve(true);
     const failure = this.failure;
     this.failure = undefined;
     if (failure) throw failure.error;
