@@ -47,7 +47,7 @@ describeOnStores('batch pipeline', (on) => {
     });
     stops.push(() => subscription.stop());
     const done = (call: Call) => call.answer(call.events.map(() => ({ status: 'done' })));
-    const numbers = (call: Call) => call.events.map((e) => Number(e.data.i));
+    const numbers = (call: Call) => call.events.map((e) => Number((e.data as { i: number }).i));
     return { store, subscription, calls, errors, done, numbers, head: await store.headPosition() };
   };
 
