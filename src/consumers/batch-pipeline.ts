@@ -1,7 +1,16 @@
 import type { RecordedEvent } from '../core/message.js';
-import { dispatchBatch, settleBatch, type BatchHandler } from './deliver-batch.js';
+import { commitSettle, dispatchBatch, planSettle, type BatchHandler } from './deliver-batch.js';
 import type { DeliveryHost } from './delivery-host.js';
 import type { Mutex } from './mutex.js';
+
+/** A page in flight. */
+interface Page {
+  size: number;
+  /** Its handler's outcomes are in. */
+  answered: boolean;
+  /** Resolves true once settled up to its end; false when it stopped short, failed, or was dropped. */
+  settled: Promise<boolean>;
+}
 
 /**
  * Pages handed to a batch handler before the earlier ones are settled: up to `maxInFlight`
@@ -18,7 +27,7 @@ import type { Mutex } from './mutex.js';
  * pipeline.push(page.events, pipeline.nextRead(), page.position)
  */
 export class BatchPipeline {
-  private readonly pages: Array<{ size: number; settled: Promise<boolean> }> = [];
+  private readonly pages: Page[] = [];
   /** Settles in order: each page's settle waits for this, the previous page's. */
   private tail: Promise<boolean> = Promise.resolve(true);
   private inFlight = 0;
@@ -64,13 +73,21 @@ export class BatchPipeline {
     // Seen (and dropped) below if the page is never settled.
     outcomes.catch(() => {});
     const previous = this.tail;
-    const page = { size: Math.max(1, events.length), settled: undefined as unknown as Promise<boolean> };
+    const page: Page = { size: Math.max(1, events.length), answered: false, settled: undefined as unknown as Promise<boolean> };
+    void outcomes.then(() => (page.answered = true), () => {});
     page.settled = (async () => {
       try {
         const before = await previous;
         const answered = await outcomes;
         if (!before || this.stale) return false;
-        const reached = await this.lock.run(() => settleBatch(this.host, events, start, end, answered));
+        const reached = await this.lock.run(async () => {
+          const plan = planSettle(this.host, events, start, end, answered);
+          // Nothing to record and the next page answered too: its commit takes the checkpoint past this page as well.
+          const next = this.pages[this.pages.indexOf(page) + 1];
+          if (plan.rows.length === 0 && plan.upTo === end && next?.answered) return true;
+          await commitSettle(this.host, plan);
+          return plan.upTo === end;
+        });
         if (!reached) this.spoil();
         return reached;
       } catch (error) {

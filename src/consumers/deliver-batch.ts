@@ -59,9 +59,29 @@ export async function dispatchBatch(host: DeliveryHost, events: RecordedEvent[],
  * const reached = await settleBatch(host, page.events, start, page.position, await outcomes)
  */
 export async function settleBatch(host: DeliveryHost, events: RecordedEvent[], start: bigint, end: bigint, outcomes: BatchOutcomes): Promise<boolean> {
+  const plan = planSettle(host, events, start, end, outcomes);
+  await commitSettle(host, plan);
+  return plan.upTo === end;
+}
+
+/** What settling a page will write: the checkpoint's new position, and the dead letters and parked events. */
+export interface SettlePlan {
+  upTo: bigint;
+  rows: Array<{ event: RecordedEvent; failure?: { error: unknown } }>;
+}
+
+/**
+ * The first half of `settleBatch`, without writing: where the checkpoint goes and what is
+ * recorded. A plan with no rows that reaches its page's end needs no transaction of its own when
+ * the next page's commit follows at once (`BatchPipeline` then leaves it to that one).
+ *
+ * @example
+ * const plan = planSettle(host, page.events, start, page.position, outcomes)
+ */
+export function planSettle(host: DeliveryHost, events: RecordedEvent[], start: bigint, end: bigint, outcomes: BatchOutcomes): SettlePlan {
   const { drain } = host;
   // In log order, so each stream's rows drain in order.
-  const rows: Array<{ event: RecordedEvent; failure?: { error: unknown } }> = [];
+  const rows: SettlePlan['rows'] = [];
   const failing = new Set<string>();
   let upTo = end;
   let previous = start;
@@ -78,8 +98,20 @@ export async function settleBatch(host: DeliveryHost, events: RecordedEvent[], s
     }
     previous = host.positionOf(event);
   }
-  if (upTo <= host.position()) return upTo === end;
+  return { upTo, rows };
+}
 
+/**
+ * The second half of `settleBatch`: one transaction records the plan's rows and moves the
+ * checkpoint to its position (nothing when the checkpoint is there already).
+ *
+ * @example
+ * await commitSettle(host, planSettle(host, page.events, start, page.position, outcomes))
+ */
+export async function commitSettle(host: DeliveryHost, plan: SettlePlan): Promise<void> {
+  const { drain } = host;
+  const { upTo, rows } = plan;
+  if (upTo <= host.position()) return;
   const failed: Array<{ letter: DeadLetter; error: unknown }> = [];
   await host.commit(
     async (tx) => {
@@ -93,5 +125,4 @@ export async function settleBatch(host: DeliveryHost, events: RecordedEvent[], s
       for (const { letter, error } of failed) drain.held(letter, error);
     },
   );
-  return upTo === end;
 }
