@@ -83,6 +83,7 @@ export class Relay {
 
   constructor(store: EventStore, options: RelayOptions) {
     if (!options.name) throw new FactumError('INVALID_ARGUMENT', 'A relay needs a name');
+    if (options.maxInFlight !== undefined && !(Number.isInteger(options.maxInFlight) && options.maxInFlight >= 1)) throw new FactumError('INVALID_ARGUMENT', `A relay's maxInFlight is a whole number of events, at least 1 (got ${options.maxInFlight})`);
     this.name = options.name;
     const onError = options.onError ?? (() => {});
     this.publisher = new RelayPublisher(options.broker, options.route ?? byCategory, options.retry ?? RELAY_RETRY_POLICY, onError);
@@ -112,7 +113,7 @@ export class Relay {
     return this;
   }
 
-  /** Stops after the batch in hand: its confirmed prefix is checkpointed, a broker outage's wait is cut short. */
+  /** Stops after the pages in flight: their confirmed prefix is checkpointed, a broker outage's wait is cut short. */
   async stop(): Promise<void> {
     this.publisher.stop();
     await this.subscription.stop();
