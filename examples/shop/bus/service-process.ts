@@ -91,12 +91,12 @@ class ServiceProcess {
 
   async report(): Promise<ServiceReport> {
     const head = await this.store.headPosition();
-    // Counted as the log grows, from where the last report stopped.
+    // Counted as the log grows, from the last event counted (`$all` is gap-safe: an append still
+    // open is counted once it commits, never skipped).
     for await (const event of this.store.readAll({ after: this.counted, categories: [OWN_CATEGORY[config.service]] })) {
       this.events++;
       this.counted = event.globalPosition;
     }
-    if (head > this.counted) this.counted = head;
     const { rows } = await sqlAccess(this.store)!.client.query<{ consumer: string; messages: string | number }>(`SELECT consumer, messages FROM ${this.table}`);
     const received = new Map(rows.map((r) => [r.consumer, Number(r.messages)]));
     const relay = this.relay?.status();

@@ -6,13 +6,15 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { setTimeout as delay } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { FactumError } from '../../../src/index.js';
 import { consumersOf, OWN_CATEGORY, SERVICE_NAMES, serviceStoreConfig, topicPrefixOf, type BusConfig, type Category, type ServiceMessage, type ServiceName, type ServiceProcessConfig, type ServiceReport, type ServiceRequest } from './bus-config.js';
 
 const SCRIPT = fileURLToPath(new URL('./service-process.ts', import.meta.url));
-// Resolved here, so the children load tsx whatever their working directory.
-const TSX = import.meta.resolve('tsx');
+// Resolved here, so the children load tsx whatever their working directory (the package's one
+// export is its loader, so `require.resolve` finds the file `--import tsx` would).
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 /** A request as the caller writes it: the id is added here. */
 type Request = ServiceRequest extends infer R ? (R extends unknown ? Omit<R, 'id'> : never) : never;
