@@ -2,11 +2,13 @@
 // its own store (PGlite directories, or PostgreSQL schemas), talking only through RabbitMQ; and
 // the same with Payments SIGKILLed mid-run and started again. Topics, directories and schemas
 // are unique to each test and removed afterwards.
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openRabbitMqBroker } from '../../src/rabbitmq.js';
 import { POSTGRES_URL, postgresUnavailable, serviceUnavailable } from '../../test/services.js';
@@ -127,6 +129,38 @@ describe.skipIf(Boolean(noRabbit))(`the shop across processes on PGlite${noRabbi
     expect(order.handled + order.duplicates).toBeGreaterThan(0);
     expect(order.handled).toBeLessThan(order.received);
     expect(output).toContain('Dead letters: none');
+  });
+});
+
+describe.skipIf(Boolean(noRabbit))(`the service processes${noRabbit ? ` (skipped: ${noRabbit})` : ''}`, () => {
+  it('stop when their parent is SIGKILLed: no orphans', { timeout: 120_000 }, async () => {
+    const config = await embedded();
+    const script = fileURLToPath(new URL('./bus/fixtures/shop-parent.ts', import.meta.url));
+    const parent = spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify(config)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const pids = await new Promise<number[]>((resolve, reject) => {
+      parent.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        const ready = /ready (\[[^\]]*\])/.exec(out);
+        if (ready) resolve(JSON.parse(ready[1]!) as number[]);
+      });
+      parent.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      parent.once('exit', (code) => reject(new Error(`the parent exited (${code}) before its services were ready: ${out}`)));
+    });
+    expect(pids).toHaveLength(4);
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    expect(pids.every(alive)).toBe(true);
+    parent.kill('SIGKILL');
+    // Each child sees its IPC channel close, stops its consumers, relay and store, and exits.
+    while (pids.some(alive)) await delay(50);
+    expect(pids.filter(alive)).toEqual([]);
   });
 });
 

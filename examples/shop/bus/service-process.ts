@@ -162,6 +162,8 @@ async function main(): Promise<void> {
   // The parent is gone (exited, killed): stop rather than run on as an orphan.
   process.on('disconnect', () => void stop().finally(() => process.exit(0)));
   process.on('SIGTERM', () => void stop().finally(() => process.exit(0)));
+  // Ctrl-C reaches the whole process group: the parent stops the services (or, if it dies, the channel closes).
+  process.on('SIGINT', () => undefined);
   process.on('message', (request: ServiceRequest) => {
     if (request.op === 'stop') {
       void stop()
