@@ -4,7 +4,7 @@
 // are unique to each test and removed afterwards.
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import { join } from 'node:path';
@@ -161,6 +161,28 @@ describe.skipIf(Boolean(noRabbit))(`the service processes${noRabbit ? ` (skipped
     // Each child sees its IPC channel close, stops its consumers, relay and store, and exits.
     while (pids.some(alive)) await delay(50);
     expect(pids.filter(alive)).toEqual([]);
+  });
+});
+
+describe('npm start -- --broker rabbitmq without RabbitMQ', () => {
+  it('fails at once with one line naming BROKER_UNAVAILABLE, exit code 1, and starts no service', { timeout: 60_000 }, async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'factum-shopbus-'));
+    dirs.push(dataDir);
+    const main = fileURLToPath(new URL('./main.ts', import.meta.url));
+    // Port 1: nothing listens there.
+    const child = spawn(process.execPath, ['--import', 'tsx', main, '--broker', 'rabbitmq'], {
+      env: { ...process.env, FACTUM_RABBITMQ_URL: 'amqp://127.0.0.1:1', FACTUM_DATA_DIR: dataDir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr.trim().split('\n')).toEqual([expect.stringMatching(/^factum shop: RabbitMQ is unavailable: .*\[BROKER_UNAVAILABLE\]$/)]);
+    expect(await readdir(dataDir)).toEqual([]);
   });
 });
 
