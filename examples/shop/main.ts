@@ -3,7 +3,7 @@
  * FACTUM_DATABASE_URL=postgres://… (or `--postgres` for postgres://postgres@127.0.0.1:5432/test).
  * FACTUM_DATA_DIR moves the embedded files; FACTUM_SHOP_ORDERS and FACTUM_SHOP_SEED change the run.
  * `npm start -- --broker rabbitmq`: the four services as separate processes over RabbitMQ
- * (FACTUM_RABBITMQ_URL, amqp://127.0.0.1 by default), each with its own store under
+ * (FACTUM_AMQP_URL, amqp://127.0.0.1 by default), each with its own store under
  * ./.factum/shop-rabbitmq/<service> (or its own schema on PostgreSQL).
  * Exits with 1 when a self-check fails.
  */
@@ -38,7 +38,7 @@ if (broker === undefined) {
       ...(databaseUrl ? { databaseUrl } : {}),
       dataDir: process.env.FACTUM_DATA_DIR || './.factum/shop-rabbitmq',
       ...(process.env.FACTUM_SCHEMA ? { schema: process.env.FACTUM_SCHEMA } : {}),
-      amqpUrl: process.env.FACTUM_RABBITMQ_URL || 'amqp://127.0.0.1',
+      amqpUrl: process.env.FACTUM_AMQP_URL || 'amqp://127.0.0.1',
       orders,
       seed,
       print,

@@ -17,8 +17,8 @@ import { OWN_CATEGORY, SERVICE_NAMES, type BusConfig } from './bus/bus-config.js
 import { runShopOnBus, type BusRunConfig, type BusRunResult } from './bus/run-shop-on-bus.js';
 import { shopTopology } from './bus/service-processes.js';
 
-// FACTUM_RABBITMQ_URL is what `npm start` reads; FACTUM_AMQP_URL what the other RabbitMQ tests read.
-const AMQP_URL = process.env.FACTUM_RABBITMQ_URL ?? process.env.FACTUM_AMQP_URL ?? 'amqp://127.0.0.1';
+// FACTUM_AMQP_URL: what `npm start` and every other RabbitMQ test read.
+const AMQP_URL = process.env.FACTUM_AMQP_URL ?? 'amqp://127.0.0.1';
 const noRabbit = await serviceUnavailable('RabbitMQ', 5672);
 const noPostgres = noRabbit ?? (await postgresUnavailable());
 const dirs: string[] = [];
@@ -173,7 +173,7 @@ describe('npm start -- --broker rabbitmq without RabbitMQ', () => {
     const main = fileURLToPath(new URL('./main.ts', import.meta.url));
     // Port 1: nothing listens there.
     const child = spawn(process.execPath, ['--import', 'tsx', main, '--broker', 'rabbitmq'], {
-      env: { ...process.env, FACTUM_RABBITMQ_URL: 'amqp://127.0.0.1:1', FACTUM_DATA_DIR: dataDir },
+      env: { ...process.env, FACTUM_AMQP_URL: 'amqp://127.0.0.1:1', FACTUM_DATA_DIR: dataDir },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
