@@ -27,7 +27,7 @@ export interface RelayOptions {
   /**
    * Events handed to the broker and not yet confirmed and checkpointed, at most: the next pages
    * are read and published while earlier ones wait for their confirms (the checkpoint still only
-   * moves past a confirmed prefix of the log). 4 pages (`4 * batchSize`) by default; 1 publishes
+   * moves past a confirmed prefix of the log). 8 pages (`8 * batchSize`) by default; 1 publishes
    * one page at a time.
    */
   maxInFlight?: number;
@@ -86,6 +86,7 @@ export class Relay {
     if (options.maxInFlight !== undefined && !(Number.isInteger(options.maxInFlight) && options.maxInFlight >= 1)) throw new FactumError('INVALID_ARGUMENT', `A relay's maxInFlight is a whole number of events, at least 1 (got ${options.maxInFlight})`);
     this.name = options.name;
     const onError = options.onError ?? (() => {});
+    const batchSize = options.batchSize ?? 500;
     this.publisher = new RelayPublisher(options.broker, options.route ?? byCategory, options.retry ?? RELAY_RETRY_POLICY, onError);
     this.subscription = new Subscription(unwrapEventStore(store), {
       name: `relay:${options.name}`,
@@ -94,8 +95,9 @@ export class Relay {
       ...(options.pollIntervalMs !== undefined ? { pollIntervalMs: options.pollIntervalMs } : {}),
       ...(options.standby !== undefined ? { standby: options.standby } : {}),
       ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}),
-      batchSize: options.batchSize ?? 500,
-      ...(options.maxInFlight !== undefined ? { maxInFlight: options.maxInFlight } : {}),
+      batchSize,
+      // 8 pages: measured against 4 (bench/relay.ts, same runs): 0.82 of raw amqplib instead of 0.73-0.77.
+      maxInFlight: options.maxInFlight ?? 8 * batchSize,
       relaxedDurability: true,
       transactional: false,
       batchHandler: (events) => this.publisher.publishBatch(events),
