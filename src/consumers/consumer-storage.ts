@@ -71,6 +71,14 @@ export interface ConsumerTx {
   addDeadLetter(subscription: string, status: DeadLetterStatus, event: RecordedEvent, failure?: Failure): Promise<void>;
   updateDeadLetter(id: string, change: { status?: 'dead' | 'retrying'; failure?: Failure }): Promise<void>;
   deleteDeadLetter(id: string): Promise<void>;
+  /**
+   * Holds `keys` of `scope` until this transaction ends, so that two transactions about one key
+   * (a broker consumer parking a message, a drain in another process) run one after the other:
+   * `pg_advisory_xact_lock` on SQL stores, a mutex per key on the memory store.
+   */
+  lockKeys(scope: string, keys: string[]): Promise<void>;
+  /** Which of `keys` (stream ids) have a dead-letter row for `subscription`: one query for them all. */
+  heldKeys(subscription: string, keys: string[]): Promise<Set<string>>;
 }
 
 /** Lease state of one partition. */

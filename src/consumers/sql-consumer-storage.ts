@@ -42,7 +42,7 @@ export class SqlConsumerStorage implements ConsumerStorage {
     const { rows } = await this.client.query<DeadLetterRow>(
       `SELECT * FROM ${this.names.s}dead_letters
         WHERE subscription = $1 AND ($2::text IS NULL OR stream_id = $2) AND ($3::text IS NULL OR status = $3)
-        ORDER BY global_position`,
+        ORDER BY global_position, id`,
       [subscription, options.streamId ?? null, options.status ?? null],
     );
     return rows.map(toDeadLetter);
@@ -123,6 +123,25 @@ class SqlConsumerTx implements ConsumerTx {
 
   async deleteDeadLetter(id: string): Promise<void> {
     await this.sql.query(`DELETE FROM ${this.names.s}dead_letters WHERE id = $1`, [id]);
+  }
+
+  async lockKeys(scope: string, keys: string[]): Promise<void> {
+    if (keys.length === 0) return;
+    // Taken in the order of their hashes, so that two transactions locking overlapping keys never
+    // wait for each other crosswise; a hash collision only makes two keys wait for each other.
+    await this.sql.query(
+      `SELECT pg_advisory_xact_lock(hashtext($1), h) FROM (SELECT DISTINCT hashtext(k) AS h FROM unnest($2::text[]) k ORDER BY 1) locks`,
+      [scope, keys],
+    );
+  }
+
+  async heldKeys(subscription: string, keys: string[]): Promise<Set<string>> {
+    if (keys.length === 0) return new Set();
+    const { rows } = await this.sql.query<{ stream_id: string }>(
+      `SELECT DISTINCT stream_id FROM ${this.names.s}dead_letters WHERE subscription = $1 AND stream_id = ANY($2::text[])`,
+      [subscription, keys],
+    );
+    return new Set(rows.map((r) => r.stream_id));
   }
 }
 
