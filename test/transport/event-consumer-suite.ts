@@ -306,7 +306,7 @@ export function runEventConsumerSuite(target: EventConsumerTarget): void {
     }
 
     it('a key whose 3rd message fails for good parks its 4th and 5th in the store (acked), other keys flow, and retryDeadLetter drains 3, 4, 5 in order', async () => {
-      const { effects, keyA, keyB, a, b, state, billing, publish } = await blockThirdOfKey();
+      const { effects, keyA, a, b, state, billing, publish } = await blockThirdOfKey();
       expect(billing.status().blockedKeys).toEqual([keyA]);
       expect((await billing.deadLetters()).map((l) => [l.message.id, l.status, l.key])).toEqual([
         [a[2]!.id, 'dead', keyA],
