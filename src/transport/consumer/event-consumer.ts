@@ -12,6 +12,7 @@ import { deadLetterReason } from '../dead-letter-reason.js';
 import { eventToMessage, messageToEvent } from '../message-envelope.js';
 import { ConsumerDeadLetters, type EventConsumerDeadLetter } from './consumer-dead-letters.js';
 import { ConsumerHandlerContext, storelessWrites, type EventConsumerContext } from './event-consumer-context.js';
+import { handleBatchInInbox, type BatchItem } from './handle-batch-in-inbox.js';
 import { handleInInbox, type InboxHandling } from './handle-in-inbox.js';
 import { readMessageEvent, readReceivedEvent } from './read-message-event.js';
 
@@ -167,6 +168,8 @@ export class EventConsumer {
       topic: this.topic,
       group: this.group,
       handler: (delivery) => this.onDelivery(delivery),
+      // With a store, what a partition holds is handled in one transaction (a savepoint per message that writes).
+      ...(this.sequenced ? { batchHandler: (deliveries: Delivery[]) => this.onBatch(deliveries, this.sequenced!) } : {}),
       ...(this.options.prefetch === undefined ? {} : { prefetch: this.options.prefetch }),
     });
     this.state = 'running';
@@ -253,6 +256,87 @@ export class EventConsumer {
     } finally {
       this.counts.inFlight--;
     }
+  }
+
+  /**
+   * With a store, a partition's messages at once: runs of readable events each in one transaction
+   * (`handleBatchInInbox`: the keys checked with one query, a savepoint per handler that writes),
+   * acked after its commit. A message whose handler fails goes to a retry (or becomes its key's
+   * dead letter) after the messages before it committed; those after it are left unsettled, so
+   * the broker's lane hands them over again behind it. A message that is not a readable event is
+   * handled alone, between the runs.
+   */
+  private async onBatch(deliveries: Delivery[], sequenced: ConsumerDeadLetters): Promise<void> {
+    this.counts.inFlight += deliveries.length;
+    try {
+      let i = 0;
+      while (i < deliveries.length) {
+        const run: Array<{ delivery: Delivery; item: BatchItem; received: RecordedEvent }> = [];
+        for (; i < deliveries.length; i++) {
+          const delivery = deliveries[i]!;
+          const read = await this.tryRead(delivery.message);
+          if (!read) break;
+          run.push({ delivery, received: read.received, item: { messageId: delivery.message.id, key: read.received.streamId, event: read.event } });
+        }
+        if (run.length > 0 && !(await this.commitRun(run, sequenced))) return;
+        if (i < deliveries.length) {
+          await this.onStoredDelivery(deliveries[i]!, sequenced);
+          i++;
+        }
+      }
+    } catch (error) {
+      // A broker that went away while settling: the messages come again, and the inbox knows them.
+      this.options.onError?.(error, deliveries[0]!.message);
+    } finally {
+      this.counts.inFlight -= deliveries.length;
+    }
+  }
+
+  /** The event a message carries, readable now; undefined for one that is not (it goes the single way). */
+  private async tryRead(message: BrokerMessage): Promise<{ received: RecordedEvent; event: RecordedEvent } | undefined> {
+    try {
+      const received = messageToEvent(message);
+      return { received, event: await readReceivedEvent(received, this.registry) };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** One run of a batch in one transaction; false when the batch must end here (a failure, or a transaction cut short). */
+  private async commitRun(run: Array<{ delivery: Delivery; item: BatchItem; received: RecordedEvent }>, sequenced: ConsumerDeadLetters): Promise<boolean> {
+    const store = this.options.store!;
+    let handling;
+    try {
+      handling = await handleBatchInInbox(
+        this.storage!,
+        store,
+        this.name,
+        run.map((r) => r.item),
+        { held: (tx, keys) => sequenced.check(tx, keys), park: (tx, item) => sequenced.park(tx, run.find((r) => r.item === item)!.received) },
+        (item, writes, sql) => {
+          const delivery = run.find((r) => r.item === item)!.delivery;
+          return this.options.handler(item.event, new ConsumerHandlerContext(store, this.name, delivery, writes, sql));
+        },
+      );
+    } catch {
+      // Nothing of the run was written (a failed commit, a lost connection): its first message goes
+      // the single way, which retries it (and dead-letters it in the end); the rest come again.
+      await this.onStoredDelivery(run[0]!.delivery, sequenced);
+      return false;
+    }
+    const { outcomes, failure } = handling;
+    for (const [j, outcome] of outcomes.entries()) {
+      await run[j]!.delivery.ack();
+      this.counts[outcome === 'duplicate' ? 'duplicates' : outcome]++;
+    }
+    if (failure) {
+      const { delivery, received } = run[failure.index]!;
+      const delayMs = retryDelays(this.options.retry)[delivery.attempt - 1];
+      if (delayMs !== undefined) await this.failed(delivery, failure.error, delayMs);
+      else await this.setAside(delivery, sequenced, received, failure.error);
+      return false;
+    }
+    return outcomes.length === run.length;
   }
 
   /**
