@@ -66,6 +66,8 @@ export interface ConsumerTx {
   saveCheckpoint(name: string, expected: Checkpoint | undefined, position: bigint, options?: { relaxedDurability?: boolean }): Promise<Checkpoint | undefined>;
   /** Records (consumer, message id); false when it was recorded before (a redelivery). */
   recordInbox(consumer: string, messageId: string): Promise<boolean>;
+  /** `recordInbox` for many messages in one statement: the ids recorded now (the others were seen before). */
+  recordInboxes(consumer: string, messageIds: string[]): Promise<Set<string>>;
   /** Undoes `recordInbox` in this transaction (its handler failed outside any savepoint, see `LazySavepoint`). */
   forgetInbox(consumer: string, messageId: string): Promise<void>;
   addDeadLetter(subscription: string, status: DeadLetterStatus, event: RecordedEvent, failure?: Failure): Promise<void>;

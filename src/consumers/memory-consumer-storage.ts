@@ -125,6 +125,12 @@ class MemoryConsumerTx implements ConsumerTx {
     return true;
   }
 
+  async recordInboxes(consumer: string, messageIds: string[]): Promise<Set<string>> {
+    const recorded = new Set<string>();
+    for (const id of messageIds) if (await this.recordInbox(consumer, id)) recorded.add(id);
+    return recorded;
+  }
+
   async forgetInbox(consumer: string, messageId: string): Promise<void> {
     const key = `${consumer}\u0000${messageId}`;
     if (!this.inboxSeen.delete(key)) return;

@@ -80,6 +80,15 @@ class SqlConsumerTx implements ConsumerTx {
     return rows.length === 1;
   }
 
+  async recordInboxes(consumer: string, messageIds: string[]): Promise<Set<string>> {
+    if (messageIds.length === 0) return new Set();
+    const { rows } = await this.sql.query<{ message_id: string }>(
+      `INSERT INTO ${this.names.s}inbox (consumer, message_id) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING RETURNING message_id`,
+      [consumer, messageIds],
+    );
+    return new Set(rows.map((r) => r.message_id));
+  }
+
   async forgetInbox(consumer: string, messageId: string): Promise<void> {
     await this.sql.query(`DELETE FROM ${this.names.s}inbox WHERE consumer = $1 AND message_id = $2`, [consumer, messageId]);
   }

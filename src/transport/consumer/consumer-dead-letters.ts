@@ -80,10 +80,19 @@ export class ConsumerDeadLetters {
     this.drain.stop();
   }
 
-  /** In `tx`: takes the keys' locks and returns those that are blocked (one query for them all). */
+  /**
+   * In `tx`: the keys that are blocked (one query for them all), their locks held. A key found
+   * free needs no lock: only a drain changes a blocked key's rows, and a drain only removes them,
+   * so a key seen free stays free (its own dead letters come from this lane). A key found blocked
+   * is locked and read again: a drain in another process may be removing its last rows, and a
+   * message parked behind rows it no longer reads again would be parked for good.
+   */
   async check(tx: ConsumerTx, keys: string[]): Promise<Set<string>> {
-    await tx.lockKeys(this.subscription, keys);
-    const held = await tx.heldKeys(this.subscription, keys);
+    let held = await tx.heldKeys(this.subscription, keys);
+    if (held.size > 0) {
+      await tx.lockKeys(this.subscription, [...held]);
+      held = await tx.heldKeys(this.subscription, [...held]);
+    }
     for (const key of new Set(keys)) {
       if (held.has(key)) this.drain.blocked.add(key);
       else this.drain.blocked.delete(key);

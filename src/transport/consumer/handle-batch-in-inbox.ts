@@ -33,8 +33,8 @@ export interface BatchSteps {
 
 /**
  * Handles a batch of messages (one partition's, in order) in one consumer transaction: the held
- * keys read once for them all, then per message its inbox row and its handler under a savepoint
- * taken only when the handler writes (`LazySavepoint`). The first handler that throws has its own
+ * keys read once for them all, the inbox rows written in one statement, then per message its
+ * handler under a savepoint taken only when the handler writes (`LazySavepoint`). The first handler that throws has its own
  * writes undone, and the transaction commits the messages before it; the ones after it are left
  * for the caller (they must not overtake it). A transaction ends early once its handlers took
  * `MAX_SAVEPOINTS_PER_TRANSACTION` savepoints: the outcomes then cover a prefix, the rest is the
@@ -61,19 +61,29 @@ export async function handleBatchInInbox(
       result = { outcomes };
       appends = new TransactionAppends(store, consumer, tx.sql);
       const held = await steps.held(tx, items.map((item) => item.key));
+      // The inbox rows of the batch in one statement; those of a failed handler and of the
+      // messages after it are removed again before the commit (they are not handled here).
+      const recorded = await tx.recordInboxes(
+        consumer,
+        items.filter((item) => !held.has(item.key)).map((item) => item.messageId),
+      );
+      const forgetFrom = async (from: number): Promise<void> => {
+        for (const item of items.slice(from)) if (recorded.has(item.messageId)) await tx.forgetInbox(consumer, item.messageId);
+      };
       let savepoints = 0;
       for (const [index, item] of items.entries()) {
-        if (savepoints >= MAX_SAVEPOINTS_PER_TRANSACTION) return;
+        if (savepoints >= MAX_SAVEPOINTS_PER_TRANSACTION) return forgetFrom(index);
         if (held.has(item.key)) {
           await steps.park(tx, item);
           outcomes.push('parked');
           continue;
         }
-        const guard = new LazySavepoint(tx);
-        if (!(await guard.recordInbox(consumer, item.messageId))) {
+        // A message twice in one batch (a relay's re-publish): the first is handled, the second a duplicate.
+        if (!recorded.delete(item.messageId)) {
           outcomes.push('duplicate');
           continue;
         }
+        const guard = new LazySavepoint(tx);
         const writes = appends.attempt(item.event, guard.sql);
         try {
           await handle(item, writes, guard.sql);
@@ -81,6 +91,8 @@ export async function handleBatchInInbox(
         } catch (error) {
           await writes.failed();
           await guard.undo();
+          recorded.add(item.messageId);
+          await forgetFrom(index);
           result.failure = { index, error };
           return;
         } finally {
