@@ -68,6 +68,12 @@ export interface ConsumerTx {
   recordInbox(consumer: string, messageId: string): Promise<boolean>;
   /** `recordInbox` for many messages in one statement: the ids recorded now (the others were seen before). */
   recordInboxes(consumer: string, messageIds: string[]): Promise<Set<string>>;
+  /**
+   * One statement for a batch of broker messages: which of their keys have a dead-letter row for
+   * `subscription` (`held`), and the inbox rows of the messages of the other keys (`recorded`: the
+   * ids written now; the others were seen before).
+   */
+  admitMessages(subscription: string, consumer: string, messages: Array<{ id: string; key: string }>): Promise<{ held: Set<string>; recorded: Set<string> }>;
   /** Undoes `recordInbox` in this transaction (its handler failed outside any savepoint, see `LazySavepoint`). */
   forgetInbox(consumer: string, messageId: string): Promise<void>;
   addDeadLetter(subscription: string, status: DeadLetterStatus, event: RecordedEvent, failure?: Failure): Promise<void>;

@@ -131,6 +131,18 @@ class MemoryConsumerTx implements ConsumerTx {
     return recorded;
   }
 
+  async admitMessages(subscription: string, consumer: string, messages: Array<{ id: string; key: string }>): Promise<{ held: Set<string>; recorded: Set<string> }> {
+    const held = await this.heldKeys(
+      subscription,
+      messages.map((m) => m.key),
+    );
+    const recorded = await this.recordInboxes(
+      consumer,
+      messages.filter((m) => !held.has(m.key)).map((m) => m.id),
+    );
+    return { held, recorded };
+  }
+
   async forgetInbox(consumer: string, messageId: string): Promise<void> {
     const key = `${consumer}\u0000${messageId}`;
     if (!this.inboxSeen.delete(key)) return;

@@ -89,6 +89,24 @@ class SqlConsumerTx implements ConsumerTx {
     return new Set(rows.map((r) => r.message_id));
   }
 
+  async admitMessages(subscription: string, consumer: string, messages: Array<{ id: string; key: string }>): Promise<{ held: Set<string>; recorded: Set<string> }> {
+    if (messages.length === 0) return { held: new Set(), recorded: new Set() };
+    const { s } = this.names;
+    const { rows } = await this.sql.query<{ held: boolean; value: string }>(
+      `WITH held AS (SELECT DISTINCT stream_id FROM ${s}dead_letters WHERE subscription = $1 AND stream_id = ANY($4::text[])),
+            recorded AS (
+              INSERT INTO ${s}inbox (consumer, message_id)
+              SELECT $2, m.id FROM unnest($3::text[], $4::text[]) AS m(id, key) WHERE m.key NOT IN (SELECT stream_id FROM held)
+              ON CONFLICT DO NOTHING RETURNING message_id)
+       SELECT true AS held, stream_id AS value FROM held UNION ALL SELECT false, message_id FROM recorded`,
+      [subscription, consumer, messages.map((m) => m.id), messages.map((m) => m.key)],
+    );
+    const held = new Set<string>();
+    const recorded = new Set<string>();
+    for (const row of rows) (row.held ? held : recorded).add(row.value);
+    return { held, recorded };
+  }
+
   async forgetInbox(consumer: string, messageId: string): Promise<void> {
     await this.sql.query(`DELETE FROM ${this.names.s}inbox WHERE consumer = $1 AND message_id = $2`, [consumer, messageId]);
   }

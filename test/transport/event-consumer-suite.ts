@@ -355,6 +355,42 @@ export function runEventConsumerSuite(target: EventConsumerTarget): void {
       expect(done.filter((id) => a.some((e) => e.id === id) || id === a6.id)).toEqual([a[0]!.id, a[1]!.id, a[3]!.id, a[4]!.id, a6.id]);
     });
 
+    it('hands a partition\'s held messages to one transaction: a failing middle one is retried after those before it committed (once), and none after it overtakes it', async () => {
+      const { effect, effects, consumer, publish } = await setUp();
+      const m = [1, 2, 3, 4, 5, 6].map((v) => recorded('cart-1', v));
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const calls: string[] = [];
+      const transactions = new Map<string, string>();
+      const billing = await consumer(
+        async (event, context) => {
+          const call = `${event.streamVersion}@${context.attempt}`;
+          calls.push(call);
+          // The first message holds its lane while the others arrive, so that they come as one batch.
+          if (event.id === m[0]!.id) await gate;
+          if (context.sql) transactions.set(call, (await context.sql.query<{ tx: string }>('SELECT txid_current()::text AS tx')).rows[0]!.tx);
+          await effect(event, context);
+          if (event.id === m[3]!.id && context.attempt === 1) throw new Error('flaky');
+        },
+        { prefetch: 8 },
+      );
+      await publish(eventToMessage(m[0]!));
+      await waitFor(() => expect(calls).toEqual(['1@1']));
+      await publish(...m.slice(1).map(eventToMessage));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      release();
+      await waitFor(() => expect(billing.status().handled).toBe(6));
+      expect(calls).toEqual(['1@1', '2@1', '3@1', '4@1', '4@2', '5@1', '6@1']);
+      expect(await effects()).toEqual(m.map((e) => e.id));
+      expect(billing.status()).toMatchObject({ retried: 1, deadLettered: 0, duplicates: 0 });
+      if (target.store.capabilities.sql) {
+        // 2, 3 and the failed attempt of 4 shared one transaction, which committed 2 and 3 without 4.
+        expect(transactions.get('3@1')).toBe(transactions.get('2@1'));
+        expect(transactions.get('4@1')).toBe(transactions.get('2@1'));
+        expect(transactions.get('4@2')).not.toBe(transactions.get('2@1'));
+      }
+    });
+
     it('stop lets the handler in flight commit and ack, and takes nothing new', async () => {
       const { effect, effects, consumer, publish } = await setUp();
       let release!: () => void;

@@ -100,6 +100,30 @@ export class ConsumerDeadLetters {
     return held;
   }
 
+  /**
+   * `check` and the inbox rows of a batch's messages in one statement (see
+   * `ConsumerTx.admitMessages`): the blocked keys (locked, and read again as `check` does) and
+   * the messages of the others recorded in the inbox.
+   */
+  async admit(tx: ConsumerTx, consumer: string, messages: Array<{ id: string; key: string }>): Promise<{ held: Set<string>; recorded: Set<string> }> {
+    const first = await tx.admitMessages(this.subscription, consumer, messages);
+    let { held } = first;
+    const { recorded } = first;
+    if (held.size > 0) {
+      const seen = held;
+      await tx.lockKeys(this.subscription, [...seen]);
+      held = await tx.heldKeys(this.subscription, [...seen]);
+      // Drained meanwhile: those messages are handled after the drained ones, now.
+      const freed = messages.filter((m) => seen.has(m.key) && !held.has(m.key)).map((m) => m.id);
+      if (freed.length > 0) for (const id of await tx.recordInboxes(consumer, freed)) recorded.add(id);
+    }
+    for (const { key } of messages) {
+      if (held.has(key)) this.drain.blocked.add(key);
+      else this.drain.blocked.delete(key);
+    }
+    return { held, recorded };
+  }
+
   /** In `tx`, after `check` found its key blocked: parks the event behind the key's letters. */
   park(tx: ConsumerTx, event: RecordedEvent): Promise<void> {
     return tx.addDeadLetter(this.subscription, 'parked', event);

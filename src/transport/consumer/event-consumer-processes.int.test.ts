@@ -47,7 +47,7 @@ describe.skipIf(skip)(`EventConsumer processes on RabbitMQ + PostgreSQL${skip ? 
     const table = `${schema}.effects`;
     await store.client.query(`CREATE TABLE ${table} (seq bigserial PRIMARY KEY, event_id text NOT NULL, stream_id text NOT NULL, stream_version integer NOT NULL, worker text NOT NULL)`);
     const rows = async (): Promise<Row[]> => (await store.client.query<Row>(`SELECT event_id, stream_id, stream_version, worker FROM ${table} ORDER BY seq`)).rows;
-    const start = async (name: string, mode: 'normal' | 'kill-after-commit' | 'poison', delayMs = 0): Promise<Worker> => {
+    const start = async (name: string, mode: 'normal' | 'kill-after-commit' | 'poison' | 'kill-mid-batch', delayMs = 0): Promise<Worker> => {
       const worker = spawnWorker('../../transport/workers/event-consumer-worker.ts', [AMQP_URL, POSTGRES_URL, schema, topic, table, name, mode, String(delayMs)]);
       workers.push(worker);
       await worker.ready;
@@ -107,6 +107,41 @@ describe.skipIf(skip)(`EventConsumer processes on RabbitMQ + PostgreSQL${skip ? 
     const crashed = all.filter((r) => r.worker === 'crashing').length;
     expect(crashed).toBeGreaterThanOrEqual(committedBeforeCrash.length);
     expect(next.status().handled).toBe(ids.length - crashed);
+    expect(all.filter((r) => r.worker === 'next')).toHaveLength(ids.length - crashed);
+  }, 120_000);
+
+  it('a consumer SIGKILLed in the middle of a batch\'s transaction: none of that batch is written, all of it comes again, and each effect exists once (counted)', async () => {
+    const { store, broker, topic, table, rows, start } = await setUp();
+    const crashing = await start('crashing', 'kill-mid-batch', 1);
+    const exited = new Promise((resolve) => crashing.child.once('exit', (_code, signal) => resolve(signal)));
+    const ids = await publishStreams(broker, topic, 5, 8);
+    expect(await exited).toBe('SIGKILL');
+    // It died at a handler that ran in the same transaction as at least one before it: mid-batch.
+    const [, inTx, inKilledTx] = /killing (\d+) (\S+)/.exec(crashing.output())!;
+    expect(Number(inTx)).toBeGreaterThanOrEqual(2);
+    const killedTx = inKilledTx!.split(',');
+    const committedBeforeCrash = await rows();
+    expect(committedBeforeCrash.every((r) => r.worker === 'crashing')).toBe(true);
+    expect(committedBeforeCrash.length).toBeLessThan(ids.length);
+
+    const next = await new EventConsumer({
+      name: 'inventory',
+      broker,
+      topic,
+      store,
+      handler: async (event, context) => {
+        await context.sql!.query(`INSERT INTO ${table} (event_id, stream_id, stream_version, worker) VALUES ($1, $2, $3, 'next')`, [event.id, event.streamId, event.streamVersion]);
+      },
+    }).start();
+    cleanups.push(() => next.stop());
+    await vi.waitFor(async () => expect((await rows()).length).toBe(ids.length), { timeout: 60_000, interval: 50 });
+    const all = await rows();
+    expectOnceInOrder(all, ids, 5, 8);
+    const crashed = all.filter((r) => r.worker === 'crashing').length;
+    // Nothing of the killed transaction landed (another lane's COMMIT in flight at the kill may have).
+    expect(all.filter((r) => killedTx.includes(r.event_id)).map((r) => r.worker)).toEqual(killedTx.map(() => 'next'));
+    expect(crashed).toBeGreaterThanOrEqual(committedBeforeCrash.length);
+    await vi.waitFor(() => expect(next.status().handled).toBe(ids.length - crashed), { timeout: 60_000, interval: 50 });
     expect(all.filter((r) => r.worker === 'next')).toHaveLength(ids.length - crashed);
   }, 120_000);
 

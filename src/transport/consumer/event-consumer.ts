@@ -312,7 +312,7 @@ export class EventConsumer {
         store,
         this.name,
         run.map((r) => r.item),
-        { held: (tx, keys) => sequenced.check(tx, keys), park: (tx, item) => sequenced.park(tx, run.find((r) => r.item === item)!.received) },
+        { admit: (tx, messages) => sequenced.admit(tx, this.name, messages), park: (tx, item) => sequenced.park(tx, run.find((r) => r.item === item)!.received) },
         (item, writes, sql) => {
           const delivery = run.find((r) => r.item === item)!.delivery;
           return this.options.handler(item.event, new ConsumerHandlerContext(store, this.name, delivery, writes, sql));

@@ -25,15 +25,18 @@ export interface BatchHandling {
 
 /** The work done in the batch's transaction around the handlers. */
 export interface BatchSteps {
-  /** First in the transaction, once for the batch: the keys whose messages are set aside (parked) instead of handled. */
-  held(tx: ConsumerTx, keys: string[]): Promise<Set<string>>;
+  /**
+   * First in the transaction, once for the batch: the keys whose messages are set aside (parked)
+   * instead of handled, and the inbox rows of the others (the ids recorded now).
+   */
+  admit(tx: ConsumerTx, messages: Array<{ id: string; key: string }>): Promise<{ held: Set<string>; recorded: Set<string> }>;
   /** Sets a message of a held key aside, in the transaction. */
   park(tx: ConsumerTx, item: BatchItem): Promise<void>;
 }
 
 /**
  * Handles a batch of messages (one partition's, in order) in one consumer transaction: the held
- * keys read once for them all, the inbox rows written in one statement, then per message its
+ * keys read and the inbox rows written in one statement for them all, then per message its
  * handler under a savepoint taken only when the handler writes (`LazySavepoint`). The first handler that throws has its own
  * writes undone, and the transaction commits the messages before it; the ones after it are left
  * for the caller (they must not overtake it). A transaction ends early once its handlers took
@@ -60,12 +63,11 @@ export async function handleBatchInInbox(
       const outcomes: InboxHandling[] = [];
       result = { outcomes };
       appends = new TransactionAppends(store, consumer, tx.sql);
-      const held = await steps.held(tx, items.map((item) => item.key));
-      // The inbox rows of the batch in one statement; those of a failed handler and of the
-      // messages after it are removed again before the commit (they are not handled here).
-      const recorded = await tx.recordInboxes(
-        consumer,
-        items.filter((item) => !held.has(item.key)).map((item) => item.messageId),
+      // The held keys and the inbox rows of the batch in one statement; the rows of a failed
+      // handler and of the messages after it are removed again before the commit (not handled here).
+      const { held, recorded } = await steps.admit(
+        tx,
+        items.map((item) => ({ id: item.messageId, key: item.key })),
       );
       const forgetFrom = async (from: number): Promise<void> => {
         for (const item of items.slice(from)) if (recorded.has(item.messageId)) await tx.forgetInbox(consumer, item.messageId);
