@@ -13,6 +13,9 @@ import { eventToMessage } from '../message-envelope.js';
  * one whose drain failed and is being retried (`'retrying'`), or one parked behind either in its
  * key's order (`'parked'`). Without a store, and for a message that is no factum event, the
  * broker's dead letters are listed with status `'dead'`.
+ *
+ * @example
+ * for (const letter of await consumer.deadLetters()) console.log(letter.key, letter.status, letter.message.id, letter.error)
  */
 export interface EventConsumerDeadLetter extends BrokerDeadLetter {
   status: 'dead' | 'retrying' | 'parked';

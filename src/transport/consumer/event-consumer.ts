@@ -178,6 +178,8 @@ export class EventConsumer {
 
   /** Takes no new message, lets the handlers in flight finish (commit and ack), then resolves. */
   async stop(): Promise<void> {
+    // A consumer that only drained dead letters (never started) may have a retry armed.
+    this.sequenced?.stop();
     if (!this.consumer) return;
     this.state = 'stopping';
     const consumer = this.consumer;
