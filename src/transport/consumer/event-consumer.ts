@@ -383,7 +383,13 @@ export class EventConsumer {
 
   /** Records a message that failed for good as its key's dead letter (or parks it), then acks it. */
   private async setAside(delivery: Delivery, sequenced: ConsumerDeadLetters, received: RecordedEvent, error: unknown): Promise<void> {
-    const outcome = await sequenced.setAside(received, error, delivery.attempt);
+    let outcome: 'dead' | 'parked';
+    try {
+      outcome = await sequenced.setAside(received, error, delivery.attempt);
+    } catch (storeError) {
+      // The store cannot take it now: back to the broker for later (its key waits behind it), not spun on.
+      return this.failed(delivery, storeError, retryDelays(this.options.retry).at(-1) ?? 1000);
+    }
     await delivery.ack();
     if (outcome === 'parked') {
       this.counts.parked++;
