@@ -96,4 +96,5 @@ export { byCategory, type RelayRoute } from './transport/relay/relay-route.js';
 export { RELAY_RETRY_POLICY, type RelayPublishStats } from './transport/relay/relay-publisher.js';
 export { EventConsumer, type EventConsumerOptions, type EventConsumerStatus, type EventConsumerFailure, type EventConsumerHandler } from './transport/consumer/event-consumer.js';
 export type { EventConsumerContext } from './transport/consumer/event-consumer-context.js';
+export type { EventConsumerDeadLetter } from './transport/consumer/consumer-dead-letters.js';
 export { readMessageEvent } from './transport/consumer/read-message-event.js';
