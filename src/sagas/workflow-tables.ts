@@ -1,0 +1,70 @@
+import type { EventStore } from '../core/event-store.js';
+import type { JsonValue } from '../core/message.js';
+import type { SqlQueryable } from '../core/sql-queryable.js';
+import { sqlAccess } from '../store/sql-access.js';
+import { ServiceKey, storeServices } from '../store/store-services.js';
+import { MemoryWorkflowTables } from './memory-workflow-tables.js';
+import { SqlWorkflowTables } from './sql-workflow-tables.js';
+
+/** A pending durable timer (a row of `workflow_timers`). */
+export interface WorkflowTimer {
+  workflow: string;
+  instanceId: string;
+  timer: string;
+  dueAt: Date;
+  /** The `sourceId` of its `TimerFired` input (see `timerFireId`). */
+  fireId: string;
+  payload?: JsonValue;
+}
+
+/** A workflow instance as operators list it (a row of `workflow_instances`). */
+export interface WorkflowInstanceRow {
+  workflow: string;
+  instanceId: string;
+  status: 'running' | 'completed';
+  /** The version of its log. */
+  version: number;
+  startedAt: Date;
+  updatedAt: Date;
+}
+
+/**
+ * The writes of one transaction: on SQL stores statements on its session, on the memory store
+ * a batch applied by `end(true)` (and dropped by `end(false)`).
+ */
+export interface WorkflowTableWrites {
+  scheduleTimer(timer: WorkflowTimer): Promise<void>;
+  cancelTimer(workflow: string, instanceId: string, timer: string): Promise<void>;
+  saveInstance(row: Omit<WorkflowInstanceRow, 'startedAt' | 'updatedAt'>): Promise<void>;
+  /** The earliest timer due at `now`, held for this transaction (SQL: `FOR UPDATE SKIP LOCKED`, so other services pass it by). */
+  claimDueTimer(workflow: string, now: Date): Promise<WorkflowTimer | undefined>;
+  /** Deletes the claimed row, unless the firing rescheduled the same timer (its `fireId` differs then). */
+  deleteTimer(timer: WorkflowTimer): Promise<void>;
+  /** The transaction ended: committed or rolled back. */
+  end(committed: boolean): void;
+}
+
+/** The tables of the workflows beside the log (migrations/006-workflow-tables.ts), or their memory equivalent. */
+export interface WorkflowTables {
+  writes(sql: SqlQueryable | undefined): WorkflowTableWrites;
+  /** When the earliest pending timer of `workflow` is due. */
+  nextDueAt(workflow: string): Promise<Date | undefined>;
+  timers(workflow: string, options?: { instanceId?: string; limit?: number }): Promise<WorkflowTimer[]>;
+  instances(workflow: string, options?: { status?: WorkflowInstanceRow['status']; limit?: number }): Promise<WorkflowInstanceRow[]>;
+  instance(workflow: string, instanceId: string): Promise<WorkflowInstanceRow | undefined>;
+}
+
+const MEMORY_TABLES = new ServiceKey<MemoryWorkflowTables>('sagas.memoryTables');
+
+/**
+ * The workflow tables of a store: SQL tables on a store with the `sql` capability, otherwise one
+ * set of maps per store (shared by every registry wrapper around it).
+ *
+ * @example
+ * const next = await workflowTablesFor(store).nextDueAt('checkout')
+ */
+export function workflowTablesFor(store: EventStore): WorkflowTables {
+  const sql = sqlAccess(store);
+  if (sql) return new SqlWorkflowTables(sql.client, sql.names);
+  return storeServices(store).get(MEMORY_TABLES, () => new MemoryWorkflowTables());
+}
