@@ -1,7 +1,12 @@
 import type { EventShape, JsonValue, RecordedEvent } from '../core/message.js';
 import type { Workflow, WorkflowInput } from './workflow.js';
 
-/** The stream that is a workflow instance's log. */
+/**
+ * The stream that is a workflow instance's log.
+ *
+ * @example
+ * workflowStreamId('checkout', '42') // 'workflow-checkout-42'
+ */
 export function workflowStreamId(workflow: string, instanceId: string): string {
   return `workflow-${workflow}-${instanceId}`;
 }
@@ -9,6 +14,9 @@ export function workflowStreamId(workflow: string, instanceId: string): string {
 /**
  * The types of a workflow log's events. Inputs are wrapped (`WorkflowInputAccepted`), never
  * copied under their own type: a copy would be an input of the same workflow again.
+ *
+ * @example
+ * new Subscription(store, { name: 'sent-commands', filter: { types: [WORKFLOW_LOG_TYPES.commandIssued] }, handler })
  */
 export const WORKFLOW_LOG_TYPES = {
   inputAccepted: 'WorkflowInputAccepted',
@@ -51,7 +59,12 @@ export interface FoldedInstance<State> {
   timers: Map<string, LoggedTimer>;
 }
 
-/** The firing id of a timer scheduled at `version` of a log. */
+/**
+ * The firing id of a timer scheduled at `version` of a log.
+ *
+ * @example
+ * timerFireId('payment', 3) // 'timer:payment@3'
+ */
 export function timerFireId(timer: string, version: number): string {
   return `timer:${timer}@${version}`;
 }
@@ -59,6 +72,10 @@ export function timerFireId(timer: string, version: number): string {
 /**
  * State = the fold of the log: `evolve` over the accepted inputs, and the runner's own
  * bookkeeping (completion, pending timers, the dedupe set) over everything.
+ *
+ * @example
+ * const { events } = await store.loadStream(workflowStreamId('checkout', '42'))
+ * const { state, status, timers } = foldWorkflowLog(checkout, events)
  */
 export function foldWorkflowLog<State, I extends EventShape>(workflow: Workflow<State, I, any, any>, events: Iterable<RecordedEvent>): FoldedInstance<State> {
   const folded: FoldedInstance<State> = { state: workflow.initialState(), version: 0, status: 'running', inputs: 0, accepted: new Set(), timers: new Map() };
