@@ -3,12 +3,13 @@ import type { EventStore } from '../core/event-store.js';
 import type { EventShape, RecordedEvent, RecordedOf } from '../core/message.js';
 import type { RetryPolicy } from '../core/retry-policy.js';
 import type { SqlQueryable } from '../core/sql-queryable.js';
+import { sleep } from '../core/sleep.js';
 import { Subscription, type HandlerContext, type SubscriptionStatus } from '../consumers/subscription.js';
 import { acceptInput, type CommandIssuedData } from './accept-input.js';
 import { TimerService, type TimerServiceStatus } from './timer-service.js';
 import type { Workflow, WorkflowInput, WorkflowMessage } from './workflow.js';
 import { WORKFLOW_LOG_TYPES, workflowStreamId } from './workflow-log.js';
-import { WorkflowQueries } from './workflow-queries.js';
+import { WorkflowQueries, type WorkflowInstanceDetails } from './workflow-queries.js';
 import { workflowTablesFor, type WorkflowTables } from './workflow-tables.js';
 
 /** What a command handler gets beside the command. */
@@ -170,6 +171,23 @@ export class WorkflowRunner<S, I extends EventShape, C extends EventShape, E ext
     await this.inputs.waitFor(position, options);
     // The logs' appends of those inputs committed before the checkpoint passed them: they are below the head now.
     if (this.commands) await this.commands.waitFor(await this.store.headPosition(), { timeoutMs: Math.max(1, deadline - Date.now()) });
+  }
+
+  /**
+   * Resolves with the instance once it has completed (looked up every 20 ms: for tests, examples
+   * and scripts, not for hot paths). Rejects with `WAIT_TIMEOUT` after `timeoutMs` (5 s by default).
+   */
+  async waitForCompletion(instanceId: string, options: { timeoutMs?: number } = {}): Promise<WorkflowInstanceDetails<S>> {
+    const timeoutMs = options.timeoutMs ?? 5000;
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const instance = await this.queries.instance(instanceId);
+      if (instance?.status === 'completed') return instance;
+      if (Date.now() > deadline) {
+        throw new FactumError('WAIT_TIMEOUT', `Workflow "${this.name}" instance "${instanceId}" did not complete within ${timeoutMs} ms`, { details: { instanceId, timeoutMs, status: instance?.status ?? 'none' } });
+      }
+      await sleep(20);
+    }
   }
 
   /** Fires the timers due now (also done by the running timer service); resolves to how many fired. */
