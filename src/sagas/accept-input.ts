@@ -37,7 +37,7 @@ const CONFLICT_RETRIES: RetryPolicy = { immediateRetries: 3, backoffRetries: 8, 
  * Takes one input into an instance: loads its log through `store` (a handler's view, so the
  * transaction's own appends count), absorbs an input it accepted before, decides, and appends
  * the input and the outputs to the log with optimistic concurrency (a lost race reloads and
- * decides again); then, in the same transaction, the timer rows, the instance row and the
+ * decides again; with pending timers, their rows are locked first, see `lockTimers`); then, in the same transaction, the timer rows, the instance row and the
  * events for other streams.
  *
  * @example
@@ -49,9 +49,11 @@ export async function acceptInput<S, I extends EventShape, C extends EventShape,
   tables: WorkflowTableWrites,
   instanceId: string,
   incoming: IncomingInput<I>,
+  options: { lockTimers?: boolean } = {},
 ): Promise<AcceptOutcome> {
   const streamId = workflowStreamId(workflow.name, instanceId);
   const delays = retryDelays(CONFLICT_RETRIES);
+  let locked = options.lockTimers === false;
   for (let conflicts = 0; ; conflicts++) {
     const log: RecordedEvent[] = [];
     for await (const event of store.readStream(streamId)) log.push(event);
@@ -60,6 +62,10 @@ export async function acceptInput<S, I extends EventShape, C extends EventShape,
     if (folded.status === 'completed') return { outcome: 'completed', version: folded.version, conflicts };
     const outputs = workflow.decide(incoming.input, folded.state);
     const planned = plan(streamId, folded.version, folded.timers, incoming, outputs);
+    if (!locked && folded.timers.size > 0) {
+      await tables.lockTimers(workflow.name, instanceId);
+      locked = true;
+    }
     try {
       await store.append(streamId, planned.log, { expectedVersion: folded.version === 0 ? 'no_stream' : folded.version });
     } catch (error) {

@@ -68,6 +68,8 @@ class MemoryWorkflowWrites implements WorkflowTableWrites {
     });
   }
 
+  async lockTimers(): Promise<void> {}
+
   async claimDueTimer(workflow: string, now: Date): Promise<WorkflowTimer | undefined> {
     let due: WorkflowTimer | undefined;
     for (const [k, t] of this.tables.timerRows) {

@@ -88,6 +88,10 @@ class SqlWorkflowWrites implements WorkflowTableWrites {
     );
   }
 
+  async lockTimers(workflow: string, instanceId: string): Promise<void> {
+    await this.sql.query(`SELECT 1 FROM ${this.names.s}workflow_timers WHERE workflow = $1 AND instance_id = $2 FOR UPDATE`, [workflow, instanceId]);
+  }
+
   async claimDueTimer(workflow: string, now: Date): Promise<WorkflowTimer | undefined> {
     // SKIP LOCKED: a timer another service is firing is passed by, never fired twice nor waited for.
     const { rows } = await this.sql.query<TimerRow>(

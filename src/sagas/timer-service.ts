@@ -138,7 +138,9 @@ export class TimerService {
           data: { timer: timer.timer, dueAt: timer.dueAt.toISOString(), firedAt: firedAt.toISOString(), latenessMs: Math.max(0, firedAt.getTime() - timer.dueAt.getTime()), ...(timer.payload !== undefined ? { payload: timer.payload } : {}) },
         };
         try {
-          await acceptInput(this.workflow as Workflow<unknown, EventShape>, handlerStoreView(this.store, attempt), writes, timer.instanceId, { sourceId: timer.fireId, input, at: firedAt });
+          // Not `lockTimers`: this service holds its own row; waiting for the instance's others could
+          // deadlock with a second service firing one of them. A runner locks them before it appends.
+          await acceptInput(this.workflow as Workflow<unknown, EventShape>, handlerStoreView(this.store, attempt), writes, timer.instanceId, { sourceId: timer.fireId, input, at: firedAt }, { lockTimers: false });
           await attempt.succeeded();
         } catch (error) {
           await attempt.failed();

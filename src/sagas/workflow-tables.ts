@@ -36,6 +36,12 @@ export interface WorkflowTableWrites {
   scheduleTimer(timer: WorkflowTimer): Promise<void>;
   cancelTimer(workflow: string, instanceId: string, timer: string): Promise<void>;
   saveInstance(row: Omit<WorkflowInstanceRow, 'startedAt' | 'updatedAt'>): Promise<void>;
+  /**
+   * Locks the instance's timer rows for this transaction (SQL: `FOR UPDATE`; memory: nothing).
+   * Taken before the log append, it puts a runner behind a timer service that is firing one of
+   * them, in the same order (timer row, then log) the service takes them: no deadlock between the two.
+   */
+  lockTimers(workflow: string, instanceId: string): Promise<void>;
   /** The earliest timer due at `now`, held for this transaction (SQL: `FOR UPDATE SKIP LOCKED`, so other services pass it by). */
   claimDueTimer(workflow: string, now: Date): Promise<WorkflowTimer | undefined>;
   /** Deletes the claimed row, unless the firing rescheduled the same timer (its `fireId` differs then). */
