@@ -89,7 +89,8 @@ export class TimerService {
   /** Fires every timer due now, one transaction each; resolves to how many fired. */
   async fireDue(now: () => Date = () => new Date()): Promise<number> {
     let fired = 0;
-    while (!this.stopping || this.loop === undefined) {
+    // The running loop gives up at `stop()`; a call from outside (no loop) fires all that is due.
+    while (!(this.stopping && this.loop)) {
       const timer = await this.fireOne(now());
       if (!timer) break;
       fired++;

@@ -49,6 +49,11 @@ export interface WorkflowRunnerOptions<C extends EventShape> {
   timers?: boolean;
   /** Only the inputs (and commands) of streams in this partition: several runners, one partition each, in parallel. */
   partition?: { index: number; count: number };
+  /**
+   * Where the inputs begin when the runner has no checkpoint yet: `'start'` (default: every
+   * past input of the declared types is taken in) or `'end'` (only inputs appended from now on).
+   */
+  from?: 'start' | 'end';
   /** For inputs and for commands. */
   retry?: RetryPolicy;
   /** Fallback polling of the subscriptions and the longest sleep of the timers; 1,000 ms by default. */
@@ -114,7 +119,7 @@ export class WorkflowRunner<S, I extends EventShape, C extends EventShape, E ext
       ...(part ? { partition: part } : {}),
     };
     const named = (name: string) => ({ name, ...(part ? { checkpointName: `${name}#${part.index}/${part.count}` } : {}) });
-    this.inputs = new Subscription(store, { ...named(`workflow:${workflow.name}`), ...shared, filter: { types: [...workflow.inputs] }, handler: (event, context) => this.accept(event, context) });
+    this.inputs = new Subscription(store, { ...named(`workflow:${workflow.name}`), ...shared, ...(options.from ? { from: options.from } : {}), filter: { types: [...workflow.inputs] }, handler: (event, context) => this.accept(event, context) });
     if (options.handlers) {
       const prefix = workflowStreamId(workflow.name, '');
       this.commands = new Subscription(store, {
