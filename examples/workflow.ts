@@ -1,7 +1,7 @@
 import { cancel, complete, defineWorkflow, openEventStore, schedule, send, WorkflowRunner } from 'factum';
 import { timerFired, WorkflowSpecification } from 'factum/testing';
 
-type Input = { type: 'OrderPlaced'; data: { orderId: string; amount: number } } | { type: 'CardCharged'; data: { orderId: string } };
+type Input = { type: 'OrderPlaced'; data: { orderId: string; amount: number; payWithinMs: number } } | { type: 'CardCharged'; data: { orderId: string } };
 type Command = { type: 'ChargeCard'; data: { orderId: string; amount: number } };
 
 // A decider over messages: inputs in; commands, timers and completion out. `decide` is pure.
@@ -12,7 +12,10 @@ const checkout = defineWorkflow<{ orderId?: string }, Input, Command>({
   initialState: () => ({}),
   evolve: (state, input) => (input.type === 'OrderPlaced' ? { orderId: input.data.orderId } : state),
   decide: (input, state) => {
-    if (input.type === 'OrderPlaced') return [send({ type: 'ChargeCard', data: input.data }), schedule('payment', { afterMs: 50 })];
+    if (input.type === 'OrderPlaced') {
+      const { orderId, amount, payWithinMs } = input.data;
+      return [send({ type: 'ChargeCard', data: { orderId, amount } }), schedule('payment', { afterMs: payWithinMs })];
+    }
     if (input.type === 'CardCharged') return [cancel('payment'), complete('paid')];
     return [complete(`expired (${state.orderId} was never charged)`)]; // the durable timer fired
   },
@@ -31,8 +34,8 @@ const runner = await new WorkflowRunner(store, checkout, {
   },
 }).start();
 
-await store.append('order-1', [{ type: 'OrderPlaced', data: { orderId: '1', amount: 40 } }]);
-await store.append('order-2', [{ type: 'OrderPlaced', data: { orderId: '2', amount: 500 } }]);
+await store.append('order-1', [{ type: 'OrderPlaced', data: { orderId: '1', amount: 40, payWithinMs: 60_000 } }]);
+await store.append('order-2', [{ type: 'OrderPlaced', data: { orderId: '2', amount: 500, payWithinMs: 50 } }]);
 const paid = await runner.waitForCompletion('1');
 console.log(`1: ${String(paid.result)}; log: ${paid.log.map((e) => e.type.replace('Workflow', '')).join(', ')}`);
 console.log(`2: ${String((await runner.waitForCompletion('2')).result)}`);
@@ -41,4 +44,4 @@ await runner.stop();
 
 // In a test, with no store:
 const spec = WorkflowSpecification.for(checkout);
-spec.given([{ type: 'OrderPlaced', data: { orderId: '3', amount: 1 } }]).when(timerFired('payment')).then([complete('expired (3 was never charged)')]);
+spec.given([{ type: 'OrderPlaced', data: { orderId: '3', amount: 1, payWithinMs: 10 } }]).when(timerFired('payment')).then([complete('expired (3 was never charged)')]);

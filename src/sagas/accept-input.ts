@@ -49,7 +49,7 @@ export async function acceptInput<S, I extends EventShape, C extends EventShape,
   tables: WorkflowTableWrites,
   instanceId: string,
   incoming: IncomingInput<I>,
-  options: { lockTimers?: boolean } = {},
+  options: { lockTimers?: boolean; retryConflicts?: boolean } = {},
 ): Promise<AcceptOutcome> {
   const streamId = workflowStreamId(workflow.name, instanceId);
   const delays = retryDelays(CONFLICT_RETRIES);
@@ -69,7 +69,9 @@ export async function acceptInput<S, I extends EventShape, C extends EventShape,
     try {
       await store.append(streamId, planned.log, { expectedVersion: folded.version === 0 ? 'no_stream' : folded.version });
     } catch (error) {
-      if (!isConcurrencyError(error) || conflicts >= delays.length) throw error;
+      // Without a SQL session (the memory store) a refused append fails the handler's whole draft:
+      // the subscription's retry then decides again, on a fresh one.
+      if (!isConcurrencyError(error) || options.retryConflicts === false || conflicts >= delays.length) throw error;
       await sleep(delays[conflicts]!);
       continue;
     }

@@ -1,4 +1,4 @@
-import type { WorkflowInstanceRow, WorkflowTables, WorkflowTableWrites, WorkflowTimer } from './workflow-tables.js';
+import type { TimerSignal, WorkflowInstanceRow, WorkflowTables, WorkflowTableWrites, WorkflowTimer } from './workflow-tables.js';
 
 const key = (workflow: string, instanceId: string, timer = ''): string => `${workflow}\u0000${instanceId}\u0000${timer}`;
 
@@ -11,6 +11,8 @@ export class MemoryWorkflowTables implements WorkflowTables {
   readonly timerRows = new Map<string, WorkflowTimer>();
   readonly instanceRows = new Map<string, WorkflowInstanceRow>();
   readonly claimed = new Set<string>();
+
+  constructor(readonly signal: TimerSignal) {}
 
   writes(): WorkflowTableWrites {
     return new MemoryWorkflowWrites(this);
@@ -47,10 +49,12 @@ export class MemoryWorkflowTables implements WorkflowTables {
 class MemoryWorkflowWrites implements WorkflowTableWrites {
   private readonly ops: Array<() => void> = [];
   private readonly held: string[] = [];
+  private scheduled = false;
 
   constructor(private readonly tables: MemoryWorkflowTables) {}
 
   async scheduleTimer(timer: WorkflowTimer): Promise<void> {
+    this.scheduled = true;
     this.ops.push(() => this.tables.timerRows.set(key(timer.workflow, timer.instanceId, timer.timer), { ...timer }));
   }
 
@@ -94,5 +98,7 @@ class MemoryWorkflowWrites implements WorkflowTableWrites {
     if (committed) for (const op of this.ops.splice(0)) op();
     this.ops.length = 0;
     for (const k of this.held.splice(0)) this.tables.claimed.delete(k);
+    if (committed && this.scheduled) this.tables.signal.fire();
+    this.scheduled = false;
   }
 }

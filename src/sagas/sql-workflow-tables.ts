@@ -1,6 +1,6 @@
 import type { JsonValue } from '../core/message.js';
 import type { SqlClient, SqlNames, SqlQueryable } from '../store/sql-access.js';
-import type { WorkflowInstanceRow, WorkflowTables, WorkflowTableWrites, WorkflowTimer } from './workflow-tables.js';
+import type { TimerSignal, WorkflowInstanceRow, WorkflowTables, WorkflowTableWrites, WorkflowTimer } from './workflow-tables.js';
 
 interface TimerRow {
   workflow: string;
@@ -27,10 +27,11 @@ export class SqlWorkflowTables implements WorkflowTables {
   constructor(
     private readonly client: SqlClient,
     private readonly names: SqlNames,
+    private readonly signal: TimerSignal,
   ) {}
 
   writes(sql: SqlQueryable | undefined): WorkflowTableWrites {
-    return new SqlWorkflowWrites(sql ?? this.client, this.names);
+    return new SqlWorkflowWrites(sql ?? this.client, this.names, this.signal);
   }
 
   async nextDueAt(workflow: string): Promise<Date | undefined> {
@@ -62,12 +63,16 @@ export class SqlWorkflowTables implements WorkflowTables {
 }
 
 class SqlWorkflowWrites implements WorkflowTableWrites {
+  private scheduled = false;
+
   constructor(
     private readonly sql: SqlQueryable,
     private readonly names: SqlNames,
+    private readonly signal: TimerSignal,
   ) {}
 
   async scheduleTimer(t: WorkflowTimer): Promise<void> {
+    this.scheduled = true;
     await this.sql.query(
       `INSERT INTO ${this.names.s}workflow_timers (${TIMER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6::jsonb)
        ON CONFLICT (workflow, instance_id, timer) DO UPDATE SET due_at = excluded.due_at, fire_id = excluded.fire_id, payload = excluded.payload, scheduled_at = now()`,
@@ -106,7 +111,10 @@ class SqlWorkflowWrites implements WorkflowTableWrites {
     await this.sql.query(`DELETE FROM ${this.names.s}workflow_timers WHERE workflow = $1 AND instance_id = $2 AND timer = $3 AND fire_id = $4`, [t.workflow, t.instanceId, t.timer, t.fireId]);
   }
 
-  end(): void {}
+  end(committed: boolean): void {
+    if (committed && this.scheduled) this.signal.fire();
+    this.scheduled = false;
+  }
 }
 
 function toTimer(row: TimerRow): WorkflowTimer {

@@ -7,7 +7,7 @@ import { handlerStoreView } from '../consumers/handler-store-view.js';
 import { Sleeper } from '../consumers/mutex.js';
 import { acceptInput } from './accept-input.js';
 import type { TimerFired, Workflow } from './workflow.js';
-import { workflowTablesFor, type WorkflowTables, type WorkflowTimer } from './workflow-tables.js';
+import { timerSignalFor, workflowTablesFor, type WorkflowTables, type WorkflowTimer } from './workflow-tables.js';
 
 /** Options of `TimerService`. */
 export interface TimerServiceOptions {
@@ -35,8 +35,9 @@ export interface TimerServiceStatus {
  * the work and never fire one timer twice), takes the `TimerFired` input into the instance's log
  * like any input (deciding, appending, scheduling), and deletes the row. A timer that fell due
  * while no service ran fires at the next start, late, with its lateness in the input and the
- * status. Between firings it sleeps until the earliest due time, woken by appends (of this
- * process, and of others through LISTEN on PostgreSQL), since every new timer comes with one.
+ * status. Between firings it sleeps until the earliest due time, woken when a timer is
+ * scheduled in this process (after its commit) and by appends (of others through LISTEN on
+ * PostgreSQL), since every new timer comes with one.
  *
  * @example
  * const timers = new TimerService(store, checkout)
@@ -52,6 +53,7 @@ export class TimerService {
   private stopping = false;
   private loop?: Promise<void>;
   private offSignal?: () => Promise<void>;
+  private offTimers?: () => void;
 
   constructor(
     readonly store: EventStore,
@@ -66,6 +68,7 @@ export class TimerService {
     if (this.loop) return this;
     this.stopping = false;
     this.offSignal = await AppendSignal.of(this.store).subscribe(() => this.sleeper.wake());
+    this.offTimers = timerSignalFor(this.store).subscribe(() => this.sleeper.wake());
     this.current.state = 'running';
     this.loop = this.run();
     return this;
@@ -79,6 +82,8 @@ export class TimerService {
     this.loop = undefined;
     await this.offSignal?.();
     this.offSignal = undefined;
+    this.offTimers?.();
+    this.offTimers = undefined;
     this.current.state = 'stopped';
   }
 
@@ -141,7 +146,7 @@ export class TimerService {
         try {
           // Not `lockTimers`: this service holds its own row; waiting for the instance's others could
           // deadlock with a second service firing one of them. A runner locks them before it appends.
-          await acceptInput(this.workflow as Workflow<unknown, EventShape>, handlerStoreView(this.store, attempt), writes, timer.instanceId, { sourceId: timer.fireId, input, at: firedAt }, { lockTimers: false });
+          await acceptInput(this.workflow as Workflow<unknown, EventShape>, handlerStoreView(this.store, attempt), writes, timer.instanceId, { sourceId: timer.fireId, input, at: firedAt }, { lockTimers: false, retryConflicts: tx.sql !== undefined });
           await attempt.succeeded();
         } catch (error) {
           await attempt.failed();

@@ -23,9 +23,10 @@ describe.skipIf(Boolean(skip))(`workflow runner crashes${skip ? ` (skipped: ${sk
     const kills = 5;
     try {
       await store.client.query(`CREATE TABLE ${s}received (command_id text PRIMARY KEY, order_id text NOT NULL, seen integer NOT NULL DEFAULT 1)`);
-      // Paid before the stock is reserved: each order completes when the answer to its command comes back.
+      // Paid before the stock is reserved: each order completes when the answer to its command comes back
+      // (its payment timer, an hour, never fires however slow a loaded machine makes this).
       for (let i = 0; i < orders; i++) {
-        await store.append(`shop-${i}`, [{ type: 'OrderPlaced', data: { orderId: String(i) } }]);
+        await store.append(`shop-${i}`, [{ type: 'OrderPlaced', data: { orderId: String(i), payWithinMs: 3_600_000 } }]);
         await store.append(`pay-${i}`, [{ type: 'PaymentReceived', data: { orderId: String(i) } }]);
       }
       const queries = new WorkflowQueries(store, orderWorkflow);

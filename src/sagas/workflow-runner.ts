@@ -212,7 +212,7 @@ export class WorkflowRunner<S, I extends EventShape, C extends EventShape, E ext
       input,
       at: event.recordedAt,
       source: { streamId: event.streamId, streamVersion: event.streamVersion, globalPosition: event.globalPosition.toString() },
-    });
+    }, { retryConflicts: context.sql !== undefined });
     this.counts.conflicts += result.conflicts;
     if (result.outcome === 'accepted') this.counts.accepted++;
     else if (result.outcome === 'duplicate') this.counts.duplicates++;

@@ -46,7 +46,7 @@ export interface WorkflowTableWrites {
   claimDueTimer(workflow: string, now: Date): Promise<WorkflowTimer | undefined>;
   /** Deletes the claimed row, unless the firing rescheduled the same timer (its `fireId` differs then). */
   deleteTimer(timer: WorkflowTimer): Promise<void>;
-  /** The transaction ended: committed or rolled back. */
+  /** The transaction ended: committed or rolled back (a committed schedule is told to the store's `TimerSignal`). */
   end(committed: boolean): void;
 }
 
@@ -60,7 +60,38 @@ export interface WorkflowTables {
   instance(workflow: string, instanceId: string): Promise<WorkflowInstanceRow | undefined>;
 }
 
+/**
+ * "A timer was scheduled" in this process, told after its transaction committed: the timer
+ * services of the store sleep until the earliest due time, and a new timer may be earlier.
+ * (Appends wake them too, from other processes by LISTEN, but an append's wake-up can come
+ * before the commit of the timer row that goes with it.)
+ */
+export class TimerSignal {
+  private readonly listeners = new Set<() => void>();
+
+  /** Calls `listener` after each commit that scheduled a timer, until the returned function is called. */
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  fire(): void {
+    for (const listener of this.listeners) listener();
+  }
+}
+
 const MEMORY_TABLES = new ServiceKey<MemoryWorkflowTables>('sagas.memoryTables');
+const TIMER_SIGNAL = new ServiceKey<TimerSignal>('sagas.timerSignal');
+
+/**
+ * The timer signal of a store, shared by every registry wrapper around it.
+ *
+ * @example
+ * const off = timerSignalFor(store).subscribe(() => sleeper.wake())
+ */
+export function timerSignalFor(store: EventStore): TimerSignal {
+  return storeServices(store).get(TIMER_SIGNAL, () => new TimerSignal());
+}
 
 /**
  * The workflow tables of a store: SQL tables on a store with the `sql` capability, otherwise one
@@ -71,6 +102,7 @@ const MEMORY_TABLES = new ServiceKey<MemoryWorkflowTables>('sagas.memoryTables')
  */
 export function workflowTablesFor(store: EventStore): WorkflowTables {
   const sql = sqlAccess(store);
-  if (sql) return new SqlWorkflowTables(sql.client, sql.names);
-  return storeServices(store).get(MEMORY_TABLES, () => new MemoryWorkflowTables());
+  const signal = timerSignalFor(store);
+  if (sql) return new SqlWorkflowTables(sql.client, sql.names, signal);
+  return storeServices(store).get(MEMORY_TABLES, () => new MemoryWorkflowTables(signal));
 }

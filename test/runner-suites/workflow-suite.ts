@@ -92,5 +92,29 @@ export function workflowSuite(stores: OnStoresOptions['stores']): void {
         await restarted.stop();
       }
     });
+
+    it('settles answers racing timers once per order, with conflicts decided again (the memory store too: no writer left blocked)', { timeout: 60_000 }, async () => {
+      const store = await on.open();
+      const errors: unknown[] = [];
+      const orders = 20;
+      const runner = await new WorkflowRunner(store, orderWorkflow, { handlers: stockHandlers(new Map()), pollIntervalMs: 50, onError: (e) => errors.push(e) }).start();
+      try {
+        for (let i = 0; i < orders; i++) {
+          await store.append(`shop-${i}`, [{ type: 'OrderPlaced', data: { orderId: String(i), payWithinMs: (i % 10) * 5 } }]);
+          await store.append(`pay-${i}`, [{ type: 'PaymentReceived', data: { orderId: String(i) } }]);
+        }
+        await eventually(async () => (await runner.queries.instances({ status: 'completed' })).length === orders, 30_000, 'every order settled');
+        for (let i = 0; i < orders; i++) {
+          const instance = (await runner.queries.instance(String(i)))!;
+          expect(instance.log.filter((e) => e.type === 'WorkflowCompleted')).toHaveLength(1);
+          expect(['paid', 'expired']).toContain(instance.result);
+        }
+        expect(await runner.queries.timers()).toEqual([]);
+        // A lost race is retried (on the memory store by the subscription, so it is heard here): never anything else.
+        expect(errors.filter((e) => (e as { code?: string }).code !== 'CONCURRENCY_CONFLICT')).toEqual([]);
+      } finally {
+        await runner.stop();
+      }
+    });
   }, { stores });
 }
