@@ -37,8 +37,8 @@ const CONFLICT_RETRIES: RetryPolicy = { immediateRetries: 3, backoffRetries: 8, 
  * Takes one input into an instance: loads its log through `store` (a handler's view, so the
  * transaction's own appends count), absorbs an input it accepted before, decides, and appends
  * the input and the outputs to the log with optimistic concurrency (a lost race reloads and
- * decides again; with pending timers, their rows are locked first, see `lockTimers`); then, in the same transaction, the timer rows, the instance row and the
- * events for other streams.
+ * decides again; with pending timers, their rows are locked first, see `lockTimers`); then,
+ * in the same transaction, the timer rows, the instance row and the events for other streams.
  *
  * @example
  * await acceptInput(workflow, context.store, workflowTablesFor(store).writes(context.sql), 'order-1', { sourceId: event.id, input, at: event.recordedAt })
