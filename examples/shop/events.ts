@@ -61,3 +61,20 @@ export const shipmentStream = (orderId: string): string => `shipment-${orderId}`
 
 /** The total of an order's lines, in cents. */
 export const totalOf = (lines: readonly Line[]): number => lines.reduce((sum, l) => sum + l.quantity * l.priceCents, 0);
+
+/** The category (the stream id's prefix) of each type's streams: across processes, the topic its events travel on. */
+export const CATEGORY_OF: Readonly<Record<ShopEventType, 'order' | 'payment' | 'inventory' | 'shipment'>> = {
+  OrderPlaced: 'order',
+  OrderCancelled: 'order',
+  OrderReadyToShip: 'order',
+  OrderConfirmed: 'order',
+  PaymentSucceeded: 'payment',
+  PaymentFailed: 'payment',
+  PaymentRefunded: 'payment',
+  StockRestocked: 'inventory',
+  InventoryReserved: 'inventory',
+  InsufficientStock: 'inventory',
+  StockReleased: 'inventory',
+  ReservationVoided: 'inventory',
+  OrderShipped: 'shipment',
+};

@@ -3,7 +3,7 @@
  * test and by the last lines `npm start` prints. Everything is checked against the log itself,
  * the source of truth; the read models are checked against a rebuild from it.
  */
-import type { EventStore, RecordedEvent } from '../../src/index.js';
+import type { EventStore, Projection, RecordedEvent } from '../../src/index.js';
 import type { Line } from './events.js';
 import { compareWithRebuild } from './read-models/rebuild-check.js';
 import { ASYNC_PROJECTIONS, INLINE_PROJECTIONS } from './shop.js';
@@ -59,8 +59,15 @@ function result(name: string, offenders: string[], checked: string): InvariantRe
   return { name, ok: offenders.length === 0, detail: offenders.length === 0 ? checked : `${offenders.length} offender(s): ${shown}` };
 }
 
-/** Checks every invariant of the shop against the whole log; call it once the flows have settled. */
-export async function checkInvariants(store: EventStore): Promise<InvariantResult[]> {
+/** Read models to compare with a rebuild from the log of the store that holds them. */
+export type ReadModelPlaces = ReadonlyArray<{ store: EventStore; projections: ReadonlyArray<{ projection: Projection; inline: boolean }> }>;
+
+/**
+ * Checks every invariant of the shop against the whole log; call it once the flows have settled.
+ * The read models are those of `store` unless `readModels` says where they live (across
+ * processes, each service keeps its own beside its log).
+ */
+export async function checkInvariants(store: EventStore, readModels?: ReadModelPlaces): Promise<InvariantResult[]> {
   const events: RecordedEvent[] = [];
   for await (const event of store.readAll({ categories: SHOP_CATEGORIES })) events.push(event);
   const facts = factsByOrder(events);
@@ -132,7 +139,9 @@ export async function checkInvariants(store: EventStore): Promise<InvariantResul
     ),
   );
 
-  const differences = await compareWithRebuild(store, [...ASYNC_PROJECTIONS.map((projection) => ({ projection, inline: false })), ...INLINE_PROJECTIONS.map((projection) => ({ projection, inline: true }))]);
+  const places = readModels ?? [{ store, projections: [...ASYNC_PROJECTIONS.map((projection) => ({ projection, inline: false })), ...INLINE_PROJECTIONS.map((projection) => ({ projection, inline: true }))] }];
+  const differences = [];
+  for (const place of places) differences.push(...(await compareWithRebuild(place.store, place.projections)));
   out.push(
     result(
       'the read models equal a rebuild from the log',

@@ -7,7 +7,7 @@ import { outcomes, printDeadLetters, printHistories, printInvariants, printLag, 
 import { startRun } from './run-log.js';
 import { Shop } from './shop.js';
 import { openShopStore, type ShopStoreConfig } from './store/open-shop-store.js';
-import { runWorkload, type WorkloadResult } from './workload.js';
+import { localCommands, runWorkload, type WorkloadResult } from './workload.js';
 
 export interface ShopRunConfig extends ShopStoreConfig {
   orders: number;
@@ -45,7 +45,7 @@ export async function runShop(config: ShopRunConfig): Promise<ShopRunResult> {
     print(`Run ${run}: placing ${config.orders} orders (seed ${config.seed}); a few cards are declined, stock runs short now and then, some customers cancel.`);
 
     const placing = performance.now();
-    const workload = await runWorkload(store, shop, { run, seed: config.seed, orders: config.orders });
+    const workload = await runWorkload(localCommands(store), shop, { run, seed: config.seed, orders: config.orders });
     const placed = seconds(placing);
     print(`  placed in ${placed.toFixed(1)} s, in waves of ten (each wave's flows settle before the next); waiting for the last ones…`);
     const settling = performance.now();

@@ -9,7 +9,7 @@
  * even across a crash. A snapshot is written only once that transaction committed: one of a
  * state that was rolled back would mislead every later load.
  */
-import { handleCommand, Subscription, type Decider, type EventStore, type NewEvent, type RecordedEvent, type SnapshotStore } from '../../src/index.js';
+import { handleCommand, Subscription, type Decider, type EventStore, type HandlerContext, type NewEvent, type RecordedEvent, type RetryPolicy, type SnapshotStore } from '../../src/index.js';
 import type { Recorded, ShopEvent, ShopEventType } from './events.js';
 
 /** Runs one command on behalf of the event that caused it. */
@@ -24,12 +24,36 @@ export interface ServiceDefinition {
   reactions: { [T in ShopEventType]?: Reaction<T> };
 }
 
+/** Short delays: in this demo a failure is a bug to show, not an outage to ride out. */
+export const REACTION_RETRY_POLICY: RetryPolicy = { immediateRetries: 2, backoffRetries: 2, initialDelayMs: 50 };
+
 export interface ServiceOptions {
   snapshots: SnapshotStore;
   /** Receives each snapshot write in flight (they run off the step's path), so that stopping can wait for them. */
   onSnapshot?: (written: Promise<boolean>) => void;
   /** Failed attempts (they are retried, then dead-lettered): counted for the report. */
   onError?: (error: unknown, event?: RecordedEvent) => void;
+}
+
+/**
+ * A service's reactions as one handler, for whatever delivers the events: a `Subscription` on
+ * the shared log (`startService`), or an `EventConsumer` per broker topic when each service runs
+ * in a process of its own (bus/service-process.ts). Both give a `HandlerContext` whose `store`
+ * appends in the transaction that also records the inbox row.
+ */
+export function reactionHandler(service: ServiceDefinition, options: ServiceOptions): (event: RecordedEvent, context: HandlerContext) => Promise<void> {
+  return async (event, context) => {
+    const snapshots = afterCommit(options.snapshots, context.committed);
+    const step: Step = async (streamId, command, decider) => {
+      const metadata = { correlationId: event.metadata.correlationId ?? event.streamId, causationId: event.id };
+      const result = await handleCommand(context.store, streamId, { ...(command as object), metadata } as typeof command, decider, { snapshots });
+      if (result.snapshot) options.onSnapshot?.(result.snapshot);
+    };
+    // Only the types the reactions are keyed by get here on a subscription (its filter); a broker
+    // topic carries all of its category's events, and the others are passed over.
+    const reaction = service.reactions[event.type as ShopEventType] as Reaction | undefined;
+    await reaction?.(event as Recorded, step);
+  };
 }
 
 /** Starts a service's subscription: from its checkpoint, so a restart continues where it stopped. */
@@ -40,21 +64,10 @@ export async function startService(store: EventStore, service: ServiceDefinition
     // A redelivered event (after a crash before the checkpoint moved) is recognised and skipped.
     inbox: true,
     batchSize: 20,
-    // Short delays: in this demo a failure is a bug to show, not an outage to ride out.
-    retry: { immediateRetries: 2, backoffRetries: 2, initialDelayMs: 50 },
+    retry: REACTION_RETRY_POLICY,
     pollIntervalMs: 250,
     ...(options.onError ? { onError: options.onError } : {}),
-    handler: async (event, context) => {
-      const snapshots = afterCommit(options.snapshots, context.committed);
-      const step: Step = async (streamId, command, decider) => {
-        const metadata = { correlationId: event.metadata.correlationId ?? event.streamId, causationId: event.id };
-        const result = await handleCommand(context.store, streamId, { ...(command as object), metadata } as typeof command, decider, { snapshots });
-        if (result.snapshot) options.onSnapshot?.(result.snapshot);
-      };
-      // The subscription's filter lets through only the types the reactions are keyed by.
-      const reaction = service.reactions[event.type as ShopEventType] as Reaction | undefined;
-      await reaction?.(event as Recorded, step);
-    },
+    handler: reactionHandler(service, options),
   });
   return subscription.start();
 }

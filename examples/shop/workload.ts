@@ -85,35 +85,73 @@ export function planOrders(options: WorkloadOptions): PlannedOrder[] {
   });
 }
 
-export async function runWorkload(store: EventStore, flow: WorkloadFlow, options: WorkloadOptions): Promise<WorkloadResult> {
+/** What a customer's cancellation came to. */
+export type CancelOutcome = 'accepted' | 'too-late' | 'already-cancelled';
+
+/**
+ * The commands of the customers and of the purchasing clerk, and the one read the clerk makes.
+ * In one process they run on the shared store (`localCommands`); across processes each goes to
+ * the service that owns it (Orders or Inventory), which runs `localCommands` on its own store.
+ */
+export interface ShopCommands {
+  /** True once the warehouse has had its first deliveries. */
+  stocked(warehouse: Warehouse): Promise<boolean>;
+  restock(warehouse: Warehouse, sku: string, quantity: number, commandId: string): Promise<void>;
+  placeOrder(order: { orderId: string; customer: string; warehouse: Warehouse; lines: Line[]; card: string }): Promise<void>;
+  cancelOrder(orderId: string): Promise<CancelOutcome>;
+  /** The (warehouse, SKU) the stock-levels read model shows lowest. */
+  lowestStock(): Promise<{ warehouse: Warehouse; sku: string; onHand: number } | undefined>;
+}
+
+/** The shop's commands on one store (the services that own them share it, or it is theirs). */
+export function localCommands(store: EventStore): ShopCommands {
   const stock = readModel(store, stockLevels);
   const snapshots = snapshotStoreFor(store);
+  return {
+    stocked: async (warehouse) => (await store.streamInfo(inventoryStream(warehouse))).exists,
+    restock: async (warehouse, sku, quantity, commandId) => {
+      const metadata = { commandId, correlationId: `restock-${warehouse}` };
+      const done = await handleCommand(store, inventoryStream(warehouse), { type: 'RestockItem', data: { warehouse, sku, quantity }, metadata }, inventoryDecider, { snapshots });
+      // A snapshot is written off the command's path; wait for it so that closing the store cannot cut it short.
+      await done.snapshot;
+    },
+    placeOrder: async (order) => {
+      const metadata = { commandId: `place-${order.orderId}`, correlationId: order.orderId };
+      await handleCommand(store, orderStream(order.orderId), { type: 'PlaceOrder', data: order, metadata }, orderDecider);
+    },
+    cancelOrder: async (orderId) => {
+      const command = { type: 'CancelOrder' as const, data: { orderId, reason: 'customer' as const }, metadata: { commandId: `cancel-${orderId}`, correlationId: orderId } };
+      try {
+        const done = await handleCommand(store, orderStream(orderId), command, orderDecider);
+        // Nothing appended: a compensation had cancelled it already.
+        return done.events.length > 0 ? 'accepted' : 'already-cancelled';
+      } catch (error) {
+        if (!isDomainError(error, 'TooLateToCancel')) throw error;
+        return 'too-late';
+      }
+    },
+    lowestStock: () => lowestStock(stock),
+  };
+}
+
+export async function runWorkload(commands: ShopCommands, flow: WorkloadFlow, options: WorkloadOptions): Promise<WorkloadResult> {
   const result: WorkloadResult = { orderIds: [], restocks: 0, cancels: { requested: 0, accepted: 0, tooLate: 0, alreadyCancelled: 0 } };
   // Command ids follow from the run too: a command retried with its id is recognisably the same one.
   const restock = async (warehouse: Warehouse, sku: string, quantity: number) => {
-    const metadata = { commandId: `restock-${options.run}-${result.restocks + 1}`, correlationId: `restock-${warehouse}` };
-    const done = await handleCommand(store, inventoryStream(warehouse), { type: 'RestockItem', data: { warehouse, sku, quantity }, metadata }, inventoryDecider, { snapshots });
-    // A snapshot is written off the command's path; wait for it so that closing the store cannot cut it short.
-    await done.snapshot;
+    await commands.restock(warehouse, sku, quantity, `restock-${options.run}-${result.restocks + 1}`);
     result.restocks++;
   };
   const cancel = async (orderId: string) => {
     result.cancels.requested++;
-    const command = { type: 'CancelOrder' as const, data: { orderId, reason: 'customer' as const }, metadata: { commandId: `cancel-${orderId}`, correlationId: orderId } };
-    try {
-      const done = await handleCommand(store, orderStream(orderId), command, orderDecider);
-      // Nothing appended: a compensation had cancelled it already.
-      if (done.events.length > 0) result.cancels.accepted++;
-      else result.cancels.alreadyCancelled++;
-    } catch (error) {
-      if (!isDomainError(error, 'TooLateToCancel')) throw error;
-      result.cancels.tooLate++;
-    }
+    const outcome = await commands.cancelOrder(orderId);
+    if (outcome === 'accepted') result.cancels.accepted++;
+    else if (outcome === 'too-late') result.cancels.tooLate++;
+    else result.cancels.alreadyCancelled++;
   };
 
   // A new store gets its first deliveries; a store that has them continues with what is left.
   for (const warehouse of WAREHOUSES) {
-    if ((await store.streamInfo(inventoryStream(warehouse))).exists) continue;
+    if (await commands.stocked(warehouse)) continue;
     for (const sku of SKUS) await restock(warehouse, sku, INITIAL_STOCK);
   }
 
@@ -123,8 +161,7 @@ export async function runWorkload(store: EventStore, flow: WorkloadFlow, options
     await flow.pauseServices();
     try {
       for (const { orderId, cancel: when, restockQuantity: _, ...data } of wave) {
-        const metadata = { commandId: `place-${orderId}`, correlationId: orderId };
-        await handleCommand(store, orderStream(orderId), { type: 'PlaceOrder', data: { orderId, ...data }, metadata }, orderDecider);
+        await commands.placeOrder({ orderId, ...data });
         result.orderIds.push(orderId);
         if (when === 'at-once') await cancel(orderId);
       }
@@ -136,7 +173,7 @@ export async function runWorkload(store: EventStore, flow: WorkloadFlow, options
     const quantity = wave.at(-1)?.restockQuantity;
     if (quantity) {
       // The purchasing clerk reorders what the stock-levels read model shows lowest.
-      const lowest = await lowestStock(stock);
+      const lowest = await commands.lowestStock();
       if (lowest) await restock(lowest.warehouse, lowest.sku, quantity);
     }
   }
