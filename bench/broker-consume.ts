@@ -1,11 +1,14 @@
 /**
  * Consumer throughput on RabbitMQ + PostgreSQL: factum's `EventConsumer` without a store (no
  * inbox) and with a PostgreSQL store (each message in one transaction with its inbox row, acked
- * after the commit), beside raw amqplib consume + ack, and raw amqplib + pg doing the inbox by
- * hand (BEGIN, INSERT the row, COMMIT, ack), in the same run. Every system drains the same
- * number of messages, published beforehand, from the same 4 partition queues with the same
- * prefetch, one message at a time per partition (what per-key order allows); the handler does
- * nothing else, so the figures are the consumer's own cost.
+ * after the commit), beside raw amqplib consume + ack, raw amqplib + pg doing the inbox by
+ * hand (BEGIN, INSERT the row, COMMIT, ack) per message, and the same by hand per batch (every
+ * message a partition's channel holds, up to the prefetch: BEGIN, one INSERT of all their rows,
+ * COMMIT, one ack of them all), in the same run. Every system drains the same number of
+ * messages, published beforehand, from the same 4 partition queues with the same prefetch, in
+ * order per partition (what per-key order allows); the handler does nothing else, so the figures
+ * are the consumer's own cost. `EventConsumer` with a store hands a partition's held messages
+ * to one transaction (a savepoint only for a handler that writes; this one writes nothing).
  *
  * Run alone with `npx tsx bench/broker-consume.ts [--quick]`, or through `npm run bench`, which
  * calls `runBrokerConsumeBench` and puts its rows beside the others.
@@ -29,6 +32,7 @@ const PARTITIONS = 4;
 const PREFETCH = 16;
 const SCENARIO = 'broker consume, RabbitMQ (4 partitions, prefetch 16)';
 const RAW_INBOX = 'raw amqplib + pg inbox (BEGIN, INSERT, COMMIT, ack)';
+const RAW_BATCHED_INBOX = 'raw amqplib + pg batched inbox (BEGIN, INSERT n rows, COMMIT, ack n)';
 const FACTUM_INBOX = 'factum (EventConsumer + PostgreSQL inbox)';
 
 /** Fresh events (new ids: the inbox would absorb old ones) over 200 streams. */
@@ -64,6 +68,39 @@ async function rawDrain(connection: amqp.ChannelModel, topic: string, group: str
         channel.ack(message);
         done();
       });
+    });
+    channels.push(channel);
+  }
+  await all;
+  const seconds = nowSeconds() - start;
+  for (const channel of channels) await channel.close();
+  return seconds;
+}
+
+/** Raw amqplib on the partition queues, each channel's held messages handled together: `handle` gets them all, then one ack (`allUpTo`) settles them. */
+async function rawBatchedDrain(connection: amqp.ChannelModel, topic: string, group: string, count: number, handle: (messages: amqp.ConsumeMessage[]) => Promise<void>): Promise<number> {
+  const { done, all } = countdown(count);
+  const channels: amqp.Channel[] = [];
+  const start = nowSeconds();
+  for (let p = 0; p < PARTITIONS; p++) {
+    const channel = await connection.createChannel();
+    await channel.prefetch(PREFETCH);
+    const pending: amqp.ConsumeMessage[] = [];
+    let busy = false;
+    const pump = async (): Promise<void> => {
+      if (busy || pending.length === 0) return;
+      busy = true;
+      const batch = pending.splice(0, PREFETCH);
+      await handle(batch);
+      channel.ack(batch.at(-1)!, true);
+      for (let i = 0; i < batch.length; i++) done();
+      busy = false;
+      void pump();
+    };
+    await channel.consume(rabbitMqNames.partitionQueue(topic, group, p), (message) => {
+      if (!message) return;
+      pending.push(message);
+      void pump();
     });
     channels.push(channel);
   }
@@ -122,6 +159,20 @@ export async function runBrokerConsumeBench(options: { quick: boolean }, log: (m
           }
         }),
     },
+    {
+      system: RAW_BATCHED_INBOX,
+      drain: () =>
+        rawBatchedDrain(connection, topic, group, count, async (messages) => {
+          const client = await pool.connect();
+          try {
+            await client.query('BEGIN');
+            await client.query(`INSERT INTO ${schema}.raw_inbox SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING`, [group, messages.map((m) => String(m.properties.messageId))]);
+            await client.query('COMMIT');
+          } finally {
+            client.release();
+          }
+        }),
+    },
     { system: 'factum (EventConsumer, no store)', drain: () => factumDrain(consumer(false), count) },
     { system: FACTUM_INBOX, drain: () => factumDrain(consumer(true), count) },
   ];
@@ -155,6 +206,7 @@ export async function runBrokerConsumeBench(options: { quick: boolean }, log: (m
     await pool.end();
   }
   const byHand = median(samples.get(RAW_INBOX)!);
+  const byHandBatched = median(samples.get(RAW_BATCHED_INBOX)!);
   return systems.map(({ system }) => {
     const values = samples.get(system)!;
     const mid = median(values);
@@ -166,7 +218,7 @@ export async function runBrokerConsumeBench(options: { quick: boolean }, log: (m
       median: mid,
       samples: values,
       spread: (Math.max(...values) - Math.min(...values)) / mid,
-      extra: { messages: count, ...(system === FACTUM_INBOX ? { 'vs raw + pg inbox': (mid / byHand).toFixed(2) } : {}) },
+      extra: { messages: count, ...(system === FACTUM_INBOX ? { 'vs raw + pg inbox': (mid / byHand).toFixed(2), 'vs raw + pg batched inbox': (mid / byHandBatched).toFixed(2) } : {}) },
     };
   });
 }

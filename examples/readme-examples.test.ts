@@ -25,6 +25,12 @@ const expected: Record<string, string> = {
     '',
   ].join('\n'),
   'examples/event-consumer.ts': ['handled 1, duplicates 1, retried 2, dead letters 1', 'dead letter order-2 after 3 attempts: credit check unavailable', 'invoices: order-1 42; InvoiceIssued {"total":42,"currency":"EUR"}', ''].join('\n'),
+  'examples/workflow.ts': [
+    '1: paid; log: InputAccepted, CommandIssued, TimerScheduled, InputAccepted, TimerCancelled, Completed',
+    '2: expired (2 was never charged)',
+    'charged workflow-checkout-1/2; running: 0',
+    '',
+  ].join('\n'),
   'examples/upcaster.ts': ['2 {"sku":"old","quantity":1}', '2 {"sku":"new","quantity":3}', ''].join('\n'),
 };
 

@@ -96,4 +96,13 @@ export { byCategory, type RelayRoute } from './transport/relay/relay-route.js';
 export { RELAY_RETRY_POLICY, type RelayPublishStats } from './transport/relay/relay-publisher.js';
 export { EventConsumer, type EventConsumerOptions, type EventConsumerStatus, type EventConsumerFailure, type EventConsumerHandler } from './transport/consumer/event-consumer.js';
 export type { EventConsumerContext } from './transport/consumer/event-consumer-context.js';
+export type { EventConsumerDeadLetter } from './transport/consumer/consumer-dead-letters.js';
 export { readMessageEvent } from './transport/consumer/read-message-event.js';
+// Workflows: deciders over messages, their logs as streams, durable timers (src/sagas).
+export { defineWorkflow, send, publish, schedule, cancel, complete, type Workflow, type WorkflowDefinition, type WorkflowInput, type WorkflowMessage, type WorkflowOutput, type TimerFired, type SendCommand, type PublishEvent, type ScheduleTimer, type CancelTimer, type CompleteWorkflow } from './sagas/workflow.js';
+export { WorkflowRunner, type WorkflowRunnerOptions, type WorkflowRunnerStatus, type WorkflowCommandHandler, type WorkflowCommandHandlers, type WorkflowCommandContext } from './sagas/workflow-runner.js';
+export { TimerService, type TimerServiceOptions, type TimerServiceStatus } from './sagas/timer-service.js';
+export { WorkflowQueries, type WorkflowInstanceDetails } from './sagas/workflow-queries.js';
+export { workflowStreamId, foldWorkflowLog, WORKFLOW_LOG_TYPES, type InputAcceptedData, type FoldedInstance } from './sagas/workflow-log.js';
+export type { CommandIssuedData } from './sagas/accept-input.js';
+export type { WorkflowTimer, WorkflowInstanceRow } from './sagas/workflow-tables.js';

@@ -66,11 +66,27 @@ export interface ConsumerTx {
   saveCheckpoint(name: string, expected: Checkpoint | undefined, position: bigint, options?: { relaxedDurability?: boolean }): Promise<Checkpoint | undefined>;
   /** Records (consumer, message id); false when it was recorded before (a redelivery). */
   recordInbox(consumer: string, messageId: string): Promise<boolean>;
+  /** `recordInbox` for many messages in one statement: the ids recorded now (the others were seen before). */
+  recordInboxes(consumer: string, messageIds: string[]): Promise<Set<string>>;
+  /**
+   * One statement for a batch of broker messages: which of their keys have a dead-letter row for
+   * `subscription` (`held`), and the inbox rows of the messages of the other keys (`recorded`: the
+   * ids written now; the others were seen before).
+   */
+  admitMessages(subscription: string, consumer: string, messages: Array<{ id: string; key: string }>): Promise<{ held: Set<string>; recorded: Set<string> }>;
   /** Undoes `recordInbox` in this transaction (its handler failed outside any savepoint, see `LazySavepoint`). */
   forgetInbox(consumer: string, messageId: string): Promise<void>;
   addDeadLetter(subscription: string, status: DeadLetterStatus, event: RecordedEvent, failure?: Failure): Promise<void>;
   updateDeadLetter(id: string, change: { status?: 'dead' | 'retrying'; failure?: Failure }): Promise<void>;
   deleteDeadLetter(id: string): Promise<void>;
+  /**
+   * Holds `keys` of `scope` until this transaction ends, so that two transactions about one key
+   * (a broker consumer parking a message, a drain in another process) run one after the other:
+   * `pg_advisory_xact_lock` on SQL stores, a mutex per key on the memory store.
+   */
+  lockKeys(scope: string, keys: string[]): Promise<void>;
+  /** Which of `keys` (stream ids) have a dead-letter row for `subscription`: one query for them all. */
+  heldKeys(subscription: string, keys: string[]): Promise<Set<string>>;
 }
 
 /** Lease state of one partition. */

@@ -161,31 +161,42 @@ export class DeadLetterDrain {
   /**
    * Handles the letters of one stream in log order (the first one dropped unhandled when
    * `skipFirst`). The first that fails is retried later while the policy allows, else it is
-   * `dead`; the rest stay parked.
+   * `dead`; the rest stay parked. Once the list is done the stream's rows are read again: a
+   * broker consumer in another process may have parked a message behind them meanwhile (its
+   * check and this drain's deliveries take the key's lock), and it must not stay parked with
+   * nothing ahead of it.
    */
   private async drain(letters: DeadLetter[], skipFirst: boolean): Promise<DrainResult> {
     let handled = 0;
-    for (const [i, letter] of letters.entries()) {
-      if (this.host.isStopping()) return { handled, remaining: letters.length - i };
-      const handleIt = !(skipFirst && i === 0);
-      const attempt = letter.attempts + 1;
-      try {
-        await this.host.deliver(letter, attempt, handleIt);
-        if (handleIt) handled++;
-      } catch (error) {
-        const now = new Date();
-        const failure = failureOf(error, attempt, letter.firstFailedAt ?? now, now);
-        const status = this.statusAfter(attempt, error);
-        await this.storage.transaction(async (tx) => tx.updateDeadLetter(letter.id, { status, failure }));
-        const failed: DeadLetter = { ...letter, status, error: failure.error, attempts: attempt, firstFailedAt: failure.firstFailedAt, lastFailedAt: now };
-        this.host.failed(failed, error);
-        this.schedule(failed);
-        return { handled, remaining: letters.length - i };
+    const streamId = letters[0]?.streamId;
+    while (letters.length > 0) {
+      for (const [i, letter] of letters.entries()) {
+        if (this.host.isStopping()) return { handled, remaining: letters.length - i };
+        const handleIt = !(skipFirst && i === 0);
+        const attempt = letter.attempts + 1;
+        try {
+          await this.host.deliver(letter, attempt, handleIt);
+          if (handleIt) handled++;
+        } catch (error) {
+          const now = new Date();
+          const failure = failureOf(error, attempt, letter.firstFailedAt ?? now, now);
+          const status = this.statusAfter(attempt, error);
+          await this.storage.transaction(async (tx) => tx.updateDeadLetter(letter.id, { status, failure }));
+          const failed: DeadLetter = { ...letter, status, error: failure.error, attempts: attempt, firstFailedAt: failure.firstFailedAt, lastFailedAt: now };
+          this.host.failed(failed, error);
+          this.schedule(failed);
+          return { handled, remaining: letters.length - i };
+        }
       }
+      skipFirst = false;
+      const drained = new Set(letters.map((l) => l.id));
+      letters = (await this.storage.listDeadLetters(this.subscription, { streamId: streamId! })).filter((l) => !drained.has(l.id));
+      // Another drain (or a new failure) owns what is there now.
+      if (letters[0] && letters[0].status !== 'parked') return { handled, remaining: letters.length };
     }
-    if (letters[0]) {
-      this.blocked.delete(letters[0].streamId);
-      this.pendingFrom.delete(letters[0].streamId);
+    if (streamId !== undefined) {
+      this.blocked.delete(streamId);
+      this.pendingFrom.delete(streamId);
       this.host.changed();
     }
     return { handled, remaining: 0 };

@@ -158,7 +158,13 @@ export class HandlerAttempt implements HandlerWrites {
     if (!this.sql) {
       const draft = scopes.pop();
       if (draft) {
-        await draft.beforeCommit();
+        try {
+          await draft.beforeCommit();
+        } catch (error) {
+          // A draft left open would hold the memory store's other writers back for good.
+          draft.end(false);
+          throw error;
+        }
         draft.end(true);
       }
     } else {

@@ -15,6 +15,8 @@ export class MemoryConsumerStorage implements ConsumerStorage {
 
   /** Inbox keys claimed by open transactions, so two concurrent deliveries cannot both pass. */
   readonly reserved = new Set<string>();
+  /** Per locked key, the promise its last waiter holds it until (see `ConsumerTx.lockKeys`). */
+  readonly keyLocks = new Map<string, Promise<void>>();
 
   async transaction<T>(fn: (tx: ConsumerTx) => Promise<T>): Promise<T> {
     const tx = new MemoryConsumerTx(this);
@@ -24,6 +26,7 @@ export class MemoryConsumerStorage implements ConsumerStorage {
       return result;
     } finally {
       tx.unreserve();
+      tx.unlock();
     }
   }
 
@@ -35,7 +38,7 @@ export class MemoryConsumerStorage implements ConsumerStorage {
   async listDeadLetters(subscription: string, options: { streamId?: string; status?: DeadLetterStatus } = {}): Promise<DeadLetter[]> {
     return [...this.deadLetters.values()]
       .filter((d) => d.subscription === subscription && (!options.streamId || d.streamId === options.streamId) && (!options.status || d.status === options.status))
-      .sort((a, b) => (a.globalPosition < b.globalPosition ? -1 : 1))
+      .sort((a, b) => (a.globalPosition < b.globalPosition ? -1 : a.globalPosition > b.globalPosition ? 1 : 0))
       .map((d) => ({ ...d }));
   }
 
@@ -63,8 +66,39 @@ class MemoryConsumerTx implements ConsumerTx {
   private readonly ops: Array<() => void> = [];
   private readonly checks: Array<() => void> = [];
   private readonly inboxSeen = new Set<string>();
+  private readonly locked = new Set<string>();
+  private readonly releases: Array<() => void> = [];
 
   constructor(private readonly storage: MemoryConsumerStorage) {}
+
+  async lockKeys(scope: string, keys: string[]): Promise<void> {
+    for (const key of [...new Set(keys)].sort()) {
+      const id = `${scope}\u0000${key}`;
+      if (this.locked.has(id)) continue;
+      this.locked.add(id);
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      const before = this.storage.keyLocks.get(id) ?? Promise.resolve();
+      const tail = before.then(() => held);
+      this.storage.keyLocks.set(id, tail);
+      this.releases.push(() => {
+        release();
+        if (this.storage.keyLocks.get(id) === tail) this.storage.keyLocks.delete(id);
+      });
+      await before;
+    }
+  }
+
+  async heldKeys(subscription: string, keys: string[]): Promise<Set<string>> {
+    const wanted = new Set(keys);
+    const { deadLetters } = this.storage.state();
+    return new Set([...deadLetters.values()].filter((d) => d.subscription === subscription && wanted.has(d.streamId)).map((d) => d.streamId));
+  }
+
+  /** Lets the next transaction waiting for one of this one's keys in (after commit or rollback). */
+  unlock(): void {
+    for (const release of this.releases.splice(0)) release();
+  }
 
   async saveCheckpoint(name: string, expected: Checkpoint | undefined, position: bigint): Promise<Checkpoint | undefined> {
     const { checkpoints } = this.storage.state();
@@ -89,6 +123,24 @@ class MemoryConsumerTx implements ConsumerTx {
     this.inboxSeen.add(key);
     this.ops.push(() => inbox.add(key));
     return true;
+  }
+
+  async recordInboxes(consumer: string, messageIds: string[]): Promise<Set<string>> {
+    const recorded = new Set<string>();
+    for (const id of messageIds) if (await this.recordInbox(consumer, id)) recorded.add(id);
+    return recorded;
+  }
+
+  async admitMessages(subscription: string, consumer: string, messages: Array<{ id: string; key: string }>): Promise<{ held: Set<string>; recorded: Set<string> }> {
+    const held = await this.heldKeys(
+      subscription,
+      messages.map((m) => m.key),
+    );
+    const recorded = await this.recordInboxes(
+      consumer,
+      messages.filter((m) => !held.has(m.key)).map((m) => m.id),
+    );
+    return { held, recorded };
   }
 
   async forgetInbox(consumer: string, messageId: string): Promise<void> {

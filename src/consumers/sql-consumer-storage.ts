@@ -42,7 +42,7 @@ export class SqlConsumerStorage implements ConsumerStorage {
     const { rows } = await this.client.query<DeadLetterRow>(
       `SELECT * FROM ${this.names.s}dead_letters
         WHERE subscription = $1 AND ($2::text IS NULL OR stream_id = $2) AND ($3::text IS NULL OR status = $3)
-        ORDER BY global_position`,
+        ORDER BY global_position, id`,
       [subscription, options.streamId ?? null, options.status ?? null],
     );
     return rows.map(toDeadLetter);
@@ -78,6 +78,33 @@ class SqlConsumerTx implements ConsumerTx {
       [consumer, messageId],
     );
     return rows.length === 1;
+  }
+
+  async recordInboxes(consumer: string, messageIds: string[]): Promise<Set<string>> {
+    if (messageIds.length === 0) return new Set();
+    const { rows } = await this.sql.query<{ message_id: string }>(
+      `INSERT INTO ${this.names.s}inbox (consumer, message_id) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING RETURNING message_id`,
+      [consumer, messageIds],
+    );
+    return new Set(rows.map((r) => r.message_id));
+  }
+
+  async admitMessages(subscription: string, consumer: string, messages: Array<{ id: string; key: string }>): Promise<{ held: Set<string>; recorded: Set<string> }> {
+    if (messages.length === 0) return { held: new Set(), recorded: new Set() };
+    const { s } = this.names;
+    const { rows } = await this.sql.query<{ held: boolean; value: string }>(
+      `WITH held AS (SELECT DISTINCT stream_id FROM ${s}dead_letters WHERE subscription = $1 AND stream_id = ANY($4::text[])),
+            recorded AS (
+              INSERT INTO ${s}inbox (consumer, message_id)
+              SELECT $2, m.id FROM unnest($3::text[], $4::text[]) AS m(id, key) WHERE m.key NOT IN (SELECT stream_id FROM held)
+              ON CONFLICT DO NOTHING RETURNING message_id)
+       SELECT true AS held, stream_id AS value FROM held UNION ALL SELECT false, message_id FROM recorded`,
+      [subscription, consumer, messages.map((m) => m.id), messages.map((m) => m.key)],
+    );
+    const held = new Set<string>();
+    const recorded = new Set<string>();
+    for (const row of rows) (row.held ? held : recorded).add(row.value);
+    return { held, recorded };
   }
 
   async forgetInbox(consumer: string, messageId: string): Promise<void> {
@@ -123,6 +150,25 @@ class SqlConsumerTx implements ConsumerTx {
 
   async deleteDeadLetter(id: string): Promise<void> {
     await this.sql.query(`DELETE FROM ${this.names.s}dead_letters WHERE id = $1`, [id]);
+  }
+
+  async lockKeys(scope: string, keys: string[]): Promise<void> {
+    if (keys.length === 0) return;
+    // Taken in the order of their hashes, so that two transactions locking overlapping keys never
+    // wait for each other crosswise; a hash collision only makes two keys wait for each other.
+    await this.sql.query(
+      `SELECT pg_advisory_xact_lock(hashtext($1), h) FROM (SELECT DISTINCT hashtext(k) AS h FROM unnest($2::text[]) k ORDER BY 1) locks`,
+      [scope, keys],
+    );
+  }
+
+  async heldKeys(subscription: string, keys: string[]): Promise<Set<string>> {
+    if (keys.length === 0) return new Set();
+    const { rows } = await this.sql.query<{ stream_id: string }>(
+      `SELECT DISTINCT stream_id FROM ${this.names.s}dead_letters WHERE subscription = $1 AND stream_id = ANY($2::text[])`,
+      [subscription, keys],
+    );
+    return new Set(rows.map((r) => r.stream_id));
   }
 }
 

@@ -49,6 +49,14 @@ export interface ConsumeOptions {
   topic: string;
   group: string;
   handler: (delivery: Delivery) => Promise<void>;
+  /**
+   * Takes the place of `handler`: a partition's lane hands over every message it holds (up to the
+   * prefetch, at least one), in order, and takes nothing else of that partition until it returns.
+   * Settle each delivery; unlike `handler`, a delivery left unsettled is not acked: it goes back
+   * to the front of its lane, in order, behind a retried one of the batch, and comes in the next
+   * batch. A batch handler that throws retries its first unsettled delivery at once with the error.
+   */
+  batchHandler?: (deliveries: Delivery[]) => Promise<void>;
   /** Unacknowledged messages a consumer holds per partition; bounded, 16 by default. */
   prefetch?: number;
 }

@@ -14,7 +14,15 @@ export class OrderedLane<T extends { id: string }> {
   private waitingFor: string | undefined;
   private stopped = false;
 
-  constructor(private readonly run: (item: T) => Promise<'done' | 'redeliver'>) {}
+  /**
+   * `run` handles one item; or, given `batch`, a run takes every item the lane holds (up to
+   * `batch.max`) and says which one it sent back for redelivery and which it left unsettled: those
+   * go back to the front of the lane, in order, behind the redelivered one when it comes back.
+   */
+  constructor(
+    private readonly run: (item: T) => Promise<'done' | 'redeliver'>,
+    private readonly batch?: { max: number; run: (items: T[]) => Promise<{ redeliver?: string; unsettled: T[] }> },
+  ) {}
 
   push(item: T): void {
     if (this.stopped) return;
@@ -36,12 +44,33 @@ export class OrderedLane<T extends { id: string }> {
 
   private pump(): void {
     if (this.running || this.stopped || this.waitingFor !== undefined) return;
+    if (this.batch) return this.pumpBatch(this.batch);
     const item = this.pending.shift();
     if (!item) return;
     this.running = this.run(item)
       .then(
         (outcome) => {
           if (outcome === 'redeliver') this.waitingFor = item.id;
+        },
+        () => {},
+      )
+      .finally(() => {
+        this.running = undefined;
+        this.pump();
+      });
+  }
+
+  private pumpBatch(batch: NonNullable<OrderedLane<T>['batch']>): void {
+    const items = this.pending.splice(0, Math.max(1, batch.max));
+    if (items.length === 0) return;
+    this.running = batch
+      .run(items)
+      .then(
+        ({ redeliver, unsettled }) => {
+          // A stop forgot what the lane held: the broker redelivers those, and these too.
+          if (this.stopped) return;
+          this.pending.unshift(...unsettled);
+          if (redeliver !== undefined) this.waitingFor = redeliver;
         },
         () => {},
       )

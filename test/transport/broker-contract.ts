@@ -223,6 +223,50 @@ export function runBrokerContract(target: BrokerContractTarget): void {
       expect(rec.seen.findIndex((s) => s.key === b)).toBeLessThan(rec.seen.findIndex((s) => s.key === a && s.attempt === 2));
     });
 
+    test('a batch handler gets the messages a partition holds at once, in order, up to the prefetch; the unsettled ones after a retried one come back behind it', async () => {
+      const broker = await open();
+      const t = topic('g');
+      const batches: Array<Array<{ seq: number; attempt: number }>> = [];
+      const acked: number[] = [];
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      await broker.consume({
+        topic: t,
+        group: 'g',
+        prefetch: 8,
+        handler: async () => {
+          throw new Error('the batch handler takes its place');
+        },
+        batchHandler: async (deliveries) => {
+          batches.push(deliveries.map((d) => ({ seq: Number(d.message.headers.seq), attempt: d.attempt })));
+          // The first batch holds its lane while the rest arrive, so that the next one is a batch of several.
+          if (batches.length === 1) await gate;
+          for (const d of deliveries) {
+            const seq = Number(d.message.headers.seq);
+            // The rest of this batch is left unsettled: it must come back after seq 3, not before.
+            if (seq === 3 && d.attempt === 1) return d.retry(20, new Error('again'));
+            await d.ack();
+            acked.push(seq);
+          }
+        },
+      });
+      await broker.publish(t, [message('order-1', 1)]);
+      await eventually(() => expect(batches).toHaveLength(1));
+      await broker.publish(t, Array.from({ length: 11 }, (_, i) => message('order-1', i + 2)));
+      await sleep(300);
+      release();
+      await eventually(() => expect(acked).toHaveLength(12));
+      expect(acked).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+      for (const batch of batches) {
+        expect(batch.length).toBeLessThanOrEqual(8);
+        expect(batch.map((b) => b.seq)).toEqual([...batch.map((b) => b.seq)].sort((x, y) => x - y));
+      }
+      expect(Math.max(...batches.map((b) => b.length))).toBeGreaterThan(1);
+      const retriedAt = batches.findIndex((b) => b.some((d) => d.seq === 3 && d.attempt === 1));
+      // The batch after the retry starts with seq 3 at its second attempt.
+      expect(batches[retriedAt + 1]![0]).toEqual({ seq: 3, attempt: 2 });
+    });
+
     test('a retry on the last allowed attempt dead-letters with the error, and the key\'s next message flows', async () => {
       const broker = await open();
       const t = topic('g');

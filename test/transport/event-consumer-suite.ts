@@ -239,7 +239,7 @@ export function runEventConsumerSuite(target: EventConsumerTarget): void {
       expect(seen).toEqual([{ ...v1, schemaVersion: 2, data: { sku: 'tea', quantity: 1 } }]);
     });
 
-    it('dead-letters an invalid message, an unknown newer version and a message that is no factum event at once (one attempt), and goes on with the key\'s next message', async () => {
+    it('dead-letters an invalid message and an unknown newer version at once (one attempt) in the store, blocking their key; a message that is no factum event goes to the broker\'s dead letters without blocking; skips drain the key', async () => {
       const { effect, effects, consumer, publish } = await setUp();
       const handled: string[] = [];
       const billing = await consumer(
@@ -253,18 +253,142 @@ export function runEventConsumerSuite(target: EventConsumerTarget): void {
       const newer = recorded('cart-1', 2, { sku: 'tea', quantity: 1, colour: 'red' }, { schemaVersion: 3 });
       const foreign: BrokerMessage = { id: randomUUID(), key: 'cart-1', headers: { 'content-type': 'text/plain' }, body: Buffer.from('hello') };
       const good = recorded('cart-1', 3, { sku: 'tea', quantity: 2 });
-      await publish(eventToMessage(invalid), eventToMessage(newer), foreign, eventToMessage(good));
-      await waitFor(() => expect(billing.status().handled).toBe(1));
-      expect(handled).toEqual([good.id]);
-      expect(await effects()).toEqual([good.id]);
+      const other = recorded('cart-9', 1, { sku: 'tea', quantity: 2 });
+      await publish(eventToMessage(invalid), eventToMessage(newer), foreign, eventToMessage(good), eventToMessage(other));
+      await waitFor(() => expect(billing.status()).toMatchObject({ handled: 1, parked: 2, deadLettered: 2 }));
+      expect(handled).toEqual([other.id]);
+      expect(billing.status()).toMatchObject({ retried: 0, blockedKeys: ['cart-1'] });
       const letters = await billing.deadLetters();
-      const byId = new Map(letters.map((l) => [l.message.id, l]));
-      expect(byId.get(invalid.id)).toMatchObject({ errorCode: 'EVENT_SCHEMA_VIOLATION', attempts: 1 });
-      expect(byId.get(newer.id)).toMatchObject({ errorCode: 'UPCAST_FAILED', attempts: 1 });
-      expect(byId.get(newer.id)!.error).toContain('knows versions 1 to 2');
-      expect(byId.get(foreign.id)).toMatchObject({ errorCode: 'INVALID_EVENT', attempts: 1 });
-      expect(byId.get(foreign.id)!.error).toContain('not published by factum');
-      expect(billing.status()).toMatchObject({ retried: 0, deadLettered: 3 });
+      expect(letters.map((l) => [l.message.id, l.status])).toEqual([
+        [invalid.id, 'dead'],
+        [newer.id, 'parked'],
+        [good.id, 'parked'],
+        [foreign.id, 'dead'],
+      ]);
+      expect(letters[0]).toMatchObject({ errorCode: 'EVENT_SCHEMA_VIOLATION', attempts: 1, key: 'cart-1' });
+      expect(letters[3]).toMatchObject({ errorCode: 'INVALID_EVENT', attempts: 1 });
+      expect(letters[3]!.error).toContain('not published by factum');
+
+      // Skipping the invalid one drains the key: the newer version fails at once and is its dead letter now.
+      await billing.skipDeadLetter(invalid.id);
+      const after = await billing.deadLetters();
+      expect(after.map((l) => [l.message.id, l.status])).toEqual([
+        [newer.id, 'dead'],
+        [good.id, 'parked'],
+        [foreign.id, 'dead'],
+      ]);
+      expect(after[0]).toMatchObject({ errorCode: 'UPCAST_FAILED', attempts: 1 });
+      expect(after[0]!.error).toContain('knows versions 1 to 2');
+      await billing.skipDeadLetter(newer.id);
+      await billing.skipDeadLetter(foreign.id);
+      expect(handled).toEqual([other.id, good.id]);
+      expect(await effects()).toEqual([other.id, good.id]);
+      expect(await billing.deadLetters()).toEqual([]);
+      expect(billing.status().blockedKeys).toEqual([]);
+    });
+
+    /** Key A's third message fails for good while key B flows; resolves once A's 4th and 5th are parked. */
+    async function blockThirdOfKey() {
+      const setup = await setUp();
+      const [keyA, keyB] = keysInDifferentPartitions(setup.broker.capabilities.partitions);
+      const a = [1, 2, 3, 4, 5].map((v) => recorded(keyA, v));
+      const b = [1, 2].map((v) => recorded(keyB, v));
+      const state = { failing: true, calls: [] as string[] };
+      const handler: EventConsumerHandler = async (event, context) => {
+        state.calls.push(`${event.streamId}#${event.streamVersion}`);
+        if (state.failing && event.id === a[2]!.id) throw new Error('out of stock');
+        await setup.effect(event, context);
+      };
+      const billing = await setup.consumer(handler);
+      await setup.publish(...[a[0]!, a[1]!, b[0]!, a[2]!, a[3]!, b[1]!, a[4]!].map(eventToMessage));
+      await waitFor(() => expect(billing.status()).toMatchObject({ handled: 4, parked: 2, deadLettered: 1 }));
+      return { ...setup, keyA, keyB, a, b, state, handler, billing };
+    }
+
+    it('a key whose 3rd message fails for good parks its 4th and 5th in the store (acked), other keys flow, and retryDeadLetter drains 3, 4, 5 in order', async () => {
+      const { effects, keyA, a, b, state, billing, publish } = await blockThirdOfKey();
+      expect(billing.status().blockedKeys).toEqual([keyA]);
+      expect((await billing.deadLetters()).map((l) => [l.message.id, l.status, l.key])).toEqual([
+        [a[2]!.id, 'dead', keyA],
+        [a[3]!.id, 'parked', keyA],
+        [a[4]!.id, 'parked', keyA],
+      ]);
+      expect((await billing.deadLetters())[0]).toMatchObject({ error: 'out of stock', attempts: 3 });
+      // The 4th and 5th never reached the handler: parked, not attempted.
+      expect(state.calls.filter((c) => c.startsWith(`${keyA}#`))).toEqual([`${keyA}#1`, `${keyA}#2`, `${keyA}#3`, `${keyA}#3`, `${keyA}#3`]);
+      expect(await effects()).toEqual(expect.arrayContaining([a[0]!.id, a[1]!.id, b[0]!.id, b[1]!.id]));
+      expect((await effects()).length).toBe(4);
+
+      state.failing = false;
+      state.calls.length = 0;
+      await billing.retryDeadLetter(a[2]!.id);
+      expect(state.calls).toEqual([`${keyA}#3`, `${keyA}#4`, `${keyA}#5`]);
+      expect(await billing.deadLetters()).toEqual([]);
+      expect(billing.status()).toMatchObject({ blockedKeys: [], handled: 7 });
+      // The key flows again, after the drained ones.
+      const a6 = recorded(keyA, 6);
+      await publish(eventToMessage(a6));
+      await waitFor(() => expect(billing.status().handled).toBe(8));
+      const done = await effects();
+      expect(done.filter((id) => a.some((e) => e.id === id) || id === a6.id)).toEqual([...a.map((e) => e.id), a6.id]);
+      expect(done.filter((id) => b.some((e) => e.id === id))).toEqual(b.map((e) => e.id));
+    });
+
+    it('a restarted consumer keeps the key blocked (a new message of it is parked too), and skipDeadLetter drops the 3rd and drains 4, 5, 6 in order', async () => {
+      const { broker, store, topic, effects, keyA, a, state, handler, billing, publish } = await blockThirdOfKey();
+      await billing.stop();
+      const restarted = new EventConsumer({ name: 'billing', broker, topic, store, retry: QUICK_RETRY, handler });
+      running.push(restarted);
+      await restarted.start();
+      expect(restarted.status().blockedKeys).toEqual([keyA]);
+      const a6 = recorded(keyA, 6);
+      await publish(eventToMessage(a6));
+      await waitFor(() => expect(restarted.status().parked).toBe(1));
+      expect((await restarted.deadLetters()).map((l) => l.message.id)).toEqual([a[2]!.id, a[3]!.id, a[4]!.id, a6.id]);
+
+      state.calls.length = 0;
+      await restarted.skipDeadLetter(a[2]!.id);
+      expect(state.calls).toEqual([`${keyA}#4`, `${keyA}#5`, `${keyA}#6`]);
+      expect(await restarted.deadLetters()).toEqual([]);
+      expect(restarted.status().blockedKeys).toEqual([]);
+      const done = await effects();
+      expect(done.filter((id) => a.some((e) => e.id === id) || id === a6.id)).toEqual([a[0]!.id, a[1]!.id, a[3]!.id, a[4]!.id, a6.id]);
+    });
+
+    it('hands a partition\'s held messages to one transaction: a failing middle one is retried after those before it committed (once), and none after it overtakes it', async () => {
+      const { effect, effects, consumer, publish } = await setUp();
+      const m = [1, 2, 3, 4, 5, 6].map((v) => recorded('cart-1', v));
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const calls: string[] = [];
+      const transactions = new Map<string, string>();
+      const billing = await consumer(
+        async (event, context) => {
+          const call = `${event.streamVersion}@${context.attempt}`;
+          calls.push(call);
+          // The first message holds its lane while the others arrive, so that they come as one batch.
+          if (event.id === m[0]!.id) await gate;
+          if (context.sql) transactions.set(call, (await context.sql.query<{ tx: string }>('SELECT txid_current()::text AS tx')).rows[0]!.tx);
+          await effect(event, context);
+          if (event.id === m[3]!.id && context.attempt === 1) throw new Error('flaky');
+        },
+        { prefetch: 8 },
+      );
+      await publish(eventToMessage(m[0]!));
+      await waitFor(() => expect(calls).toEqual(['1@1']));
+      await publish(...m.slice(1).map(eventToMessage));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      release();
+      await waitFor(() => expect(billing.status().handled).toBe(6));
+      expect(calls).toEqual(['1@1', '2@1', '3@1', '4@1', '4@2', '5@1', '6@1']);
+      expect(await effects()).toEqual(m.map((e) => e.id));
+      expect(billing.status()).toMatchObject({ retried: 1, deadLettered: 0, duplicates: 0 });
+      if (target.store.capabilities.sql) {
+        // 2, 3 and the failed attempt of 4 shared one transaction, which committed 2 and 3 without 4.
+        expect(transactions.get('3@1')).toBe(transactions.get('2@1'));
+        expect(transactions.get('4@1')).toBe(transactions.get('2@1'));
+        expect(transactions.get('4@2')).not.toBe(transactions.get('2@1'));
+      }
     });
 
     it('stop lets the handler in flight commit and ack, and takes nothing new', async () => {

@@ -15,7 +15,17 @@ import { messageToEvent } from '../message-envelope.js';
  * const event = await readMessageEvent(delivery.message, registry) // v1 on the wire, v2 here
  */
 export async function readMessageEvent(message: BrokerMessage, registry?: EventRegistry): Promise<RecordedEvent> {
-  const event = messageToEvent(message);
+  return readReceivedEvent(messageToEvent(message), registry);
+}
+
+/**
+ * `readMessageEvent` after the envelope: an event as it came on the wire (a dead letter keeps it
+ * so), validated and upcast with the registry of the code running now.
+ *
+ * @example
+ * const event = await readReceivedEvent(letter.event, registry) // a schema fixed since it failed
+ */
+export async function readReceivedEvent(event: RecordedEvent, registry?: EventRegistry): Promise<RecordedEvent> {
   if (!registry) return event;
   const type = registry.get(event.type);
   // A newer version is left to `upcast`, whose error says to deploy the newer definition

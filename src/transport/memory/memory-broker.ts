@@ -5,7 +5,7 @@ import { brokerClosedError, messageRefusedError } from '../broker-errors.js';
 import type { BrokerMessage, PublishResult } from '../broker-message.js';
 import { deadLetterReason } from '../dead-letter-reason.js';
 import { fitsIn, messageBytes } from '../message-bytes.js';
-import { settleOnce } from '../settle-once.js';
+import { settleBatch, settleOnce } from '../settle-once.js';
 
 /** Options of the in-memory broker; the defaults match the RabbitMQ adapter's. */
 export interface MemoryBrokerOptions {
@@ -156,34 +156,46 @@ export class MemoryBroker implements Broker {
     const member = group.members.find((m) => !m.stopping);
     if (this.closed || lane.busy || lane.queue.length === 0 || !member) return;
     lane.busy = true;
-    const entry = lane.queue[0]!;
+    const { batchHandler } = member.options;
+    const entries = batchHandler ? lane.queue.slice(0, Math.max(1, member.options.prefetch ?? 16)) : [lane.queue[0]!];
     let holdMs = 0;
+    let retried: Entry | undefined;
     const release = (): void => {
       lane.busy = false;
       this.pump(group, partition);
     };
-    const remove = (): void => void lane.queue.splice(lane.queue.indexOf(entry), 1);
-    const deadLetter = async (error: unknown): Promise<void> => {
-      remove();
-      group.deadLetters.push({ message: entry.message, ...deadLetterReason(error), attempts: entry.attempt, deadLetteredAt: new Date() });
+    const deliveryOf = (entry: Entry): Delivery => {
+      const remove = (): void => void lane.queue.splice(lane.queue.indexOf(entry), 1);
+      const deadLetter = async (error: unknown): Promise<void> => {
+        remove();
+        group.deadLetters.push({ message: entry.message, ...deadLetterReason(error), attempts: entry.attempt, deadLetteredAt: new Date() });
+      };
+      return {
+        message: copy(entry.message),
+        attempt: entry.attempt,
+        partition,
+        ack: async () => remove(),
+        deadLetter,
+        retry: async (delayMs, error) => {
+          if (entry.attempt >= this.deliveryLimit) return deadLetter(error ?? new Error(`delivery limit of ${this.deliveryLimit} reached`));
+          entry.attempt++;
+          retried ??= entry;
+          // The lane stays busy through the delay: the key's later messages must not overtake this one.
+          holdMs = Math.max(holdMs, delayMs);
+        },
+      };
     };
-    const delivery: Delivery = {
-      message: copy(entry.message),
-      attempt: entry.attempt,
-      partition,
-      ack: async () => remove(),
-      deadLetter,
-      retry: async (delayMs, error) => {
-        if (entry.attempt >= this.deliveryLimit) return deadLetter(error ?? new Error(`delivery limit of ${this.deliveryLimit} reached`));
-        entry.attempt++;
-        // The lane stays busy through the delay: the key's later messages must not overtake this one.
-        holdMs = delayMs;
-      },
-    };
-    const run = settleOnce(member.options.handler, delivery)
-      .catch(() => {})
+    const deliveries = entries.map(deliveryOf);
+    const handled: Promise<unknown> = batchHandler ? settleBatch(batchHandler, deliveries) : settleOnce(member.options.handler, deliveries[0]!);
+    const run: Promise<void> = handled
+      .then(
+        () => {},
+        () => {},
+      )
       .finally(() => {
         member.inFlight.delete(run);
+        // A retried message comes back before the batch's unsettled ones (which stayed in the queue, in order).
+        if (retried && lane.queue.includes(retried)) lane.queue.unshift(...lane.queue.splice(lane.queue.indexOf(retried), 1));
         if (holdMs <= 0) return release();
         const timer = setTimeout(() => (this.timers.delete(timer), release()), holdMs);
         this.timers.add(timer);

@@ -3,7 +3,7 @@ import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { BrokerConsumer, ConsumeOptions, Delivery } from '../broker.js';
 import { brokerUnavailableError } from '../broker-errors.js';
 import { OrderedLane } from '../ordered-lane.js';
-import { settleOnce } from '../settle-once.js';
+import { settleBatch, settleOnce } from '../settle-once.js';
 import { fromAmqp, rawHeaders } from './rabbitmq-message.js';
 import { rabbitMqNames } from './rabbitmq-topology.js';
 
@@ -52,9 +52,11 @@ export class RabbitMqConsumer implements BrokerConsumer {
     // must not be handled twice at once (nor overtaken by the key's next message).
     await this.previous;
     await this.settings.declareGroup(this.options.topic, this.options.group);
-    this.lanes = Array.from({ length: this.settings.partitions }, () => new OrderedLane<Held>((held) => this.handle(held)));
-    this.channels = [];
     const prefetch = this.options.prefetch ?? this.settings.prefetch;
+    const batchHandler = this.options.batchHandler;
+    const batch = batchHandler ? { max: prefetch, run: (items: Held[]) => this.handleBatch(batchHandler, items) } : undefined;
+    this.lanes = Array.from({ length: this.settings.partitions }, () => new OrderedLane<Held>((held) => this.handle(held), batch));
+    this.channels = [];
     for (let partition = 0; partition < this.settings.partitions; partition++) {
       const channel = await model.createChannel();
       channel.on('error', () => {});
@@ -88,6 +90,23 @@ export class RabbitMqConsumer implements BrokerConsumer {
   }
 
   private async handle(held: Held): Promise<'done' | 'redeliver'> {
+    const { delivery, outcome } = this.deliveryOf(held);
+    await settleOnce(this.options.handler, delivery);
+    return outcome();
+  }
+
+  /** A lane's messages in one call of the batch handler; the unsettled ones go back to the lane. */
+  private async handleBatch(handler: NonNullable<ConsumeOptions['batchHandler']>, items: Held[]): Promise<{ redeliver?: string; unsettled: Held[] }> {
+    const made = items.map((held) => this.deliveryOf(held));
+    const unsettled = await settleBatch(
+      handler,
+      made.map((m) => m.delivery),
+    );
+    const redelivered = items.find((_, i) => made[i]!.outcome() === 'redeliver');
+    return { ...(redelivered ? { redeliver: redelivered.id } : {}), unsettled: unsettled.map((i) => items[i]!) };
+  }
+
+  private deliveryOf(held: Held): { delivery: Delivery; outcome: () => 'done' | 'redeliver' } {
     const { message, channel } = held;
     const attempt = Number(rawHeaders(message)['x-delivery-count'] ?? 0) + 1;
     let outcome: 'done' | 'redeliver' = 'done';
@@ -117,7 +136,6 @@ export class RabbitMqConsumer implements BrokerConsumer {
         outcome = 'redeliver';
       },
     };
-    await settleOnce(this.options.handler, delivery);
-    return outcome;
+    return { delivery, outcome: () => outcome };
   }
 }
