@@ -14,38 +14,77 @@ export type BatchOutcome = { status: 'done' } | { status: 'failed'; error: unkno
 
 /**
  * Handles the events of one page at once (a relay publishes them in one batch per topic), giving
- * one outcome per event, in order. It runs outside any transaction.
+ * one outcome per event, in order. It runs outside any transaction. Batches may overlap (see
+ * `BatchPipeline`): a handler called again before its last call resolved must keep the order of
+ * its calls where it matters (the relay: per stream on the broker).
  *
  * @example
  * const handler: BatchHandler = async (events) => events.map(() => ({ status: 'done' }))
  */
 export type BatchHandler = (events: RecordedEvent[]) => Promise<BatchOutcome[]>;
 
+/** The outcome of each event a batch handler was given (events of blocked streams are not). */
+export type BatchOutcomes = Map<RecordedEvent, BatchOutcome>;
+
 /**
- * Handles one page with a batch handler: the events of streams that are not blocked go to it
- * together; then one transaction records what failed (a dead letter), parks what must wait (the
- * later events of a blocked or failed stream, in order) and moves the checkpoint up to the event
- * before the first `pending` one, or to `end` when none is. A crash before that commit hands the
- * page over again (at-least-once); nothing after a pending event is ever passed.
- *
- * A failed event's later events in the same page were in the batch already; they are parked
- * anyway, so that after `retryDeadLetter` or `skipDeadLetter` they are handled again after it.
+ * Hands the events of streams that are not blocked to the batch handler, at once; resolves with
+ * their outcomes. The page is settled later by `settleBatch`, maybe after later pages were
+ * dispatched.
  *
  * @example
- * await deliverBatch(host, page.events, page.position, handler)
+ * const outcomes = await dispatchBatch(host, page.events, handler)
  */
-export async function deliverBatch(host: DeliveryHost, events: RecordedEvent[], end: bigint, handler: BatchHandler): Promise<void> {
-  const { drain } = host;
-  if (host.isStopping()) return;
-  const offered = events.filter((event) => !drain.blocked.has(event.streamId));
-  const outcomes = new Map<RecordedEvent, BatchOutcome>();
+export async function dispatchBatch(host: DeliveryHost, events: RecordedEvent[], handler: BatchHandler): Promise<BatchOutcomes> {
+  const outcomes: BatchOutcomes = new Map();
+  const offered = events.filter((event) => !host.drain.blocked.has(event.streamId));
   if (offered.length > 0) (await handler(offered)).forEach((outcome, i) => outcomes.set(offered[i]!, outcome));
+  return outcomes;
+}
 
+/**
+ * Settles one dispatched page, whose events follow `start`: one transaction records what failed
+ * (a dead letter), parks what must wait (the later events of a blocked or failed stream, in
+ * order) and moves the checkpoint up to the event before the first `pending` one (or one that was
+ * not offered), or to `end` when none is. Returns whether it reached `end`: if not, the pages
+ * dispatched after it must not be settled (they are read again from the checkpoint).
+ * A crash before that commit hands the page over again (at-least-once); nothing after a pending
+ * event is ever passed.
+ *
+ * Blocked streams are looked at now, not at dispatch: an earlier page that failed an event of a
+ * stream parks this page's events of it too, although they were handed over already; so are a
+ * failed event's later events in the same page. After `retryDeadLetter` or `skipDeadLetter` they
+ * are handled again after it, so the last copy of a stream's events is in order.
+ *
+ * @example
+ * const reached = await settleBatch(host, page.events, start, page.position, await outcomes)
+ */
+export async function settleBatch(host: DeliveryHost, events: RecordedEvent[], start: bigint, end: bigint, outcomes: BatchOutcomes): Promise<boolean> {
+  const plan = planSettle(host, events, start, end, outcomes);
+  await commitSettle(host, plan);
+  return plan.upTo === end;
+}
+
+/** What settling a page will write: the checkpoint's new position, and the dead letters and parked events. */
+export interface SettlePlan {
+  upTo: bigint;
+  rows: Array<{ event: RecordedEvent; failure?: { error: unknown } }>;
+}
+
+/**
+ * The first half of `settleBatch`, without writing: where the checkpoint goes and what is
+ * recorded. A plan with no rows that reaches its page's end needs no transaction of its own when
+ * the next page's commit follows at once (`BatchPipeline` then leaves it to that one).
+ *
+ * @example
+ * const plan = planSettle(host, page.events, start, page.position, outcomes)
+ */
+export function planSettle(host: DeliveryHost, events: RecordedEvent[], start: bigint, end: bigint, outcomes: BatchOutcomes): SettlePlan {
+  const { drain } = host;
   // In log order, so each stream's rows drain in order.
-  const rows: Array<{ event: RecordedEvent; failure?: { error: unknown } }> = [];
+  const rows: SettlePlan['rows'] = [];
   const failing = new Set<string>();
   let upTo = end;
-  let previous = host.position();
+  let previous = start;
   for (const event of events) {
     const outcome = outcomes.get(event);
     if (drain.blocked.has(event.streamId) || failing.has(event.streamId)) {
@@ -59,8 +98,20 @@ export async function deliverBatch(host: DeliveryHost, events: RecordedEvent[], 
     }
     previous = host.positionOf(event);
   }
-  if (upTo <= host.position()) return;
+  return { upTo, rows };
+}
 
+/**
+ * The second half of `settleBatch`: one transaction records the plan's rows and moves the
+ * checkpoint to its position (nothing when the checkpoint is there already).
+ *
+ * @example
+ * await commitSettle(host, planSettle(host, page.events, start, page.position, outcomes))
+ */
+export async function commitSettle(host: DeliveryHost, plan: SettlePlan): Promise<void> {
+  const { drain } = host;
+  const { upTo, rows } = plan;
+  if (upTo <= host.position()) return;
   const failed: Array<{ letter: DeadLetter; error: unknown }> = [];
   await host.commit(
     async (tx) => {

@@ -10,7 +10,8 @@ import { CheckpointKeeper, GenerationChanged } from './checkpoint-keeper.js';
 import { DeadLetterDrain, type DrainResult } from './dead-letter-drain.js';
 import { deliverInTransaction } from './deliver-in-transaction.js';
 import { deliverOutside } from './deliver-outside.js';
-import { deliverBatch, type BatchHandler } from './deliver-batch.js';
+import type { BatchHandler } from './deliver-batch.js';
+import { BatchPipeline } from './batch-pipeline.js';
 import { plainHandlerWrites, TransactionAppends, type HandlerWrites } from './handler-appends.js';
 import { SubscriptionHandlerContext } from './subscription-handler-context.js';
 import type { DeliveryHost } from './delivery-host.js';
@@ -121,6 +122,11 @@ export interface SubscriptionOptions {
    * time where a dead letter and its parked events are retried.
    */
   batchHandler?: BatchHandler;
+  /**
+   * @internal With a `batchHandler`: events handed to it and not settled yet, at most (later pages
+   * are read and handed over while earlier ones wait; see `BatchPipeline`). 4 pages by default.
+   */
+  maxInFlight?: number;
   /**
    * @internal the handler keeps every effect in its `sql` transaction (a projection's read model):
    * a page then runs without savepoints, and a failing event rolls it back and has the events
@@ -457,16 +463,26 @@ export class Subscription {
     let readFailures = 0;
     const pollMs = this.options.pollIntervalMs ?? 1000;
     const batchSize = this.options.batchSize ?? 100;
-    // Batch delivery reads the next page while it delivers this one (a relay waits on the broker's
-    // confirms meanwhile); used only if the checkpoint then stands where that read began.
-    let ahead: { after: bigint; page: Promise<SourcePage> } | undefined;
+    // Batch delivery overlaps pages: the next one is read and handed over while the earlier ones
+    // wait (a relay, for the broker's confirms); they are settled in log order.
+    const batch = this.options.batchHandler;
+    const pipeline = batch ? new BatchPipeline(this.delivery, batch, this.lock, this.options.maxInFlight ?? 4 * batchSize, () => this.sleeper.wake()) : undefined;
+    const deliver = this.options.transactional === false ? deliverOutside : deliverInTransaction;
     while (!this.stopping) {
       this.sleeper.clear();
+      if (pipeline) {
+        try {
+          await pipeline.ready();
+        } catch (error) {
+          if (await this.deliveryFailed(error, pollMs)) return;
+          continue;
+        }
+        if (this.stopping) break;
+      }
+      const from = pipeline ? pipeline.nextRead() : this.position;
       let page: SourcePage;
       try {
-        const next = ahead?.after === this.position ? ahead.page : undefined;
-        ahead = undefined;
-        page = await (next ?? this.source.readPage(this.position, batchSize));
+        page = await this.source.readPage(from, batchSize);
         readFailures = 0;
       } catch (error) {
         // A dropped connection or a restarting database: report, back off, try again.
@@ -478,28 +494,16 @@ export class Subscription {
       this.head = page.head > this.head ? page.head : this.head;
       this.waitingOn = page.waitingOn;
       this.pendingSince = page.events[0]?.recordedAt ?? (page.position < page.head ? this.pendingSince : undefined);
-      if (page.events.length > 0 || page.position > this.position) {
+      if (page.events.length > 0 || page.position > from) {
         idleDelay = 5;
+        if (pipeline) {
+          pipeline.push(page.events, from, page.position);
+          continue;
+        }
         try {
-          const batch = this.options.batchHandler;
-          if (batch && page.position < page.head) {
-            ahead = { after: page.position, page: this.source.readPage(page.position, batchSize) };
-            ahead.page.catch(() => {});
-          }
-          const deliver = batch ? (host: DeliveryHost, events: RecordedEvent[], end: bigint) => deliverBatch(host, events, end, batch) : this.options.transactional === false ? deliverOutside : deliverInTransaction;
           await this.lock.run(() => deliver(this.delivery, page.events, page.position));
         } catch (error) {
-          // Outside the rolled-back transaction: PGlite runs one statement at a time.
-          if (error instanceof GenerationChanged) {
-            await this.drain.load((streamId) => this.source.covers(streamId)).catch((e: unknown) => this.options.onError?.(e));
-            continue;
-          }
-          if (isCheckpointConflict(error) || this.stopping) {
-            this.fail(error);
-            return;
-          }
-          this.options.onError?.(error);
-          await this.sleeper.sleep(Math.min(pollMs, 100));
+          if (await this.deliveryFailed(error, pollMs)) return;
         }
         continue;
       }
@@ -509,6 +513,27 @@ export class Subscription {
       await this.sleeper.sleep(busy ? idleDelay : pollMs);
       idleDelay = busy ? Math.min(idleDelay * 2, pollMs) : 5;
     }
+    // Stopping: the pages in flight settle, so their confirmed prefix is checkpointed.
+    await pipeline?.idle().catch((error: unknown) => {
+      if (isCheckpointConflict(error)) this.fail(error);
+      else this.options.onError?.(error);
+    });
+  }
+
+  /** A page's delivery failed: true when the loop must end (a lost checkpoint race, or stopping). */
+  private async deliveryFailed(error: unknown, pollMs: number): Promise<boolean> {
+    // Outside the rolled-back transaction: PGlite runs one statement at a time.
+    if (error instanceof GenerationChanged) {
+      await this.drain.load((streamId) => this.source.covers(streamId)).catch((e: unknown) => this.options.onError?.(e));
+      return false;
+    }
+    if (isCheckpointConflict(error) || this.stopping) {
+      this.fail(error);
+      return true;
+    }
+    this.options.onError?.(error);
+    await this.sleeper.sleep(Math.min(pollMs, 100));
+    return false;
   }
 
   private fail(error: unknown): void {

@@ -103,6 +103,9 @@ export interface Broker {
   /**
    * Publishes a batch and resolves once the broker answered for every message, one result each,
    * in order. Never rejects for a broker failure (that is a result); rejects only when closed.
+   * Calls that overlap (a call made before the last one resolved) send in call order: the
+   * messages of one key keep the order of the calls, so a publisher may have several batches
+   * awaiting their confirms at once (the relay does).
    */
   publish(topic: string, messages: BrokerMessage[]): Promise<PublishResult[]>;
   /** Declares the group's queues where the broker needs them and starts delivering to `handler`. */

@@ -48,6 +48,8 @@ export class RabbitMqPublisher {
   private draining = false;
   private readonly slotWaiters: Array<() => void> = [];
   private readonly returned = new Set<string>();
+  /** Resolves once the last publish call handed all its messages to the channel: the next one sends after it. */
+  private sendTurn: Promise<void> = Promise.resolve();
 
   constructor(private readonly settings: RabbitMqPublisherSettings) {}
 
@@ -93,13 +95,16 @@ export class RabbitMqPublisher {
     }
     const toSend = outgoing.filter((o): o is Outgoing => o !== undefined);
     if (toSend.length > 0) {
+      // Taken at the call, before any await: concurrent publishes go out in call order.
+      const turn = this.takeTurn();
       try {
         await this.settings.declareTopic(topic);
       } catch (error) {
+        turn.release();
         for (const o of toSend) o.done(error);
         return results;
       }
-      await this.sendAll(toSend);
+      await this.sendAll(toSend, turn);
     }
     return results;
   }
@@ -107,15 +112,29 @@ export class RabbitMqPublisher {
   /** Publishes one message and resolves with undefined once confirmed, or with the error; never rejects. */
   send(exchange: string, routingKey: string, content: Buffer, options: Options.Publish): Promise<unknown> {
     let result: unknown;
-    return this.sendAll([{ exchange, routingKey, content, options, done: (error) => (result = error) }]).then(() => result);
+    return this.sendAll([{ exchange, routingKey, content, options, done: (error) => (result = error) }], this.takeTurn()).then(() => result);
+  }
+
+  /**
+   * A place in the sending order: `ready` resolves once every earlier call handed its messages to
+   * the channel (not once they are confirmed, so that batches overlap); `release` lets the next go.
+   */
+  private takeTurn(): { ready: Promise<void>; release: () => void } {
+    const ready = this.sendTurn;
+    let release!: () => void;
+    this.sendTurn = new Promise<void>((resolve) => (release = resolve));
+    return { ready, release };
   }
 
   /**
    * Sends in order, one at a time through the window (a later message of a key never goes out
-   * before an earlier one), and resolves once every message got its `done`, exactly once: from
-   * its confirm, or with an error when the channel is gone or no confirm came for too long.
+   * before an earlier one, nor a later call's before an earlier call's), and resolves once every
+   * message got its `done`, exactly once: from its confirm, or with an error when the channel is
+   * gone or no confirm came for too long.
    */
-  private async sendAll(items: Outgoing[]): Promise<void> {
+  private async sendAll(items: Outgoing[], turn: { ready: Promise<void>; release: () => void }): Promise<void> {
+    // The earlier call is bounded by its own watchdog, so this wait is too; this one's clock starts after it.
+    await turn.ready;
     let open = items.length;
     let finished!: () => void;
     const allDone = new Promise<void>((resolve) => (finished = resolve));
@@ -150,8 +169,10 @@ export class RabbitMqPublisher {
           settle(i, error);
         });
       }
+      turn.release();
       if (open > 0) await allDone;
     } finally {
+      turn.release();
       clearInterval(watchdog);
     }
   }

@@ -24,6 +24,13 @@ export interface RelayOptions {
   route?: RelayRoute;
   /** Events per read of the log, published as one batch per topic; 500 by default. */
   batchSize?: number;
+  /**
+   * Events handed to the broker and not yet confirmed and checkpointed, at most: the next pages
+   * are read and published while earlier ones wait for their confirms (the checkpoint still only
+   * moves past a confirmed prefix of the log). 8 pages (`8 * batchSize`) by default; 1 publishes
+   * one page at a time.
+   */
+  maxInFlight?: number;
   /** Backoff while the broker is unavailable (retried for as long as it takes); `RELAY_RETRY_POLICY` by default. */
   retry?: RetryPolicy;
   /** Where to begin when no checkpoint is stored; `'start'` by default (see `SubscriptionOptions.from`). */
@@ -49,10 +56,11 @@ export interface RelayStatus extends SubscriptionStatus, RelayPublishStats {}
 
 /**
  * The outbox relay: the log is the outbox. It tails `$all` (gap-safe, so nothing is published
- * before its append commits and nothing is skipped), routes each event to a topic, publishes a
- * page at a time (one `broker.publish` per topic) and moves its checkpoint only past events the
- * broker confirmed. A crash re-publishes at most the page that was not confirmed, with the same
- * message ids (the event ids), for the consumers' inboxes or the broker's dedupe to absorb.
+ * before its append commits and nothing is skipped), routes each event to a topic, publishes
+ * pages (one `broker.publish` per topic), the next ones while earlier ones wait for their
+ * confirms (`maxInFlight`), and moves its checkpoint only past a prefix of the log the broker
+ * confirmed. A crash re-publishes at most the pages in flight, with the same message ids (the
+ * event ids), for the consumers' inboxes or the broker's dedupe to absorb.
  *
  * While the broker is away the relay retries the unconfirmed messages with backoff and shows it
  * (`waitingForBrokerSince`). A message the broker refuses for good (unroutable, too large)
@@ -75,8 +83,10 @@ export class Relay {
 
   constructor(store: EventStore, options: RelayOptions) {
     if (!options.name) throw new FactumError('INVALID_ARGUMENT', 'A relay needs a name');
+    if (options.maxInFlight !== undefined && !(Number.isInteger(options.maxInFlight) && options.maxInFlight >= 1)) throw new FactumError('INVALID_ARGUMENT', `A relay's maxInFlight is a whole number of events, at least 1 (got ${options.maxInFlight})`);
     this.name = options.name;
     const onError = options.onError ?? (() => {});
+    const batchSize = options.batchSize ?? 500;
     this.publisher = new RelayPublisher(options.broker, options.route ?? byCategory, options.retry ?? RELAY_RETRY_POLICY, onError);
     this.subscription = new Subscription(unwrapEventStore(store), {
       name: `relay:${options.name}`,
@@ -85,7 +95,9 @@ export class Relay {
       ...(options.pollIntervalMs !== undefined ? { pollIntervalMs: options.pollIntervalMs } : {}),
       ...(options.standby !== undefined ? { standby: options.standby } : {}),
       ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}),
-      batchSize: options.batchSize ?? 500,
+      batchSize,
+      // 8 pages: measured against 4 (bench/relay.ts, same runs): 0.82 of raw amqplib instead of 0.73-0.77.
+      maxInFlight: options.maxInFlight ?? 8 * batchSize,
       relaxedDurability: true,
       transactional: false,
       batchHandler: (events) => this.publisher.publishBatch(events),
@@ -103,7 +115,7 @@ export class Relay {
     return this;
   }
 
-  /** Stops after the batch in hand: its confirmed prefix is checkpointed, a broker outage's wait is cut short. */
+  /** Stops after the pages in flight: their confirmed prefix is checkpointed, a broker outage's wait is cut short. */
   async stop(): Promise<void> {
     this.publisher.stop();
     await this.subscription.stop();
