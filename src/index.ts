@@ -54,6 +54,7 @@ export { storeMigrations, applyMigrations, type MigrationState } from './store/s
 export { eventLineage, type EventLineage } from './store/event-lineage.js';
 export { runnerOverview, type RunnerOverview } from './consumers/runner-overview.js';
 export { allDeadLetters } from './consumers/all-dead-letters.js';
+export { defineConfig, type FactumConfig } from './cli/factum-config.js';
 // Domain modelling: deciders, aggregates, command handling, snapshots (src/domain).
 export { isInfrastructureError } from './core/errors.js';
 export { DomainError, isDomainError } from './domain/domain-error.js';

@@ -1,46 +1,30 @@
-// The `factum` bin as a user runs it: compiled by tsc into a build of its own (the package's
-// dist/ is rebuilt by another test file meanwhile), spawned as a process, on an embedded
+// The `factum` bin as a user runs it: compiled by tsc into a build of its own (test/cli-build.ts),
+// spawned as a process, on an embedded
 // directory and on PostgreSQL; `--json` output parsed, exit codes and stderr checked.
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEventStore } from '../store/open-event-store.js';
 import { Subscription } from '../consumers/subscription.js';
+import { readModel } from '../projections/read-model.js';
 import { dropSchemas, uniqueSchema } from '../../test/stores.js';
 import { POSTGRES_URL, postgresUnavailable } from '../../test/services.js';
+import { buildCli, type CliBuild, type Ran } from '../../test/cli-build.js';
 
-const run = promisify(execFile);
-const build = join(process.cwd(), '.cli-build', randomUUID().slice(0, 8));
-const bin = join(build, 'dist', 'cli', 'main.js');
 const pgSkip = await postgresUnavailable();
+let cli: CliBuild;
+let build: string;
 
 beforeAll(async () => {
-  await mkdir(build, { recursive: true });
-  await copyFile('package.json', join(build, 'package.json'));
-  await run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json', '--outDir', join(build, 'dist'), '--declaration', 'false', '--declarationMap', 'false'], { timeout: 180_000 });
+  cli = await buildCli();
+  build = cli.dir;
 }, 200_000);
-afterAll(() => rm(build, { recursive: true, force: true }));
+afterAll(() => cli.remove());
 
-interface Ran {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function factum(db: string, schema: string | undefined, ...args: string[]): Promise<Ran> {
-  const flags = ['--db', db, ...(schema ? ['--schema', schema] : [])];
-  try {
-    const { stdout, stderr } = await run(process.execPath, [bin, ...flags, ...args], { timeout: 60_000 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code?: number; stdout: string; stderr: string };
-    if (typeof e.code !== 'number') throw error;
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
+function factum(db: string, schema: string | undefined, ...args: string[]): Promise<Ran> {
+  return cli.factum(['--db', db, ...(schema ? ['--schema', schema] : []), ...args]);
 }
 
 async function json<T>(db: string, schema: string | undefined, ...args: string[]): Promise<T> {
@@ -202,6 +186,54 @@ for (const location of locations) {
       expect(shown.parked.map((p) => p.event.streamVersion)).toEqual([4, 5, 6, 7, 8, 9, 10]);
       const human = await factum(db, schema, 'dead-letters', 'show', letters[0]!.id);
       expect(human.stdout).toMatch(/Parked behind it \(7, in order\)/);
+    });
+
+    it('lists and rebuilds the projections of a TypeScript config module, and checks its schemas against the committed snapshot', async () => {
+      const configDir = join(build, 'config', location.schema ?? 'embedded');
+      await mkdir(configDir, { recursive: true });
+      const config = (startedShape: string) => `
+        import { z } from 'zod';
+        import { defineConfig, defineEvent, defineProjection, EventRegistry } from '${join(build, 'dist', 'index.js')}';
+        const startedCount = defineProjection({
+          name: 'started-count',
+          tables: { started: (t: string) => \`CREATE TABLE \${t} (stream_id text PRIMARY KEY, s integer NOT NULL)\` },
+          handlers: {
+            Started: async (event: { streamId: string; data: { s: number } }, { sql, table }: any) => {
+              await sql.query(\`INSERT INTO \${table('started')} VALUES ($1, $2)\`, [event.streamId, event.data.s]);
+            },
+          },
+        });
+        const registry = new EventRegistry([defineEvent('Started', ${startedShape}), defineEvent('Stepped', z.object({ s: z.number(), v: z.number() }))]);
+        export default defineConfig({ projections: [startedCount], registry, schemaFile: 'events.schema.json' });`;
+      const v1 = join(configDir, 'factum.config.ts');
+      await writeFile(v1, config('z.object({ s: z.number(), v: z.number() })'));
+
+      const before = await json<Array<{ name: string; mode: string; position?: string }>>(db, schema, '--config', v1, 'projections');
+      expect(before).toEqual([{ name: 'started-count', mode: 'async', eventTypes: ['Started'] }]);
+      const rebuilt = await json<{ swapped: boolean; eventsDone: number }>(db, schema, '--config', v1, 'projections', 'rebuild', 'started-count', '--batch-size', '7');
+      expect(rebuilt).toMatchObject({ swapped: true, eventsDone: 30 });
+      const after = await json<Array<{ name: string; position?: string; lagEvents?: number }>>(db, schema, '--config', v1, 'projections');
+      expect(after[0]!.position).toBeDefined();
+      const store = await openEventStore(db, schema ? { schema } : {});
+      // The read model as the projection's handlers name it (a definition with its name is enough for the names).
+      const model = readModel(store, { name: 'started-count', handlers: {}, tables: { started: () => '' } } as never);
+      const { rows } = await model.query<{ n: string }>(`SELECT count(*) AS n FROM ${model.table('started')}`);
+      await store.close();
+      expect(Number(rows[0]!.n)).toBe(30);
+      const unknown = await factum(db, schema, '--config', v1, 'projections', 'rebuild', 'nope');
+      expect(unknown.code).toBe(1);
+      expect(unknown.stderr).toMatch(/No projection "nope" in the config \(it has: started-count\)/);
+
+      expect((await json<{ compatible: boolean; written: boolean }>(db, schema, '--config', v1, 'schema', 'update'))).toMatchObject({ compatible: true, written: true });
+      expect((await json<{ compatible: boolean }>(db, schema, '--config', v1, 'schema', 'check')).compatible).toBe(true);
+      const v2 = join(configDir, 'factum.config.broken.ts');
+      await writeFile(v2, config('z.object({ s: z.string(), v: z.number() })'));
+      const broken = await factum(db, schema, '--config', v2, 'schema', 'check');
+      expect(broken.code).toBe(1);
+      expect(broken.stdout).toMatch(/breaking: Started/);
+      const none = await factum(db, schema, '--config', join(configDir, 'missing.ts'), 'projections');
+      expect(none.code).toBe(1);
+      expect(none.stderr).toMatch(/No config module at .*NOT_FOUND/);
     });
 
     it('exits 2 on a wrong command line, 1 with the code on a store it cannot open, and errors as JSON with --json', async () => {

@@ -36,6 +36,7 @@ export function allCommand(program: Command): void {
           return events;
         });
         out.result(events, () => {
+          if (events.length === 0) out.line(`No events${flags.after !== undefined ? ` after position ${flags.after}` : ''}${flags.types || flags.categories ? ' that pass the filter' : ''}.`);
           for (const event of events) print(event, flags, out);
           if (events.length === flags.limit) out.line(`… more after position ${events[events.length - 1]!.globalPosition} (--after)`);
         });
