@@ -49,6 +49,12 @@ export { sqlAccess, type SqlAccess, type SqlClient, type SqlNames } from './stor
 export { storeServices, StoreServices, ServiceKey } from './store/store-services.js';
 export { openEventStore, type OpenEventStoreOptions } from './store/open-event-store.js';
 export { importEvents, type ImportEvent, type ImportOptions, type ImportProgress, type ImportResult } from './store/import/import-events.js';
+// What the CLI shows, for operators' own tools: migrations, events with their lineage, runners, dead letters.
+export { storeMigrations, applyMigrations, type MigrationState } from './store/store-migrations.js';
+export { eventLineage, type EventLineage } from './store/event-lineage.js';
+export { runnerOverview, type RunnerOverview } from './consumers/runner-overview.js';
+export { allDeadLetters } from './consumers/all-dead-letters.js';
+export { defineConfig, type FactumConfig } from './cli/factum-config.js';
 // Domain modelling: deciders, aggregates, command handling, snapshots (src/domain).
 export { isInfrastructureError } from './core/errors.js';
 export { DomainError, isDomainError } from './domain/domain-error.js';

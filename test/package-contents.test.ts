@@ -31,6 +31,13 @@ it('ships every source file that a map in dist/ points at, and no test', async (
   expect([...packed].filter((path) => /\.test\.ts$/.test(path))).toEqual([]);
 });
 
+it('ships the `factum` bin as an executable script of the build', async () => {
+  const { bin } = JSON.parse(await readFile('package.json', 'utf8')) as { bin: Record<string, string> };
+  const path = normalize(bin.factum!);
+  expect(packed.has(path), path).toBe(true);
+  expect((await readFile(path, 'utf8')).startsWith('#!/usr/bin/env node\n')).toBe(true);
+});
+
 it('a stack trace from the built package, with source maps on, names shipped .ts files and lines that hold the throwing code', async () => {
   const script = `
     import { openEventStore } from './dist/index.js';

@@ -67,3 +67,11 @@ export async function replaceCheckpoint(on: SqlQueryable, names: SqlNames, name:
 export async function deleteCheckpoint(on: SqlQueryable, names: SqlNames, name: string): Promise<void> {
   await on.query(`DELETE FROM ${names.s}checkpoints WHERE name = $1`, [name]);
 }
+
+/** Every stored checkpoint, by name, with the time it last moved. */
+export async function listCheckpoints(on: SqlQueryable, names: SqlNames): Promise<Array<Checkpoint & { name: string; updatedAt: Date }>> {
+  const { rows } = await on.query<{ name: string; position: string | number; generation: number; updated_at: Date | string }>(
+    `SELECT name, position, generation, updated_at FROM ${names.s}checkpoints ORDER BY name`,
+  );
+  return rows.map((r) => ({ name: r.name, position: BigInt(r.position), generation: Number(r.generation), updatedAt: new Date(r.updated_at) }));
+}

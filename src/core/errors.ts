@@ -32,6 +32,9 @@ export type FactumErrorCode =
   | 'STORE_LOCKED'
   | 'MIGRATION_FAILED'
   | 'STORAGE_ERROR'
+  // Operating tools (src/cli): a store, stream or event that is not there; a schema older than this code.
+  | 'NOT_FOUND'
+  | 'MIGRATIONS_PENDING'
   // Opening a store: the database cannot be reached, or its driver is not installed.
   | 'CONNECTION_FAILED'
   | 'DRIVER_MISSING'

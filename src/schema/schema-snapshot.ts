@@ -15,8 +15,10 @@ export interface SchemaSnapshot {
 
 type Source = EventRegistry | ReadonlyArray<EventType<string, any>>;
 
-const typesOf = (source: Source): EventType<string, any>[] =>
-  source instanceof EventRegistry ? source.types() : new EventRegistry(source).types();
+// Not `instanceof EventRegistry`: a registry made by another copy of factum (two installed
+// versions, or a config module loaded through tsx, which gives it its own module instances) is one too.
+const typesOf = (source: Source): EventType<string, any>[] => (isTypeList(source) ? new EventRegistry(source).types() : source.types());
+const isTypeList = (source: Source): source is ReadonlyArray<EventType<string, any>> => Array.isArray(source);
 
 /** Sorts object keys recursively (arrays keep their order: it can mean something). */
 function canonical(value: unknown): unknown {

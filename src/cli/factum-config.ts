@@ -1,0 +1,40 @@
+import type { Projection } from '../projections/projection.js';
+import type { EventRegistry } from '../schema/event-registry.js';
+
+/**
+ * What the `factum` CLI cannot find in the database: your code. A module (`factum.config.ts`,
+ * `.mts`, `.js` or `.mjs` in the working directory, or `--config <file>`) whose default export
+ * names the projections the CLI may rebuild, the registry whose schemas it checks, and where
+ * the store is. A `.ts` config is loaded with `tsx` (a dev dependency of yours: `npm i -D tsx`).
+ *
+ * @example
+ * // factum.config.ts
+ * import { defineConfig } from 'factum'
+ * import { orderTotals } from './src/read-models/order-totals.js'
+ * import { registry } from './src/events.js'
+ * export default defineConfig({ db: process.env.DATABASE_URL, projections: [orderTotals], registry })
+ */
+export interface FactumConfig {
+  /** The store, when neither `--db` nor `FACTUM_DATABASE_URL` is given. */
+  db?: string;
+  /** Its database schema, when `--schema` is not given. */
+  schema?: string;
+  /** Projections run by a `ProjectionRunner`: listed and rebuilt by `factum projections`. */
+  projections?: Projection[];
+  /** Projections run inline (`InlineProjections`): rebuilt with the inline swap. */
+  inlineProjections?: Projection[];
+  /** The event types whose schemas `factum schema check` compares with the committed snapshot. */
+  registry?: EventRegistry;
+  /** The committed snapshot; `events.schema.json` (beside the config) by default. */
+  schemaFile?: string;
+}
+
+/**
+ * Types a config module's default export (and returns it as it is).
+ *
+ * @example
+ * export default defineConfig({ projections: [orderTotals], registry })
+ */
+export function defineConfig(config: FactumConfig): FactumConfig {
+  return config;
+}
