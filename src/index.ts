@@ -97,3 +97,7 @@ export { RELAY_RETRY_POLICY, type RelayPublishStats } from './transport/relay/re
 export { EventConsumer, type EventConsumerOptions, type EventConsumerStatus, type EventConsumerFailure, type EventConsumerHandler } from './transport/consumer/event-consumer.js';
 export type { EventConsumerContext } from './transport/consumer/event-consumer-context.js';
 export { readMessageEvent } from './transport/consumer/read-message-event.js';
+// Observability (src/observability): consistency bounds and the monitor that judges them.
+export { ConsistencyMonitor, type ConsistencyMonitorOptions, type MonitoredRunner } from './observability/consistency-monitor.js';
+export { evaluateWindow, type WindowVerdict } from './observability/evaluate-window.js';
+export type { ConsistencyBound, BoundState, BoundReport, LagSample } from './observability/consistency-bound.js';
