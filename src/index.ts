@@ -112,3 +112,7 @@ export { WorkflowQueries, type WorkflowInstanceDetails } from './sagas/workflow-
 export { workflowStreamId, foldWorkflowLog, WORKFLOW_LOG_TYPES, type InputAcceptedData, type FoldedInstance } from './sagas/workflow-log.js';
 export type { CommandIssuedData } from './sagas/accept-input.js';
 export type { WorkflowTimer, WorkflowInstanceRow } from './sagas/workflow-tables.js';
+// Observability (src/observability): consistency bounds and the monitor that judges them.
+export { ConsistencyMonitor, type ConsistencyMonitorOptions, type MonitoredRunner } from './observability/consistency-monitor.js';
+export { evaluateWindow, type WindowVerdict } from './observability/evaluate-window.js';
+export type { ConsistencyBound, BoundState, BoundReport, LagSample } from './observability/consistency-bound.js';
