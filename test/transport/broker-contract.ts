@@ -120,6 +120,19 @@ export function runBrokerContract(target: BrokerContractTarget): void {
       await eventually(() => expect(new Set(rec.seen.map((s) => s.id)).size).toBe(200));
     });
 
+    test('sends overlapping publish calls in call order: one key over ten calls not awaited in turn arrives in order', async () => {
+      // The relay keeps several pages in flight: its calls overlap, and one stream's events span them.
+      const broker = await open();
+      const t = topic('g');
+      const rec = recorder();
+      await broker.consume({ topic: t, group: 'g', handler: rec.handler });
+      const calls = Array.from({ length: 10 }, (_, c) => broker.publish(t, Array.from({ length: 20 }, (_, i) => message('order-1', c * 20 + i))));
+      const results = (await Promise.all(calls)).flat();
+      expect(new Set(statuses(results))).toEqual(new Set(['confirmed']));
+      await eventually(() => expect(rec.seen).toHaveLength(200));
+      expect(rec.seen.map((s) => s.seq)).toEqual(Array.from({ length: 200 }, (_, i) => i));
+    });
+
     test('round-trips an event through the envelope: id, key, every header and the data', async () => {
       const broker = await open();
       const t = topic('g');
