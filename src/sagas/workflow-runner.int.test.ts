@@ -8,6 +8,7 @@ import { TimerService } from './timer-service.js';
 import { WorkflowQueries } from './workflow-queries.js';
 import { workflowSuite } from '../../test/runner-suites/workflow-suite.js';
 import { orderWorkflow, stockHandlers } from '../../test/runner-suites/order-workflow.js';
+import { expectSettledOnce, placeRacingOrders } from '../../test/runner-suites/order-workflow-checks.js';
 import { eventually } from '../../test/runner-suites/helpers.js';
 import { createdSchemas, dropSchemas, openTestPostgres, storeFactories } from '../../test/stores.js';
 import { openPostgresEventStore, type PostgresEventStore } from '../store/postgres/postgres-event-store.js';
@@ -95,17 +96,8 @@ describe.skipIf(Boolean(skip))(`workflows: postgres, several processes${skip ? `
     const runner = await new WorkflowRunner(store, orderWorkflow, { timers: false, handlers: stockHandlers(seen), pollIntervalMs: 50, onError: (e) => errors.push(e) }).start();
     const timers = await new TimerService(other, orderWorkflow, { pollIntervalMs: 20, onError: (e) => errors.push(e) }).start();
     try {
-      for (let i = 0; i < orders; i++) {
-        await store.append(`shop-${i}`, [{ type: 'OrderPlaced', data: { orderId: String(i), payWithinMs: (i % 20) * 50 } }]);
-        await store.append(`pay-${i}`, [{ type: 'PaymentReceived', data: { orderId: String(i) } }]);
-      }
-      await eventually(async () => (await runner.queries.instances({ status: 'completed' })).length === orders, 30_000, 'every order settled');
-      for (let i = 0; i < orders; i++) {
-        const instance = (await runner.queries.instance(String(i)))!;
-        expect(instance.log.filter((e) => e.type === 'WorkflowCompleted')).toHaveLength(1);
-        expect(['paid', 'expired']).toContain(instance.result);
-      }
-      expect(await runner.queries.timers()).toEqual([]);
+      await placeRacingOrders(store, orders, 50, 20);
+      await expectSettledOnce(runner.queries, orders);
       expect(errors).toEqual([]);
     } finally {
       await timers.stop();

@@ -4,6 +4,7 @@ import { describeOnStores, type OnStoresOptions } from '../describe-on-stores.js
 import { WorkflowRunner } from '../../src/sagas/workflow-runner.js';
 import { eventually, sleep } from './helpers.js';
 import { logTypes, orderWorkflow, stockHandlers } from './order-workflow.js';
+import { expectSettledOnce, placeRacingOrders } from './order-workflow-checks.js';
 
 export function workflowSuite(stores: OnStoresOptions['stores']): void {
   describeOnStores('workflows', (on) => {
@@ -99,17 +100,8 @@ export function workflowSuite(stores: OnStoresOptions['stores']): void {
       const orders = 20;
       const runner = await new WorkflowRunner(store, orderWorkflow, { handlers: stockHandlers(new Map()), pollIntervalMs: 50, onError: (e) => errors.push(e) }).start();
       try {
-        for (let i = 0; i < orders; i++) {
-          await store.append(`shop-${i}`, [{ type: 'OrderPlaced', data: { orderId: String(i), payWithinMs: (i % 10) * 5 } }]);
-          await store.append(`pay-${i}`, [{ type: 'PaymentReceived', data: { orderId: String(i) } }]);
-        }
-        await eventually(async () => (await runner.queries.instances({ status: 'completed' })).length === orders, 30_000, 'every order settled');
-        for (let i = 0; i < orders; i++) {
-          const instance = (await runner.queries.instance(String(i)))!;
-          expect(instance.log.filter((e) => e.type === 'WorkflowCompleted')).toHaveLength(1);
-          expect(['paid', 'expired']).toContain(instance.result);
-        }
-        expect(await runner.queries.timers()).toEqual([]);
+        await placeRacingOrders(store, orders, 5, 10);
+        await expectSettledOnce(runner.queries, orders);
         // A lost race is retried (on the memory store by the subscription, so it is heard here): never anything else.
         expect(errors.filter((e) => (e as { code?: string }).code !== 'CONCURRENCY_CONFLICT')).toEqual([]);
       } finally {
