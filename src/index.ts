@@ -100,8 +100,9 @@ export { MemoryBroker, type MemoryBrokerOptions } from './transport/memory/memor
 export { Relay, type RelayOptions, type RelayStatus } from './transport/relay/relay.js';
 export { byCategory, type RelayRoute } from './transport/relay/relay-route.js';
 export { RELAY_RETRY_POLICY, type RelayPublishStats } from './transport/relay/relay-publisher.js';
-export { EventConsumer, type EventConsumerOptions, type EventConsumerStatus, type EventConsumerFailure, type EventConsumerHandler } from './transport/consumer/event-consumer.js';
-export type { EventConsumerContext } from './transport/consumer/event-consumer-context.js';
+export { EventConsumer, type EventConsumerOptions, type EventConsumerStatus } from './transport/consumer/event-consumer.js';
+export type { EventConsumerFailure } from './transport/consumer/consumer-outcomes.js';
+export type { EventConsumerContext, EventConsumerHandler } from './transport/consumer/event-consumer-context.js';
 export type { EventConsumerDeadLetter } from './transport/consumer/consumer-dead-letters.js';
 export { readMessageEvent } from './transport/consumer/read-message-event.js';
 // Workflows: deciders over messages, their logs as streams, durable timers (src/sagas).

@@ -1,6 +1,6 @@
 import { FactumError } from '../../core/errors.js';
 import type { AppendOptions, EventStore } from '../../core/event-store.js';
-import type { AppendResult, NewEvent } from '../../core/message.js';
+import type { AppendResult, NewEvent, RecordedEvent } from '../../core/message.js';
 import type { SqlQueryable } from '../../core/sql-queryable.js';
 import type { HandlerWrites } from '../../consumers/handler-appends.js';
 import { handlerStoreView } from '../../consumers/handler-store-view.js';
@@ -25,6 +25,9 @@ export interface EventConsumerContext extends HandlerContext {
   /** The broker's ordered lane it came from. */
   partition: number;
 }
+
+/** Handles one event from the broker. Throwing means "failed": the retry policy, then the dead letters, take over. */
+export type EventConsumerHandler = (event: RecordedEvent, context: EventConsumerContext) => Promise<void> | void;
 
 const noStore = (): FactumError =>
   new FactumError('INVALID_ARGUMENT', 'This EventConsumer was given no store: pass `store` to append, or to have the inbox and your SQL in one transaction');
