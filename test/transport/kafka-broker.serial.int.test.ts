@@ -19,7 +19,7 @@ const brokers = 'brokers' in bootstrap ? bootstrap.brokers : [];
  * and the mock names none), and a short session, because the mock waits a session (less 1 s)
  * for every member to rejoin before it finishes a rebalance.
  */
-const MOCK_SETTINGS = { ...CONTRACT_SETTINGS, idempotent: false, sessionTimeoutMs: 2000, retries: 3 } as const;
+const MOCK_SETTINGS = { ...CONTRACT_SETTINGS, idempotent: false, sessionTimeoutMs: 4000, retries: 3 } as const;
 
 async function spawnConsumer(topic: string, group: string): Promise<CrashedConsumer> {
   const script = fileURLToPath(new URL('./workers/kafka-crashing-consumer.ts', import.meta.url));

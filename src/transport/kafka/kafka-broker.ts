@@ -79,7 +79,7 @@ export class KafkaBroker implements Broker {
       clientId: options.clientId ?? 'factum',
       brokers: options.brokers ?? ['127.0.0.1:9092'],
       // Failures reach the caller as results and FactumErrors; kafkajs' own log would say it twice.
-      logLevel: logLevel.NOTHING,
+      logLevel: process.env.DBG ? logLevel.DEBUG : logLevel.NOTHING,
       retry: { retries: settings.retries, initialRetryTime: 100, maxRetryTime: 1000 },
     });
     const admin = kafka.admin();
