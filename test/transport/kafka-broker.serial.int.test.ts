@@ -102,8 +102,18 @@ describe.skipIf(skipReason)(`Kafka adapter${skipReason ? ` (skipped: ${skipReaso
     expect(await dead.list()).toEqual([]);
   });
 
+  it('the idempotent producer cannot start on the mock, which names no controller: opening is BROKER_UNAVAILABLE, not a hang', async () => {
+    // kafkajs asks the controller for a producer id; the mock's metadata says controller 0, a broker it does not have.
+    const error = await caught(openKafkaBroker({ brokers, idempotent: true, retries: 1 }));
+    expect(error).toMatchObject({ code: 'BROKER_UNAVAILABLE', cause: expect.any(Error) });
+  });
+
+  it('refuses the idempotent producer without retries as INVALID_ARGUMENT', async () => {
+    expect(await caught(openKafkaBroker({ brokers, retries: 0 }))).toMatchObject({ code: 'INVALID_ARGUMENT', details: { option: 'retries' } });
+  });
+
   it('fails to open with BROKER_UNAVAILABLE, the connection error as cause, when nothing listens', async () => {
-    const error = await caught(openKafkaBroker({ brokers: ['127.0.0.1:1'], retries: 0 }));
+    const error = await caught(openKafkaBroker({ brokers: ['127.0.0.1:1'], idempotent: false, retries: 0 }));
     expect(error).toMatchObject({ code: 'BROKER_UNAVAILABLE', cause: expect.any(Error) });
   });
 });

@@ -79,7 +79,7 @@ export class KafkaBroker implements Broker {
       clientId: options.clientId ?? 'factum',
       brokers: options.brokers ?? ['127.0.0.1:9092'],
       // Failures reach the caller as results and FactumErrors; kafkajs' own log would say it twice.
-      logLevel: process.env.DBG ? logLevel.DEBUG : logLevel.NOTHING,
+      logLevel: logLevel.NOTHING,
       retry: { retries: settings.retries, initialRetryTime: 100, maxRetryTime: 1000 },
     });
     const admin = kafka.admin();
@@ -187,6 +187,9 @@ function validated(options: KafkaBrokerOptions): Settings {
   }
   if (options.retries !== undefined && !(Number.isInteger(options.retries) && options.retries >= 0)) {
     throw new FactumError('INVALID_ARGUMENT', `Kafka broker option retries must be a whole number of at least 0, not ${options.retries}`, { details: { option: 'retries', value: options.retries } });
+  }
+  if (options.idempotent !== false && options.retries === 0) {
+    throw new FactumError('INVALID_ARGUMENT', 'Kafka broker option retries must be at least 1 with the idempotent producer (it relies on retries)', { details: { option: 'retries', value: 0 } });
   }
   return {
     partitions: options.partitions ?? 4,

@@ -49,6 +49,8 @@ type Outcome = 'done' | 'retried' | 'unsettled';
 export class KafkaConsumer implements BrokerConsumer {
   private stopping = false;
   private readonly abort = new AbortController();
+  /** The batches being handled: a stop waits for them before it leaves the group. */
+  private readonly inFlight = new Set<Promise<void>>();
   /** Attempts of the records this member handed out since its last assignment, by partition and offset. */
   private attempts = new Map<number, Map<string, number>>();
   /** What the group's committed metadata said when this member got the partition. */
@@ -73,7 +75,15 @@ export class KafkaConsumer implements BrokerConsumer {
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.settings.partitions,
-      eachBatch: (payload) => this.eachBatch(payload),
+      eachBatch: async (payload) => {
+        const running = this.eachBatch(payload);
+        this.inFlight.add(running);
+        try {
+          await running;
+        } finally {
+          this.inFlight.delete(running);
+        }
+      },
     });
   }
 
@@ -81,7 +91,9 @@ export class KafkaConsumer implements BrokerConsumer {
     if (this.stopping) return;
     this.stopping = true;
     this.abort.abort();
-    // kafkajs lets the batch in flight finish (our loop takes nothing new), then leaves the group.
+    // The batches in flight finish (taking nothing new) and commit before kafkajs is told to stop:
+    // once it stops, it drops every commit, and the next member would handle those records again.
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
     await this.consumer.disconnect().catch(() => {});
     this.settings.onStopped(this);
   }
