@@ -53,6 +53,9 @@ function toDeadLetter(record: KafkaMessage): BrokerDeadLetter {
   };
 }
 
+/** How long a listing waits for the reader to reach the end of the topic before it reports the cluster unavailable. */
+const CATCH_UP_LIMIT_MS = 30_000;
+
 /**
  * Reads a dead-letter topic from its start and keeps the letters not settled yet. Kafka has no
  * read-and-remove: the topic is a log of letters and markers, and this fold is the current list.
@@ -81,8 +84,10 @@ export class DeadLetterReader {
     } catch (error) {
       throw brokerUnavailableError('Kafka', error);
     }
+    const deadline = Date.now() + CATCH_UP_LIMIT_MS;
     for (;;) {
       if (this.failure) throw brokerUnavailableError('Kafka', this.failure);
+      if (Date.now() > deadline) throw brokerUnavailableError('Kafka', new Error(`the dead-letter reader of ${this.topic} did not catch up within ${CATCH_UP_LIMIT_MS / 1000} s`));
       if (ends.every(({ partition, offset }) => (this.positions.get(partition) ?? 0n) >= BigInt(offset))) return [...this.letters.values()];
       await sleep(10);
     }
@@ -94,7 +99,10 @@ export class DeadLetterReader {
 
   private async start(): Promise<void> {
     try {
-      this.consumer.on(this.consumer.events.CRASH, ({ payload }) => (this.failure = payload.error));
+      // kafkajs restarts a consumer after most crashes; only one it gave up on is a failure to report.
+      this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
+        if (!payload.restart) this.failure = payload.error;
+      });
       await this.consumer.connect();
       await this.consumer.subscribe({ topics: [this.topic], fromBeginning: true });
       await this.consumer.run({
