@@ -2,6 +2,7 @@
  * Which real services the tests can reach. A test that needs an unreachable service is skipped
  * with the reason in its name; with FACTUM_REQUIRE_SERVICES=1 (set by CI) it fails instead.
  */
+import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 
 export const POSTGRES_URL = process.env.FACTUM_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -37,7 +38,6 @@ export const KAFKA_MOCK_DIR = process.env.FACTUM_KAFKA_MOCK_DIR ?? '/tmp/factum-
  * its ports itself, so scripts/services.sh writes them to a file; `FACTUM_KAFKA_BROKERS` overrides.
  */
 export async function kafkaBootstrap(): Promise<{ brokers: string[] } | { skip: string }> {
-  const { readFile } = await import('node:fs/promises');
   const listed = process.env.FACTUM_KAFKA_BROKERS ?? (await readFile(`${KAFKA_MOCK_DIR}/bootstrap`, 'utf8').catch(() => ''));
   const brokers = listed.trim().split(',').filter(Boolean);
   const first = brokers[0]?.split(':');
