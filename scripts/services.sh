@@ -42,4 +42,30 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
 fi
 wait_for redis 30 redis-cli -h 127.0.0.1 -p 6379 ping || status=1
 
+# Kafka: librdkafka's mock cluster (no Kafka broker is packaged here), built from scripts/kafka-mock/
+# with gcc against Debian's librdkafka-dev. Its ports are its own choice: the bootstrap address is
+# written to $KAFKA_MOCK_DIR/bootstrap (test/services.ts reads it). It keeps everything in memory.
+KAFKA_MOCK_DIR=${FACTUM_KAFKA_MOCK_DIR:-/tmp/factum-kafka-mock}
+repo=$(cd "$(dirname "$0")/.." && pwd)
+kafka_mock_up() {
+  local bootstrap port
+  bootstrap=$(cat "$KAFKA_MOCK_DIR/bootstrap" 2>/dev/null) || return 1
+  port=${bootstrap%%,*}; port=${port##*:}
+  [ -n "$port" ] && kill -0 "$(cat "$KAFKA_MOCK_DIR/pid" 2>/dev/null)" 2>/dev/null && port_open "$port"
+}
+if ! kafka_mock_up; then
+  if [ ! -f /usr/include/librdkafka/rdkafka_mock.h ]; then
+    apt-get install -y librdkafka-dev >/dev/null 2>&1 || { apt-get update >/dev/null 2>&1; apt-get install -y librdkafka-dev >/dev/null 2>&1; } || true
+  fi
+  mkdir -p "$repo/.services" "$KAFKA_MOCK_DIR"
+  if [ ! -x "$repo/.services/kafka-mock" ] || [ "$repo/scripts/kafka-mock/kafka-mock.c" -nt "$repo/.services/kafka-mock" ]; then
+    gcc -O2 -Wall -o "$repo/.services/kafka-mock" "$repo/scripts/kafka-mock/kafka-mock.c" -lrdkafka || true
+  fi
+  rm -f "$KAFKA_MOCK_DIR/bootstrap" "$KAFKA_MOCK_DIR/pid" "$KAFKA_MOCK_DIR/state"
+  if [ -x "$repo/.services/kafka-mock" ]; then
+    setsid "$repo/.services/kafka-mock" "$KAFKA_MOCK_DIR" >"$KAFKA_MOCK_DIR/log" 2>&1 < /dev/null &
+  fi
+fi
+wait_for kafka-mock 30 kafka_mock_up || status=1
+
 exit $status

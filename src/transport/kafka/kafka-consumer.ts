@@ -1,0 +1,217 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Admin, Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
+import type { BrokerConsumer, ConsumeOptions, Delivery } from '../broker.js';
+import { brokerUnavailableError } from '../broker-errors.js';
+import type { BrokerMessage } from '../broker-message.js';
+import { settleBatch, settleOnce } from '../settle-once.js';
+import { INTERNAL_HEADER_PREFIX, fromKafka, rawHeaders } from './kafka-message.js';
+
+/** Set on a dead letter retried for one group: the topic's other groups pass over it. */
+export const ONLY_GROUP_HEADER = `${INTERNAL_HEADER_PREFIX}only-group`;
+
+export interface KafkaConsumerSettings {
+  partitions: number;
+  deliveryLimit: number;
+  prefetch: number;
+  heartbeatIntervalMs: number;
+  /** Publishes a dead letter and resolves once Kafka acknowledged it (acks=all). */
+  deadLetter: (message: BrokerMessage, error: unknown, attempt: number) => Promise<void>;
+  onStopped: (consumer: KafkaConsumer) => void;
+}
+
+/**
+ * What the committed offset's metadata says: the records from the committed offset through
+ * `through` were handed to a handler, the first of them `attempts` times. Written before a
+ * handler gets them, so that a consumer that takes the partition over after a crash or a
+ * rebalance counts the attempt on.
+ */
+interface Handed {
+  attempts: number;
+  through: bigint;
+}
+
+const encodeHanded = (handed: Handed): string => `${handed.attempts}:${handed.through}`;
+function decodeHanded(metadata: string | null | undefined): Handed {
+  const match = /^(\d+):(-?\d+)$/.exec(metadata ?? '');
+  return match ? { attempts: Number(match[1]), through: BigInt(match[2]!) } : { attempts: 0, through: -1n };
+}
+
+type Outcome = 'done' | 'retried' | 'unsettled';
+
+/**
+ * A group's consumer on kafkajs. Kafka assigns each partition to one member of the group, and
+ * kafkajs hands a partition's records over one batch at a time, so the partition is the ordered
+ * lane: records are handled one at a time (or in chunks of `prefetch` by a batch handler), and the
+ * offset is committed only once a record is settled, in order. A retry holds the partition for its
+ * delay and hands the record again (no later record of the partition overtakes it); its attempt
+ * count travels in the commit's metadata, so it stays right across rebalances and crashes.
+ */
+export class KafkaConsumer implements BrokerConsumer {
+  private stopping = false;
+  private readonly abort = new AbortController();
+  /** The batches being handled: a stop waits for them before it leaves the group. */
+  private readonly inFlight = new Set<Promise<void>>();
+  /** Attempts of the records this member handed out since its last assignment, by partition and offset. */
+  private attempts = new Map<number, Map<string, number>>();
+  /** What the group's committed metadata said when this member got the partition. */
+  private handedAtAssignment = new Map<number, Promise<{ committed: bigint; handed: Handed }>>();
+
+  constructor(
+    private readonly consumer: Consumer,
+    private readonly admin: Admin,
+    private readonly options: ConsumeOptions,
+    private readonly settings: KafkaConsumerSettings,
+  ) {}
+
+  async start(): Promise<void> {
+    // A new generation: partitions may have moved, and what another member did to them is in the commits.
+    this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
+      this.attempts = new Map();
+      this.handedAtAssignment = new Map();
+    });
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: [this.options.topic], fromBeginning: true });
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.settings.partitions,
+      eachBatch: async (payload) => {
+        const running = this.eachBatch(payload);
+        this.inFlight.add(running);
+        try {
+          await running;
+        } finally {
+          this.inFlight.delete(running);
+        }
+      },
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.abort.abort();
+    // The batches in flight finish (taking nothing new) and commit before kafkajs is told to stop:
+    // once it stops, it drops every commit, and the next member would handle those records again.
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    await this.consumer.disconnect().catch(() => {});
+    this.settings.onStopped(this);
+  }
+
+  private async eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    const partition = batch.partition;
+    const records = batch.messages;
+    const done = new Set<string>();
+    // A handler may run for longer than the session: the member heartbeats meanwhile.
+    const keepAlive = setInterval(() => void heartbeat().catch(() => {}), this.settings.heartbeatIntervalMs);
+    try {
+      let next = 0;
+      while (next < records.length && !this.stopping && isRunning() && !isStale()) {
+        const head = records[next]!;
+        const onlyGroup = rawHeaders(head)[ONLY_GROUP_HEADER];
+        if (onlyGroup !== undefined && onlyGroup !== this.options.group) {
+          done.add(head.offset);
+        } else {
+          const chunk = this.options.batchHandler ? records.slice(next).filter((r) => !done.has(r.offset) && this.forThisGroup(r)).slice(0, Math.max(1, this.options.prefetch ?? this.settings.prefetch)) : [head];
+          const outcomes = await this.handle(partition, chunk);
+          chunk.forEach((record, i) => outcomes[i] === 'done' && done.add(record.offset));
+        }
+        // The offset moves over the settled prefix only: Kafka's position is one number per partition.
+        let advanced = next;
+        while (advanced < records.length && done.has(records[advanced]!.offset)) advanced++;
+        if (advanced > next) {
+          const last = records[advanced - 1]!.offset;
+          await this.commit(partition, BigInt(last) + 1n, { attempts: 0, through: BigInt(last) });
+          resolveOffset(last);
+          next = advanced;
+        }
+      }
+    } finally {
+      clearInterval(keepAlive);
+    }
+  }
+
+  private forThisGroup(record: KafkaMessage): boolean {
+    const onlyGroup = rawHeaders(record)[ONLY_GROUP_HEADER];
+    return onlyGroup === undefined || onlyGroup === this.options.group;
+  }
+
+  /** Hands records (one, or a batch handler's chunk) to the handler and says what became of each. */
+  private async handle(partition: number, chunk: KafkaMessage[]): Promise<Outcome[]> {
+    const attempts = await Promise.all(chunk.map((record) => this.attemptOf(partition, record.offset)));
+    await this.commit(partition, BigInt(chunk[0]!.offset), { attempts: attempts[0]!, through: BigInt(chunk[chunk.length - 1]!.offset) });
+    const outcomes: Outcome[] = chunk.map(() => 'unsettled');
+    const deliveries = chunk.map((record, i) => this.deliveryOf(partition, record, attempts[i]!, (outcome) => (outcomes[i] = outcome)));
+    if (this.options.batchHandler) {
+      const unsettled = await settleBatch(this.options.batchHandler, deliveries);
+      for (const i of unsettled) outcomes[i] = 'unsettled';
+    } else {
+      await settleOnce(this.options.handler, deliveries[0]!);
+    }
+    return outcomes;
+  }
+
+  private deliveryOf(partition: number, record: KafkaMessage, attempt: number, settled: (outcome: Outcome) => void): Delivery {
+    const message = fromKafka(record);
+    const deadLetter = async (error: unknown): Promise<void> => {
+      await this.settings.deadLetter(message, error, attempt);
+      settled('done');
+    };
+    return {
+      message,
+      attempt,
+      partition,
+      ack: async () => settled('done'),
+      deadLetter,
+      retry: async (delayMs, error) => {
+        if (attempt >= this.settings.deliveryLimit) return deadLetter(error ?? new Error(`delivery limit of ${this.settings.deliveryLimit} reached`));
+        // A stop cuts the delay short: the record is handed again by whichever member is next.
+        if (delayMs > 0) await sleep(delayMs, undefined, { signal: this.abort.signal }).catch(() => {});
+        this.attemptsOf(partition).set(record.offset, attempt + 1);
+        settled('retried');
+      },
+    };
+  }
+
+  private attemptsOf(partition: number): Map<string, number> {
+    let map = this.attempts.get(partition);
+    if (!map) this.attempts.set(partition, (map = new Map()));
+    return map;
+  }
+
+  /** 1 for a record nobody had, or one more than the handing-out the group's commit recorded. */
+  private async attemptOf(partition: number, offset: string): Promise<number> {
+    const seen = this.attemptsOf(partition).get(offset);
+    if (seen !== undefined) return seen;
+    let atAssignment = this.handedAtAssignment.get(partition);
+    if (!atAssignment) {
+      atAssignment = this.committed(partition);
+      this.handedAtAssignment.set(partition, atAssignment);
+      atAssignment.catch(() => this.handedAtAssignment.delete(partition));
+    }
+    const { committed, handed } = await atAssignment;
+    const at = BigInt(offset);
+    const attempt = at === committed ? handed.attempts + 1 : at >= committed && at <= handed.through ? 2 : 1;
+    this.attemptsOf(partition).set(offset, attempt);
+    return attempt;
+  }
+
+  private async committed(partition: number): Promise<{ committed: bigint; handed: Handed }> {
+    try {
+      const [topic] = await this.admin.fetchOffsets({ groupId: this.options.group, topics: [this.options.topic] });
+      const found = topic?.partitions.find((p) => p.partition === partition);
+      return { committed: BigInt(found?.offset ?? '-1'), handed: decodeHanded(found?.metadata) };
+    } catch (error) {
+      throw brokerUnavailableError('Kafka', error);
+    }
+  }
+
+  private async commit(partition: number, offset: bigint, handed: Handed): Promise<void> {
+    try {
+      await this.consumer.commitOffsets([{ topic: this.options.topic, partition, offset: String(offset), metadata: encodeHanded(handed) }]);
+    } catch (error) {
+      // The partition may have moved to another member: it goes on from the last commit that succeeded.
+      throw brokerUnavailableError('Kafka', error);
+    }
+  }
+}
