@@ -4,11 +4,13 @@
  * FACTUM_DATA_DIR moves the embedded files; FACTUM_SHOP_ORDERS and FACTUM_SHOP_SEED change the run.
  * `npm start -- --broker rabbitmq`: the four services as separate processes over RabbitMQ
  * (FACTUM_AMQP_URL, amqp://127.0.0.1 by default), each with its own store under
- * ./.factum/shop-rabbitmq/<service> (or its own schema on PostgreSQL).
+ * ./.factum/shop-rabbitmq/<service> (or its own schema on PostgreSQL). `--broker kafka` does the
+ * same over Kafka (FACTUM_KAFKA_BROKERS, by default the mock cluster scripts/services.sh starts).
  * Exits with 1 when a self-check fails.
  */
 import { runShopOnBus, failureLine } from './bus/run-shop-on-bus.js';
 import { runShop } from './run-shop.js';
+import { isShopBroker, SHOP_BROKERS, shopBrokerUrl } from './bus/shop-brokers.js';
 
 const DEFAULT_POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/test';
 const args = process.argv.slice(2);
@@ -29,16 +31,17 @@ if (broker === undefined) {
     print,
   });
   if (result.invariants.some((r) => !r.ok)) process.exitCode = 1;
-} else if (broker !== 'rabbitmq') {
-  console.error(`factum shop: --broker ${broker ?? '(missing)'} is not one the shop runs on; it knows --broker rabbitmq`);
+} else if (!isShopBroker(broker)) {
+  console.error(`factum shop: --broker ${broker ?? '(missing)'} is not one the shop runs on; it knows ${Object.keys(SHOP_BROKERS).map((name) => `--broker ${name}`).join(', ')}`);
   process.exitCode = 2;
 } else {
   try {
     const result = await runShopOnBus({
       ...(databaseUrl ? { databaseUrl } : {}),
-      dataDir: process.env.FACTUM_DATA_DIR || './.factum/shop-rabbitmq',
+      dataDir: process.env.FACTUM_DATA_DIR || `./.factum/shop-${broker}`,
       ...(process.env.FACTUM_SCHEMA ? { schema: process.env.FACTUM_SCHEMA } : {}),
-      amqpUrl: process.env.FACTUM_AMQP_URL || 'amqp://127.0.0.1',
+      broker,
+      brokerUrl: shopBrokerUrl(broker),
       orders,
       seed,
       print,

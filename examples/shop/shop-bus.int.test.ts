@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openRabbitMqBroker } from '../../src/rabbitmq.js';
-import { POSTGRES_URL, postgresUnavailable, serviceUnavailable } from '../../test/services.js';
+import { kafkaBootstrap, POSTGRES_URL, postgresUnavailable, serviceUnavailable } from '../../test/services.js';
 import { dropSchemas, uniqueSchema } from '../../test/stores.js';
 import { OWN_CATEGORY, SERVICE_NAMES, type BusConfig } from './bus/bus-config.js';
 import { runShopOnBus, type BusRunConfig, type BusRunResult } from './bus/run-shop-on-bus.js';
@@ -21,6 +21,8 @@ import { shopTopology } from './bus/service-processes.js';
 const AMQP_URL = process.env.FACTUM_AMQP_URL ?? 'amqp://127.0.0.1';
 const noRabbit = await serviceUnavailable('RabbitMQ', 5672);
 const noPostgres = noRabbit ?? (await postgresUnavailable());
+const kafka = await kafkaBootstrap();
+const noKafka = 'skip' in kafka ? kafka.skip : undefined;
 const dirs: string[] = [];
 const schemas: string[] = [];
 const prefixes: string[] = [];
@@ -38,13 +40,13 @@ afterAll(async () => {
 async function embedded(): Promise<BusConfig> {
   const dataDir = await mkdtemp(join(tmpdir(), 'factum-shopbus-'));
   dirs.push(dataDir);
-  return { dataDir, amqpUrl: AMQP_URL, topicPrefix: prefixed() };
+  return { dataDir, broker: 'rabbitmq', brokerUrl: AMQP_URL, topicPrefix: prefixed() };
 }
 
 function onPostgres(): BusConfig {
   const schema = uniqueSchema();
   schemas.push(schema);
-  return { databaseUrl: POSTGRES_URL, schema, dataDir: 'unused', amqpUrl: AMQP_URL, topicPrefix: prefixed() };
+  return { databaseUrl: POSTGRES_URL, schema, dataDir: 'unused', broker: 'rabbitmq', brokerUrl: AMQP_URL, topicPrefix: prefixed() };
 }
 
 function prefixed(): string {
@@ -163,6 +165,18 @@ describe.skipIf(Boolean(noRabbit))(`the service processes${noRabbit ? ` (skipped
     // Each child sees its IPC channel close, stops its consumers, relay and store, and exits.
     while (pids.some(alive)) await delay(50);
     expect(pids.filter(alive)).toEqual([]);
+  });
+});
+
+// The mock cluster cannot delete topics: the run's topics stay until the mock restarts.
+describe.skipIf(Boolean(noKafka))(`the shop across processes over Kafka${noKafka ? ` (skipped: ${noKafka})` : ''}`, () => {
+  it('runs the four services as processes over librdkafka\'s mock cluster, each group of a service on its own topic', { timeout: 300_000 }, async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'factum-shopbus-'));
+    dirs.push(dataDir);
+    const brokerUrl = 'brokers' in kafka ? kafka.brokers.join(',') : '';
+    const { result, output } = await run({ dataDir, broker: 'kafka', brokerUrl, topicPrefix: `shopbus-test-${randomUUID().slice(0, 8)}`, orders: 20, seed: 7 });
+    expectSettled(result, 20, 20, output);
+    expect(output).toContain('talking only through Kafka');
   });
 });
 

@@ -13,6 +13,7 @@ import { revenuePerDay } from '../payments/revenue-per-day.js';
 import { SERVICES } from '../shop.js';
 import type { ServiceDefinition } from '../service.js';
 import type { ShopStoreConfig } from '../store/open-shop-store.js';
+import type { ShopBrokerName } from './shop-brokers.js';
 
 export type ServiceName = 'orders' | 'payments' | 'inventory' | 'shipping';
 export type Category = (typeof CATEGORY_OF)[ShopEventType];
@@ -58,7 +59,9 @@ export interface BusConfig {
   dataDir: string;
   /** The services' schemas are `<schema>_<service>`; `factum_shop` by default. */
   schema?: string;
-  amqpUrl: string;
+  /** Which broker the services talk through (bus/shop-brokers.ts), and where it is. */
+  broker: ShopBrokerName;
+  brokerUrl: string;
   /** Prefix of the topics; by default one derived from where the stores are, so a rerun continues and two shops never meet. */
   topicPrefix?: string;
 }
@@ -78,7 +81,8 @@ export function topicPrefixOf(config: BusConfig): string {
 export interface ServiceProcessConfig {
   service: ServiceName;
   store: ShopStoreConfig;
-  amqpUrl: string;
+  broker: ShopBrokerName;
+  brokerUrl: string;
   topicPrefix: string;
 }
 

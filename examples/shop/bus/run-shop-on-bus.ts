@@ -1,13 +1,12 @@
 /**
- * `npm start -- --broker rabbitmq`: the shop as four processes, one per service, each with its
- * own store, talking only through RabbitMQ. This process plays the customers and the purchasing
+ * `npm start -- --broker rabbitmq` (or `kafka`): the shop as four processes, one per service, each
+ * with its own store, talking only through the broker. This process plays the customers and the purchasing
  * clerk: it sends their commands to the service that owns them (Orders, Inventory) over the IPC
  * channel of the child process (a command wants its answer, such as "too late to cancel", and
  * a customer is not a service), waits for the flows to settle, then checks the union of the
  * services' logs with the same invariants as the single process.
  */
 import { isFactumError, type EventStore } from '../../../src/index.js';
-import { openRabbitMqBroker } from '../../../src/rabbitmq.js';
 import { checkInvariants, type InvariantResult } from '../invariants.js';
 import { orderSummary } from '../orders/order-summary.js';
 import { outcomes, printHistories, printInvariants, printOutcomes, printReadModels, printSnapshots, sampleOrders, type Print } from '../report.js';
@@ -17,6 +16,7 @@ import { runWorkload, type ShopCommands, type WorkloadFlow, type WorkloadResult 
 import { auditCopy } from './audit-copy.js';
 import { LOCAL_READ_MODELS, SERVICE_NAMES, serviceStoreConfig, type BusConfig, type ServiceName, type ServiceReport } from './bus-config.js';
 import { ServiceProcesses } from './service-processes.js';
+import { SHOP_BROKERS } from './shop-brokers.js';
 
 export interface BusRunConfig extends BusConfig {
   orders: number;
@@ -50,16 +50,17 @@ function remoteCommands(services: ServiceProcesses): ShopCommands {
   };
 }
 
-/** Fails with one line when RabbitMQ is not there, before any process is started. */
-async function checkBroker(url: string): Promise<void> {
-  const broker = await openRabbitMqBroker({ url });
+/** Fails with one line when the broker is not there, before any process is started. */
+async function checkBroker(config: BusConfig): Promise<void> {
+  const broker = await SHOP_BROKERS[config.broker].open(config.brokerUrl);
   await broker.close();
 }
 
 export async function runShopOnBus(config: BusRunConfig): Promise<BusRunResult> {
   const print: Print = config.print ?? (() => undefined);
   const started = performance.now();
-  await checkBroker(config.amqpUrl);
+  await checkBroker(config);
+  const label = SHOP_BROKERS[config.broker].label;
   const services = new ServiceProcesses(config);
   await services.start();
   let workload: WorkloadResult;
@@ -69,10 +70,10 @@ export async function runShopOnBus(config: BusRunConfig): Promise<BusRunResult> 
     const before = (await services.reports()).reduce((sum, r) => sum + r.head, 0n);
     runStart = await services.request<RunStart>('orders', { op: 'start-run', seed: config.seed, orders: config.orders });
     const where = config.databaseUrl ? `PostgreSQL ${config.databaseUrl.replace(/\/\/[^@/]*@/, '//…@')}, schemas ${config.schema ?? 'factum_shop'}_<service>` : `PGlite in ${config.dataDir}/<service>`;
-    print(`factum shop across processes: Orders, Payments, Inventory and Shipping, each a process with its own store (${where}), talking only through RabbitMQ (topics ${services.topicPrefix}.*)`);
+    print(`factum shop across processes: Orders, Payments, Inventory and Shipping, each a process with its own store (${where}), talking only through ${label} (topics ${services.topicPrefix}.*)`);
     print(SERVICE_NAMES.map((name) => `${name} pid ${services.pid(name)}`).join(', '));
     print(before === 0n ? 'New stores.' : `The services' logs already hold ${before} positions in all: continuing from the stored state (checkpoints, inboxes, queues).`);
-    print(`Run ${runStart.run}: placing ${config.orders} orders (seed ${config.seed}) through Orders' process; each service relays its log to RabbitMQ and consumes the others'.`);
+    print(`Run ${runStart.run}: placing ${config.orders} orders (seed ${config.seed}) through Orders' process; each service relays its log to ${label} and consumes the others'.`);
     let wave = 0;
     // The services are never paused here: across processes the customers race the services, as
     // they would in production. The outcomes vary from run to run; the invariants may not.
@@ -147,7 +148,7 @@ function printProcesses(print: Print, reports: ServiceReport[]): number {
   return dead;
 }
 
-/** The message `main.ts` prints for a failure: one line for a FactumError (RabbitMQ away, a store that will not open). */
+/** The message `main.ts` prints for a failure: one line for a FactumError (the broker away, a store that will not open). */
 export function failureLine(error: unknown): string {
   if (isFactumError(error)) return `factum shop: ${error.message} [${error.code}]`;
   return `factum shop: ${error instanceof Error ? error.message : String(error)}`;

@@ -4,16 +4,16 @@
  * `EventConsumer` per topic it reacts to, each message handled in one transaction of its store
  * with the inbox row, the reaction's appends and the count the parent settles on. The IPC
  * channel carries only the parent's requests (the customers' and the clerk's commands, reports,
- * stop); the services hear of each other only through RabbitMQ. When the parent goes away (the
+ * stop); the services hear of each other only through the broker. When the parent goes away (the
  * channel closes) the process stops: no orphans.
  */
-import { EventConsumer, InlineProjections, isFactumError, ProjectionRunner, Relay, snapshotStoreFor, sqlAccess, streamCategory, type EventStore } from '../../../src/index.js';
-import { openRabbitMqBroker, type RabbitMqBroker } from '../../../src/rabbitmq.js';
+import { EventConsumer, InlineProjections, isFactumError, ProjectionRunner, Relay, snapshotStoreFor, sqlAccess, streamCategory, type Broker, type EventStore } from '../../../src/index.js';
 import { startRun } from '../run-log.js';
 import { reactionHandler, REACTION_RETRY_POLICY } from '../service.js';
 import { openShopStore, type ShopStore } from '../store/open-shop-store.js';
 import { localCommands, type ShopCommands } from '../workload.js';
 import { consumedCategories, LOCAL_READ_MODELS, OWN_CATEGORY, serviceDefinition, topicOf, type ConsumerReport, type ServiceMessage, type ServiceProcessConfig, type ServiceReport, type ServiceRequest } from './bus-config.js';
+import { SHOP_BROKERS } from './shop-brokers.js';
 
 const config = JSON.parse(process.argv[2]!) as ServiceProcessConfig;
 const send = (message: ServiceMessage): Promise<void> =>
@@ -35,7 +35,7 @@ class ServiceProcess {
 
   constructor(
     private readonly opened: ShopStore,
-    private readonly broker: RabbitMqBroker,
+    private readonly broker: Broker,
   ) {
     this.commands = localCommands(opened.store);
     this.table = `${sqlAccess(opened.store)!.names.s}${RECEIVED}`;
@@ -148,9 +148,9 @@ class ServiceProcess {
 
 async function main(): Promise<void> {
   const opened = await openShopStore(config.store);
-  let broker: RabbitMqBroker;
+  let broker: Broker;
   try {
-    broker = await openRabbitMqBroker({ url: config.amqpUrl });
+    broker = await SHOP_BROKERS[config.broker].open(config.brokerUrl);
   } catch (error) {
     await opened.close();
     throw error;

@@ -52,7 +52,7 @@ export class ServiceProcesses {
   }
 
   private spawn(name: ServiceName): Promise<void> {
-    const config: ServiceProcessConfig = { service: name, store: serviceStoreConfig(this.config, name), amqpUrl: this.config.amqpUrl, topicPrefix: this.topicPrefix };
+    const config: ServiceProcessConfig = { service: name, store: serviceStoreConfig(this.config, name), broker: this.config.broker, brokerUrl: this.config.brokerUrl, topicPrefix: this.topicPrefix };
     const child = fork(SCRIPT, [JSON.stringify(config)], { execArgv: ['--import', TSX], serialization: 'advanced', stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     const entry: Child = { process: child, pending: new Map(), output: [], exited: new Promise((resolve) => child.once('exit', () => resolve())) };
     this.children.set(name, entry);

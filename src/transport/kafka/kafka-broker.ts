@@ -107,7 +107,7 @@ export class KafkaBroker implements Broker {
     await this.declare(kafkaNames.deadLetterTopic(options.topic, options.group), 'any');
     const heartbeatIntervalMs = Math.max(100, Math.floor(this.settings.sessionTimeoutMs / 3));
     const client = this.kafka.consumer({
-      groupId: options.group,
+      groupId: kafkaNames.groupId(options.topic, options.group),
       sessionTimeout: this.settings.sessionTimeoutMs,
       rebalanceTimeout: this.settings.sessionTimeoutMs,
       heartbeatInterval: heartbeatIntervalMs,

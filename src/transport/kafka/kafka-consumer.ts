@@ -5,6 +5,7 @@ import { brokerUnavailableError } from '../broker-errors.js';
 import type { BrokerMessage } from '../broker-message.js';
 import { settleBatch, settleOnce } from '../settle-once.js';
 import { INTERNAL_HEADER_PREFIX, fromKafka, rawHeaders } from './kafka-message.js';
+import { kafkaNames } from './kafka-topology.js';
 
 /** Set on a dead letter retried for one group: the topic's other groups pass over it. */
 export const ONLY_GROUP_HEADER = `${INTERNAL_HEADER_PREFIX}only-group`;
@@ -198,7 +199,7 @@ export class KafkaConsumer implements BrokerConsumer {
 
   private async committed(partition: number): Promise<{ committed: bigint; handed: Handed }> {
     try {
-      const [topic] = await this.admin.fetchOffsets({ groupId: this.options.group, topics: [this.options.topic] });
+      const [topic] = await this.admin.fetchOffsets({ groupId: kafkaNames.groupId(this.options.topic, this.options.group), topics: [this.options.topic] });
       const found = topic?.partitions.find((p) => p.partition === partition);
       return { committed: BigInt(found?.offset ?? '-1'), handed: decodeHanded(found?.metadata) };
     } catch (error) {

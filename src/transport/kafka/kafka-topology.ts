@@ -5,14 +5,18 @@ import { kafkaError } from './kafka-errors.js';
 /**
  * The Kafka names factum uses: a topic is a Kafka topic of that name, and each group of it has a
  * dead-letter topic `<topic>.<group>.dead-letters` (its letters, and a marker when one is retried
- * or skipped). Topics are created by the first consumer of a group, never by a publisher, so a
+ * or skipped). A group is a Kafka consumer group named `<topic>.<group>`: Kafka's groups span
+ * topics, and members of one group that subscribe to different topics would take each other's
+ * partitions away (factum's group, like a RabbitMQ queue, belongs to one topic). Topics are created by the first consumer of a group, never by a publisher, so a
  * topic nobody consumes does not exist and its messages are refused as unroutable.
  *
  * @example
  * kafkaNames.deadLetterTopic('orders', 'billing') // 'orders.billing.dead-letters'
+ * kafkaNames.groupId('orders', 'billing') // 'orders.billing'
  */
 export const kafkaNames = {
   deadLetterTopic: (topic: string, group: string): string => `${topic}.${group}.dead-letters`,
+  groupId: (topic: string, group: string): string => `${topic}.${group}`,
 };
 
 /**
