@@ -147,7 +147,7 @@ class LogPlan {
     for (const output of outputs) {
       switch (output.kind) {
         case 'command': {
-          const commandId = output.id ?? `${this.streamId}/${this.folded.version + this.log.length + 1}`;
+          const commandId = `${this.streamId}/${output.key ?? this.folded.version + this.log.length + 1}`;
           const command = { ...output.command, metadata: { ...output.command.metadata, commandId, correlationId: this.metadata.correlationId!, causationId: next.sourceId } };
           this.push(WORKFLOW_LOG_TYPES.commandIssued, { commandId, command } satisfies CommandIssuedData);
           break;
@@ -200,7 +200,7 @@ class LogPlan {
 
   /** Records what the lock rows said, and returns it as the next input. */
   lockAnswer(lock: AcquireLock, outcome: LockOutcome, at: Date): IncomingInput<EventShape> {
-    const sourceId = `${this.incoming.sourceId}\u0000lock:${lock.resource}@${this.folded.version + this.log.length + 1}`;
+    const sourceId = `${this.incoming.sourceId}/lock:${lock.resource}@${this.folded.version + this.log.length + 1}`;
     if (outcome.acquired) {
       if (!this.locks.has(lock.resource)) this.push(WORKFLOW_LOG_TYPES.lockAcquired, { resource: lock.resource, ...(outcome.expiresAt ? { expiresAt: outcome.expiresAt.toISOString() } : {}) });
       this.locks.add(lock.resource);

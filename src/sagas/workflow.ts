@@ -39,8 +39,12 @@ export type WorkflowInput<I extends EventShape> = WorkflowMessage<I> | TimerFire
 export interface SendCommand<C extends EventShape> {
   kind: 'command';
   command: WorkflowMessage<C>;
-  /** The command's id, when the workflow names it (sagas: `<log stream>/<step>/<attempt>`); `<log stream>/<log version>` otherwise. */
-  id?: string;
+  /**
+   * Names the command within its instance: its `commandId` is then `<log stream>/<key>` (a saga's
+   * `<log stream>/<step>/<attempt>`), otherwise `<log stream>/<log version>`. Either way the same
+   * on every replay, so the receiver's inbox absorbs a second delivery.
+   */
+  key?: string;
 }
 
 /** Appends an event to another stream, in the same transaction as the workflow's log on SQL stores. */
@@ -162,9 +166,10 @@ export function defineWorkflow<State, I extends EventShape, C extends EventShape
  *
  * @example
  * decide: (input) => [send({ type: 'ReserveStock', data: { sku: 'a' } }), schedule('timeout', { afterMs: 30_000 })]
+ * send({ type: 'ChargeCard', data: { amount: 5 } }, { key: 'charge/2' }) // commandId '<log stream>/charge/2'
  */
-export function send<C extends EventShape>(command: WorkflowMessage<C>, options: { id?: string } = {}): SendCommand<C> {
-  return options.id === undefined ? { kind: 'command', command } : { kind: 'command', command, id: options.id };
+export function send<C extends EventShape>(command: WorkflowMessage<C>, options: { key?: string } = {}): SendCommand<C> {
+  return options.key === undefined ? { kind: 'command', command } : { kind: 'command', command, key: options.key };
 }
 
 /**
