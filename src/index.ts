@@ -106,13 +106,14 @@ export type { EventConsumerContext, EventConsumerHandler } from './transport/con
 export type { EventConsumerDeadLetter } from './transport/consumer/consumer-dead-letters.js';
 export { readMessageEvent } from './transport/consumer/read-message-event.js';
 // Workflows: deciders over messages, their logs as streams, durable timers (src/sagas).
-export { defineWorkflow, send, publish, schedule, cancel, complete, type Workflow, type WorkflowDefinition, type WorkflowInput, type WorkflowMessage, type WorkflowOutput, type TimerFired, type SendCommand, type PublishEvent, type ScheduleTimer, type CancelTimer, type CompleteWorkflow } from './sagas/workflow.js';
+export { defineWorkflow, send, publish, schedule, cancel, complete, acquire, release, type Workflow, type WorkflowDefinition, type WorkflowInput, type WorkflowMessage, type WorkflowOutput, type TimerFired, type SendCommand, type PublishEvent, type ScheduleTimer, type CancelTimer, type CompleteWorkflow, type AcquireLock, type ReleaseLock, type LockResult, type LockHolder } from './sagas/workflow.js';
+export { defineSaga, type Saga, type SagaDefinition, type SagaStep, type SagaCompensation, type SagaLock, type SagaContext, type SagaState, type SagaStatus, type SagaResult } from './sagas/define-saga.js';
 export { WorkflowRunner, type WorkflowRunnerOptions, type WorkflowRunnerStatus, type WorkflowCommandHandler, type WorkflowCommandHandlers, type WorkflowCommandContext } from './sagas/workflow-runner.js';
 export { TimerService, type TimerServiceOptions, type TimerServiceStatus } from './sagas/timer-service.js';
 export { WorkflowQueries, type WorkflowInstanceDetails } from './sagas/workflow-queries.js';
 export { workflowStreamId, foldWorkflowLog, WORKFLOW_LOG_TYPES, type InputAcceptedData, type FoldedInstance } from './sagas/workflow-log.js';
 export type { CommandIssuedData } from './sagas/accept-input.js';
-export type { WorkflowTimer, WorkflowInstanceRow } from './sagas/workflow-tables.js';
+export type { WorkflowTimer, WorkflowInstanceRow, SemanticLock } from './sagas/workflow-tables.js';
 // Observability (src/observability): consistency bounds and the monitor that judges them.
 export { ConsistencyMonitor, type ConsistencyMonitorOptions, type MonitoredRunner } from './observability/consistency-monitor.js';
 export { evaluateWindow, type WindowVerdict } from './observability/evaluate-window.js';

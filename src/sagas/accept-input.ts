@@ -4,9 +4,9 @@ import type { EventMetadata, EventShape, JsonValue, NewEvent, RecordedEvent } fr
 import { retryDelays, type RetryPolicy } from '../core/retry-policy.js';
 import { sleep } from '../core/sleep.js';
 import { handlerEventId } from '../consumers/handler-event-id.js';
-import type { Workflow, WorkflowInput, WorkflowOutput } from './workflow.js';
-import { foldWorkflowLog, timerFireId, WORKFLOW_LOG_TYPES, workflowStreamId, type InputAcceptedData } from './workflow-log.js';
-import type { WorkflowTableWrites } from './workflow-tables.js';
+import type { AcquireLock, LockHolder, Workflow, WorkflowInput, WorkflowOutput } from './workflow.js';
+import { foldWorkflowLog, timerFireId, WORKFLOW_LOG_TYPES, workflowStreamId, type FoldedInstance, type InputAcceptedData } from './workflow-log.js';
+import type { LockOutcome, WorkflowTableWrites } from './workflow-tables.js';
 
 /** One input on its way into an instance's log. */
 export interface IncomingInput<I extends EventShape> {
@@ -38,7 +38,9 @@ const CONFLICT_RETRIES: RetryPolicy = { immediateRetries: 3, backoffRetries: 8, 
  * transaction's own appends count), absorbs an input it accepted before, decides, and appends
  * the input and the outputs to the log with optimistic concurrency (a lost race reloads and
  * decides again; with pending timers, their rows are locked first, see `lockTimers`); then,
- * in the same transaction, the timer rows, the instance row and the events for other streams.
+ * in the same transaction, the timer rows, the lock rows, the instance row and the events for
+ * other streams. An `acquire` output is answered before the append, by the lock rows, with one
+ * more input (`LockAcquired` / `LockBusy`) decided in the same log append.
  *
  * @example
  * await acceptInput(workflow, context.store, workflowTablesFor(store).writes(context.sql), 'order-1', { sourceId: event.id, input, at: event.recordedAt })
@@ -60,14 +62,26 @@ export async function acceptInput<S, I extends EventShape, C extends EventShape,
     const folded = foldWorkflowLog(workflow, log);
     if (folded.accepted.has(incoming.sourceId)) return { outcome: 'duplicate', version: folded.version, conflicts };
     if (folded.status === 'completed') return { outcome: 'completed', version: folded.version, conflicts };
-    const outputs = workflow.decide(incoming.input, folded.state);
-    const planned = plan(streamId, folded.version, folded.timers, incoming, outputs);
+    const plan = new LogPlan(streamId, folded, incoming);
+    // An `acquire` is answered at once (the lock rows, in this transaction) by one more input: the chain ends when none is asked.
+    let state = folded.state;
+    let outputs = 0;
+    const queue: IncomingInput<I>[] = [incoming];
+    for (let next = queue.shift(); next && !plan.completed; next = queue.shift()) {
+      const decided = workflow.decide(next.input, state);
+      outputs += decided.length;
+      state = workflow.evolve(state, next.input);
+      for (const lock of plan.add(next, decided)) {
+        const outcome = await tables.acquireLock({ resource: lock.resource, workflow: workflow.name, instanceId, policy: lock.policy ?? 'fail', ...(lock.expiresAfterMs !== undefined ? { expiresAfterMs: lock.expiresAfterMs } : {}), now: incoming.at });
+        queue.push(plan.lockAnswer(lock, outcome, incoming.at) as IncomingInput<I>);
+      }
+    }
     if (!locked && folded.timers.size > 0) {
       await tables.lockTimers(workflow.name, instanceId);
       locked = true;
     }
     try {
-      await store.append(streamId, planned.log, { expectedVersion: folded.version === 0 ? 'no_stream' : folded.version });
+      await store.append(streamId, plan.log, { expectedVersion: folded.version === 0 ? 'no_stream' : folded.version });
     } catch (error) {
       // Without a SQL session (the memory store) a refused append fails the handler's whole draft:
       // the subscription's retry then decides again, on a fresh one.
@@ -75,85 +89,125 @@ export async function acceptInput<S, I extends EventShape, C extends EventShape,
       await sleep(delays[conflicts]!);
       continue;
     }
-    const version = folded.version + planned.log.length;
-    for (const write of planned.writes) {
+    const version = folded.version + plan.log.length;
+    for (const write of plan.writes) {
       if (write.kind === 'schedule') await tables.scheduleTimer({ workflow: workflow.name, instanceId, ...write.timer });
       else if (write.kind === 'cancel') await tables.cancelTimer(workflow.name, instanceId, write.timer);
+      else if (write.kind === 'release') await tables.releaseLocks(workflow.name, instanceId, write.resource, `${streamId}/${version}`, incoming.at);
       else await store.append(write.streamId, [write.event]);
     }
-    await tables.saveInstance({ workflow: workflow.name, instanceId, status: planned.completed ? 'completed' : 'running', version });
-    return { outcome: 'accepted', version, outputs: outputs.length, conflicts };
+    const phase = workflow.phase?.(state);
+    await tables.saveInstance({ workflow: workflow.name, instanceId, status: plan.completed ? 'completed' : 'running', ...(phase !== undefined ? { phase } : {}), version });
+    return { outcome: 'accepted', version, outputs, conflicts };
   }
 }
 
 type Write =
   | { kind: 'schedule'; timer: { timer: string; dueAt: Date; fireId: string; payload?: JsonValue } }
   | { kind: 'cancel'; timer: string }
+  /** `resource` undefined: all of the instance's (it completed). */
+  | { kind: 'release'; resource: string | undefined }
   | { kind: 'event'; streamId: string; event: NewEvent };
 
-/** The log events for one input and its outputs, and the writes that go with them. Ids are deterministic per input. */
-function plan<C extends EventShape, E extends EventShape>(
-  streamId: string,
-  version: number,
-  pending: Map<string, unknown>,
-  incoming: IncomingInput<EventShape>,
-  outputs: WorkflowOutput<C, E>[],
-): { log: NewEvent[]; writes: Write[]; completed: boolean } {
-  const metadata: EventMetadata = { correlationId: (incoming.input.metadata?.correlationId as string | undefined) ?? streamId, causationId: incoming.sourceId };
-  // Ids come from the input, not the version: a racing writer's events at the same versions must never look like ours.
-  const id = (index: number, kind = 'log'): string => handlerEventId(`workflow-${kind}`, `${streamId}\u0000${incoming.sourceId}`, 0, index);
-  const log: NewEvent[] = [];
-  const writes: Write[] = [];
-  const add = (type: string, data: unknown): number => {
-    log.push({ id: id(log.length), type, data, metadata });
-    return version + log.length;
-  };
-  const accepted: InputAcceptedData = { sourceId: incoming.sourceId, input: incoming.input as InputAcceptedData['input'], at: incoming.at.toISOString(), ...(incoming.source ? { source: incoming.source } : {}) };
-  add(WORKFLOW_LOG_TYPES.inputAccepted, accepted);
-  const timers = new Set(pending.keys());
-  if (incoming.input.type === 'TimerFired') timers.delete((incoming.input.data as { timer: string }).timer);
-  let completed = false;
-  for (const output of outputs) {
-    switch (output.kind) {
-      case 'command': {
-        const at = version + log.length + 1;
-        const commandId = `${streamId}/${at}`;
-        const command = { ...output.command, metadata: { ...output.command.metadata, commandId, correlationId: metadata.correlationId!, causationId: incoming.sourceId } };
-        add(WORKFLOW_LOG_TYPES.commandIssued, { commandId, command } satisfies CommandIssuedData);
-        break;
-      }
-      case 'event': {
-        const eventId = id(log.length, 'event');
-        add(WORKFLOW_LOG_TYPES.eventPublished, { streamId: output.streamId, eventId, event: output.event });
-        writes.push({ kind: 'event', streamId: output.streamId, event: { ...output.event, id: eventId, metadata: { ...metadata, ...output.event.metadata } } });
-        break;
-      }
-      case 'schedule': {
-        const dueAt = output.at !== undefined ? new Date(output.at) : new Date(incoming.at.getTime() + (output.afterMs ?? 0));
-        const at = version + log.length + 1;
-        const fireId = timerFireId(output.timer, at);
-        add(WORKFLOW_LOG_TYPES.timerScheduled, { timer: output.timer, dueAt: dueAt.toISOString(), fireId, ...(output.payload !== undefined ? { payload: output.payload } : {}) });
-        writes.push({ kind: 'schedule', timer: { timer: output.timer, dueAt, fireId, ...(output.payload !== undefined && output.payload !== null ? { payload: output.payload } : {}) } });
-        timers.add(output.timer);
-        break;
-      }
-      case 'cancel':
-        if (!timers.delete(output.timer)) break;
-        add(WORKFLOW_LOG_TYPES.timerCancelled, { timer: output.timer });
-        writes.push({ kind: 'cancel', timer: output.timer });
-        break;
-      case 'complete':
-        // A completed instance keeps no timers: each one still pending is cancelled, on the record.
-        for (const timer of timers) {
-          add(WORKFLOW_LOG_TYPES.timerCancelled, { timer, reason: 'completed' });
-          writes.push({ kind: 'cancel', timer });
-        }
-        timers.clear();
-        add(WORKFLOW_LOG_TYPES.completed, output.result !== undefined ? { result: output.result } : {});
-        completed = true;
-        break;
-    }
-    if (completed) break;
+/** The log events for one input (and the lock answers chained to it) and the writes that go with them. Ids are deterministic per input. */
+class LogPlan {
+  readonly log: NewEvent[] = [];
+  readonly writes: Write[] = [];
+  completed = false;
+  private readonly timers: Set<string>;
+  private readonly locks: Set<string>;
+  private readonly metadata: EventMetadata;
+
+  constructor(
+    private readonly streamId: string,
+    private readonly folded: FoldedInstance<unknown>,
+    private readonly incoming: IncomingInput<EventShape>,
+  ) {
+    this.timers = new Set(folded.timers.keys());
+    this.locks = new Set(folded.locks);
+    this.metadata = { correlationId: (incoming.input.metadata?.correlationId as string | undefined) ?? streamId, causationId: incoming.sourceId };
   }
-  return { log, writes, completed };
+
+  // Ids come from the input, not the version: a racing writer's events at the same versions must never look like ours.
+  private id(index: number, kind = 'log'): string {
+    return handlerEventId(`workflow-${kind}`, `${this.streamId}\u0000${this.incoming.sourceId}`, 0, index);
+  }
+
+  private push(type: string, data: unknown): number {
+    this.log.push({ id: this.id(this.log.length), type, data, metadata: this.metadata });
+    return this.folded.version + this.log.length;
+  }
+
+  /** The input and its outputs; returns the locks they ask for, to be answered by `lockAnswer`. */
+  add(next: IncomingInput<EventShape>, outputs: WorkflowOutput<EventShape, EventShape>[]): AcquireLock[] {
+    const accepted: InputAcceptedData = { sourceId: next.sourceId, input: next.input as InputAcceptedData['input'], at: next.at.toISOString(), ...(next.source ? { source: next.source } : {}) };
+    this.push(WORKFLOW_LOG_TYPES.inputAccepted, accepted);
+    if (next.input.type === 'TimerFired') this.timers.delete((next.input.data as { timer: string }).timer);
+    const asked: AcquireLock[] = [];
+    for (const output of outputs) {
+      switch (output.kind) {
+        case 'command': {
+          const commandId = `${this.streamId}/${output.key ?? this.folded.version + this.log.length + 1}`;
+          const command = { ...output.command, metadata: { ...output.command.metadata, commandId, correlationId: this.metadata.correlationId!, causationId: next.sourceId } };
+          this.push(WORKFLOW_LOG_TYPES.commandIssued, { commandId, command } satisfies CommandIssuedData);
+          break;
+        }
+        case 'event': {
+          const eventId = this.id(this.log.length, 'event');
+          this.push(WORKFLOW_LOG_TYPES.eventPublished, { streamId: output.streamId, eventId, event: output.event });
+          this.writes.push({ kind: 'event', streamId: output.streamId, event: { ...output.event, id: eventId, metadata: { ...this.metadata, ...output.event.metadata } } });
+          break;
+        }
+        case 'schedule': {
+          const dueAt = output.at !== undefined ? new Date(output.at) : new Date(next.at.getTime() + (output.afterMs ?? 0));
+          const fireId = timerFireId(output.timer, this.folded.version + this.log.length + 1);
+          this.push(WORKFLOW_LOG_TYPES.timerScheduled, { timer: output.timer, dueAt: dueAt.toISOString(), fireId, ...(output.payload !== undefined ? { payload: output.payload } : {}) });
+          this.writes.push({ kind: 'schedule', timer: { timer: output.timer, dueAt, fireId, ...(output.payload !== undefined && output.payload !== null ? { payload: output.payload } : {}) } });
+          this.timers.add(output.timer);
+          break;
+        }
+        case 'cancel':
+          if (!this.timers.delete(output.timer)) break;
+          this.push(WORKFLOW_LOG_TYPES.timerCancelled, { timer: output.timer });
+          this.writes.push({ kind: 'cancel', timer: output.timer });
+          break;
+        case 'acquire':
+          asked.push(output);
+          break;
+        case 'release':
+          // Also leaves the line when only queued: the log may not know it as held.
+          if (this.locks.delete(output.resource)) this.push(WORKFLOW_LOG_TYPES.lockReleased, { resource: output.resource });
+          this.writes.push({ kind: 'release', resource: output.resource });
+          break;
+        case 'complete':
+          // A completed instance keeps no timers and no locks: each is let go, on the record.
+          for (const timer of this.timers) {
+            this.push(WORKFLOW_LOG_TYPES.timerCancelled, { timer, reason: 'completed' });
+            this.writes.push({ kind: 'cancel', timer });
+          }
+          this.timers.clear();
+          for (const resource of this.locks) this.push(WORKFLOW_LOG_TYPES.lockReleased, { resource, reason: 'completed' });
+          this.locks.clear();
+          this.writes.push({ kind: 'release', resource: undefined });
+          this.push(WORKFLOW_LOG_TYPES.completed, output.result !== undefined ? { result: output.result } : {});
+          this.completed = true;
+          break;
+      }
+      if (this.completed) break;
+    }
+    return asked;
+  }
+
+  /** Records what the lock rows said, and returns it as the next input. */
+  lockAnswer(lock: AcquireLock, outcome: LockOutcome, at: Date): IncomingInput<EventShape> {
+    const sourceId = `${this.incoming.sourceId}/lock:${lock.resource}@${this.folded.version + this.log.length + 1}`;
+    if (outcome.acquired) {
+      if (!this.locks.has(lock.resource)) this.push(WORKFLOW_LOG_TYPES.lockAcquired, { resource: lock.resource, ...(outcome.expiresAt ? { expiresAt: outcome.expiresAt.toISOString() } : {}) });
+      this.locks.add(lock.resource);
+      return { sourceId, input: { type: 'LockAcquired', data: { resource: lock.resource } }, at };
+    }
+    const { workflow, instanceId, expiresAt } = outcome.holder;
+    const holder: LockHolder = { workflow, instanceId, ...(expiresAt ? { expiresAt: expiresAt.toISOString() } : {}) };
+    return { sourceId, input: { type: 'LockBusy', data: { resource: lock.resource, holder, queued: outcome.queued } }, at };
+  }
 }

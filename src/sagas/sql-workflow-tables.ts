@@ -1,6 +1,7 @@
 import type { JsonValue } from '../core/message.js';
 import type { SqlClient, SqlNames, SqlQueryable } from '../store/sql-access.js';
-import type { TimerSignal, WorkflowInstanceRow, WorkflowTables, WorkflowTableWrites, WorkflowTimer } from './workflow-tables.js';
+import { lockTimerName } from './workflow-log.js';
+import type { LockOutcome, LockRequest, SemanticLock, TimerSignal, WorkflowInstanceRow, WorkflowTables, WorkflowTableWrites, WorkflowTimer } from './workflow-tables.js';
 
 interface TimerRow {
   workflow: string;
@@ -15,12 +16,23 @@ interface InstanceRow {
   workflow: string;
   instance_id: string;
   status: WorkflowInstanceRow['status'];
+  phase: string | null;
   version: number;
   started_at: Date | string;
   updated_at: Date | string;
 }
 
+interface LockRow {
+  resource: string;
+  workflow: string;
+  instance_id: string;
+  state: SemanticLock['state'];
+  since: Date | string;
+  expires_at: Date | string | null;
+}
+
 const TIMER_COLUMNS = 'workflow, instance_id, timer, due_at, fire_id, payload';
+const LOCK_COLUMNS = 'resource, workflow, instance_id, state, since, expires_at';
 
 /** The workflow tables on PostgreSQL or PGlite (migrations/006-workflow-tables.ts). */
 export class SqlWorkflowTables implements WorkflowTables {
@@ -48,10 +60,10 @@ export class SqlWorkflowTables implements WorkflowTables {
     return rows.map(toTimer);
   }
 
-  async instances(workflow: string, options: { status?: WorkflowInstanceRow['status']; limit?: number } = {}): Promise<WorkflowInstanceRow[]> {
+  async instances(workflow: string, options: { status?: WorkflowInstanceRow['status']; phase?: string; limit?: number } = {}): Promise<WorkflowInstanceRow[]> {
     const { rows } = await this.client.query<InstanceRow>(
-      `SELECT * FROM ${this.names.s}workflow_instances WHERE workflow = $1 AND ($2::text IS NULL OR status = $2) ORDER BY updated_at, instance_id LIMIT $3`,
-      [workflow, options.status ?? null, options.limit ?? null],
+      `SELECT * FROM ${this.names.s}workflow_instances WHERE workflow = $1 AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR phase = $3) ORDER BY updated_at, instance_id LIMIT $4`,
+      [workflow, options.status ?? null, options.phase ?? null, options.limit ?? null],
     );
     return rows.map(toInstance);
   }
@@ -59,6 +71,15 @@ export class SqlWorkflowTables implements WorkflowTables {
   async instance(workflow: string, instanceId: string): Promise<WorkflowInstanceRow | undefined> {
     const { rows } = await this.client.query<InstanceRow>(`SELECT * FROM ${this.names.s}workflow_instances WHERE workflow = $1 AND instance_id = $2`, [workflow, instanceId]);
     return rows[0] ? toInstance(rows[0]) : undefined;
+  }
+
+  async locks(options: { workflow?: string; resource?: string; instanceId?: string } = {}): Promise<SemanticLock[]> {
+    const { rows } = await this.client.query<LockRow>(
+      `SELECT ${LOCK_COLUMNS} FROM ${this.names.s}workflow_locks WHERE ($1::text IS NULL OR workflow = $1) AND ($2::text IS NULL OR resource = $2) AND ($3::text IS NULL OR instance_id = $3)
+        ORDER BY since, resource, workflow, instance_id`,
+      [options.workflow ?? null, options.resource ?? null, options.instanceId ?? null],
+    );
+    return rows.map(toLock);
   }
 }
 
@@ -86,10 +107,10 @@ class SqlWorkflowWrites implements WorkflowTableWrites {
 
   async saveInstance(row: Omit<WorkflowInstanceRow, 'startedAt' | 'updatedAt'>): Promise<void> {
     await this.sql.query(
-      `INSERT INTO ${this.names.s}workflow_instances (workflow, instance_id, status, version) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (workflow, instance_id) DO UPDATE SET status = excluded.status, version = excluded.version, updated_at = now()
+      `INSERT INTO ${this.names.s}workflow_instances (workflow, instance_id, status, phase, version) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (workflow, instance_id) DO UPDATE SET status = excluded.status, phase = excluded.phase, version = excluded.version, updated_at = now()
         WHERE ${this.names.s}workflow_instances.version < excluded.version`,
-      [row.workflow, row.instanceId, row.status, row.version],
+      [row.workflow, row.instanceId, row.status, row.phase ?? null, row.version],
     );
   }
 
@@ -111,6 +132,58 @@ class SqlWorkflowWrites implements WorkflowTableWrites {
     await this.sql.query(`DELETE FROM ${this.names.s}workflow_timers WHERE workflow = $1 AND instance_id = $2 AND timer = $3 AND fire_id = $4`, [t.workflow, t.instanceId, t.timer, t.fireId]);
   }
 
+  async acquireLock(r: LockRequest): Promise<LockOutcome> {
+    const t = `${this.names.s}workflow_locks`;
+    const expiresAt = r.expiresAfterMs !== undefined ? new Date(r.now.getTime() + r.expiresAfterMs) : null;
+    // A lapsed hold of another instance is over: its holder's later release finds no row of its own.
+    await this.sql.query(`DELETE FROM ${t} WHERE resource = $1 AND state = 'held' AND expires_at < $2 AND NOT (workflow = $3 AND instance_id = $4)`, [r.resource, r.now, r.workflow, r.instanceId]);
+    // DO NOTHING on either key: the resource's holder (waited for while uncommitted) or this instance's own row.
+    const inserted = await this.sql.query(
+      `INSERT INTO ${t} (resource, workflow, instance_id, state, since, expires_at, expires_after_ms) VALUES ($1, $2, $3, 'held', $4, $5, $6) ON CONFLICT DO NOTHING RETURNING 1 AS one`,
+      [r.resource, r.workflow, r.instanceId, r.now, expiresAt, r.expiresAfterMs ?? null],
+    );
+    if (inserted.rows.length > 0) return { acquired: true, ...(expiresAt ? { expiresAt } : {}) };
+    const { rows } = await this.sql.query<LockRow>(
+      `SELECT ${LOCK_COLUMNS} FROM ${t} WHERE resource = $1 AND (state = 'held' OR (workflow = $2 AND instance_id = $3)) FOR UPDATE`,
+      [r.resource, r.workflow, r.instanceId],
+    );
+    const locks = rows.map(toLock);
+    const holder = locks.find((l) => l.state === 'held');
+    const own = locks.find((l) => l.workflow === r.workflow && l.instanceId === r.instanceId);
+    if (holder && holder === own) return { acquired: true, ...(holder.expiresAt ? { expiresAt: holder.expiresAt } : {}) };
+    if (!holder) {
+      // In line, and nobody holds it (the holder's hold lapsed): this instance takes it.
+      await this.sql.query(`UPDATE ${t} SET state = 'held', since = $4, expires_at = $5, expires_after_ms = $6 WHERE resource = $1 AND workflow = $2 AND instance_id = $3`, [r.resource, r.workflow, r.instanceId, r.now, expiresAt, r.expiresAfterMs ?? null]);
+      return { acquired: true, ...(expiresAt ? { expiresAt } : {}) };
+    }
+    if (r.policy === 'queue' && !own) {
+      await this.sql.query(`INSERT INTO ${t} (resource, workflow, instance_id, state, since, expires_after_ms) VALUES ($1, $2, $3, 'queued', $4, $5)`, [r.resource, r.workflow, r.instanceId, r.now, r.expiresAfterMs ?? null]);
+    }
+    return { acquired: false, holder, queued: r.policy === 'queue' || own !== undefined };
+  }
+
+  async releaseLocks(workflow: string, instanceId: string, resource: string | undefined, releaseId: string, now: Date): Promise<void> {
+    const t = `${this.names.s}workflow_locks`;
+    const { rows } = await this.sql.query<{ resource: string }>(
+      `DELETE FROM ${t} WHERE workflow = $1 AND instance_id = $2 AND ($3::text IS NULL OR resource = $3) AND state = 'held' RETURNING resource`,
+      [workflow, instanceId, resource ?? null],
+    );
+    await this.sql.query(`DELETE FROM ${t} WHERE workflow = $1 AND instance_id = $2 AND ($3::text IS NULL OR resource = $3)`, [workflow, instanceId, resource ?? null]);
+    for (const { resource: released } of rows) {
+      // Handed to the first in line, in this transaction: nobody can take it between.
+      const next = await this.sql.query<LockRow>(
+        `UPDATE ${t} SET state = 'held', since = $2, expires_at = $2::timestamptz + make_interval(secs => expires_after_ms / 1000.0)
+          WHERE (resource, workflow, instance_id) = (SELECT resource, workflow, instance_id FROM ${t} WHERE resource = $1 AND state = 'queued' ORDER BY since, workflow, instance_id LIMIT 1 FOR UPDATE)
+          RETURNING ${LOCK_COLUMNS}`,
+        [released, now],
+      );
+      const waiter = next.rows[0];
+      if (!waiter) continue;
+      const timer = lockTimerName(released);
+      await this.scheduleTimer({ workflow: waiter.workflow, instanceId: waiter.instance_id, timer, dueAt: now, fireId: `${timer}@${releaseId}` });
+    }
+  }
+
   end(committed: boolean): void {
     if (committed && this.scheduled) this.signal.fire();
     this.scheduled = false;
@@ -129,5 +202,24 @@ function toTimer(row: TimerRow): WorkflowTimer {
 }
 
 function toInstance(row: InstanceRow): WorkflowInstanceRow {
-  return { workflow: row.workflow, instanceId: row.instance_id, status: row.status, version: Number(row.version), startedAt: new Date(row.started_at), updatedAt: new Date(row.updated_at) };
+  return {
+    workflow: row.workflow,
+    instanceId: row.instance_id,
+    status: row.status,
+    ...(row.phase !== null && row.phase !== undefined ? { phase: row.phase } : {}),
+    version: Number(row.version),
+    startedAt: new Date(row.started_at),
+    updatedAt: new Date(row.updated_at),
+  };
+}
+
+function toLock(row: LockRow): SemanticLock {
+  return {
+    resource: row.resource,
+    workflow: row.workflow,
+    instanceId: row.instance_id,
+    state: row.state,
+    since: new Date(row.since),
+    ...(row.expires_at !== null && row.expires_at !== undefined ? { expiresAt: new Date(row.expires_at) } : {}),
+  };
 }

@@ -24,6 +24,8 @@ export const WORKFLOW_LOG_TYPES = {
   eventPublished: 'WorkflowEventPublished',
   timerScheduled: 'WorkflowTimerScheduled',
   timerCancelled: 'WorkflowTimerCancelled',
+  lockAcquired: 'WorkflowLockAcquired',
+  lockReleased: 'WorkflowLockReleased',
   completed: 'WorkflowCompleted',
 } as const;
 
@@ -57,6 +59,8 @@ export interface FoldedInstance<State> {
   /** Source ids of every accepted input (the dedupe set). */
   accepted: Set<string>;
   timers: Map<string, LoggedTimer>;
+  /** Semantic locks it holds, as its log knows them (a lapsed hold may have been taken over since). */
+  locks: Set<string>;
 }
 
 /**
@@ -70,6 +74,16 @@ export function timerFireId(timer: string, version: number): string {
 }
 
 /**
+ * The timer that wakes an instance waiting in line for a semantic lock, once it is handed the lock.
+ *
+ * @example
+ * lockTimerName('order-42') // 'lock:order-42'
+ */
+export function lockTimerName(resource: string): string {
+  return `lock:${resource}`;
+}
+
+/**
  * State = the fold of the log: `evolve` over the accepted inputs, and the runner's own
  * bookkeeping (completion, pending timers, the dedupe set) over everything.
  *
@@ -78,7 +92,7 @@ export function timerFireId(timer: string, version: number): string {
  * const { state, status, timers } = foldWorkflowLog(checkout, events)
  */
 export function foldWorkflowLog<State, I extends EventShape>(workflow: Workflow<State, I, any, any>, events: Iterable<RecordedEvent>): FoldedInstance<State> {
-  const folded: FoldedInstance<State> = { state: workflow.initialState(), version: 0, status: 'running', inputs: 0, accepted: new Set(), timers: new Map() };
+  const folded: FoldedInstance<State> = { state: workflow.initialState(), version: 0, status: 'running', inputs: 0, accepted: new Set(), timers: new Map(), locks: new Set() };
   for (const event of events) {
     folded.version = event.streamVersion;
     const data = event.data as Record<string, unknown>;
@@ -96,6 +110,12 @@ export function foldWorkflowLog<State, I extends EventShape>(workflow: Workflow<
         break;
       case WORKFLOW_LOG_TYPES.timerCancelled:
         folded.timers.delete(data.timer as string);
+        break;
+      case WORKFLOW_LOG_TYPES.lockAcquired:
+        folded.locks.add(data.resource as string);
+        break;
+      case WORKFLOW_LOG_TYPES.lockReleased:
+        folded.locks.delete(data.resource as string);
         break;
       case WORKFLOW_LOG_TYPES.completed:
         folded.status = 'completed';

@@ -2,7 +2,7 @@ import type { EventStore } from '../core/event-store.js';
 import type { EventShape, JsonValue, RecordedEvent } from '../core/message.js';
 import type { Workflow } from './workflow.js';
 import { foldWorkflowLog, workflowStreamId } from './workflow-log.js';
-import { workflowTablesFor, type WorkflowInstanceRow, type WorkflowTables, type WorkflowTimer } from './workflow-tables.js';
+import { workflowTablesFor, type SemanticLock, type WorkflowInstanceRow, type WorkflowTables, type WorkflowTimer } from './workflow-tables.js';
 
 /** One instance, in full. */
 export interface WorkflowInstanceDetails<State> {
@@ -10,6 +10,8 @@ export interface WorkflowInstanceDetails<State> {
   instanceId: string;
   streamId: string;
   status: 'running' | 'completed';
+  /** The workflow's finer status (a saga: running, compensating, completed, compensated, failed), when it declares one. */
+  phase?: string;
   /** What `complete(result)` gave. */
   result?: JsonValue;
   /** The fold of the log's inputs. */
@@ -19,11 +21,14 @@ export interface WorkflowInstanceDetails<State> {
   log: RecordedEvent[];
   /** Its pending timers, as the timer table holds them. */
   timers: WorkflowTimer[];
+  /** The semantic locks it holds or waits for, as the lock table holds them. */
+  locks: SemanticLock[];
 }
 
 /**
- * What operators (and the CLI and dashboard) ask of a workflow: instances by status, one
- * instance's log, state and timers, the pending timers. Reads only; works without a runner.
+ * What operators (and the CLI and dashboard) ask of a workflow: instances by status or phase,
+ * one instance's log, state, timers and locks, the pending timers, the locks held and queued.
+ * Reads only; works without a runner.
  *
  * @example
  * const queries = new WorkflowQueries(store, checkout)
@@ -41,8 +46,8 @@ export class WorkflowQueries<State, I extends EventShape> {
     this.tables = workflowTablesFor(store);
   }
 
-  /** Instances, oldest change first; by status when given. */
-  instances(options: { status?: WorkflowInstanceRow['status']; limit?: number } = {}): Promise<WorkflowInstanceRow[]> {
+  /** Instances, oldest change first; by status or phase (see `WorkflowDefinition.phase`) when given. */
+  instances(options: { status?: WorkflowInstanceRow['status']; phase?: string; limit?: number } = {}): Promise<WorkflowInstanceRow[]> {
     return this.tables.instances(this.workflow.name, options);
   }
 
@@ -58,12 +63,22 @@ export class WorkflowQueries<State, I extends EventShape> {
       instanceId,
       streamId,
       status: folded.status,
+      ...(this.workflow.phase ? { phase: this.workflow.phase(folded.state) } : {}),
       ...(folded.result !== undefined ? { result: folded.result } : {}),
       state: folded.state,
       version: folded.version,
       log,
       timers: await this.tables.timers(this.workflow.name, { instanceId }),
+      locks: await this.tables.locks({ workflow: this.workflow.name, instanceId }),
     };
+  }
+
+  /**
+   * Semantic locks held and queued by this workflow's instances, oldest first; with `resource`,
+   * that resource's holder and line whatever workflow they belong to.
+   */
+  locks(options: { resource?: string; instanceId?: string } = {}): Promise<SemanticLock[]> {
+    return this.tables.locks(options.resource !== undefined ? options : { ...options, workflow: this.workflow.name });
   }
 
   /** Pending timers, earliest due first. */

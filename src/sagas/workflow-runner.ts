@@ -15,7 +15,8 @@ import { workflowTablesFor, type WorkflowTables } from './workflow-tables.js';
 /** What a command handler gets beside the command. */
 export interface WorkflowCommandContext {
   /**
-   * Deterministic: `<log stream>/<log version>`, the same on every delivery of this command.
+   * Deterministic: `<log stream>/<log version>` (or `<log stream>/<key>` when the workflow named it,
+   * as sagas do: `<step>/<attempt>`), the same on every delivery of this command.
    * Delivery is at-least-once (a crash after the handler ran, before the checkpoint moved, hands
    * it over again): record this id with the effect (an `Inbox`, a unique column) and skip it when
    * seen. Also in `command.metadata.commandId`.

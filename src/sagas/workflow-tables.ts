@@ -22,11 +22,37 @@ export interface WorkflowInstanceRow {
   workflow: string;
   instanceId: string;
   status: 'running' | 'completed';
+  /** The workflow's own finer status (see `WorkflowDefinition.phase`), when it has one. */
+  phase?: string;
   /** The version of its log. */
   version: number;
   startedAt: Date;
   updatedAt: Date;
 }
+
+/** A row of `workflow_locks`: an instance holding a semantic lock, or waiting in line for it. */
+export interface SemanticLock {
+  resource: string;
+  workflow: string;
+  instanceId: string;
+  state: 'held' | 'queued';
+  /** Held since, or queued since. */
+  since: Date;
+  expiresAt?: Date;
+}
+
+/** What `acquireLock` asks for. */
+export interface LockRequest {
+  resource: string;
+  workflow: string;
+  instanceId: string;
+  policy: 'fail' | 'queue';
+  expiresAfterMs?: number;
+  now: Date;
+}
+
+/** What `acquireLock` found. */
+export type LockOutcome = { acquired: true; expiresAt?: Date } | { acquired: false; holder: SemanticLock; queued: boolean };
 
 /**
  * The writes of one transaction: on SQL stores statements on its session, on the memory store
@@ -46,6 +72,18 @@ export interface WorkflowTableWrites {
   claimDueTimer(workflow: string, now: Date): Promise<WorkflowTimer | undefined>;
   /** Deletes the claimed row, unless the firing rescheduled the same timer (its `fireId` differs then). */
   deleteTimer(timer: WorkflowTimer): Promise<void>;
+  /**
+   * Takes a semantic lock: free, lapsed (its `expiresAt` passed) or already this instance's, it
+   * is held by this instance now; held by another, the instance joins the line under `'queue'`.
+   * On SQL stores a competitor's uncommitted hold makes this wait for its transaction.
+   */
+  acquireLock(request: LockRequest): Promise<LockOutcome>;
+  /**
+   * Drops the instance's rows for `resource` (every resource when undefined), held or queued. A
+   * held lock goes to the first in line, who is woken by a due timer `lock:<resource>` whose
+   * firing id is `lock:<resource>@<releaseId>`.
+   */
+  releaseLocks(workflow: string, instanceId: string, resource: string | undefined, releaseId: string, now: Date): Promise<void>;
   /** The transaction ended: committed or rolled back (a committed schedule is told to the store's `TimerSignal`). */
   end(committed: boolean): void;
 }
@@ -56,8 +94,10 @@ export interface WorkflowTables {
   /** When the earliest pending timer of `workflow` is due. */
   nextDueAt(workflow: string): Promise<Date | undefined>;
   timers(workflow: string, options?: { instanceId?: string; limit?: number }): Promise<WorkflowTimer[]>;
-  instances(workflow: string, options?: { status?: WorkflowInstanceRow['status']; limit?: number }): Promise<WorkflowInstanceRow[]>;
+  instances(workflow: string, options?: { status?: WorkflowInstanceRow['status']; phase?: string; limit?: number }): Promise<WorkflowInstanceRow[]>;
   instance(workflow: string, instanceId: string): Promise<WorkflowInstanceRow | undefined>;
+  /** Semantic locks, held and queued, oldest first; of one workflow, one resource or one instance when given. */
+  locks(options?: { workflow?: string; resource?: string; instanceId?: string }): Promise<SemanticLock[]>;
 }
 
 /**

@@ -14,13 +14,37 @@ export interface TimerFired {
   metadata?: EventMetadata;
 }
 
-/** What `decide` and `evolve` receive: one of the declared inputs, or a fired timer. */
-export type WorkflowInput<I extends EventShape> = WorkflowMessage<I> | TimerFired;
+/** Who holds a semantic lock. */
+export interface LockHolder {
+  workflow: string;
+  instanceId: string;
+  /** When its hold lapses (ISO 8601), if it was taken with an expiry. */
+  expiresAt?: string;
+}
+
+/**
+ * The answer to an `acquire` output, delivered as the next input in the same transaction: the
+ * lock is now held by this instance (`LockAcquired`), or another instance holds it (`LockBusy`;
+ * with the `'queue'` policy this instance is in line and, when the holder lets go, the lock is
+ * handed to it and a `TimerFired` input named `lock:<resource>` wakes it: acquire again then).
+ */
+export type LockResult =
+  | { type: 'LockAcquired'; data: { resource: string }; metadata?: EventMetadata }
+  | { type: 'LockBusy'; data: { resource: string; holder: LockHolder; queued: boolean }; metadata?: EventMetadata };
+
+/** What `decide` and `evolve` receive: one of the declared inputs, a fired timer, or the answer to an `acquire`. */
+export type WorkflowInput<I extends EventShape> = WorkflowMessage<I> | TimerFired | LockResult;
 
 /** Sends a command to the handler registered for its type (see `WorkflowRunner`). */
 export interface SendCommand<C extends EventShape> {
   kind: 'command';
   command: WorkflowMessage<C>;
+  /**
+   * Names the command within its instance: its `commandId` is then `<log stream>/<key>` (a saga's
+   * `<log stream>/<step>/<attempt>`), otherwise `<log stream>/<log version>`. Either way the same
+   * on every replay, so the receiver's inbox absorbs a second delivery.
+   */
+  key?: string;
 }
 
 /** Appends an event to another stream, in the same transaction as the workflow's log on SQL stores. */
@@ -49,14 +73,35 @@ export interface CancelTimer {
   timer: string;
 }
 
-/** Ends the instance: later inputs are ignored and its pending timers are cancelled. */
+/**
+ * Takes a semantic lock on a named resource ("order 42 pending payment") for this instance,
+ * visible to every workflow of the store, until it is released (by `release`, or when the
+ * instance completes) or its hold expires (`expiresAfterMs`: another instance may then take it
+ * over). The answer is a `LockResult` input. When another instance holds it, `policy` says what
+ * happens: `'fail'` (the default) only answers `LockBusy`; `'queue'` also puts this instance in
+ * line, first come first served.
+ */
+export interface AcquireLock {
+  kind: 'acquire';
+  resource: string;
+  policy?: 'fail' | 'queue';
+  expiresAfterMs?: number;
+}
+
+/** Lets go of a semantic lock (or leaves its queue); the first in line is handed it. */
+export interface ReleaseLock {
+  kind: 'release';
+  resource: string;
+}
+
+/** Ends the instance: later inputs are ignored, its pending timers are cancelled and its locks released. */
 export interface CompleteWorkflow {
   kind: 'complete';
   result?: JsonValue;
 }
 
-/** What `decide` returns, as a list: commands, events, timer schedules and cancels, completion. */
-export type WorkflowOutput<C extends EventShape, E extends EventShape> = SendCommand<C> | PublishEvent<E> | ScheduleTimer | CancelTimer | CompleteWorkflow;
+/** What `decide` returns, as a list: commands, events, timer schedules and cancels, locks, completion. */
+export type WorkflowOutput<C extends EventShape, E extends EventShape> = SendCommand<C> | PublishEvent<E> | ScheduleTimer | CancelTimer | AcquireLock | ReleaseLock | CompleteWorkflow;
 
 /**
  * A workflow: a decider over messages. Each instance (named by `id(input)`) folds the inputs it
@@ -75,6 +120,11 @@ export interface WorkflowDefinition<State, I extends EventShape, C extends Event
   evolve: (state: State, input: WorkflowInput<I>) => State;
   /** Pure: decided on the state before `input`; the state then becomes `evolve(state, input)`. */
   decide: (input: WorkflowInput<I>, state: State) => WorkflowOutput<C, E>[];
+  /**
+   * A finer status than running / completed, for operators (a saga's `compensating`, say):
+   * stored with the instance, so `queries.instances({ phase })` lists by it.
+   */
+  phase?: (state: State) => string;
 }
 
 /** A defined workflow (see `defineWorkflow`). */
@@ -105,7 +155,9 @@ export function defineWorkflow<State, I extends EventShape, C extends EventShape
     throw new FactumError('INVALID_ARGUMENT', `A workflow name is letters, digits, "_" and "." (it names streams "workflow-<name>-<id>"), got "${definition.name}"`);
   }
   if (definition.inputs.length === 0) throw new FactumError('INVALID_ARGUMENT', `Workflow "${definition.name}" declares no inputs`);
-  if ((definition.inputs as readonly string[]).includes('TimerFired')) throw new FactumError('INVALID_ARGUMENT', `Workflow "${definition.name}": "TimerFired" is delivered by its timers, not declared as an input`);
+  for (const delivered of ['TimerFired', 'LockAcquired', 'LockBusy']) {
+    if ((definition.inputs as readonly string[]).includes(delivered)) throw new FactumError('INVALID_ARGUMENT', `Workflow "${definition.name}": "${delivered}" is delivered by the runner, not declared as an input`);
+  }
   return Object.freeze({ ...definition, inputs: Object.freeze([...definition.inputs]) });
 }
 
@@ -114,9 +166,10 @@ export function defineWorkflow<State, I extends EventShape, C extends EventShape
  *
  * @example
  * decide: (input) => [send({ type: 'ReserveStock', data: { sku: 'a' } }), schedule('timeout', { afterMs: 30_000 })]
+ * send({ type: 'ChargeCard', data: { amount: 5 } }, { key: 'charge/2' }) // commandId '<log stream>/charge/2'
  */
-export function send<C extends EventShape>(command: WorkflowMessage<C>): SendCommand<C> {
-  return { kind: 'command', command };
+export function send<C extends EventShape>(command: WorkflowMessage<C>, options: { key?: string } = {}): SendCommand<C> {
+  return options.key === undefined ? { kind: 'command', command } : { kind: 'command', command, key: options.key };
 }
 
 /**
@@ -159,4 +212,24 @@ export function cancel(timer: string): CancelTimer {
  */
 export function complete(result?: JsonValue): CompleteWorkflow {
   return result === undefined ? { kind: 'complete' } : { kind: 'complete', result };
+}
+
+/**
+ * Takes a semantic lock (see `AcquireLock`); the answer comes as a `LockResult` input.
+ *
+ * @example
+ * decide: (input) => (input.type === 'OrderPlaced' ? [acquire(`order-${input.data.orderId}`, { policy: 'queue', expiresAfterMs: 60_000 })] : [])
+ */
+export function acquire(resource: string, options: { policy?: 'fail' | 'queue'; expiresAfterMs?: number } = {}): AcquireLock {
+  return { kind: 'acquire', resource, ...options };
+}
+
+/**
+ * Releases a semantic lock.
+ *
+ * @example
+ * decide: (input) => (input.type === 'PaymentReceived' ? [release('order-42')] : [])
+ */
+export function release(resource: string): ReleaseLock {
+  return { kind: 'release', resource };
 }

@@ -45,6 +45,8 @@ export const orderWorkflow = defineWorkflow<OrderState, OrderInput, OrderCommand
         return state.reserved ? [cancel('payment'), publish(`receipt-${state.orderId}`, { type: 'ReceiptIssued', data: { orderId: state.orderId! } }), complete('paid')] : [];
       case 'TimerFired':
         return [complete('expired')];
+      default:
+        return []; // lock answers: this workflow takes no locks
     }
   },
 });

@@ -20,6 +20,7 @@ describe('migrations', () => {
       [4, 'appends write only the log; streams keep metadata and deletions'],
       [5, 'dead letters: retrying status, error code and stack'],
       [6, 'workflow instances and durable timers'],
+      [7, 'semantic locks and workflow phases'],
     ]);
   });
 });
