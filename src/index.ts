@@ -108,6 +108,7 @@ export { readMessageEvent } from './transport/consumer/read-message-event.js';
 // Workflows: deciders over messages, their logs as streams, durable timers (src/sagas).
 export { defineWorkflow, send, publish, schedule, cancel, complete, acquire, release, type Workflow, type WorkflowDefinition, type WorkflowInput, type WorkflowMessage, type WorkflowOutput, type TimerFired, type SendCommand, type PublishEvent, type ScheduleTimer, type CancelTimer, type CompleteWorkflow, type AcquireLock, type ReleaseLock, type LockResult, type LockHolder } from './sagas/workflow.js';
 export { defineSaga, type Saga, type SagaDefinition, type SagaStep, type SagaCompensation, type SagaLock, type SagaContext, type SagaState, type SagaStatus, type SagaResult } from './sagas/define-saga.js';
+export { defineProcessManager, type ProcessManagerDefinition } from './sagas/define-process-manager.js';
 export { WorkflowRunner, type WorkflowRunnerOptions, type WorkflowRunnerStatus, type WorkflowCommandHandler, type WorkflowCommandHandlers, type WorkflowCommandContext } from './sagas/workflow-runner.js';
 export { TimerService, type TimerServiceOptions, type TimerServiceStatus } from './sagas/timer-service.js';
 export { WorkflowQueries, type WorkflowInstanceDetails } from './sagas/workflow-queries.js';
