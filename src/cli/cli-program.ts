@@ -8,6 +8,7 @@ import { migrationsCommand } from './commands/migrations-command.js';
 import { projectionsCommand } from './commands/projections-command.js';
 import { readCommand } from './commands/read-command.js';
 import { runnersCommand } from './commands/runners-command.js';
+import { sagasCommand } from './commands/sagas-command.js';
 import { schemaCommand } from './commands/schema-command.js';
 import { streamsCommand } from './commands/streams-command.js';
 
@@ -22,7 +23,7 @@ export function cliProgram(version: string): Command {
     .option('--json', 'print the result as JSON, for scripts')
     .showHelpAfterError()
     .exitOverride();
-  for (const add of [streamsCommand, readCommand, allCommand, eventCommand, runnersCommand, deadLettersCommand, projectionsCommand, schemaCommand, migrationsCommand, exportCommand, importCommand]) add(program);
+  for (const add of [streamsCommand, readCommand, allCommand, eventCommand, runnersCommand, deadLettersCommand, projectionsCommand, sagasCommand, schemaCommand, migrationsCommand, exportCommand, importCommand]) add(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

@@ -236,6 +236,52 @@ for (const location of locations) {
       expect(none.stderr).toMatch(/No config module at .*NOT_FOUND/);
     });
 
+    it('lists the instances of a config\'s workflow by status, and shows one with its log and pending timer', async () => {
+      const configDir = join(build, 'config', `sagas-${location.schema ?? 'embedded'}`);
+      await mkdir(configDir, { recursive: true });
+      const configFile = join(configDir, 'factum.config.ts');
+      // Four flows start an instance each: an even one completes at once, an odd one waits for an hour's timer.
+      await writeFile(
+        configFile,
+        `import { complete, defineConfig, defineWorkflow, schedule } from '${join(build, 'dist', 'index.js')}';
+        export const flow = defineWorkflow<object, { type: 'FlowStarted'; data: { n: number } }>({
+          name: 'cliflow',
+          inputs: ['FlowStarted'],
+          id: (event) => String(event.data.n),
+          initialState: () => ({}),
+          evolve: (state) => state,
+          decide: (input) => (input.type === 'FlowStarted' && input.data.n % 2 === 0 ? [complete('even')] : [schedule('later', { afterMs: 3_600_000 })]),
+        });
+        export default defineConfig({ workflows: [flow] });`,
+      );
+      // The same build the bin runs: its store and runner, with the config's own workflow.
+      const dist = (await import(join(build, 'dist', 'index.js'))) as typeof import('../index.js');
+      const { flow } = (await import(configFile)) as { flow: ConstructorParameters<typeof dist.WorkflowRunner>[1] };
+      const store = await dist.openEventStore(db, schema ? { schema } : {});
+      for (let n = 0; n < 4; n++) await store.append(`flow-${n}`, [{ type: 'FlowStarted', data: { n } }]);
+      const runner = await new dist.WorkflowRunner(store, flow, { handlers: {} }).start();
+      await runner.waitFor(await store.headPosition(), { timeoutMs: 30_000 });
+      await runner.stop();
+      await store.close();
+
+      const all = await json<Array<{ instanceId: string; status: string }>>(db, schema, '--config', configFile, 'sagas');
+      expect(all.map((r) => `${r.instanceId}:${r.status}`).sort()).toEqual(['0:completed', '1:running', '2:completed', '3:running']);
+      const running = await json<Array<{ instanceId: string }>>(db, schema, '--config', configFile, 'sagas', 'list', '--status', 'running');
+      expect(running.map((r) => r.instanceId).sort()).toEqual(['1', '3']);
+      const shown = await json<{ status: string; log: Array<{ type: string }>; timers: Array<{ timer: string }>; locks: unknown[] }>(db, schema, '--config', configFile, 'sagas', 'show', 'cliflow', '1');
+      expect(shown.status).toBe('running');
+      expect(shown.log.map((e) => e.type)).toContain('WorkflowInputAccepted');
+      expect(shown.timers.map((t) => t.timer)).toEqual(['later']);
+      expect(shown.locks).toEqual([]);
+      const human = await factum(db, schema, '--config', configFile, 'sagas', 'show', 'cliflow', '1');
+      expect(human.stdout).toMatch(/later due /);
+      const missing = await factum(db, schema, '--config', configFile, 'sagas', 'show', 'cliflow', '99');
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toMatch(/Workflow "cliflow" has no instance "99".*NOT_FOUND/);
+      const unknown = await factum(db, schema, '--config', configFile, 'sagas', '--workflow', 'nope');
+      expect(unknown.stderr).toMatch(/No workflow "nope" in the config \(it has: cliflow\)/);
+    });
+
     it('exits 2 on a wrong command line, 1 with the code on a store it cannot open, and errors as JSON with --json', async () => {
       const usage = await factum(db, schema, 'read', 'order-1', '--limit', 'ten');
       expect(usage.code).toBe(2);

@@ -1,11 +1,12 @@
 import type { Projection } from '../projections/projection.js';
 import type { EventRegistry } from '../schema/event-registry.js';
+import type { Workflow } from '../sagas/workflow.js';
 
 /**
  * What the `factum` CLI cannot find in the database: your code. A module (`factum.config.ts`,
  * `.mts`, `.js` or `.mjs` in the working directory, or `--config <file>`) whose default export
- * names the projections the CLI may rebuild, the registry whose schemas it checks, and where
- * the store is. A `.ts` config is loaded with `tsx` (a dev dependency of yours: `npm i -D tsx`).
+ * names the projections the CLI may rebuild, the registry whose schemas it checks, the
+ * workflows (sagas) it shows, and where the store is. A `.ts` config is loaded with `tsx` (a dev dependency of yours: `npm i -D tsx`).
  *
  * @example
  * // factum.config.ts
@@ -27,6 +28,8 @@ export interface FactumConfig {
   registry?: EventRegistry;
   /** The committed snapshot; `events.schema.json` (beside the config) by default. */
   schemaFile?: string;
+  /** Workflows, sagas and process managers: listed and shown by `factum sagas` (their state is the fold of their logs). */
+  workflows?: Array<Workflow<any, any, any, any>>;
 }
 
 /**
