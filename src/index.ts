@@ -120,3 +120,4 @@ export { ConsistencyMonitor, type ConsistencyMonitorOptions, type MonitoredRunne
 export { evaluateWindow, type WindowVerdict } from './observability/evaluate-window.js';
 export type { ConsistencyBound, BoundState, BoundReport, LagSample } from './observability/consistency-bound.js';
 export { metricDefinitions, type MetricDefinition, type MetricKind } from './observability/metric-definitions.js';
+export { alertRules, type AlertRule } from './observability/alert-rules.js';
