@@ -1,0 +1,52 @@
+import { metricDefinitions } from './metric-definitions.js';
+
+/** One Prometheus alerting rule. */
+export interface AlertRule {
+  alert: string;
+  expr: string;
+  for: string;
+  labels: { severity: 'warning' | 'critical' };
+  annotations: { summary: string };
+}
+
+/** Refuses a rule that names a metric missing from the definitions: generated rules cannot drift. */
+function metric(name: string): string {
+  if (!metricDefinitions.some((m) => m.name === name)) throw new Error(`alert rule names unknown metric ${name}`);
+  return name;
+}
+
+/**
+ * Prometheus alerting rules for factum's metrics, as a rule group (serialise to YAML or JSON).
+ *
+ * @example
+ * import { alertRules } from 'factum';
+ * writeFileSync('factum-rules.json', JSON.stringify({ groups: [alertRules()] }, null, 2));
+ */
+export function alertRules(): { name: string; rules: AlertRule[] } {
+  return {
+    name: 'factum',
+    rules: [
+      {
+        alert: 'FactumRunnerLagging',
+        expr: `max by (runner, kind) (${metric('factum_lag_seconds')}) > 60`,
+        for: '5m',
+        labels: { severity: 'warning' },
+        annotations: { summary: 'Runner {{ $labels.runner }} is more than 60 s behind the log.' },
+      },
+      {
+        alert: 'FactumDeadLetters',
+        expr: `increase(${metric('factum_dead_letters_total')}[10m]) > 0`,
+        for: '0m',
+        labels: { severity: 'warning' },
+        annotations: { summary: 'Runner {{ $labels.runner }} parked dead letters.' },
+      },
+      {
+        alert: 'FactumConsistencyBreach',
+        expr: `increase(${metric('factum_consistency_breaches_total')}[5m]) > 0`,
+        for: '0m',
+        labels: { severity: 'critical' },
+        annotations: { summary: 'Runner {{ $labels.runner }} left its consistency bound.' },
+      },
+    ],
+  };
+}
