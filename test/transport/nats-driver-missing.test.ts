@@ -12,9 +12,9 @@ let dir: string | undefined;
 afterAll(() => (dir ? rm(dir, { recursive: true, force: true }) : undefined));
 
 it('opening the NATS broker without @nats-io/transport-node is DRIVER_MISSING saying what to install', async () => {
-  dir = await mkdtemp(join(tmpdir(), 'factum-no-@nats-io/transport-node-'));
+  dir = await mkdtemp(join(tmpdir(), 'factum-no-nats-'));
   await cp(resolve('src'), join(dir, 'src'), { recursive: true });
-  const fixture = 'test/transport/workers/open-kafka-without-@nats-io/transport-node.ts';
+  const fixture = 'test/transport/workers/open-nats-without-client.ts';
   await cp(resolve(fixture), join(dir, fixture));
   await writeFile(join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
   const tsx = pathToFileURL(resolve('node_modules/tsx/dist/loader.mjs')).href;

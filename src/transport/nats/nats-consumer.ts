@@ -74,11 +74,14 @@ export class NatsConsumer implements BrokerConsumer {
         for (const m of got) m.nak();
         return;
       }
-      await this.handle(partition, got).catch(() => {});
+      const retryDelay = await this.handle(partition, got).catch(() => undefined);
+      // A batch's slots freed by its acks would let a new message overtake the retried ones: pull again once they are due.
+      if (retryDelay) await sleep(retryDelay);
     }
   }
 
-  private async handle(partition: number, got: JsMsg[]): Promise<void> {
+  /** Handles what one pull got; resolves to the delay of a retry among them, if any. */
+  private async handle(partition: number, got: JsMsg[]): Promise<number | undefined> {
     const mine: JsMsg[] = [];
     for (const m of got) {
       const only = rawHeaders(m.headers)[ONLY_GROUP_HEADER];
@@ -89,7 +92,7 @@ export class NatsConsumer implements BrokerConsumer {
         await m.ackAck();
       } else mine.push(m);
     }
-    if (mine.length === 0) return;
+    if (mine.length === 0) return undefined;
     // Tells JetStream the handler is still on it, so that ack_wait only redelivers what a dead consumer held.
     const keepAlive = setInterval(() => mine.forEach((m) => m.working()), Math.max(100, Math.floor(this.settings.ackWaitMs / 3)));
     try {
@@ -103,6 +106,7 @@ export class NatsConsumer implements BrokerConsumer {
       else await settleOnce(this.options.handler, deliveries[0]!);
       // The unsettled ones of a batch come back behind a retried one: naked after it, with its delay.
       mine.forEach((m, i) => settled[i] || m.nak(retryDelay ?? 0));
+      return retryDelay;
     } finally {
       clearInterval(keepAlive);
     }

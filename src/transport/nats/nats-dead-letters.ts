@@ -69,7 +69,7 @@ export class NatsDeadLetters implements BrokerDeadLetters {
 
   private async find(messageId: string): Promise<{ stored: StoredMsg; letter: BrokerDeadLetter }> {
     const found = (await this.stored()).find(({ letter }) => letter.message.id === messageId);
-    if (!found) throw new FactumError('NOT_FOUND', `no dead letter ${messageId} in ${this.topic}/${this.group}`, { details: { topic: this.topic, group: this.group, messageId } });
+    if (!found) throw new FactumError('DEAD_LETTER_NOT_FOUND', `No dead letter ${messageId} in ${this.topic}/${this.group}`, { details: { topic: this.topic, group: this.group, messageId } });
     return found;
   }
 
