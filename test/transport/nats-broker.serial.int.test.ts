@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openNatsBroker, type NatsBroker, type NatsBrokerOptions } from '../../src/nats.js';
+import { MemoryEventStore } from '../../src/store/memory/memory-event-store.js';
+import { Relay } from '../../src/transport/relay/relay.js';
 import { caught } from '../caught.js';
 import { serviceUnavailable } from '../services.js';
 import { CONTRACT_SETTINGS, runBrokerContract, type CrashedConsumer } from './broker-contract.js';
@@ -112,5 +114,25 @@ describe.skipIf(skipReason)(`NATS adapter${skipReason ? ` (skipped: ${skipReason
   it('fails to open with BROKER_UNAVAILABLE, the connection error as cause, when nothing listens', async () => {
     const error = await caught(openNatsBroker({ servers: ['nats://127.0.0.1:1'] }));
     expect(error).toMatchObject({ code: 'BROKER_UNAVAILABLE', cause: expect.any(Error) });
+  });
+});
+
+describe.skipIf(skipReason)(`the relay on NATS${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
+  it('refuses to start when the duplicate window is shorter than its retry schedule, naming both numbers', async () => {
+    const broker = await openNatsBroker({ servers: SERVERS, ...SETTINGS, duplicateWindowMs: 1000 });
+    try {
+      const relay = new Relay(new MemoryEventStore(), { name: `outbox-${randomUUID().slice(0, 8)}`, broker, retry: { immediateRetries: 0, backoffRetries: 3, initialDelayMs: 1000, maxDelayMs: 1000, jitter: 0 } });
+      const error = await caught(relay.start());
+      expect(error).toMatchObject({ code: 'INVALID_ARGUMENT', details: { dedupeWindowMs: 1000, retryHorizonMs: 3000 } });
+      // The default schedule (6.3 s) fits the default window (2 minutes).
+      const roomy = await openNatsBroker({ servers: SERVERS, ...SETTINGS });
+      const fits = new Relay(new MemoryEventStore(), { name: `outbox-${randomUUID().slice(0, 8)}`, broker: roomy });
+      await fits.start();
+      expect(fits.status().name).toBe(fits.name);
+      await fits.stop();
+      await roomy.close();
+    } finally {
+      await broker.close();
+    }
   });
 });
