@@ -21,6 +21,8 @@ export interface NatsConsumerSettings {
 
 /** How long one pull waits for messages: the latency of a stop, and of a batch that is not full. */
 const PULL_EXPIRES_MS = 1000;
+/** How much later than a batch's retry delay its lane pulls again. */
+const RETRY_MARGIN_MS = 100;
 
 /**
  * A group's consumer: one pull loop per partition on the group's durable consumer of that
@@ -75,8 +77,9 @@ export class NatsConsumer implements BrokerConsumer {
         return;
       }
       const retryDelay = await this.handle(partition, got).catch(() => undefined);
-      // A batch's slots freed by its acks would let a new message overtake the retried ones: pull again once they are due.
-      if (retryDelay) await sleep(retryDelay);
+      // A batch's slots freed by its acks would let a new message overtake the retried ones: pull again
+      // once they are due. The server's redelivery timer is not exact, hence the margin (see the README).
+      if (retryDelay !== undefined) await sleep(retryDelay + RETRY_MARGIN_MS);
     }
   }
 
