@@ -11,6 +11,11 @@ export interface BrokerCapabilities {
   nativeDelayedRetry: boolean;
   /** The broker drops a message whose id it has seen recently (JetStream's `Nats-Msg-Id`). */
   dedupeByMessageId: boolean;
+  /**
+   * How long the broker remembers a message id for that dedupe (JetStream's `duplicate_window`),
+   * where it has one: the relay refuses to start when its retries outlast it.
+   */
+  dedupeWindowMs?: number;
   /** Ordered lanes per topic: every message of one key goes to the same one, and lanes run in parallel. */
   partitions: number;
   /** Largest body plus headers, in bytes, that a publish accepts; larger messages are refused as `too_large`. */

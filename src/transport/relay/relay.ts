@@ -1,6 +1,6 @@
 import { FactumError } from '../../core/errors.js';
 import type { AllFilter, EventStore } from '../../core/event-store.js';
-import type { RetryPolicy } from '../../core/retry-policy.js';
+import { retryDelays, type RetryPolicy } from '../../core/retry-policy.js';
 import type { DeadLetter, DeadLetterStatus } from '../../consumers/consumer-storage.js';
 import { Subscription, type DrainResult, type SubscriptionStatus } from '../../consumers/subscription.js';
 import { unwrapEventStore } from '../../schema/registered-event-store.js';
@@ -80,11 +80,15 @@ export class Relay {
   readonly name: string;
   private readonly subscription: Subscription;
   private readonly publisher: RelayPublisher;
+  private readonly broker: Broker;
+  private readonly retry: RetryPolicy;
 
   constructor(store: EventStore, options: RelayOptions) {
     if (!options.name) throw new FactumError('INVALID_ARGUMENT', 'A relay needs a name');
     if (options.maxInFlight !== undefined && !(Number.isInteger(options.maxInFlight) && options.maxInFlight >= 1)) throw new FactumError('INVALID_ARGUMENT', `A relay's maxInFlight is a whole number of events, at least 1 (got ${options.maxInFlight})`);
     this.name = options.name;
+    this.broker = options.broker;
+    this.retry = options.retry ?? RELAY_RETRY_POLICY;
     const onError = options.onError ?? (() => {});
     const batchSize = options.batchSize ?? 500;
     this.publisher = new RelayPublisher(options.broker, options.route ?? byCategory, options.retry ?? RELAY_RETRY_POLICY, onError);
@@ -109,8 +113,20 @@ export class Relay {
     });
   }
 
-  /** Loads the checkpoint and starts publishing (with `standby`, maybe waiting for the lease). */
+  /**
+   * Loads the checkpoint and starts publishing (with `standby`, maybe waiting for the lease).
+   * Refuses with `INVALID_ARGUMENT` a broker whose dedupe window is shorter than the relay's
+   * retry schedule: a message re-sent after its first send's confirm was lost would be stored twice.
+   */
   async start(): Promise<this> {
+    const windowMs = this.broker.capabilities.dedupeWindowMs;
+    // The longest the schedule's retries take (no jitter): a re-send comes at most this long after the first send.
+    const horizonMs = retryDelays(this.retry, () => 0).reduce((sum, delay) => sum + delay, 0);
+    if (this.broker.capabilities.dedupeByMessageId && windowMs !== undefined && windowMs < horizonMs) {
+      throw new FactumError('INVALID_ARGUMENT', `The broker's dedupe window (${windowMs} ms) is shorter than relay ${this.name}'s retry schedule (${horizonMs} ms): lengthen the window or shorten the retries`, {
+        details: { dedupeWindowMs: windowMs, retryHorizonMs: horizonMs },
+      });
+    }
     await this.subscription.start();
     return this;
   }

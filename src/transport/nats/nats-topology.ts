@@ -1,0 +1,56 @@
+import type { JetStreamManager } from '@nats-io/jetstream';
+import { natsError, jetStreamErrorCode } from './nats-errors.js';
+
+/** A name safe as a JetStream stream or consumer name (no `.`, `*`, `>`, spaces or slashes). */
+const safe = (name: string): string => name.replace(/[^A-Za-z0-9_-]/g, '_');
+
+/**
+ * The NATS names factum uses: one stream per topic capturing `<topic>.<partition>`, one durable
+ * pull consumer per group and partition, and a dead-letter stream per topic and group.
+ *
+ * @example
+ * natsNames.stream('orders') // 'orders'
+ * natsNames.subject('orders', 2) // 'orders.2'
+ * natsNames.deadLetterStream('orders', 'billing') // 'orders_dl_billing'
+ */
+export const natsNames = {
+  stream: (topic: string): string => safe(topic),
+  subject: (topic: string, partition: number): string => `${topic}.${partition}`,
+  consumer: (group: string, partition: number): string => `${safe(group)}_p${partition}`,
+  deadLetterStream: (topic: string, group: string): string => `${safe(topic)}_dl_${safe(group)}`,
+  deadLetterSubject: (topic: string, group: string): string => `factum-dead-letters.${safe(topic)}.${safe(group)}`,
+};
+
+/** JetStream's "stream not found". */
+export const STREAM_NOT_FOUND = 10059;
+
+/**
+ * Creates a stream unless it exists (the same config twice is no error in JetStream). The
+ * duplicate window is where `Nats-Msg-Id` dedupe applies: the relay checks it covers its retries.
+ */
+export async function ensureStream(jsm: JetStreamManager, name: string, subjects: string[], duplicateWindowMs: number): Promise<void> {
+  try {
+    await jsm.streams.info(name);
+    return;
+  } catch (error) {
+    if (jetStreamErrorCode(error) !== STREAM_NOT_FOUND) throw natsError(error, `looking up stream ${name}`);
+  }
+  try {
+    await jsm.streams.add({ name, subjects, duplicate_window: duplicateWindowMs * 1_000_000 });
+  } catch (error) {
+    // Another client created it in between.
+    if (jetStreamErrorCode(error) === 10058) return;
+    throw natsError(error, `creating stream ${name}`);
+  }
+}
+
+/** Whether a stream exists, asked without creating it. */
+export async function streamExists(jsm: JetStreamManager, name: string): Promise<boolean> {
+  try {
+    await jsm.streams.info(name);
+    return true;
+  } catch (error) {
+    if (jetStreamErrorCode(error) === STREAM_NOT_FOUND) return false;
+    throw natsError(error, `looking up stream ${name}`);
+  }
+}
