@@ -77,7 +77,13 @@ export class RedisConsumer implements BrokerConsumer {
   private async own(partition: number, lease: string): Promise<void> {
     const stream = redisNames.stream(this.options.topic, partition);
     const group = this.options.group;
-    await this.redis.xautoclaim(stream, group, this.name, 0, '0');
+    // JUSTID: a claim that counted as a delivery would make the next read's attempt one too many.
+    // Every pending entry is claimed, however recent: the lease says its previous reader is gone.
+    for (let cursor = '0'; ; ) {
+      const [next] = (await this.redis.xautoclaim(stream, group, this.name, 0, cursor, 'COUNT', 100, 'JUSTID')) as [string, ...unknown[]];
+      if (next === '0-0') break;
+      cursor = next;
+    }
     let renewedAt = Date.now();
     while (!this.stopping) {
       if (Date.now() - renewedAt > this.settings.leaseMs / 3) {
@@ -87,24 +93,39 @@ export class RedisConsumer implements BrokerConsumer {
       // Own pending entries first (a retried one, or one claimed from a dead consumer), then new ones.
       let entries = await this.read(stream, '0');
       if (entries.length === 0) entries = await this.read(stream, '>');
-      if (entries.length === 0) continue;
-      const entry = entries[0]!;
-      await this.handle(stream, partition, entry);
+      if (entries.length > 0) await this.handle(stream, partition, entries);
     }
   }
 
   private async read(stream: string, from: string): Promise<Entry[]> {
-    const args: Array<string | number> = ['GROUP', this.options.group, this.name, 'COUNT', 1];
+    // A batch handler gets up to the prefetch at once; a handler, one at a time (the lane is sequential).
+    const count = this.options.batchHandler ? (this.options.prefetch ?? 16) : 1;
+    const args: Array<string | number> = ['GROUP', this.options.group, this.name, 'COUNT', count];
     if (from === '>') args.push('BLOCK', 100);
     const reply = (await this.redis.call('XREADGROUP', ...args, 'STREAMS', stream, from)) as Array<[string, Entry[]]> | null;
     return (reply?.[0]?.[1] ?? []).filter((entry) => entry[1] !== null);
   }
 
-  private async handle(stream: string, partition: number, [entryId, fields]: Entry): Promise<void> {
-    const map = fieldMap(fields);
+  private async handle(stream: string, partition: number, entries: Entry[]): Promise<void> {
+    const deliveries: Delivery[] = [];
+    for (const [entryId, fields] of entries) {
+      const delivery = await this.deliveryOf(stream, partition, entryId, fieldMap(fields));
+      if (delivery) deliveries.push(delivery);
+    }
+    if (deliveries.length === 0) return;
+    // A delivery left unsettled stays pending: the next read of the pending entries hands it again, in order.
+    if (this.options.batchHandler) await settleBatch(this.options.batchHandler, deliveries);
+    else await settleOnce(this.options.handler, deliveries[0]!);
+  }
+
+  /** The delivery of an entry, or none for a dead letter retried for another group (acked and passed over). */
+  private async deliveryOf(stream: string, partition: number, entryId: string, map: Record<string, string>): Promise<Delivery | undefined> {
     const ack = () => this.redis.xack(stream, this.options.group, entryId).then(() => {});
     const onlyGroup = map[ONLY_GROUP_FIELD];
-    if (onlyGroup !== undefined && onlyGroup !== this.options.group) return ack();
+    if (onlyGroup !== undefined && onlyGroup !== this.options.group) {
+      await ack();
+      return undefined;
+    }
     const pending = (await this.redis.xpending(stream, this.options.group, entryId, entryId, 1)) as Array<[string, string, number, number]>;
     const attempt = Number(pending[0]?.[3] ?? 1);
     const message = fromFields(map);
@@ -112,7 +133,7 @@ export class RedisConsumer implements BrokerConsumer {
       await this.settings.deadLetter(message, error, attempt);
       await ack();
     };
-    const delivery: Delivery = {
+    return {
       message,
       attempt,
       partition,
@@ -124,8 +145,6 @@ export class RedisConsumer implements BrokerConsumer {
         if (delayMs > 0) await sleep(delayMs, undefined, { signal: this.abort.signal }).catch(() => {});
       },
     };
-    if (this.options.batchHandler) await settleBatch(this.options.batchHandler, [delivery]);
-    else await settleOnce(this.options.handler, delivery);
   }
 
   private async pause(ms: number): Promise<void> {
