@@ -104,13 +104,12 @@ export class RedisBroker implements Broker {
     } catch (error) {
       throw redisError(error);
     }
-    // Its own connection: XREADGROUP BLOCK would hold up every other command on a shared one.
-    const client = this.open();
-    const consumer = new RedisConsumer(client, options, {
+    const consumer = new RedisConsumer(options, {
       partitions: this.settings.partitions,
       deliveryLimit: this.settings.deliveryLimit,
       leaseMs: this.settings.leaseMs,
       ensureGroup,
+      connect: this.open,
       deadLetter: async (message, error, attempt) => {
         try {
           await this.redis.xadd(redisNames.deadLetters(options.topic, options.group), '*', ...deadLetterFields(message, error, attempt));
@@ -118,10 +117,7 @@ export class RedisBroker implements Broker {
           throw redisError(cause);
         }
       },
-      onStopped: (stopped) => {
-        this.consumers.delete(stopped);
-        client.disconnect();
-      },
+      onStopped: (stopped) => this.consumers.delete(stopped),
     });
     this.consumers.add(consumer);
     consumer.start();

@@ -14,6 +14,8 @@ export interface RedisConsumerSettings {
   leaseMs: number;
   deadLetter: (message: BrokerMessage, error: unknown, attempt: number) => Promise<void>;
   ensureGroup: () => Promise<void>;
+  /** A new connection: each lane has its own, since XREADGROUP BLOCK holds up the connection it runs on. */
+  connect: () => Redis;
   onStopped: (consumer: RedisConsumer) => void;
 }
 
@@ -37,13 +39,15 @@ export class RedisConsumer implements BrokerConsumer {
   private readonly lanes: Array<Promise<void>> = [];
 
   constructor(
-    private readonly redis: Redis,
     private readonly options: ConsumeOptions,
     private readonly settings: RedisConsumerSettings,
   ) {}
 
   start(): void {
-    for (let p = 0; p < this.settings.partitions; p++) this.lanes.push(this.lane(p));
+    for (let p = 0; p < this.settings.partitions; p++) {
+      const redis = this.settings.connect();
+      this.lanes.push(this.lane(redis, p).finally(() => redis.disconnect()));
+    }
   }
 
   async stop(): Promise<void> {
@@ -54,62 +58,62 @@ export class RedisConsumer implements BrokerConsumer {
     this.settings.onStopped(this);
   }
 
-  private async lane(partition: number): Promise<void> {
+  private async lane(redis: Redis, partition: number): Promise<void> {
     const lease = redisNames.lease(this.options.topic, this.options.group, partition);
     while (!this.stopping) {
       try {
-        const got = await this.redis.set(lease, this.name, 'PX', this.settings.leaseMs, 'NX');
+        const got = await redis.set(lease, this.name, 'PX', this.settings.leaseMs, 'NX');
         if (got !== 'OK') {
           await this.pause(this.settings.leaseMs / 3);
           continue;
         }
-        await this.own(partition, lease);
+        await this.own(redis, partition, lease);
       } catch (error) {
         // Redis is down or restarted: wait and try again (ioredis reconnects on its own).
         if (isNoGroup(error)) await this.settings.ensureGroup().catch(() => {});
         await this.pause(100);
       }
     }
-    await this.redis.eval(RELEASE, 1, lease, this.name).catch(() => {});
+    await redis.eval(RELEASE, 1, lease, this.name).catch(() => {});
   }
 
   /** Reads the partition while this consumer holds its lease. */
-  private async own(partition: number, lease: string): Promise<void> {
+  private async own(redis: Redis, partition: number, lease: string): Promise<void> {
     const stream = redisNames.stream(this.options.topic, partition);
     const group = this.options.group;
     // JUSTID: a claim that counted as a delivery would make the next read's attempt one too many.
     // Every pending entry is claimed, however recent: the lease says its previous reader is gone.
     for (let cursor = '0'; ; ) {
-      const [next] = (await this.redis.xautoclaim(stream, group, this.name, 0, cursor, 'COUNT', 100, 'JUSTID')) as [string, ...unknown[]];
+      const [next] = (await redis.xautoclaim(stream, group, this.name, 0, cursor, 'COUNT', 100, 'JUSTID')) as [string, ...unknown[]];
       if (next === '0-0') break;
       cursor = next;
     }
     let renewedAt = Date.now();
     while (!this.stopping) {
       if (Date.now() - renewedAt > this.settings.leaseMs / 3) {
-        if ((await this.redis.eval(RENEW, 1, lease, this.name, this.settings.leaseMs)) !== 1) return;
+        if ((await redis.eval(RENEW, 1, lease, this.name, this.settings.leaseMs)) !== 1) return;
         renewedAt = Date.now();
       }
       // Own pending entries first (a retried one, or one claimed from a dead consumer), then new ones.
-      let entries = await this.read(stream, '0');
-      if (entries.length === 0) entries = await this.read(stream, '>');
-      if (entries.length > 0) await this.handle(stream, partition, entries);
+      let entries = await this.read(redis, stream, '0');
+      if (entries.length === 0) entries = await this.read(redis, stream, '>');
+      if (entries.length > 0) await this.handle(redis, stream, partition, entries);
     }
   }
 
-  private async read(stream: string, from: string): Promise<Entry[]> {
+  private async read(redis: Redis, stream: string, from: string): Promise<Entry[]> {
     // A batch handler gets up to the prefetch at once; a handler, one at a time (the lane is sequential).
     const count = this.options.batchHandler ? (this.options.prefetch ?? 16) : 1;
     const args: Array<string | number> = ['GROUP', this.options.group, this.name, 'COUNT', count];
     if (from === '>') args.push('BLOCK', 100);
-    const reply = (await this.redis.call('XREADGROUP', ...args, 'STREAMS', stream, from)) as Array<[string, Entry[]]> | null;
+    const reply = (await redis.call('XREADGROUP', ...args, 'STREAMS', stream, from)) as Array<[string, Entry[]]> | null;
     return (reply?.[0]?.[1] ?? []).filter((entry) => entry[1] !== null);
   }
 
-  private async handle(stream: string, partition: number, entries: Entry[]): Promise<void> {
+  private async handle(redis: Redis, stream: string, partition: number, entries: Entry[]): Promise<void> {
     const deliveries: Delivery[] = [];
     for (const [entryId, fields] of entries) {
-      const delivery = await this.deliveryOf(stream, partition, entryId, fieldMap(fields));
+      const delivery = await this.deliveryOf(redis, stream, partition, entryId, fieldMap(fields));
       if (delivery) deliveries.push(delivery);
     }
     if (deliveries.length === 0) return;
@@ -119,14 +123,14 @@ export class RedisConsumer implements BrokerConsumer {
   }
 
   /** The delivery of an entry, or none for a dead letter retried for another group (acked and passed over). */
-  private async deliveryOf(stream: string, partition: number, entryId: string, map: Record<string, string>): Promise<Delivery | undefined> {
-    const ack = () => this.redis.xack(stream, this.options.group, entryId).then(() => {});
+  private async deliveryOf(redis: Redis, stream: string, partition: number, entryId: string, map: Record<string, string>): Promise<Delivery | undefined> {
+    const ack = () => redis.xack(stream, this.options.group, entryId).then(() => {});
     const onlyGroup = map[ONLY_GROUP_FIELD];
     if (onlyGroup !== undefined && onlyGroup !== this.options.group) {
       await ack();
       return undefined;
     }
-    const pending = (await this.redis.xpending(stream, this.options.group, entryId, entryId, 1)) as Array<[string, string, number, number]>;
+    const pending = (await redis.xpending(stream, this.options.group, entryId, entryId, 1)) as Array<[string, string, number, number]>;
     const attempt = Number(pending[0]?.[3] ?? 1);
     const message = fromFields(map);
     const deadLetter = async (error: unknown): Promise<void> => {
