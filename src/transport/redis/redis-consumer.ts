@@ -88,16 +88,21 @@ export class RedisConsumer implements BrokerConsumer {
       if (next === '0-0') break;
       cursor = next;
     }
-    let renewedAt = Date.now();
-    while (!this.stopping) {
-      if (Date.now() - renewedAt > this.settings.leaseMs / 3) {
-        if ((await redis.eval(RENEW, 1, lease, this.name, this.settings.leaseMs)) !== 1) return;
-        renewedAt = Date.now();
+    // Renewed on a timer, not between messages: a handler slower than the lease must not lose it
+    // to a standby, which would then read the partition beside it.
+    let held = true;
+    const renew = setInterval(() => {
+      redis.eval(RENEW, 1, lease, this.name, this.settings.leaseMs).then((renewed) => (held &&= renewed === 1), () => {});
+    }, this.settings.leaseMs / 3);
+    try {
+      while (!this.stopping && held) {
+        // Own pending entries first (a retried one, or one claimed from a dead consumer), then new ones.
+        let entries = await this.read(redis, stream, '0');
+        if (entries.length === 0) entries = await this.read(redis, stream, '>');
+        if (entries.length > 0) await this.handle(redis, stream, partition, entries);
       }
-      // Own pending entries first (a retried one, or one claimed from a dead consumer), then new ones.
-      let entries = await this.read(redis, stream, '0');
-      if (entries.length === 0) entries = await this.read(redis, stream, '>');
-      if (entries.length > 0) await this.handle(redis, stream, partition, entries);
+    } finally {
+      clearInterval(renew);
     }
   }
 
