@@ -112,6 +112,27 @@ describe.skipIf(skipReason)(`Redis adapter${skipReason ? ` (skipped: ${skipReaso
     expect(length).toBeGreaterThanOrEqual(100);
   });
 
+  it('a handler slower than the lease keeps its partition: a standby of the group gets none of its messages meanwhile', async () => {
+    const t = `factum-test-${randomUUID().slice(0, 8)}`;
+    const owner = await open({ partitions: 1, leaseMs: 300 });
+    const standby = await open({ partitions: 1, leaseMs: 300 });
+    const seen: Array<{ by: string; seq: string }> = [];
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    await owner.consume({ topic: t, group: 'g', handler: async (d) => { seen.push({ by: 'owner', seq: d.message.headers.seq! }); if (d.message.headers.seq === '1') await gate; } });
+    const first = { id: randomUUID(), key: 'k', headers: { seq: '1' }, body: Buffer.from('1') };
+    await owner.publish(t, [first]);
+    while (seen.length === 0) await sleep(10);
+    await standby.consume({ topic: t, group: 'g', handler: async (d) => void seen.push({ by: 'standby', seq: d.message.headers.seq! }) });
+    await owner.publish(t, [{ id: randomUUID(), key: 'k', headers: { seq: '2' }, body: Buffer.from('2') }]);
+    // Several leases long: without renewal during the handler the standby would take the partition and message 2.
+    await sleep(1500);
+    expect(seen).toEqual([{ by: 'owner', seq: '1' }]);
+    release();
+    while (seen.length < 2) await sleep(10);
+    expect(seen).toEqual([{ by: 'owner', seq: '1' }, { by: 'owner', seq: '2' }]);
+  });
+
   it('refuses a bad option as INVALID_ARGUMENT', async () => {
     expect(await caught(openRedisBroker({ url, partitions: 0 }))).toMatchObject({ code: 'INVALID_ARGUMENT', details: { option: 'partitions' } });
   });
