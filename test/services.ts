@@ -8,7 +8,7 @@ import net from 'node:net';
 export const POSTGRES_URL = process.env.FACTUM_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const REQUIRE_SERVICES = process.env.FACTUM_REQUIRE_SERVICES === '1';
 
-function portOpen(port: number, host = '127.0.0.1'): Promise<boolean> {
+export function portOpen(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect({ port, host, timeout: 1000 });
     socket.once('connect', () => (socket.destroy(), resolve(true)));
