@@ -119,5 +119,5 @@ export type { WorkflowTimer, WorkflowInstanceRow, SemanticLock } from './sagas/w
 export { ConsistencyMonitor, type ConsistencyMonitorOptions, type MonitoredRunner } from './observability/consistency-monitor.js';
 export { evaluateWindow, type WindowVerdict } from './observability/evaluate-window.js';
 export type { ConsistencyBound, BoundState, BoundReport, LagSample } from './observability/consistency-bound.js';
-export { metricDefinitions, type MetricDefinition, type MetricKind } from './observability/metric-definitions.js';
+export { metricDefinitions, type MetricDefinition, type MetricKind } from './core/telemetry/metric-definitions.js';
 export { alertRules, type AlertRule } from './observability/alert-rules.js';

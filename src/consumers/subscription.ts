@@ -1,3 +1,6 @@
+import type { Logger } from '../core/logger.js';
+import { gaugeRunner, instruments } from '../core/telemetry/instruments.js';
+import { STORE_SYSTEM, tracedHandling, type HandlingRunner } from '../core/telemetry/spans.js';
 import { FactumError, isCheckpointConflict } from '../core/errors.js';
 import type { AllFilter, AppendOptions, EventStore } from '../core/event-store.js';
 import type { AppendResult, NewEvent, RecordedEvent } from '../core/message.js';
@@ -90,6 +93,8 @@ export interface SubscriptionOptions {
   partition?: { index: number; count: number };
   /** Called for errors that do not stop the subscription (a failed read, a failed attempt). */
   onError?: (error: unknown, event?: RecordedEvent) => void;
+  /** Where errors, dead letters and state changes are logged (pino-compatible); silent by default. */
+  logger?: Logger;
   /**
    * SQL stores: commit without waiting for the WAL flush (`synchronous_commit = off`). Safe for
    * derived data such as read models: a server crash can lose the last few milliseconds of
@@ -133,6 +138,8 @@ export interface SubscriptionOptions {
    * before it handled again (see deliver-in-transaction.ts). Never for effects outside the database.
    */
   replayOnFailure?: boolean;
+  /** @internal the `kind` label of its metrics: projection, relay, workflow; subscription by default. */
+  runnerKind?: string;
   /** @internal name of the checkpoint when it differs from `name` (partitions, rebuilds). */
   checkpointName?: string;
 }
@@ -214,6 +221,9 @@ export class Subscription {
   private lease?: StandbyLease;
   private renewal?: NodeJS.Timeout;
   private waiters = new Set<() => void>();
+  /** Names its spans and metrics. */
+  private readonly runner: HandlingRunner;
+  private ungauge?: () => void;
   /** The handlers' appends of each open consumer transaction. */
   private readonly appends = new WeakMap<ConsumerTx, TransactionAppends>();
 
@@ -227,6 +237,7 @@ export class Subscription {
     }
     if (options.batchHandler && options.transactional !== false) throw new FactumError('INVALID_ARGUMENT', 'A batch handler runs outside transactions: set transactional: false');
     this.name = options.name;
+    this.runner = { name: options.name, system: STORE_SYSTEM };
     this.checkpointName = options.checkpointName ?? options.name;
     this.storage = consumerStorageFor(store);
     this.drain = new DeadLetterDrain(this.storage, this.name, options.retry, this.lock, {
@@ -234,10 +245,10 @@ export class Subscription {
       deliver: (letter, attempt, handle) => this.deliver(letter, attempt, handle),
       positionOf: (event) => this.positionOf(event),
       failed: (letter, error) => {
-        this.options.onError?.(error, letter.event);
+        this.reportError(error, letter.event);
         this.noteFailure(letter, error);
       },
-      reportError: (error, event) => this.options.onError?.(error, event),
+      reportError: (error, event) => this.reportError(error, event),
       changed: () => this.notifyWaiters(),
     });
     this.delivery = {
@@ -252,7 +263,7 @@ export class Subscription {
         const upcast = this.upcast(event);
         const writes = plainHandlerWrites(this.store, this.name, upcast);
         try {
-          await this.options.handler(upcast, this.context(undefined, attempt, writes));
+          await tracedHandling(this.runner, upcast, async () => this.options.handler(upcast, this.context(undefined, attempt, writes)));
         } catch (error) {
           writes.settle(false);
           throw error;
@@ -272,7 +283,7 @@ export class Subscription {
     if (this.options.standby) {
       this.lease = StandbyLease.of(this.storage, `standby:${this.checkpointName}`, this.options.leaseMs ?? 3000);
       if (!(await this.lease.acquire())) {
-        this.state = 'standby';
+        this.enter('standby');
         this.loop = this.standBy();
         return this;
       }
@@ -294,7 +305,7 @@ export class Subscription {
         this.keepLease();
         await this.begin();
       } catch (error) {
-        this.options.onError?.(error);
+        this.reportError(error);
         continue;
       }
       return this.run();
@@ -311,7 +322,7 @@ export class Subscription {
           this.fail(new FactumError('LEASE_LOST', `Subscription "${this.name}": its lease lapsed (another instance may run it now); this one stops`, { details: { name: this.checkpointName } }));
           this.sleeper.wake();
         },
-        (error: unknown) => this.options.onError?.(error),
+        (error: unknown) => this.reportError(error),
       );
     }, Math.max(50, Math.floor(lease.leaseMs / 3)));
     this.renewal.unref();
@@ -336,7 +347,8 @@ export class Subscription {
     this.position = this.keeper.checkpoint!.position;
     this.head = this.position;
     this.offSignal = await AppendSignal.of(this.store).subscribe(() => this.sleeper.wake());
-    this.state = 'running';
+    this.enter('running');
+    this.ungauge = gaugeRunner({ name: this.name, kind: this.options.runnerKind ?? 'subscription', lag: () => this.lag(), status: () => this.status() });
   }
 
   /**
@@ -355,8 +367,9 @@ export class Subscription {
     this.offSignal = undefined;
     clearInterval(this.renewal);
     // Handed back at once, so a standby need not wait for it to lapse.
-    await this.lease?.release().catch((error: unknown) => this.options.onError?.(error));
-    if (this.state !== 'failed') this.state = 'stopped';
+    await this.lease?.release().catch((error: unknown) => this.reportError(error));
+    this.ungauge?.();
+    if (this.state !== 'failed') this.enter('stopped');
     for (const waiter of this.waiters) waiter();
   }
 
@@ -486,7 +499,7 @@ export class Subscription {
         readFailures = 0;
       } catch (error) {
         // A dropped connection or a restarting database: report, back off, try again.
-        this.options.onError?.(error);
+        this.reportError(error);
         readFailures++;
         await this.sleeper.sleep(Math.min(pollMs, 50 * 2 ** readFailures));
         continue;
@@ -516,7 +529,7 @@ export class Subscription {
     // Stopping: the pages in flight settle, so their confirmed prefix is checkpointed.
     await pipeline?.idle().catch((error: unknown) => {
       if (isCheckpointConflict(error)) this.fail(error);
-      else this.options.onError?.(error);
+      else this.reportError(error);
     });
   }
 
@@ -524,21 +537,21 @@ export class Subscription {
   private async deliveryFailed(error: unknown, pollMs: number): Promise<boolean> {
     // Outside the rolled-back transaction: PGlite runs one statement at a time.
     if (error instanceof GenerationChanged) {
-      await this.drain.load((streamId) => this.source.covers(streamId)).catch((e: unknown) => this.options.onError?.(e));
+      await this.drain.load((streamId) => this.source.covers(streamId)).catch((e: unknown) => this.reportError(e));
       return false;
     }
     if (isCheckpointConflict(error) || this.stopping) {
       this.fail(error);
       return true;
     }
-    this.options.onError?.(error);
+    this.reportError(error);
     await this.sleeper.sleep(Math.min(pollMs, 100));
     return false;
   }
 
   private fail(error: unknown): void {
-    this.state = 'failed';
     this.failure = error;
+    this.enter('failed');
     this.stopping = true;
     for (const waiter of this.waiters) waiter();
   }
@@ -588,7 +601,7 @@ export class Subscription {
     const sql = guard ? guard.sql : tx.sql;
     const writes = this.appends.get(tx)!.attempt(event, sql);
     try {
-      await this.options.handler(event, this.context(sql, attempt, writes));
+      await tracedHandling(this.runner, event, async () => this.options.handler(event, this.context(sql, attempt, writes)));
       await writes.succeeded();
     } catch (error) {
       await writes.failed();
@@ -596,7 +609,24 @@ export class Subscription {
     }
   }
 
+  private enter(state: SubscriptionStatus['state']): void {
+    if (this.state === state) return;
+    this.state = state;
+    const logger = this.options.logger;
+    if (state === 'failed') logger?.error({ runner: this.name, state, err: this.failure }, `${this.name}: failed`);
+    else logger?.info({ runner: this.name, state }, `${this.name}: ${state}`);
+  }
+
+  private reportError(error: unknown, event?: RecordedEvent): void {
+    this.options.onError?.(error, event);
+    this.options.logger?.error({ runner: this.name, err: error, ...(event ? { eventId: event.id, streamId: event.streamId } : {}) }, `${this.name}: ${event ? `event ${event.id} failed` : 'error'}`);
+  }
+
   private noteFailure(letter: DeadLetter, error: unknown): void {
+    if (letter.status === 'dead') {
+      instruments()?.deadLetters.add(1, { runner: this.name, kind: this.options.runnerKind ?? 'subscription' });
+      this.options.logger?.warn({ runner: this.name, eventId: letter.event.id, streamId: letter.streamId, attempts: letter.attempts, err: error }, `${this.name}: event ${letter.event.id} is a dead letter; stream ${letter.streamId} is parked`);
+    }
     const code = (error as { code?: unknown })?.code;
     this.lastFailure = {
       eventId: letter.event.id,

@@ -1,3 +1,4 @@
+import { tracedStep } from '../core/telemetry/spans.js';
 import { isConcurrencyError } from '../core/errors.js';
 import type { EventStore } from '../core/event-store.js';
 import type { EventMetadata, NewEvent, RecordedEvent } from '../core/message.js';
@@ -73,12 +74,24 @@ export const COMMAND_RETRY_POLICY: RetryPolicy = { immediateRetries: 0, backoffR
  * })
  * result.version // the stream's version after the command
  */
-export async function handleCommand<State, C, E extends NewEvent>(
+export function handleCommand<State, C, E extends NewEvent>(
   store: EventStore,
   streamId: string,
   command: C,
   decider: Decider<State, C, E>,
   options: HandleCommandOptions = {},
+): Promise<CommandResult<State>> {
+  const type = (command as { type?: unknown })?.type;
+  return tracedStep(`handle ${typeof type === 'string' ? type : 'command'}`, { 'factum.stream.id': String(streamId) }, () => decideAndAppend(store, streamId, command, decider, options));
+}
+
+/** The load-decide-append loop of `handleCommand`, inside its span. */
+async function decideAndAppend<State, C, E extends NewEvent>(
+  store: EventStore,
+  streamId: string,
+  command: C,
+  decider: Decider<State, C, E>,
+  options: HandleCommandOptions,
 ): Promise<CommandResult<State>> {
   const delays = retryDelays({ ...COMMAND_RETRY_POLICY, ...options.retry });
   const metadata = commandEventMetadata(command, options.metadata);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { alertRules } from './alert-rules.js';
-import { metricDefinitions } from './metric-definitions.js';
+import { metricDefinitions } from '../core/telemetry/metric-definitions.js';
 
 describe('alertRules', () => {
   it('names only defined metrics', () => {

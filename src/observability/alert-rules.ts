@@ -1,4 +1,5 @@
-import { metricDefinitions } from './metric-definitions.js';
+import { FactumError } from '../core/errors.js';
+import { metricDefinitions } from '../core/telemetry/metric-definitions.js';
 
 /** One Prometheus alerting rule. */
 export interface AlertRule {
@@ -11,7 +12,7 @@ export interface AlertRule {
 
 /** Refuses a rule that names a metric missing from the definitions: generated rules cannot drift. */
 function metric(name: string): string {
-  if (!metricDefinitions.some((m) => m.name === name)) throw new Error(`alert rule names unknown metric ${name}`);
+  if (!metricDefinitions.some((m) => m.name === name)) throw new FactumError('INVALID_ARGUMENT', `An alert rule names the unknown metric ${name}`);
   return name;
 }
 

@@ -1,3 +1,4 @@
+import { gaugeStates, instruments } from '../core/telemetry/instruments.js';
 import { FactumError } from '../core/errors.js';
 import type { EventStore } from '../core/event-store.js';
 import type { BoundReport, ConsistencyBound, LagSample } from './consistency-bound.js';
@@ -53,6 +54,7 @@ export class ConsistencyMonitor {
   private readonly now: () => number;
   private timer?: NodeJS.Timeout;
   private sampling?: Promise<unknown>;
+  private ungauge?: () => void;
 
   constructor(
     private readonly store: EventStore,
@@ -78,6 +80,7 @@ export class ConsistencyMonitor {
   /** Samples every `intervalMs` until `stop()`; the timer does not keep the process alive. */
   start(): this {
     if (this.timer) return this;
+    this.ungauge = gaugeStates({ states: () => this.reports().map((r) => ({ runner: r.name, state: r.state })) });
     const tick = () => {
       // One sample at a time: a slow database must not pile them up.
       if (this.sampling) return;
@@ -95,6 +98,7 @@ export class ConsistencyMonitor {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
+    this.ungauge?.();
     await this.sampling;
   }
 
@@ -122,7 +126,10 @@ export class ConsistencyMonitor {
       };
       watched.report = report;
       if (previous && previous.state !== report.state) this.options.onStateChange?.(report, previous.state);
-      if (report.breached && !previous?.breached) this.options.onBreach?.(report);
+      if (report.breached && !previous?.breached) {
+        instruments()?.consistencyBreaches.add(1, { runner: name });
+        this.options.onBreach?.(report);
+      }
       if (!report.breached && previous?.breached) this.options.onRecovery?.(report);
     }
     return this.reports();

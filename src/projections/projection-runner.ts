@@ -1,3 +1,4 @@
+import type { Logger } from '../core/logger.js';
 import { FactumError } from '../core/errors.js';
 import type { EventStore } from '../core/event-store.js';
 import type { RetryPolicy } from '../core/retry-policy.js';
@@ -14,6 +15,8 @@ export interface ProjectionRunnerOptions {
   retry?: RetryPolicy;
   pollIntervalMs?: number;
   onError?: (error: unknown) => void;
+  /** Where errors, dead letters and state changes are logged (pino-compatible); silent by default. */
+  logger?: Logger;
   /**
    * Commit read-model transactions without waiting for the WAL flush; true by default. The read
    * model is derived from the log: a server crash may lose its last few milliseconds, together
@@ -69,6 +72,8 @@ export class ProjectionRunner {
       ...(options.retry ? { retry: options.retry } : {}),
       ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}),
       ...(options.onError ? { onError: options.onError } : {}),
+      ...(options.logger ? { logger: options.logger } : {}),
+      runnerKind: 'projection',
       relaxedDurability: options.relaxedDurability ?? true,
       // Its handlers write nothing but the read model through `sql`, so a rolled-back page can be
       // run again and no savepoint is paid per event (the memory store's handlers write elsewhere).

@@ -1,3 +1,4 @@
+import { instruments } from '../core/telemetry/instruments.js';
 import type { EventStore } from '../core/event-store.js';
 import type { EventShape, RecordedEvent } from '../core/message.js';
 import { AppendSignal } from '../consumers/append-signal.js';
@@ -166,6 +167,7 @@ export class TimerService {
       const lateness = Math.max(0, firedAt.getTime() - result.dueAt.getTime());
       this.current.fired++;
       this.current.lastLatenessMs = lateness;
+      instruments()?.sagaTimerLateness.record(lateness / 1000, { saga: this.workflow.name });
       this.current.maxLatenessMs = Math.max(this.current.maxLatenessMs, lateness);
     }
     return result;

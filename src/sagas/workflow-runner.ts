@@ -1,3 +1,5 @@
+import { tracedStep } from '../core/telemetry/spans.js';
+import type { Logger } from '../core/logger.js';
 import { FactumError } from '../core/errors.js';
 import type { EventStore } from '../core/event-store.js';
 import type { EventShape, RecordedEvent, RecordedOf } from '../core/message.js';
@@ -61,6 +63,8 @@ export interface WorkflowRunnerOptions<C extends EventShape> {
   pollIntervalMs?: number;
   batchSize?: number;
   onError?: (error: unknown, event?: RecordedEvent) => void;
+  /** Where errors, dead letters and state changes are logged (pino-compatible); silent by default. */
+  logger?: Logger;
 }
 
 /** Where a runner stands. */
@@ -117,6 +121,8 @@ export class WorkflowRunner<S, I extends EventShape, C extends EventShape, E ext
       ...(options.pollIntervalMs !== undefined ? { pollIntervalMs: options.pollIntervalMs } : {}),
       ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
       ...(options.onError ? { onError: options.onError } : {}),
+      ...(options.logger ? { logger: options.logger } : {}),
+      runnerKind: 'workflow',
       ...(part ? { partition: part } : {}),
     };
     const named = (name: string) => ({ name, ...(part ? { checkpointName: `${name}#${part.index}/${part.count}` } : {}) });
@@ -208,12 +214,15 @@ export class WorkflowRunner<S, I extends EventShape, C extends EventShape, E ext
     const writes = this.tables.writes(context.sql);
     void context.committed.then((committed) => writes.end(committed));
     const input = { type: event.type, data: event.data, ...(Object.keys(event.metadata).length > 0 ? { metadata: event.metadata } : {}) } as WorkflowInput<I>;
-    const result = await acceptInput(this.workflow, context.store, writes, instanceId, {
-      sourceId: event.id,
-      input,
-      at: event.recordedAt,
-      source: { streamId: event.streamId, streamVersion: event.streamVersion, globalPosition: event.globalPosition.toString() },
-    }, { retryConflicts: context.sql !== undefined });
+    const step = { 'factum.workflow.name': this.name, 'factum.workflow.instance': instanceId, 'factum.workflow.input': event.type };
+    const result = await tracedStep(`step ${this.name}`, step, () =>
+      acceptInput(this.workflow, context.store, writes, instanceId, {
+        sourceId: event.id,
+        input,
+        at: event.recordedAt,
+        source: { streamId: event.streamId, streamVersion: event.streamVersion, globalPosition: event.globalPosition.toString() },
+      }, { retryConflicts: context.sql !== undefined }),
+    );
     this.counts.conflicts += result.conflicts;
     if (result.outcome === 'accepted') this.counts.accepted++;
     else if (result.outcome === 'duplicate') this.counts.duplicates++;

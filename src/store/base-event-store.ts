@@ -3,6 +3,7 @@ import { FactumError } from '../core/errors.js';
 import type { SqlQueryable } from './sql/sql-client.js';
 import { ENLIST_TRANSACTION, RUN_TRANSACTION, type PrepareEvents, type TransactionCapable, type TransactionScope } from './transaction-scope.js';
 import { pagedIterator } from './paged-iterator.js';
+import { tracedAppend } from '../core/telemetry/spans.js';
 import { SET_INLINE_HOOK, type InlineHook } from './inline-hook.js';
 import { STORE_SERVICES, StoreServices } from './store-services.js';
 import type { StoreCapabilities } from '../core/store-capabilities.js';
@@ -102,10 +103,12 @@ export abstract class BaseEventStore implements EventStore, TransactionCapable {
 
   async append(streamId: string, events: NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
     this.assertOpen();
-    const { prepared, expected } = this.validateAppend(streamId, events, options);
-    const result = await this.appendPrepared(streamId, prepared, expected);
-    if (!result.alreadyAppended) this.announceAppended(result);
-    return result;
+    return tracedAppend(streamId, events, async (stamped) => {
+      const { prepared, expected } = this.validateAppend(streamId, stamped, options);
+      const result = await this.appendPrepared(streamId, prepared, expected);
+      if (!result.alreadyAppended) this.announceAppended(result);
+      return result;
+    });
   }
 
   /** An append's events validated and serialised, and its expected version: what every append path starts with. */

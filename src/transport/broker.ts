@@ -105,6 +105,8 @@ export interface BrokerDeadLetters {
  */
 export interface Broker {
   readonly capabilities: BrokerCapabilities;
+  /** Its OpenTelemetry `messaging.system` (`rabbitmq`, `kafka`, `nats`, `redis`): names the relay's publish spans and the consumers' process spans. */
+  readonly system?: string;
   /**
    * Publishes a batch and resolves once the broker answered for every message, one result each,
    * in order. Never rejects for a broker failure (that is a result); rejects only when closed.

@@ -1,3 +1,4 @@
+import { tracedAppend } from '../../core/telemetry/spans.js';
 import { FactumError, idempotencyConflictError, streamTombstonedError } from '../../core/errors.js';
 import { streamCategory, type AppendResult, type ExpectedVersion, type NewEvent, type RecordedEvent } from '../../core/message.js';
 import type { AllPage, AppendOptions, ListStreamsOptions, ReadAllPageOptions, StreamInfo, StreamMetadata } from '../../core/event-store.js';
@@ -147,10 +148,11 @@ export class MemoryEventStore extends BaseEventStore {
     const draft = new MemoryDraft(this.committed);
     const tx = new StoreTransaction(
       this.kind,
-      async (streamId: string, events: NewEvent[], options: AppendOptions) => {
-        const { prepared, expected } = this.validateAppend(streamId, events, options);
-        return this.appendTo(draft, streamId, prepared, expected, false);
-      },
+      (streamId: string, events: NewEvent[], options: AppendOptions) =>
+        tracedAppend(streamId, events, async (stamped) => {
+          const { prepared, expected } = this.validateAppend(streamId, stamped, options);
+          return this.appendTo(draft, streamId, prepared, expected, false);
+        }),
       prepare,
     );
     return {

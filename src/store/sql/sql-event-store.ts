@@ -1,3 +1,4 @@
+import { tracedAppend } from '../../core/telemetry/spans.js';
 import { ConcurrencyError, FactumError, idempotencyConflictError, streamTombstonedError } from '../../core/errors.js';
 import { describeExpectedVersion, streamCategory, type AppendResult, type ExpectedVersion, type NewEvent, type RecordedEvent } from '../../core/message.js';
 import type { AllPage, AppendOptions, ListStreamsOptions, ReadAllPageOptions, StreamInfo, StreamMetadata } from '../../core/event-store.js';
@@ -441,10 +442,11 @@ export class SqlEventStore extends BaseEventStore {
     return sqlTransactionScope(
       {
         kind: this.kind,
-        appendOn: (on) => (streamId: string, events: NewEvent[], options: AppendOptions) => {
-          const { prepared, expected } = this.validateAppend(streamId, events, options);
-          return this.appendPreparedOn(on, streamId, prepared, expected);
-        },
+        appendOn: (on) => (streamId: string, events: NewEvent[], options: AppendOptions) =>
+          tracedAppend(streamId, events, (stamped) => {
+            const { prepared, expected } = this.validateAppend(streamId, stamped, options);
+            return this.appendPreparedOn(on, streamId, prepared, expected);
+          }),
         sqlError: (error) => storageError('transaction', error),
         announce: (result) => this.announceAppended(result),
       },

@@ -1,5 +1,7 @@
 import type { Delivery } from '../broker.js';
 import type { BrokerMessage } from '../broker-message.js';
+import type { Logger } from '../../core/logger.js';
+import { instruments } from '../../core/telemetry/instruments.js';
 import { deadLetterReason } from '../dead-letter-reason.js';
 
 /** The latest failure of an `EventConsumer`, and what became of its message. */
@@ -40,11 +42,16 @@ export class ConsumerOutcomes {
   readonly counts: ConsumerCounts = { inFlight: 0, handled: 0, duplicates: 0, retried: 0, deadLettered: 0, parked: 0 };
   lastFailure?: EventConsumerFailure;
 
-  constructor(private readonly onError: ((error: unknown, message: BrokerMessage) => void) | undefined) {}
+  constructor(
+    private readonly name: string,
+    private readonly onError: ((error: unknown, message: BrokerMessage) => void) | undefined,
+    private readonly logger: Logger | undefined,
+  ) {}
 
-  /** Tells the consumer's `onError`, if it has one. */
+  /** Tells the consumer's `onError` and logger, if it has them. */
   report(error: unknown, message: BrokerMessage): void {
     this.onError?.(error, message);
+    this.logger?.error({ runner: this.name, err: error, messageId: message.id, key: message.key }, `${this.name}: message ${message.id} failed`);
   }
 
   /** A retry after `delayMs`, or (none left, or unreadable) a dead letter with the error, in the broker. */
@@ -71,5 +78,8 @@ export class ConsumerOutcomes {
       ...(delayMs === undefined ? {} : { delayMs }),
       at: new Date(),
     };
+    if (outcome !== 'dead-letter') return;
+    instruments()?.deadLetters.add(1, { runner: this.name, kind: 'consumer' });
+    this.logger?.warn({ runner: this.name, messageId: message.id, key: message.key, attempt, err: error }, `${this.name}: message ${message.id} is a dead letter`);
   }
 }

@@ -1,3 +1,5 @@
+import type { Logger } from '../../core/logger.js';
+import { tracedHandling } from '../../core/telemetry/spans.js';
 import { FactumError } from '../../core/errors.js';
 import type { EventStore } from '../../core/event-store.js';
 import type { RecordedEvent } from '../../core/message.js';
@@ -37,6 +39,8 @@ export interface EventConsumerOptions {
   handler: EventConsumerHandler;
   /** Told of every failure that does not stop the consumer: a failed attempt, a dead letter, a failed ack. */
   onError?: (error: unknown, message: BrokerMessage) => void;
+  /** Where errors, dead letters and state changes are logged (pino-compatible); silent by default. */
+  logger?: Logger;
 }
 
 /** Where an `EventConsumer` stands; the counts are since `start()` in this process. */
@@ -100,6 +104,8 @@ export class EventConsumer {
   private readonly outcomes: ConsumerOutcomes;
   /** With a store: the inbox transactions and the sequenced dead letters. */
   private readonly stored?: StoredConsumption;
+  /** The options' handler in its span. */
+  private readonly handler: EventConsumerHandler;
 
   constructor(private readonly options: EventConsumerOptions) {
     if (!options.name) throw new FactumError('INVALID_ARGUMENT', 'An EventConsumer needs a name (it names its inbox rows)');
@@ -109,7 +115,10 @@ export class EventConsumer {
     this.group = options.group ?? options.name;
     // Checked now, so that a bad policy fails at construction and not at the first failure.
     retryDelays(options.retry);
-    this.outcomes = new ConsumerOutcomes(options.onError);
+    this.outcomes = new ConsumerOutcomes(this.name, options.onError, options.logger);
+    // One span per message, parented by its producer's context from the headers (and so by the append that made it).
+    const runner = { name: this.name, system: options.broker.system ?? 'unknown', destination: this.topic };
+    this.handler = (event, context) => tracedHandling(runner, event, async () => options.handler(event, context));
     const registry = options.registry ?? (options.store ? eventRegistryOf(options.store) : undefined);
     if (registry) this.registry = registry;
     if (options.store) {
@@ -121,7 +130,7 @@ export class EventConsumer {
           registry,
           retry: options.retry,
           partitions: options.broker.capabilities.partitions,
-          handler: options.handler,
+          handler: this.handler,
           isStopping: () => this.state === 'stopping',
         },
         this.outcomes,
@@ -145,6 +154,7 @@ export class EventConsumer {
       ...(this.options.prefetch === undefined ? {} : { prefetch: this.options.prefetch }),
     });
     this.state = 'running';
+    this.options.logger?.info({ runner: this.name, state: 'running' }, `${this.name}: running`);
     return this;
   }
 
@@ -159,6 +169,7 @@ export class EventConsumer {
     await consumer.stop();
     this.stored?.sequenced.stop();
     this.state = 'stopped';
+    this.options.logger?.info({ runner: this.name, state: 'stopped' }, `${this.name}: stopped`);
   }
 
   status(): EventConsumerStatus {
@@ -241,7 +252,7 @@ export class EventConsumer {
   private async handle(event: RecordedEvent, delivery: Delivery): Promise<void> {
     const writes = storelessWrites();
     try {
-      await this.options.handler(event, new ConsumerHandlerContext(undefined, this.name, delivery, writes, undefined));
+      await this.handler(event, new ConsumerHandlerContext(undefined, this.name, delivery, writes, undefined));
     } catch (error) {
       writes.settle(false);
       throw error;

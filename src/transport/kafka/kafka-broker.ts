@@ -56,6 +56,8 @@ type Settings = Required<Omit<KafkaBrokerOptions, 'brokers' | 'clientId'>>;
  */
 export class KafkaBroker implements Broker {
   readonly capabilities: BrokerCapabilities;
+  /** `messaging.system` of its spans. */
+  readonly system = 'kafka';
   private readonly consumers = new Set<KafkaConsumer>();
   private readonly readers = new Map<string, DeadLetterReader>();
   private readonly declared = new Map<string, Promise<void>>();

@@ -55,6 +55,8 @@ const copy = (message: BrokerMessage): BrokerMessage => ({ ...message, headers: 
  */
 export class MemoryBroker implements Broker {
   readonly capabilities: BrokerCapabilities;
+  /** `messaging.system` of its spans. */
+  readonly system = 'memory';
   private readonly deliveryLimit: number;
   private readonly topics = new Map<string, Map<string, Group>>();
   private readonly timers = new Set<NodeJS.Timeout>();

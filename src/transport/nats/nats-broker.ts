@@ -54,6 +54,8 @@ type Settings = Required<Omit<NatsBrokerOptions, 'servers'>>;
  */
 export class NatsBroker implements Broker {
   readonly capabilities: BrokerCapabilities & { dedupeWindowMs: number };
+  /** `messaging.system` of its spans. */
+  readonly system = 'nats';
   private readonly consumers = new Set<NatsConsumer>();
   private closed = false;
 

@@ -49,6 +49,8 @@ export interface RabbitMqBrokerOptions {
  */
 export class RabbitMqBroker implements Broker {
   readonly capabilities: BrokerCapabilities;
+  /** `messaging.system` of its spans. */
+  readonly system = 'rabbitmq';
   private readonly publisher: RabbitMqPublisher;
   private readonly consumers = new Set<RabbitMqConsumer>();
   /** Declarations done on the current connection; a reconnect starts over (the broker may have lost none, but it is cheap to be sure). */

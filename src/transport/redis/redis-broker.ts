@@ -50,6 +50,8 @@ type Settings = Required<Omit<RedisBrokerOptions, 'url' | 'trimming'>> & { trimm
  */
 export class RedisBroker implements Broker {
   readonly capabilities: BrokerCapabilities;
+  /** `messaging.system` of its spans. */
+  readonly system = 'redis';
   private readonly consumers = new Set<RedisConsumer>();
   private readonly publisher: RedisPublisher;
   private closed = false;

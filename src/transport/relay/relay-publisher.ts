@@ -1,3 +1,5 @@
+import { instruments, secondsSince } from '../../core/telemetry/instruments.js';
+import { tracedPublish } from '../../core/telemetry/spans.js';
 import type { RecordedEvent } from '../../core/message.js';
 import { retryDelays, type RetryPolicy } from '../../core/retry-policy.js';
 import type { BatchOutcome } from '../../consumers/deliver-batch.js';
@@ -73,6 +75,8 @@ export class RelayPublisher {
   private deferred = 0;
 
   constructor(
+    /** The `relay` label of its metrics. */
+    private readonly name: string,
     private readonly broker: Broker,
     private readonly route: RelayRoute,
     private readonly retry: RetryPolicy,
@@ -209,12 +213,20 @@ export class RelayPublisher {
     });
     const results: PublishResult[] = new Array(sends.length);
     const started = Date.now();
+    const metrics = instruments();
     await Promise.all(
       [...byTopic].map(async ([topic, indexes]) => {
         const messages = indexes.map((i) => sends[i]!.message);
+        const sent = performance.now();
         // A publish rejects only when the broker was closed: for the relay, one more way of being away.
-        const answers = await this.broker.publish(topic, messages).catch((error: unknown) => messages.map((m): PublishResult => ({ messageId: m.id, status: 'unavailable', error: brokerUnavailableError('broker', error) })));
+        const answers = await tracedPublish(this.broker.system ?? 'unknown', topic, messages.map((m) => m.headers), () => this.broker.publish(topic, messages)).catch((error: unknown) =>
+          messages.map((m): PublishResult => ({ messageId: m.id, status: 'unavailable', error: brokerUnavailableError('broker', error) })),
+        );
         indexes.forEach((i, k) => (results[i] = answers[k]!));
+        if (metrics) {
+          metrics.relayConfirmDuration.record(secondsSince(sent), { relay: this.name });
+          for (const answer of answers) metrics.relayPublished.add(1, { relay: this.name, outcome: answer.status });
+        }
       }),
     );
     const confirmed = results.filter((r) => r.status === 'confirmed').length;

@@ -1,3 +1,4 @@
+import type { Logger } from '../../core/logger.js';
 import { FactumError } from '../../core/errors.js';
 import type { AllFilter, EventStore } from '../../core/event-store.js';
 import { retryDelays, type RetryPolicy } from '../../core/retry-policy.js';
@@ -43,6 +44,8 @@ export interface RelayOptions {
   leaseMs?: number;
   /** Errors that do not stop the relay: a broker that is away, a failed read of the log. */
   onError?: (error: unknown) => void;
+  /** Where errors, dead letters and state changes are logged (pino-compatible); silent by default. */
+  logger?: Logger;
 }
 
 /**
@@ -91,7 +94,7 @@ export class Relay {
     this.retry = options.retry ?? RELAY_RETRY_POLICY;
     const onError = options.onError ?? (() => {});
     const batchSize = options.batchSize ?? 500;
-    this.publisher = new RelayPublisher(options.broker, options.route ?? byCategory, options.retry ?? RELAY_RETRY_POLICY, onError);
+    this.publisher = new RelayPublisher(options.name, options.broker, options.route ?? byCategory, options.retry ?? RELAY_RETRY_POLICY, onError);
     this.subscription = new Subscription(unwrapEventStore(store), {
       name: `relay:${options.name}`,
       ...(options.filter ? { filter: options.filter } : {}),
@@ -110,6 +113,8 @@ export class Relay {
       // A refusal is final: no retries, the event is dead at once (broker outages are retried in the publisher).
       retry: { immediateRetries: 0, backoffRetries: 0 },
       onError: (error) => onError(error),
+      ...(options.logger ? { logger: options.logger } : {}),
+      runnerKind: 'relay',
     });
   }
 
