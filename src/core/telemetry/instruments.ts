@@ -19,7 +19,7 @@ const LAG_READ_MS = 500;
 async function lagOf(runner: GaugedRunner): Promise<{ events: number; seconds: number }> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    const late = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, LAG_READ_MS)));
+    const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), LAG_READ_MS)));
     const lag = await Promise.race([runner.lag(), late]);
     if (lag) return { events: Number(lag.events), seconds: lag.seconds };
   } catch {
