@@ -57,8 +57,8 @@ it('serves every metric factum records, as Prometheus text a parser accepts', as
   expect(Number(sample('factum_relay_published_total', { relay: 'outbox', outcome: 'confirmed' })?.value)).toBe(3);
   // The page holding the stuck event commits as one: none of its three events is checkpointed yet.
   expect(Number(sample('factum_lag_events', { runner: 'order-list', kind: 'subscription' })?.value)).toBe(3);
-  const states = byName.get('factum_consistency_state')!.metrics as Array<{ labels: Record<string, string>; value: string }>;
-  const current = states.filter((m) => m.labels.runner === 'order-list' && m.value === '1').map((m) => m.labels.state);
+  const states = byName.get('factum_consistency_state')!.metrics;
+  const current = states.filter((m) => m.labels?.runner === 'order-list' && m.value === '1').map((m) => m.labels?.state);
   expect(current).toEqual([monitor.reports()[0]!.state]);
   expect(sample('factum_consistency_breaches_total', { runner: 'order-list' })?.value).toBe('1');
   // The parser keeps a histogram's buckets only: its count is read from the text.

@@ -1,0 +1,10 @@
+// The parser the Prometheus endpoint test reads its page with ships no types: the part it uses.
+declare module 'parse-prometheus-text-format' {
+  interface MetricFamily {
+    name: string;
+    help: string;
+    type: 'COUNTER' | 'GAUGE' | 'HISTOGRAM' | 'SUMMARY' | 'UNTYPED';
+    metrics: Array<{ value?: string; labels?: Record<string, string>; buckets?: Record<string, string> }>;
+  }
+  export default function parsePrometheusTextFormat(text: string): MetricFamily[];
+}
