@@ -115,9 +115,13 @@ export { WorkflowQueries, type WorkflowInstanceDetails } from './sagas/workflow-
 export { workflowStreamId, foldWorkflowLog, WORKFLOW_LOG_TYPES, type InputAcceptedData, type FoldedInstance } from './sagas/workflow-log.js';
 export type { CommandIssuedData } from './sagas/accept-input.js';
 export type { WorkflowTimer, WorkflowInstanceRow, SemanticLock } from './sagas/workflow-tables.js';
-// Observability (src/observability): consistency bounds and the monitor that judges them.
+// Observability (src/observability, src/core/telemetry): consistency bounds and the monitor that
+// judges them, the metrics and spans recorded through @opentelemetry/api, alert rules and a Grafana
+// dashboard. The Prometheus endpoint is `factum/prometheus`.
 export { ConsistencyMonitor, type ConsistencyMonitorOptions, type MonitoredRunner } from './observability/consistency-monitor.js';
 export { evaluateWindow, type WindowVerdict } from './observability/evaluate-window.js';
 export type { ConsistencyBound, BoundState, BoundReport, LagSample } from './observability/consistency-bound.js';
 export { metricDefinitions, type MetricDefinition, type MetricKind } from './core/telemetry/metric-definitions.js';
 export { alertRules, type AlertRule } from './observability/alert-rules.js';
+export { grafanaDashboard } from './observability/grafana-dashboard.js';
+export type { Logger } from './core/logger.js';

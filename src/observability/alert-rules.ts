@@ -42,6 +42,20 @@ export function alertRules(): { name: string; rules: AlertRule[] } {
         annotations: { summary: 'Runner {{ $labels.runner }} parked dead letters.' },
       },
       {
+        alert: 'FactumRunnerStalled',
+        expr: `max by (runner) (${metric('factum_consistency_state')}{state="stalled"}) == 1`,
+        for: '2m',
+        labels: { severity: 'critical' },
+        annotations: { summary: 'Runner {{ $labels.runner }} makes no progress while events wait for it.' },
+      },
+      {
+        alert: 'FactumRunnerStopped',
+        expr: `max by (runner) (${metric('factum_consistency_state')}{state="stopped"}) == 1`,
+        for: '1m',
+        labels: { severity: 'critical' },
+        annotations: { summary: 'Runner {{ $labels.runner }} has not checkpointed for longer than its window.' },
+      },
+      {
         alert: 'FactumConsistencyBreach',
         expr: `increase(${metric('factum_consistency_breaches_total')}[5m]) > 0`,
         for: '0m',
