@@ -46,7 +46,8 @@ it('a stack trace from the built package, with source maps on, names shipped .ts
   const { stdout } = await run(process.execPath, ['--enable-source-maps', '--input-type=module', '-e', script], { timeout: 30_000 });
   const [code, ...stack] = stdout.trim().split('\n');
   expect(code).toBe('INVALID_STREAM_ID');
-  const frames = stack.flatMap((line) => [...line.matchAll(/\/((?:src)\/[\w/.-]+\.ts):(\d+):\d+/g)].map((m) => ({ file: m[1]!, line: Number(m[2]) })));
+  // Frames of dependencies (the OpenTelemetry API's context manager wraps an append) are theirs to ship.
+  const frames = stack.filter((line) => !line.includes('/node_modules/')).flatMap((line) => [...line.matchAll(/\/((?:src)\/[\w/.-]+\.ts):(\d+):\d+/g)].map((m) => ({ file: m[1]!, line: Number(m[2]) })));
   expect(frames.length).toBeGreaterThan(0);
   for (const frame of frames) expect(packed.has(frame.file), frame.file).toBe(true);
   // The top frame is where the error is made: that line of the shipped source says so.
