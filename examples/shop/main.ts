@@ -5,7 +5,9 @@
  * `npm start -- --broker rabbitmq`: the four services as separate processes over RabbitMQ
  * (FACTUM_AMQP_URL, amqp://127.0.0.1 by default), each with its own store under
  * ./.factum/shop-rabbitmq/<service> (or its own schema on PostgreSQL). `--broker kafka` does the
- * same over Kafka (FACTUM_KAFKA_BROKERS, by default the mock cluster scripts/services.sh starts).
+ * same over Kafka (FACTUM_KAFKA_BROKERS, by default the mock cluster scripts/services.sh starts),
+ * `--broker nats` over NATS JetStream (FACTUM_NATS_URL, nats://127.0.0.1:4222) and `--broker redis`
+ * over Redis Streams (FACTUM_REDIS_URL, redis://127.0.0.1:6379).
  * Exits with 1 when a self-check fails.
  */
 import { runShopOnBus, failureLine } from './bus/run-shop-on-bus.js';

@@ -9,7 +9,11 @@ import { tmpdir } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect as connectNats } from '@nats-io/transport-node';
+import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
+import { natsNames } from '../../src/nats.js';
 import { openRabbitMqBroker } from '../../src/rabbitmq.js';
 import { kafkaBootstrap, POSTGRES_URL, postgresUnavailable, serviceUnavailable } from '../../test/services.js';
 import { dropSchemas, uniqueSchema } from '../../test/stores.js';
@@ -23,6 +27,13 @@ const noRabbit = await serviceUnavailable('RabbitMQ', 5672);
 const noPostgres = noRabbit ?? (await postgresUnavailable());
 const kafka = await kafkaBootstrap();
 const noKafka = 'skip' in kafka ? kafka.skip : undefined;
+// FACTUM_NATS_URL and FACTUM_REDIS_URL: what `npm start -- --broker nats|redis` read.
+const NATS_URL = process.env.FACTUM_NATS_URL ?? 'nats://127.0.0.1:4222';
+const REDIS_URL = process.env.FACTUM_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const noNats = await serviceUnavailable('NATS', 4222);
+const noRedis = await serviceUnavailable('Redis', 6379);
+const natsPrefixes: string[] = [];
+const redisPrefixes: string[] = [];
 const dirs: string[] = [];
 const schemas: string[] = [];
 const prefixes: string[] = [];
@@ -34,6 +45,22 @@ afterAll(async () => {
     const broker = await openRabbitMqBroker({ url: AMQP_URL });
     for (const prefix of prefixes) for (const { topic, groups } of shopTopology(prefix)) await broker.deleteTopology(topic, groups);
     await broker.close();
+  }
+  // Neither adapter deletes topology, so the test removes what its runs created with the raw clients:
+  // the JetStream streams of the run's topics (their consumers go with them) and the Redis keys.
+  if (natsPrefixes.length > 0) {
+    const nc = await connectNats({ servers: NATS_URL.split(',') });
+    const jsm = await jetstreamManager(nc);
+    for await (const name of jsm.streams.names()) if (natsPrefixes.some((prefix) => name.startsWith(natsNames.stream(prefix)))) await jsm.streams.delete(name);
+    await nc.close();
+  }
+  if (redisPrefixes.length > 0) {
+    const redis = new Redis(REDIS_URL);
+    for (const prefix of redisPrefixes) {
+      const keys = await redis.keys(`factum:${prefix}.*`);
+      if (keys.length > 0) await redis.del(...keys);
+    }
+    redis.disconnect();
   }
 });
 
@@ -177,6 +204,36 @@ describe.skipIf(Boolean(noKafka))(`the shop across processes over Kafka${noKafka
     const { result, output } = await run({ dataDir, broker: 'kafka', brokerUrl, topicPrefix: `shopbus-test-${randomUUID().slice(0, 8)}`, orders: 20, seed: 7 });
     expectSettled(result, 20, 20, output);
     expect(output).toContain('talking only through Kafka');
+  });
+});
+
+async function onBroker(broker: 'nats' | 'redis', brokerUrl: string, prefixes: string[]): Promise<BusConfig> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'factum-shopbus-'));
+  dirs.push(dataDir);
+  // A topic prefix (hence stream names) of its own, so reruns of the test never meet the streams of an earlier one.
+  const topicPrefix = `shopbus-test-${randomUUID().slice(0, 8)}`;
+  prefixes.push(topicPrefix);
+  return { dataDir, broker, brokerUrl, topicPrefix };
+}
+
+describe.skipIf(Boolean(noNats))(`the shop across processes over NATS JetStream${noNats ? ` (skipped: ${noNats})` : ''}`, () => {
+  it('runs the four services as processes over NATS JetStream, and a second run continues from their stores and streams', { timeout: 300_000 }, async () => {
+    const config = await onBroker('nats', NATS_URL, natsPrefixes);
+    const first = await run({ ...config, orders: 20, seed: 7 });
+    expectSettled(first.result, 20, 20, first.output);
+    expect(first.output).toContain('talking only through NATS JetStream');
+    const second = await run({ ...config, orders: 10, seed: 7 });
+    expectSettled(second.result, 10, 30, second.output);
+    expect(second.result.run).toBe(2);
+  });
+});
+
+describe.skipIf(Boolean(noRedis))(`the shop across processes over Redis Streams${noRedis ? ` (skipped: ${noRedis})` : ''}`, () => {
+  it('runs the four services as processes over Redis Streams', { timeout: 300_000 }, async () => {
+    const config = await onBroker('redis', REDIS_URL, redisPrefixes);
+    const { result, output } = await run({ ...config, orders: 20, seed: 7 });
+    expectSettled(result, 20, 20, output);
+    expect(output).toContain('talking only through Redis Streams');
   });
 });
 

@@ -1,5 +1,5 @@
 /**
- * `npm start -- --broker rabbitmq` (or `kafka`): the shop as four processes, one per service, each
+ * `npm start -- --broker rabbitmq` (or `kafka`, `nats`, `redis`): the shop as four processes, one per service, each
  * with its own store, talking only through the broker. This process plays the customers and the purchasing
  * clerk: it sends their commands to the service that owns them (Orders, Inventory) over the IPC
  * channel of the child process (a command wants its answer, such as "too late to cancel", and

@@ -7,7 +7,9 @@
 import { readFileSync } from 'node:fs';
 import type { Broker } from '../../../src/index.js';
 import { openKafkaBroker } from '../../../src/kafka.js';
+import { openNatsBroker } from '../../../src/nats.js';
 import { openRabbitMqBroker } from '../../../src/rabbitmq.js';
+import { openRedisBroker } from '../../../src/redis.js';
 
 export interface ShopBroker {
   /** What people call it, in the shop's report and its errors. */
@@ -42,6 +44,9 @@ export const SHOP_BROKERS = {
       return openKafkaBroker({ brokers: url.split(','), ...(onMock ? { idempotent: false, sessionTimeoutMs: 6_000 } : {}) });
     },
   },
+  // A comma-separated list of servers, like FACTUM_KAFKA_BROKERS.
+  nats: { label: 'NATS JetStream', env: 'FACTUM_NATS_URL', defaultUrl: () => 'nats://127.0.0.1:4222', open: (url: string) => openNatsBroker({ servers: url.split(',') }) },
+  redis: { label: 'Redis Streams', env: 'FACTUM_REDIS_URL', defaultUrl: () => 'redis://127.0.0.1:6379', open: (url: string) => openRedisBroker({ url }) },
 } satisfies Record<string, ShopBroker>;
 
 export type ShopBrokerName = keyof typeof SHOP_BROKERS;
