@@ -32,4 +32,7 @@ function App() {
 const style = document.createElement('style');
 style.textContent = uplotCss + pageCss;
 document.head.append(style);
-render(html`<${App} />`, document.getElementById('app')!);
+const root = document.getElementById('app')!;
+// The server's "Loading…" placeholder: render() keeps what it did not create.
+root.textContent = '';
+render(html`<${App} />`, root);
