@@ -156,6 +156,9 @@ describe.skipIf(Boolean(skip))(`dashboard in Chromium${skip ? ` (skipped: ${skip
     await page.locator('[data-testid="next-page"]').click();
     await page.locator('[data-testid="range"]', { hasText: 'versions 51–100' }).waitFor();
     expect(await page.locator('[data-testid="events"] tr.event-row').first().textContent()).toContain('Counted');
+    await page.locator('[data-testid="jump"]').fill('99990');
+    await page.locator('[data-testid="jump"]').press('Enter');
+    await page.locator('[data-testid="range"]', { hasText: `versions 99990–${BIG} of ${BIG}` }).waitFor();
   });
 
   it('dead letters: the failed event with its error; retried from the page, it is handled and disappears', async () => {

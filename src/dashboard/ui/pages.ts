@@ -97,6 +97,9 @@ export function Stream(props: { streamId: string; from: number }) {
       <a href=${page(1)}>first</a> <a href=${page(props.from - limit)}>previous</a>
       <span data-testid="range">versions ${props.from}–${props.from + data.events.length - 1} of ${data.info.version}</span>
       <a data-testid="next-page" href=${page(props.from + limit)}>next</a> <a href=${page(last)}>last</a>
+      <form onSubmit=${(e: any) => (e.preventDefault(), (location.href = page(Number(new FormData(e.target).get('version')) || 1)))} style="display:inline">
+        <input data-testid="jump" name="version" type="number" min="1" max=${data.info.version} placeholder="version" /> <button>go</button>
+      </form>
     </p>
     <table data-testid="events"><thead><tr><th>version</th><th>position</th><th>type</th><th>recorded</th><th>id</th></tr></thead><tbody>
     ${data.events.map(
