@@ -68,4 +68,11 @@ if ! kafka_mock_up; then
 fi
 wait_for kafka-mock 30 kafka_mock_up || status=1
 
+# Chromium for the dashboard's browser tests (playwright-core drives Debian's build, not a
+# downloaded one). Installed once; apt-get update only when the install cannot find it.
+if [ ! -x /usr/bin/chromium ]; then
+  apt-get install -y chromium >/dev/null 2>&1 || { apt-get update >/dev/null 2>&1; apt-get install -y chromium >/dev/null 2>&1; } || true
+fi
+if [ -x /usr/bin/chromium ]; then echo "  chromium: installed"; else echo "  chromium: NOT installed (apt-get install -y chromium)" >&2; status=1; fi
+
 exit $status

@@ -55,6 +55,10 @@ export { eventLineage, type EventLineage } from './store/event-lineage.js';
 export { runnerOverview, type RunnerOverview } from './consumers/runner-overview.js';
 export { allDeadLetters } from './consumers/all-dead-letters.js';
 export { defineConfig, type FactumConfig } from './cli/factum-config.js';
+// The dashboard: a handler to mount in your server, or a server of its own (src/dashboard).
+export { createDashboard, TOKEN_HEADER, type Dashboard, type DashboardOptions } from './dashboard/create-dashboard.js';
+export type { DashboardRunner } from './dashboard/dashboard-api.js';
+export { startDashboard, type RunningDashboard, type StartDashboardOptions } from './dashboard/start-dashboard.js';
 // Domain modelling: deciders, aggregates, command handling, snapshots (src/domain).
 export { isInfrastructureError } from './core/errors.js';
 export { DomainError, isDomainError } from './domain/domain-error.js';

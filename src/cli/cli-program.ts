@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { allCommand } from './commands/all-command.js';
+import { dashboardCommand } from './commands/dashboard-command.js';
 import { deadLettersCommand } from './commands/dead-letters-command.js';
 import { eventCommand } from './commands/event-command.js';
 import { exportCommand } from './commands/export-command.js';
@@ -23,7 +24,7 @@ export function cliProgram(version: string): Command {
     .option('--json', 'print the result as JSON, for scripts')
     .showHelpAfterError()
     .exitOverride();
-  for (const add of [streamsCommand, readCommand, allCommand, eventCommand, runnersCommand, deadLettersCommand, projectionsCommand, sagasCommand, schemaCommand, migrationsCommand, exportCommand, importCommand]) add(program);
+  for (const add of [streamsCommand, readCommand, allCommand, eventCommand, runnersCommand, deadLettersCommand, projectionsCommand, sagasCommand, schemaCommand, migrationsCommand, exportCommand, importCommand, dashboardCommand]) add(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

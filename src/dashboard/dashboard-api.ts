@@ -1,0 +1,139 @@
+import { allDeadLetters } from '../consumers/all-dead-letters.js';
+import type { DeadLetter } from '../consumers/consumer-storage.js';
+import type { DrainResult } from '../consumers/dead-letter-drain.js';
+import { FactumError } from '../core/errors.js';
+import type { EventStore } from '../core/event-store.js';
+import type { RecordedEvent } from '../core/message.js';
+import { WorkflowQueries } from '../sagas/workflow-queries.js';
+import type { Workflow } from '../sagas/workflow.js';
+import { eventLineage } from '../store/event-lineage.js';
+import type { HeadSampler } from './head-sampler.js';
+
+/**
+ * A runner of this process whose dead letters the dashboard may retry and skip: a
+ * `Subscription`, `ProjectionRunner`, `Relay` or `EventConsumer` (retrying runs its handler,
+ * so only the process that has the handler can do it).
+ */
+export interface DashboardRunner {
+  readonly name?: string;
+  deadLetters(): Promise<DeadLetter[]>;
+  retryDeadLetter(id: string): Promise<DrainResult | unknown>;
+  skipDeadLetter(id: string): Promise<DrainResult | unknown>;
+}
+
+export interface DashboardApiContext {
+  store: EventStore;
+  sampler: HeadSampler;
+  runners: DashboardRunner[];
+  workflows: Array<Workflow<any, any, any, any>>;
+  /** The store location to show, password already removed. */
+  location?: string;
+}
+
+/** Most events (or streams) one page of the API returns. */
+const MAX_PAGE = 500;
+
+/**
+ * The dashboard's JSON API: reads through the same functions as the CLI, and the two actions.
+ * Resolves to the value to send; a `FactumError` becomes a 4xx with its code.
+ *
+ * @example
+ * const body = await dashboardApi(context, 'GET', ['streams'], new URLSearchParams('category=order'))
+ */
+export async function dashboardApi(context: DashboardApiContext, method: string, path: string[], query: URLSearchParams): Promise<unknown> {
+  const { store } = context;
+  const [first, second, third] = path;
+  if (method === 'POST') {
+    if (first === 'dead-letters' && second && (third === 'retry' || third === 'skip')) return deadLetterAction(context, second, third);
+    throw new FactumError('NOT_FOUND', `No action ${path.join('/')}`);
+  }
+  if (method !== 'GET') throw new FactumError('INVALID_ARGUMENT', `Method ${method} is not served`);
+  switch (first) {
+    case 'overview': {
+      await context.sampler.sample();
+      const samples = context.sampler.samples();
+      return { location: context.location, head: samples.at(-1)?.head ?? (await store.headPosition()), runners: context.sampler.runners, samples, here: await lettersHere(context) };
+    }
+    case 'streams':
+      return second === undefined ? streams(store, query) : streamPage(store, second, query);
+    case 'events': {
+      const lineage = await eventLineage(store, second ?? '', { limit: 100 });
+      if (!lineage) throw new FactumError('NOT_FOUND', `No event with id ${second}`);
+      return lineage;
+    }
+    case 'dead-letters': {
+      const letters = await allDeadLetters(store);
+      const here = await lettersHere(context);
+      return letters.map((l) => ({ ...l, actionable: here.has(l.id) }));
+    }
+    case 'sagas':
+      return second === undefined ? sagas(context, query) : saga(context, second, third ?? '');
+    default:
+      throw new FactumError('NOT_FOUND', `No API ${path.join('/')}`);
+  }
+}
+
+async function streams(store: EventStore, query: URLSearchParams) {
+  const limit = pageSize(query, 100);
+  const q = query.get('q') ?? '';
+  const category = query.get('category') || undefined;
+  const after = query.get('after') || undefined;
+  if (!q) return store.listStreams({ limit, ...(category ? { category } : {}), ...(after ? { after } : {}) });
+  // By id: the stream itself, then those whose id starts with it (listed in id order after it).
+  const found = [];
+  const exact = after ? undefined : await store.streamInfo(q);
+  if (exact && exact.version > 0) found.push(exact);
+  const next = await store.listStreams({ limit, after: after ?? q, ...(category ? { category } : {}) });
+  for (const s of next) if (s.streamId.startsWith(q) && found.length < limit) found.push(s);
+  return found;
+}
+
+/** One page of a stream, read from a version with a limit: a long stream is never loaded whole. */
+async function streamPage(store: EventStore, streamId: string, query: URLSearchParams) {
+  const info = await store.streamInfo(streamId);
+  if (info.version === 0) throw new FactumError('NOT_FOUND', `No stream "${streamId}"`);
+  const limit = pageSize(query, 50);
+  const from = Math.max(1, Number(query.get('from') ?? 1) || 1);
+  const events: RecordedEvent[] = [];
+  for await (const event of store.readStream(streamId, { fromVersion: from, limit, pageSize: limit })) events.push(event);
+  return { info, from, limit, events };
+}
+
+async function sagas(context: DashboardApiContext, query: URLSearchParams) {
+  const status = query.get('status');
+  if (status && status !== 'running' && status !== 'completed') throw new FactumError('INVALID_ARGUMENT', `status is running or completed, got "${status}"`);
+  const rows = [];
+  for (const workflow of context.workflows) {
+    rows.push(...(await new WorkflowQueries(context.store, workflow).instances({ limit: pageSize(query, 100), ...(status ? { status: status as 'running' | 'completed' } : {}) })));
+  }
+  return { workflows: context.workflows.map((w) => w.name), instances: rows };
+}
+
+async function saga(context: DashboardApiContext, name: string, instanceId: string) {
+  const workflow = context.workflows.find((w) => w.name === name);
+  if (!workflow) throw new FactumError('NOT_FOUND', `No workflow "${name}" given to the dashboard`);
+  const details = await new WorkflowQueries(context.store, workflow).instance(instanceId);
+  if (!details) throw new FactumError('NOT_FOUND', `Workflow "${name}" has no instance "${instanceId}"`);
+  return details;
+}
+
+/** Ids of the dead letters a runner of this process can retry or skip. */
+async function lettersHere(context: DashboardApiContext): Promise<Set<string>> {
+  const ids = new Set<string>();
+  for (const runner of context.runners) for (const letter of await runner.deadLetters()) if (letter.status === 'dead') ids.add(letter.id);
+  return ids;
+}
+
+async function deadLetterAction(context: DashboardApiContext, id: string, action: 'retry' | 'skip') {
+  for (const runner of context.runners) {
+    if ((await runner.deadLetters()).some((l) => l.id === id && l.status === 'dead')) {
+      return action === 'retry' ? runner.retryDeadLetter(id) : runner.skipDeadLetter(id);
+    }
+  }
+  throw new FactumError('DEAD_LETTER_NOT_FOUND', `No dead letter "${id}" of a runner of this process (retrying runs the runner's handler: mount the dashboard where the runner runs, with \`runners\`)`, { details: { id } });
+}
+
+function pageSize(query: URLSearchParams, fallback: number): number {
+  const n = Number(query.get('limit') ?? fallback);
+  return Number.isInteger(n) && n > 0 ? Math.min(n, MAX_PAGE) : fallback;
+}
