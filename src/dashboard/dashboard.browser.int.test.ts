@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import type { EventStore } from '../core/event-store.js';
 import { Subscription } from '../consumers/subscription.js';
-import { defineWorkflow } from '../sagas/workflow.js';
+import { tally } from '../../test/runner-suites/tally-workflow.js';
 import { WorkflowRunner } from '../sagas/workflow-runner.js';
 import { openPGliteEventStore } from '../store/pglite/pglite-event-store.js';
 import { testPGlite, uniqueSchema } from '../../test/stores.js';
@@ -27,14 +27,6 @@ function chromiumMissing(): string | undefined {
 }
 const skip = chromiumMissing();
 
-const tally = defineWorkflow<{ pings: number }, { type: 'Pinged'; data: { target: string } }>({
-  name: 'tally',
-  inputs: ['Pinged'],
-  id: (event) => event.data.target,
-  initialState: () => ({ pings: 0 }),
-  evolve: (state, input) => (input.type === 'Pinged' ? { pings: state.pings + 1 } : state),
-  decide: () => [],
-});
 
 describe.skipIf(Boolean(skip))(`dashboard in Chromium${skip ? ` (skipped: ${skip})` : ''}`, () => {
   let store: EventStore;

@@ -2,7 +2,7 @@
 // once, and two timer services sharing the timers (each store object is its own connection pool,
 // as two processes would be).
 import { afterAll, describe, expect, it } from 'vitest';
-import { defineWorkflow } from './workflow.js';
+import { tally } from '../../test/runner-suites/tally-workflow.js';
 import { WorkflowRunner } from './workflow-runner.js';
 import { TimerService } from './timer-service.js';
 import { WorkflowQueries } from './workflow-queries.js';
@@ -18,15 +18,6 @@ const factories = (await storeFactories()).filter((f) => f.name === 'postgres');
 workflowSuite(factories);
 afterAll(() => dropSchemas(createdSchemas));
 
-/** Counts the pings an instance was sent, from any stream. */
-const tally = defineWorkflow<{ pings: number }, { type: 'Pinged'; data: { target: string } }>({
-  name: 'tally',
-  inputs: ['Pinged'],
-  id: (event) => event.data.target,
-  initialState: () => ({ pings: 0 }),
-  evolve: (state, input) => (input.type === 'Pinged' ? { pings: state.pings + 1 } : state),
-  decide: () => [],
-});
 
 const skip = factories[0]?.skip;
 describe.skipIf(Boolean(skip))(`workflows: postgres, several processes${skip ? ` (skipped: ${skip})` : ''}`, () => {
