@@ -12,6 +12,8 @@ export interface HandlerWrites {
   appendedTo(streamId: string): RecordedEvent[];
   /** True once the handler's work committed, false when it was rolled back (see `HandlerContext.committed`). */
   readonly committed: Promise<boolean>;
+  /** The session of the handler's transaction (SQL stores), where its reads must run too. */
+  readonly session?: SqlQueryable | undefined;
 }
 
 /**
@@ -134,6 +136,10 @@ export class HandlerAttempt implements HandlerWrites {
 
   get committed(): Promise<boolean> {
     return this.outcome.committed;
+  }
+
+  get session(): SqlQueryable | undefined {
+    return this.sql;
   }
 
   append(streamId: string, events: NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {

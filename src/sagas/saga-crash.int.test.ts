@@ -2,12 +2,8 @@
 // (real processes, real PostgreSQL). Some sagas fail at a later step and compensate. At the end:
 // every saga is completed or compensated, every command's effect happened once per command id
 // (though a command may be delivered again: counted outside the dispatch's transaction), and every compensated saga undid exactly the steps
-// it had done, in reverse order. The worker opens its pool with 8 connections: with 4, the
-// runner stalled for good at about 1,200 of the 2,600 effects, even without a kill (the LISTEN
-// connection plus the input, command and timer transactions, each idle in its transaction while
-// waiting for a second connection from the exhausted pool: `handlerStoreView` in
-// src/consumers/handler-store-view.ts sends a handler's reads, `readStream` and `streamInfo`, to
-// the store's pool rather than through the transaction's connection).
+// it had done, in reverse order. The worker opens its pool with 8 connections: its command
+// handlers count each delivery on the pool, outside their transaction (see saga-worker.ts).
 import { afterAll, describe, expect, it } from 'vitest';
 import { openPostgresEventStore } from '../store/postgres/postgres-event-store.js';
 import { kill, spawnWorker } from '../../test/runner-suites/processes.js';

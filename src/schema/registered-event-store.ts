@@ -5,6 +5,7 @@ import type { SqlQueryable } from '../core/sql-queryable.js';
 import { ENLIST_TRANSACTION, RUN_TRANSACTION, type PrepareEvents, type TransactionCapable, type TransactionScope } from '../store/transaction-scope.js';
 import { storeCapabilities } from '../core/store-capabilities.js';
 import { STORE_SERVICES, storeServices } from '../store/store-services.js';
+import { SESSION_READS, sessionReads, type StreamReads } from '../store/session-reads.js';
 import type { EventRegistry } from './event-registry.js';
 
 const REGISTRY = Symbol.for('factum.eventRegistry');
@@ -65,13 +66,7 @@ export function registeredEventStore<S extends EventStore>(store: S, registry: E
     async append(streamId: string, events: NewEvent[], options?: AppendOptions): Promise<AppendResult> {
       return store.append(streamId, await registry.validate(events), options);
     },
-    async *readStream(streamId: string, options?: ReadStreamOptions): AsyncGenerator<RecordedEvent> {
-      for await (const event of store.readStream(streamId, options)) yield registry.upcast(event);
-    },
-    async loadStream(streamId: string, options?: ReadStreamOptions): Promise<{ events: RecordedEvent[]; info: StreamInfo }> {
-      const { events, info } = await store.loadStream(streamId, options);
-      return { events: events.map((e) => registry.upcast(e)), info };
-    },
+    ...upcastReads(store, registry),
     async readAllPage(options?: ReadAllPageOptions): Promise<AllPage> {
       const page = await store.readAllPage(options);
       return { ...page, events: page.events.map((e) => registry.upcast(e)) };
@@ -87,6 +82,10 @@ export function registeredEventStore<S extends EventStore>(store: S, registry: E
     },
     async [ENLIST_TRANSACTION](sql: SqlQueryable | undefined, prepare?: PrepareEvents): Promise<TransactionScope> {
       return inner(ENLIST_TRANSACTION)(sql, validating(prepare));
+    },
+    [SESSION_READS](on: SqlQueryable): StreamReads | undefined {
+      const reads = sessionReads(store, on);
+      return reads && upcastReads(reads, registry);
     },
   };
   // Methods are bound to the store (its private state lives there), once, so they keep their identity.
@@ -107,6 +106,20 @@ export function registeredEventStore<S extends EventStore>(store: S, registry: E
       return Object.prototype.hasOwnProperty.call(overrides, prop) || Reflect.has(target, prop);
     },
   });
+}
+
+/** Stream reads that upcast what `reads` returns. */
+function upcastReads(reads: StreamReads, registry: EventRegistry): StreamReads {
+  return {
+    async *readStream(streamId: string, options?: ReadStreamOptions): AsyncGenerator<RecordedEvent> {
+      for await (const event of reads.readStream(streamId, options)) yield registry.upcast(event);
+    },
+    async loadStream(streamId: string, options?: ReadStreamOptions): Promise<{ events: RecordedEvent[]; info: StreamInfo }> {
+      const { events, info } = await reads.loadStream(streamId, options);
+      return { events: events.map((e) => registry.upcast(e)), info };
+    },
+    streamInfo: (streamId: string) => reads.streamInfo(streamId),
+  };
 }
 
 /**

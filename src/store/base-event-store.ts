@@ -3,6 +3,7 @@ import { FactumError } from '../core/errors.js';
 import type { SqlQueryable } from './sql/sql-client.js';
 import { ENLIST_TRANSACTION, RUN_TRANSACTION, type PrepareEvents, type TransactionCapable, type TransactionScope } from './transaction-scope.js';
 import { pagedIterator } from './paged-iterator.js';
+import { SESSION_READS, type StreamReads } from './session-reads.js';
 import { tracedAppend } from '../core/telemetry/spans.js';
 import { SET_INLINE_HOOK, type InlineHook } from './inline-hook.js';
 import { STORE_SERVICES, StoreServices } from './store-services.js';
@@ -69,10 +70,11 @@ export abstract class BaseEventStore implements EventStore, TransactionCapable {
   }
 
   protected abstract appendPrepared(streamId: string, events: PreparedEvent[], expected: ExpectedVersion): Promise<AppendResult>;
-  protected abstract readStreamPage(streamId: string, request: StreamPageRequest): Promise<RecordedEvent[]>;
+  /** `on`: a session in a transaction to read on (see `SESSION_READS`), instead of the store's pool. */
+  protected abstract readStreamPage(streamId: string, request: StreamPageRequest, on?: SqlQueryable): Promise<RecordedEvent[]>;
   protected abstract readAllPageImpl(after: bigint, limit: number, options: ReadAllPageOptions): Promise<AllPage>;
   protected abstract headPositionImpl(): Promise<bigint>;
-  protected abstract streamInfoImpl(streamId: string): Promise<StreamInfo>;
+  protected abstract streamInfoImpl(streamId: string, on?: SqlQueryable): Promise<StreamInfo>;
   protected abstract setStreamMetadataImpl(streamId: string, metadata: StreamMetadata): Promise<void>;
   protected abstract deleteStreamImpl(streamId: string, expected: ExpectedVersion, hard: boolean): Promise<void>;
   protected abstract listStreamsImpl(options: ListStreamsOptions & { limit: number }): Promise<StreamInfo[]>;
@@ -182,7 +184,11 @@ export abstract class BaseEventStore implements EventStore, TransactionCapable {
   }
 
   readStream(streamId: string, options: ReadStreamOptions = {}): AsyncIterableIterator<RecordedEvent> {
-    const pages = this.streamPages(streamId, options);
+    return this.readStreamOn(streamId, options, undefined);
+  }
+
+  private readStreamOn(streamId: string, options: ReadStreamOptions, on: SqlQueryable | undefined): AsyncIterableIterator<RecordedEvent> {
+    const pages = this.streamPages(streamId, options, on);
     return pagedIterator(
       async () => {
         const next = await pages.next();
@@ -193,7 +199,7 @@ export abstract class BaseEventStore implements EventStore, TransactionCapable {
   }
 
   /** A stream read page by page: readStream yields their events, loadStream keeps them. */
-  private async *streamPages(streamId: string, options: ReadStreamOptions): AsyncGenerator<RecordedEvent[]> {
+  private async *streamPages(streamId: string, options: ReadStreamOptions, on: SqlQueryable | undefined): AsyncGenerator<RecordedEvent[]> {
     this.assertOpen();
     validateStreamId(streamId);
     validatePositiveInt('limit', options.limit, true);
@@ -218,7 +224,7 @@ export abstract class BaseEventStore implements EventStore, TransactionCapable {
         toVersion: to,
         limit: want,
         ...(options.asOf ? { asOf: options.asOf } : {}),
-      });
+      }, on);
       if (page.length) yield page;
       remaining -= page.length;
       const last = page[page.length - 1];
@@ -227,15 +233,19 @@ export abstract class BaseEventStore implements EventStore, TransactionCapable {
     }
   }
 
-  async loadStream(streamId: string, options: ReadStreamOptions = {}): Promise<{ events: RecordedEvent[]; info: StreamInfo }> {
-    const info = await this.streamInfo(streamId);
+  loadStream(streamId: string, options: ReadStreamOptions = {}): Promise<{ events: RecordedEvent[]; info: StreamInfo }> {
+    return this.loadStreamOn(streamId, options, undefined);
+  }
+
+  private async loadStreamOn(streamId: string, options: ReadStreamOptions, on: SqlQueryable | undefined): Promise<{ events: RecordedEvent[]; info: StreamInfo }> {
+    const info = await this.streamInfoOn(streamId, on);
     // Read up to the version just seen: the events then agree with `info`, and a stream that
     // fills its last page needs no extra round trip to find out that nothing follows.
     const forward = (options.direction ?? 'forward') === 'forward';
     const bounded = forward ? { toVersion: Math.min(options.toVersion ?? info.version, info.version) } : { fromVersion: Math.min(options.fromVersion ?? info.version, info.version) };
     // Whole pages, not event by event: an async iteration per event cost about 5% of a load.
     let events: RecordedEvent[] = [];
-    for await (const page of this.streamPages(streamId, { ...options, ...bounded })) events = events.length ? events.concat(page) : page;
+    for await (const page of this.streamPages(streamId, { ...options, ...bounded }, on)) events = events.length ? events.concat(page) : page;
     return { events, info };
   }
 
@@ -275,10 +285,23 @@ export abstract class BaseEventStore implements EventStore, TransactionCapable {
     return this.headPositionImpl();
   }
 
-  async streamInfo(streamId: string): Promise<StreamInfo> {
+  streamInfo(streamId: string): Promise<StreamInfo> {
+    return this.streamInfoOn(streamId, undefined);
+  }
+
+  private async streamInfoOn(streamId: string, on: SqlQueryable | undefined): Promise<StreamInfo> {
     this.assertOpen();
     validateStreamId(streamId);
-    return this.streamInfoImpl(streamId);
+    return this.streamInfoImpl(streamId, on);
+  }
+
+  /** The stream reads of this store on `on`, a session in a transaction (see session-reads.ts). */
+  [SESSION_READS](on: SqlQueryable): StreamReads {
+    return {
+      readStream: (streamId, options = {}) => this.readStreamOn(streamId, options, on),
+      loadStream: (streamId, options = {}) => this.loadStreamOn(streamId, options, on),
+      streamInfo: (streamId) => this.streamInfoOn(streamId, on),
+    };
   }
 
   async setStreamMetadata(streamId: string, metadata: StreamMetadata): Promise<void> {

@@ -238,11 +238,11 @@ export class SqlEventStore extends BaseEventStore {
     return storageError('append', error);
   }
 
-  protected async readStreamPage(streamId: string, request: StreamPageRequest): Promise<RecordedEvent[]> {
+  protected async readStreamPage(streamId: string, request: StreamPageRequest, on: SqlQueryable = this.client): Promise<RecordedEvent[]> {
     const forward = request.direction === 'forward';
     const low = forward ? request.fromVersion : request.toVersion;
     const high = forward ? request.toVersion : request.fromVersion;
-    const { rows } = await this.run<RecordedEvent>('readStream', this.client, streamReadSql(this.names, request.direction), [
+    const { rows } = await this.run<RecordedEvent>('readStream', on, streamReadSql(this.names, request.direction), [
       streamId,
       low,
       Math.min(high, Number.MAX_SAFE_INTEGER),
@@ -330,8 +330,8 @@ export class SqlEventStore extends BaseEventStore {
     return BigInt(rows[0]!.head);
   }
 
-  protected async streamInfoImpl(streamId: string): Promise<StreamInfo> {
-    const { rows } = await this.run<StreamRow>('streamInfo', this.client, this.streamStateSql(), [streamId]);
+  protected async streamInfoImpl(streamId: string, on: SqlQueryable = this.client): Promise<StreamInfo> {
+    const { rows } = await this.run<StreamRow>('streamInfo', on, this.streamStateSql(), [streamId]);
     return toInfo(rows[0]!);
   }
 

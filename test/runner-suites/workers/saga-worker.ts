@@ -13,9 +13,9 @@ import { WorkflowRunner, type WorkflowCommandContext, type WorkflowCommandHandle
 import { tripSaga, tripServices, type TripCommand } from '../trip-saga.js';
 
 const [url, schema] = process.argv.slice(2) as [string, string];
-// 8, not 4: with 4 the runner deadlocks here (see the test's header): the LISTEN holds one connection, and the
-// input, command and timer transactions each hold one while waiting for a second from the pool (their
-// reads through `context.store` go to the pool, not the transaction: src/consumers/handler-store-view.ts).
+// 8, not 4: each command's first statement (counting its delivery) runs on the pool outside the
+// dispatch's transaction, while that transaction holds a connection; src/sagas/saga-small-pool.int.test.ts
+// runs the runner itself on 4.
 const store = await openPostgresEventStore({ connection: url, schema, maxConnections: 8 });
 const s = store.names.s;
 const services = tripServices();
