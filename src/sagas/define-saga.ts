@@ -84,6 +84,8 @@ export interface SagaState<Start> {
   attempt: number;
   /** Waiting for the backoff timer before the next attempt. */
   retrying?: boolean;
+  /** An attempt of the current step timed out: it may yet take effect, so undoing the saga undoes it too. */
+  inDoubt?: boolean;
   /** The step that failed for good, and how. */
   failure?: { step: string; reason: 'failed' | 'timeout' | 'locked'; reply?: unknown };
 }
@@ -106,7 +108,9 @@ const RETRY = 'retry';
  * Defines an orchestrated saga, compiled to a workflow: steps in order, each a command answered
  * by reply events, with its compensation. When step k fails for good (a failure reply, or its
  * timeout timer, after its retries with backoff), the compensations of steps k-1 … 1 run in
- * reverse order, each waiting for its own reply when it declares one. Every command carries a
+ * reverse order, each waiting for its own reply when it declares one. A step with an attempt that
+ * timed out is in doubt (its command may still be carried out, its reply may yet come), so its
+ * own compensation runs first: compensations must accept undoing what never happened. Every command carries a
  * deterministic id, `<log stream>/<step>/<attempt>` (`/<step>/compensate/<attempt>` to undo), so
  * a replayed step is absorbed by the receiver's inbox. `phase` is the saga's status: running,
  * compensating, completed, compensated or failed (`queries.instances({ phase: 'compensating' })`).
@@ -220,7 +224,8 @@ function next<Start extends EventShape, R extends EventShape, C extends EventSha
   };
 
   /** Step `index` is next forward: its first attempt, or the saga is done. */
-  const forward = (s: SagaState<Start['data']>, index: number): Transition<Start['data']> => {
+  const forward = (previous: SagaState<Start['data']>, index: number): Transition<Start['data']> => {
+    const { inDoubt: _settled, ...s } = previous;
     if (index < steps.length) return attemptStep(s, index, 1);
     const result: SagaResult = { outcome: 'completed' };
     return { state: { ...s, status: 'completed', step: index }, outputs: [complete(result as unknown as JsonValue)] };
@@ -243,9 +248,10 @@ function next<Start extends EventShape, R extends EventShape, C extends EventSha
   };
 
   /** The current attempt failed: the next one (now, or after a backoff timer), or the step failed for good. */
-  const failed = (s: SagaState<Start['data']>, reason: 'failed' | 'timeout', reply?: unknown): Transition<Start['data']> => {
-    const step = steps[s.step]!;
-    const undo = s.status === 'compensating';
+  const failed = (current: SagaState<Start['data']>, reason: 'failed' | 'timeout', reply?: unknown): Transition<Start['data']> => {
+    const step = steps[current.step]!;
+    const undo = current.status === 'compensating';
+    const s = reason === 'timeout' && !undo ? { ...current, inDoubt: true } : current;
     const policy = undo ? (step.compensation!.retry ?? step.retry) : step.retry;
     const delay = retryDelay(policy, `${undo ? 'compensate' : 'step'}\u0000${step.name}\u0000${JSON.stringify(s.start)}`, s.attempt);
     const stop: WorkflowOutput<C, never>[] = reason === 'failed' && timeoutOf(step, undo) !== undefined ? [cancel(TIMEOUT)] : [];
@@ -259,7 +265,8 @@ function next<Start extends EventShape, R extends EventShape, C extends EventSha
       return { state: { ...s, status: 'failed' }, outputs: [complete(result as unknown as JsonValue)] };
     }
     const failure = { step: step.name, reason, ...(reply !== undefined ? { reply } : {}) };
-    const back = backward({ ...s, failure }, s.step - 1);
+    const { inDoubt, ...settled } = s;
+    const back = backward({ ...settled, failure }, inDoubt ? s.step : s.step - 1);
     return { state: back.state, outputs: [...stop, ...back.outputs] };
   };
 
