@@ -6,16 +6,11 @@
  *
  * Run with `npx tsx bench/workflows.ts [orders]` (500 by default); prints a Markdown table.
  */
-import { randomUUID } from 'node:crypto';
-import pg from 'pg';
-import { PGlite } from '@electric-sql/pglite';
 import type { EventStore } from '../src/core/event-store.js';
-import { openPGliteEventStore } from '../src/store/pglite/pglite-event-store.js';
-import { openPostgresEventStore } from '../src/store/postgres/postgres-event-store.js';
 import { WorkflowRunner } from '../src/sagas/workflow-runner.js';
 import { orderWorkflow, stockHandlers } from '../test/runner-suites/order-workflow.js';
+import { openBenchStore } from './bench-stores.js';
 
-const SERVER_URL = process.env.FACTUM_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const orders = Number(process.argv[2] ?? 500);
 
 async function measure(store: EventStore): Promise<{ seconds: number; inputs: number }> {
@@ -41,21 +36,12 @@ const report = (backend: string, r: { seconds: number; inputs: number }): void =
   rows.push(`| ${backend} | ${orders} | ${r.seconds.toFixed(2)} s | ${(orders / r.seconds).toFixed(0)} | ${(r.inputs / r.seconds).toFixed(0)} |`);
 };
 
-const schema = `bench_wf_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
-const postgres = await openPostgresEventStore({ connection: SERVER_URL, schema, maxConnections: 4 });
-try {
-  report('PostgreSQL', await measure(postgres));
-} finally {
-  await postgres.close();
-  const admin = new pg.Client({ connectionString: SERVER_URL });
-  await admin.connect();
-  await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-  await admin.end();
-}
-const pglite = await openPGliteEventStore({ dataDir: await PGlite.create('memory://'), schema: 'bench' });
-try {
-  report('PGlite (in memory)', await measure(pglite));
-} finally {
-  await pglite.close();
+for (const backend of ['postgres', 'pglite'] as const) {
+  const bench = await openBenchStore(backend, { prefix: 'bench_wf', maxConnections: 4 });
+  try {
+    report(bench.label, await measure(bench.store));
+  } finally {
+    await bench.close();
+  }
 }
 console.log(['| store | orders | to the last completion | orders/s | inputs/s |', '|---|---|---|---|---|', ...rows].join('\n'));
