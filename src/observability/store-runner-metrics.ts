@@ -37,7 +37,9 @@ interface Gauged {
  * - `factum_consistency_state` and `factum_consistency_breaches_total` from a `ConsistencyMonitor`
  *   over what the tables show. From the tables a runner that is not running looks `stalled` (its
  *   checkpoint stands while lag grows): only the process hosting it can say `stopped`.
- * Call `refresh()` before collecting (a scrape) so that the lag is read at scrape time.
+ * Call `refresh()` before collecting (a scrape) so that the lag is read at scrape time. Not for
+ * a process that runs those runners itself: they report themselves, and the two would add up.
+ * A dead letter that fails twice between two reads is counted once.
  *
  * @example
  * const metrics = await prometheusMetrics() // factum/prometheus
@@ -48,13 +50,17 @@ export class StoreRunnerMetrics {
   private readonly gauged = new Map<string, Gauged>();
   private readonly monitor: ConsistencyMonitor;
   private readonly unwatch = new Map<string, () => void>();
-  /** Each dead letter's last status (`dead` / `retrying`), by id: a letter counts each time it becomes dead, as in the runner. */
+  /**
+   * Each dead letter's last status and attempts (`dead:3`), by id: a letter counts each time it
+   * becomes dead, as in the runner, which counts a retry that fails again (attempts grow) once more.
+   */
   private letters = new Map<string, string>();
   private readonly countedRunners = new Set<string>();
   private readonly projections: Set<string>;
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private ungaugeStates?: () => void;
+  private stopped = false;
 
   constructor(
     private readonly store: EventStore,
@@ -67,8 +73,7 @@ export class StoreRunnerMetrics {
 
   /** Reads the tables now and every `intervalMs` until `stop()`; the timer does not keep the process alive. */
   start(): this {
-    if (this.timer) return this;
-    this.ungaugeStates = gaugeStates({ states: () => this.monitor.reports().map((r) => ({ runner: r.name, state: r.state })) });
+    if (this.timer || this.stopped) return this;
     const tick = () => void this.refresh().catch((error: unknown) => this.options.onError?.(error));
     tick();
     this.timer = setInterval(tick, this.options.intervalMs ?? 5000);
@@ -78,6 +83,7 @@ export class StoreRunnerMetrics {
 
   /** Reads the runners, their dead letters and the monitor's sample now (joins a read under way). */
   refresh(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
     this.running ??= this.read().finally(() => (this.running = undefined));
     return this.running;
   }
@@ -87,8 +93,9 @@ export class StoreRunnerMetrics {
     return this.monitor.reports();
   }
 
-  /** Stops reading and removes every runner from the gauges (the store stays open). */
+  /** Stops reading for good and removes every runner from the gauges (the store stays open). */
   async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.timer);
     this.timer = undefined;
     await this.running?.catch(() => {});
@@ -100,6 +107,8 @@ export class StoreRunnerMetrics {
   }
 
   private async read(): Promise<void> {
+    // On the first read, not in start(): a caller that only refreshes before each scrape gets the states too.
+    this.ungaugeStates ??= gaugeStates({ states: () => this.monitor.reports().map((r) => ({ runner: r.name, state: r.state })) });
     const rows = await runnerOverview(this.store);
     const names = new Set(rows.map((r) => r.name));
     for (const [name, gauged] of this.gauged) {
@@ -130,8 +139,8 @@ export class StoreRunnerMetrics {
     const sql = sqlAccess(this.store)!;
     let letters;
     try {
-      ({ rows: letters } = await sql.client.query<{ id: string | number; subscription: string; status: string }>(
-        `SELECT id, subscription, status FROM ${sql.names.s}dead_letters WHERE status <> 'parked'`,
+      ({ rows: letters } = await sql.client.query<{ id: string | number; subscription: string; status: string; attempts: number }>(
+        `SELECT id, subscription, status, attempts FROM ${sql.names.s}dead_letters WHERE status <> 'parked'`,
       ));
     } catch (error) {
       throw sql.storageError('Counting dead letters', error);
@@ -148,8 +157,9 @@ export class StoreRunnerMetrics {
     const next = new Map<string, string>();
     for (const letter of letters) {
       const id = String(letter.id);
-      if (letter.status === 'dead' && this.letters.get(id) !== 'dead') counter?.add(1, labelsOf(letter.subscription));
-      next.set(id, letter.status);
+      const seen = `${letter.status}:${letter.attempts}`;
+      if (letter.status === 'dead' && this.letters.get(id) !== seen) counter?.add(1, labelsOf(letter.subscription));
+      next.set(id, seen);
     }
     this.letters = next;
   }
