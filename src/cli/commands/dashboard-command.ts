@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { isFactumError } from '../../core/errors.js';
+import { FactumError, isFactumError } from '../../core/errors.js';
 import { startDashboard } from '../../dashboard/start-dashboard.js';
 import { action, integer, untilStopped } from '../cli-command.js';
 import { openCliMetrics, type CliMetrics } from '../cli-metrics.js';
@@ -19,6 +19,7 @@ export function dashboardCommand(program: Command): void {
         const location = flags.db || process.env.FACTUM_DATABASE_URL || config?.db;
         // A token fixed by the operator lets a Prometheus scrape job keep its bearer token across restarts.
         const token = process.env.FACTUM_DASHBOARD_TOKEN || undefined;
+        if (token !== undefined && token.length < 32) throw new FactumError('INVALID_ARGUMENT', 'FACTUM_DASHBOARD_TOKEN must be at least 32 characters (e.g. `openssl rand -hex 32`): it guards retry and skip of dead letters');
         const store = await openCliStore(flags);
         let metrics: CliMetrics | undefined;
         try {

@@ -130,11 +130,19 @@ for (const location of locations) {
     }, 120_000);
     afterAll(() => location.cleanup());
 
-    it('factum serve: the lag, dead letters and bound state of the tables behind a bearer token, /healthz open, exit 0 on SIGTERM', { timeout: 90_000 }, async () => {
+    it('factum serve: the lag, dead letters and bound state of the tables behind a bearer token, /healthz open, exit 0 on SIGINT and SIGTERM', { timeout: 90_000 }, async () => {
       const token = 'metrics-token-for-the-test';
-      const serve = start(['serve', ...args, '--port', '0'], { FACTUM_METRICS_TOKEN: token });
+      const embedded = location.name.startsWith('an embedded');
+      // For people on one store, for scripts (`--json`) on the other; stopped by Ctrl-C on one, by SIGTERM on the other.
+      const serve = start(['serve', ...args, '--port', '0', ...(embedded ? [] : ['--json'])], { FACTUM_METRICS_TOKEN: token });
       try {
-        const url = await serve.printed(/http:\/\/127\.0\.0\.1:\d+\/metrics/);
+        let url: string;
+        if (embedded) url = await serve.printed(/http:\/\/127\.0\.0\.1:\d+\/metrics/);
+        else {
+          const printed = JSON.parse(await serve.printed(/^\{.*\}$/m)) as { url: string; healthz: string; token: string };
+          url = printed.url;
+          expect(printed).toEqual({ url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/), healthz: url.replace(/metrics$/, 'healthz'), token: 'required' });
+        }
         // The token is never printed: the operator set it.
         expect(serve.output()).not.toContain(token);
         const missing = await fetch(url);
@@ -156,7 +164,7 @@ for (const location of locations) {
         expect(value(second, 'factum_consistency_state', { runner: 'caught-up', state: 'ok' })).toBe(1);
         expect(value(second, 'factum_consistency_breaches_total', { runner: 'behind' })).toBe(1);
 
-        if (!location.name.startsWith('an embedded')) {
+        if (!embedded) {
           // PostgreSQL takes other sessions: the lag read at scrape time follows what is appended now.
           const store = await openEventStore(db, storeOptions());
           await store.append('order-3', [{ type: 'OrderPlaced', data: {} }, { type: 'OrderPlaced', data: {} }]);
@@ -166,23 +174,27 @@ for (const location of locations) {
           expect(value(third, 'factum_lag_events', { runner: 'caught-up', kind: 'projection' })).toBe(2);
         }
       } finally {
-        serve.child.kill('SIGTERM');
+        serve.child.kill(embedded ? 'SIGINT' : 'SIGTERM');
       }
       expect(await serve.exited).toBe(0);
     });
 
     it('factum dashboard: /metrics beside its pages, behind its token as a bearer token, exit 0 on SIGTERM', { timeout: 90_000 }, async () => {
-      const dashboard = start(['dashboard', ...args]);
+      const embedded = location.name.startsWith('an embedded');
+      // A random token by default; one the operator fixes (so that a scrape job keeps it across restarts) on PostgreSQL.
+      const fixed = embedded ? undefined : 'd'.repeat(64);
+      const dashboard = start(['dashboard', ...args], fixed ? { FACTUM_DASHBOARD_TOKEN: fixed } : {});
       try {
         const url = await dashboard.printed(/http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]{64}/);
         const token = new URL(url).searchParams.get('token')!;
+        if (fixed) expect(token).toBe(fixed);
         const metrics = url.replace(/\?token=.*$/, 'metrics');
         expect((await fetch(metrics)).status).toBe(401);
         expect((await fetch(metrics, { headers: { authorization: `Bearer ${'0'.repeat(64)}` } })).status).toBe(401);
         // The page's way (the token in the query) is not taken for /metrics: scrape URLs are shown and logged.
         expect((await fetch(`${metrics}?token=${token}`)).status).toBe(401);
         const page = await scrape(metrics, { authorization: `Bearer ${token}` });
-        expectPrepared(page, location.name.startsWith('an embedded') ? 3 : 5);
+        expectPrepared(page, embedded ? 3 : 5);
         // The API's header works as well.
         expect(value(await scrape(metrics, { 'x-factum-token': token }), 'factum_lag_events', { runner: 'behind', kind: 'subscription' })).toBeGreaterThan(0);
       } finally {
