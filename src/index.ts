@@ -58,6 +58,7 @@ export { defineConfig, type FactumConfig } from './cli/factum-config.js';
 // The dashboard: a handler to mount in your server, or a server of its own (src/dashboard).
 export { createDashboard, TOKEN_HEADER, type Dashboard, type DashboardOptions } from './dashboard/create-dashboard.js';
 export type { DashboardRunner } from './dashboard/dashboard-api.js';
+export type { MetricsSource } from './dashboard/serve-metrics.js';
 export { startDashboard, type RunningDashboard, type StartDashboardOptions } from './dashboard/start-dashboard.js';
 // Domain modelling: deciders, aggregates, command handling, snapshots (src/domain).
 export { isInfrastructureError } from './core/errors.js';
@@ -124,6 +125,7 @@ export type { WorkflowTimer, WorkflowInstanceRow, SemanticLock } from './sagas/w
 // dashboard. The Prometheus endpoint is `factum/prometheus`.
 export { ConsistencyMonitor, type ConsistencyMonitorOptions, type MonitoredRunner } from './observability/consistency-monitor.js';
 export { evaluateWindow, type WindowVerdict } from './observability/evaluate-window.js';
+export { StoreRunnerMetrics, type StoreRunnerMetricsOptions } from './observability/store-runner-metrics.js';
 export type { ConsistencyBound, BoundState, BoundReport, LagSample } from './observability/consistency-bound.js';
 export { metricDefinitions, type MetricDefinition, type MetricKind } from './core/telemetry/metric-definitions.js';
 export { alertRules, type AlertRule } from './observability/alert-rules.js';

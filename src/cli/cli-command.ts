@@ -43,3 +43,16 @@ export function list(value: string): string[] {
     .map((v) => v.trim())
     .filter(Boolean);
 }
+
+/** Resolves on the first SIGINT or SIGTERM: a long-running command (dashboard, serve) then closes what it opened and exits 0. */
+export function untilStopped(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}

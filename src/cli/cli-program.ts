@@ -11,12 +11,13 @@ import { readCommand } from './commands/read-command.js';
 import { runnersCommand } from './commands/runners-command.js';
 import { sagasCommand } from './commands/sagas-command.js';
 import { schemaCommand } from './commands/schema-command.js';
+import { serveCommand } from './commands/serve-command.js';
 import { streamsCommand } from './commands/streams-command.js';
 
 /** The `factum` program: global options, then one command per operator task. */
 export function cliProgram(version: string): Command {
   const program = new Command('factum')
-    .description('Operate a factum event store: streams, $all, events and their causes, runners and their lag, dead letters, migrations, export and import')
+    .description('Operate a factum event store: streams, $all, events and their causes, runners and their lag, dead letters, migrations, export and import, the dashboard and a /metrics endpoint')
     .version(version)
     .option('--db <location>', 'a postgres:// URL or an embedded store directory (default: $FACTUM_DATABASE_URL)')
     .option('--schema <name>', 'the database schema of the store (default: factum)')
@@ -24,7 +25,7 @@ export function cliProgram(version: string): Command {
     .option('--json', 'print the result as JSON, for scripts')
     .showHelpAfterError()
     .exitOverride();
-  for (const add of [streamsCommand, readCommand, allCommand, eventCommand, runnersCommand, deadLettersCommand, projectionsCommand, sagasCommand, schemaCommand, migrationsCommand, exportCommand, importCommand, dashboardCommand]) add(program);
+  for (const add of [streamsCommand, readCommand, allCommand, eventCommand, runnersCommand, deadLettersCommand, projectionsCommand, sagasCommand, schemaCommand, migrationsCommand, exportCommand, importCommand, dashboardCommand, serveCommand]) add(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

@@ -1,3 +1,4 @@
+import type { ConsistencyBound } from '../observability/consistency-bound.js';
 import type { Projection } from '../projections/projection.js';
 import type { EventRegistry } from '../schema/event-registry.js';
 import type { Workflow } from '../sagas/workflow.js';
@@ -30,6 +31,11 @@ export interface FactumConfig {
   schemaFile?: string;
   /** Workflows, sagas and process managers: listed and shown by `factum sagas` (their state is the fold of their logs). */
   workflows?: Array<Workflow<any, any, any, any>>;
+  /**
+   * Consistency bounds by runner name, judged by `factum serve` and `factum dashboard` from the
+   * tables (`factum_consistency_state`, `factum_consistency_breaches_total` on their `/metrics`).
+   */
+  bounds?: Record<string, ConsistencyBound>;
 }
 
 /**

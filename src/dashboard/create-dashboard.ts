@@ -1,4 +1,4 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isFactumError } from '../core/errors.js';
 import type { EventStore } from '../core/event-store.js';
@@ -8,6 +8,8 @@ import { dashboardApi, type DashboardRunner } from './dashboard-api.js';
 import { dashboardBundle } from './dashboard-bundle.js';
 import { HeadSampler } from './head-sampler.js';
 import { redactUrl } from './redact-url.js';
+import { serveMetrics, type MetricsSource } from './serve-metrics.js';
+import { headerToken, tokenMatcher } from './token-matcher.js';
 
 export interface DashboardOptions {
   store: EventStore;
@@ -23,6 +25,12 @@ export interface DashboardOptions {
   location?: string;
   /** The path the handler is mounted under in your server (`/factum`); none by default. */
   basePath?: string;
+  /**
+   * What `GET /metrics` serves (Prometheus text), behind the token as a bearer token: e.g.
+   * `await prometheusMetrics()` of `factum/prometheus`, whose page holds the runners this process
+   * runs. Without it `/metrics` is a 404.
+   */
+  metrics?: MetricsSource;
   /** How often the head position and lags are sampled for the charts; 1 s by default. */
   sampleIntervalMs?: number;
   /** Samples kept (a ring); 300 by default. */
@@ -46,7 +54,9 @@ export const TOKEN_HEADER = 'x-factum-token';
  * The factum dashboard as a request handler: overview (head, append rate, runners and their
  * lag, charted), streams and their events page by page, dead letters with retry and skip, and
  * sagas. Every request needs the token: pages and assets in the query (`?token=`), the API in
- * the `x-factum-token` header; anything else is a 401. The handler logs nothing.
+ * the `x-factum-token` header, `/metrics` (Prometheus text, with the `metrics` option) as a
+ * bearer token (`Authorization: Bearer <token>`, or `x-factum-token`); anything else is a 401.
+ * The handler logs nothing.
  *
  * @example
  * const dashboard = createDashboard({ store, runners: [emails], basePath: '/factum' })
@@ -65,16 +75,12 @@ export function createDashboard(options: DashboardOptions): Dashboard {
     workflows: [...(options.config?.workflows ?? []), ...(options.workflows ?? [])],
     ...(options.location ? { location: redactUrl(options.location) } : {}),
   };
-  const expected = Buffer.from(token);
-  const matches = (given: string | null | undefined): boolean => {
-    if (!given) return false;
-    const buffer = Buffer.from(given);
-    return buffer.length === expected.length && timingSafeEqual(buffer, expected);
-  };
+  const matches = tokenMatcher(token);
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://dashboard');
     const path = url.pathname.startsWith(basePath) ? url.pathname.slice(basePath.length) || '/' : url.pathname;
+    if (path === '/metrics') return serveMetrics(req, res, matches(headerToken(req)), options.metrics, 'the dashboard token');
     const header = req.headers[TOKEN_HEADER];
     const isApi = path.startsWith('/api/');
     // The API and the actions take the header only: a link or a form elsewhere cannot carry it.
