@@ -31,6 +31,13 @@ const expected: Record<string, string> = {
     'charged workflow-checkout-1/2; running: 0',
     '',
   ].join('\n'),
+  'examples/saga.ts': [
+    'order 1: completed; 1/reserve/1, 1/authorise/1, 1/capture/1',
+    'order 2: compensated (authorise: failed); 2/reserve/1, 2/authorise/1, 2/reserve/compensate/1',
+    'order 3: compensated (authorise: timeout); 3/reserve/1, 3/authorise/1, 3/authorise/compensate/1, 3/reserve/compensate/1',
+    "order 3's log: in OrderPlaced, out ReserveStock, in StockReserved, out AuthorisePayment, TimerScheduled, in TimerFired, out VoidAuthorisation, out ReleaseStock, in StockReleased, Completed",
+    '',
+  ].join('\n'),
   'examples/upcaster.ts': ['2 {"sku":"old","quantity":1}', '2 {"sku":"new","quantity":3}', ''].join('\n'),
 };
 
