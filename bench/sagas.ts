@@ -16,8 +16,8 @@
  * Statements: the store's `SqlClient` is wrapped and counted (statement-counter.ts), from the
  * runner's start (bulk) or each start event's append (one at a time) to the completion.
  *
- * PostgreSQL runs with `maxConnections: 8`: a command handler's reads through `context.store`
- * go to the pool (a known defect being fixed), and with few connections the runner can deadlock.
+ * PostgreSQL runs on a pool of 4 connections (a handler's reads run on its transaction's
+ * connection, so the runner needs no more: src/sagas/saga-small-pool.int.test.ts).
  *
  * Run with `npm run bench:sagas [-- sagas]` or `npx tsx bench/sagas.ts [sagas]` (1,000 by
  * default; `--quick`: 50 sagas, nothing written). Prints the tables and writes
@@ -41,7 +41,7 @@ const quick = process.argv.includes('--quick');
 const SAGAS = quick ? 50 : Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 1000);
 const SINGLE = quick ? 5 : 30;
 const ROUNDS = 2;
-const MAX_CONNECTIONS = 8;
+const MAX_CONNECTIONS = 4;
 const STEPS = [
   { name: 'seat', reply: 'SeatReserved' },
   { name: 'card', reply: 'CardCharged' },
@@ -251,7 +251,7 @@ async function main(): Promise<void> {
     '',
     `Run of ${date}, \`${command}\` (\`npm run bench:sagas\`), on the shared ${os.cpus().length}-core machine while other sessions worked: load average (1/5/15 min) ${loadAtStart.map((n) => n.toFixed(1)).join(' / ')} at the start, ${loadAtEnd.map((n) => n.toFixed(1)).join(' / ')} at the end (the 1-minute figure at each round's start is in the tables). Read the rates as a floor.`,
     '',
-    `${SAGAS} trip sagas (test/runner-suites/trip-saga.ts) of 4 steps: seat, card, hotel (a 60 s timeout: a timer row scheduled and cancelled), confirm; each step a command to an in-process service that reads its effects stream (its inbox), appends the effect and appends the reply. A saga's log takes 5 inputs (start and 4 replies) and sends 4 commands. One \`WorkflowRunner\` (default options: pages of 100, polling every 1 s behind the wake-ups) on each store, ${ROUNDS} rounds per store, interleaved, each on a new schema (PostgreSQL) or a new in-memory database (PGlite). **PostgreSQL runs with \`maxConnections: 8\`**: a command handler's reads through \`context.store\` go to the pool (a known defect being fixed in main), and with fewer connections the runner can deadlock.`,
+    `${SAGAS} trip sagas (test/runner-suites/trip-saga.ts) of 4 steps: seat, card, hotel (a 60 s timeout: a timer row scheduled and cancelled), confirm; each step a command to an in-process service that reads its effects stream (its inbox), appends the effect and appends the reply. A saga's log takes 5 inputs (start and 4 replies) and sends 4 commands. One \`WorkflowRunner\` (default options: pages of 100, polling every 1 s behind the wake-ups) on each store, ${ROUNDS} rounds per store, interleaved, each on a new schema (PostgreSQL) or a new in-memory database (PGlite). PostgreSQL runs on a pool of \`maxConnections: ${MAX_CONNECTIONS}\`.`,
     '',
     `- **All at once**: the ${SAGAS} start events are appended first; the clock runs from the runner's start to the last completion (polled outside the counted client). A backlog of ${SAGAS} sagas: latencies here are mostly queueing.`,
     `- **One at a time**: then ${SINGLE} more sagas on the same runner, each started when the one before completed: a step alone. "In a step's window": the statements any session sent between the step's command and its reply's acceptance (by the wall clock at sending; on PGlite all of them share its one session, on PostgreSQL some run beside the step's own).`,

@@ -5,6 +5,7 @@ import { ENLIST_TRANSACTION, RUN_TRANSACTION, type PrepareEvents, type Transacti
 import { pagedIterator } from './paged-iterator.js';
 import { SESSION_READS, type StreamReads } from './session-reads.js';
 import { tracedAppend } from '../core/telemetry/spans.js';
+import { countAppended } from '../core/telemetry/instruments.js';
 import { SET_INLINE_HOOK, type InlineHook } from './inline-hook.js';
 import { STORE_SERVICES, StoreServices } from './store-services.js';
 import type { StoreCapabilities } from '../core/store-capabilities.js';
@@ -108,7 +109,7 @@ export abstract class BaseEventStore implements EventStore, TransactionCapable {
     return tracedAppend(streamId, events, async (stamped) => {
       const { prepared, expected } = this.validateAppend(streamId, stamped, options);
       const result = await this.appendPrepared(streamId, prepared, expected);
-      if (!result.alreadyAppended) this.announceAppended(result);
+      if (!result.alreadyAppended) this.announceAppended(streamId, result);
       return result;
     });
   }
@@ -120,8 +121,9 @@ export abstract class BaseEventStore implements EventStore, TransactionCapable {
     return { prepared: prepareAppend(streamId, events, expected, this.limits), expected };
   }
 
-  /** Tells the listeners (onAppended) about an append that committed. */
-  protected announceAppended(result: AppendResult): void {
+  /** New events committed (not an idempotent retry, not a rolled-back transaction): counted, and told to the listeners. */
+  protected announceAppended(streamId: string, result: AppendResult): void {
+    countAppended(streamId, result.positions.length);
     if (this.appendListeners.size) for (const listener of this.appendListeners) listener(result);
   }
 

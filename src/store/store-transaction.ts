@@ -16,7 +16,8 @@ export type AppendInside = (streamId: string, events: NewEvent[], options: Appen
  */
 export class StoreTransaction implements EventStoreTransaction {
   /** The appends that wrote events, in order; told to the store's listeners after commit. */
-  readonly appended: AppendResult[] = [];
+  /** What committing will have written: each append that wrote something, with its stream. */
+  readonly appended: { streamId: string; result: AppendResult }[] = [];
   private ended = false;
   private failure: { error: unknown } | undefined;
   private tail: Promise<unknown> = Promise.resolve();
@@ -41,7 +42,7 @@ export class StoreTransaction implements EventStoreTransaction {
   append(streamId: string, events: NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
     return this.step(async () => {
       const result = await this.appendInside(streamId, this.prepare ? await this.prepare(events) : events, options);
-      if (!result.alreadyAppended) this.appended.push(result);
+      if (!result.alreadyAppended) this.appended.push({ streamId, result });
       return result;
     });
   }

@@ -1,4 +1,5 @@
 import { FactumError } from '../errors.js';
+import { streamCategory } from '../message.js';
 import { otel, type OtelApi } from './otel-api.js';
 import { metricDefinitions, type MetricDefinition } from './metric-definitions.js';
 
@@ -127,6 +128,11 @@ export function gaugeStates(monitor: GaugedStates): () => void {
   instruments();
   monitors.add(monitor);
   return () => void monitors.delete(monitor);
+}
+
+/** `factum_events_appended_total`: `count` new events committed to `streamId` (not a retry that wrote nothing, not a rolled-back transaction). */
+export function countAppended(streamId: string, count: number): void {
+  instruments()?.eventsAppended.add(count, { category: streamCategory(streamId) });
 }
 
 /** Seconds since `started` (a `performance.now()` reading): durations are recorded in base units. */

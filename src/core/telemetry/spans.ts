@@ -55,8 +55,7 @@ function linksOf(api: typeof OtelApi, carriers: EventMetadata[]): OtelApi.Link[]
 
 /**
  * An append as an OpenTelemetry producer span (`send <category>`), with the span's context stamped
- * into every event's metadata as `traceparent`/`tracestate`, and the `factum_events_appended_total`
- * and `factum_append_duration_seconds` metrics. `append` gets the stamped events.
+ * into every event's metadata as `traceparent`/`tracestate`, and the `factum_append_duration_seconds` metric. `append` gets the stamped events.
  */
 export function tracedAppend<T>(streamId: string, events: NewEvent[], append: (events: NewEvent[]) => Promise<T>): Promise<T> {
   const api = otel;
@@ -75,11 +74,8 @@ export function tracedAppend<T>(streamId: string, events: NewEvent[], append: (e
   );
   const context = span.spanContext();
   const stamped = api.isSpanContextValid(context) ? stampTraceContext(events, context) : events;
-  return inSpan(api, span, parent, () => append(stamped), (ok) => {
-    const metrics = instruments()!;
-    if (ok) metrics.eventsAppended.add(count, { category });
-    metrics.appendDuration.record(secondsSince(started), { category, outcome: ok ? 'ok' : 'error' });
-  });
+  // Events are counted where they commit (countAppended), not here: a transaction may yet roll back.
+  return inSpan(api, span, parent, () => append(stamped), (ok) => instruments()!.appendDuration.record(secondsSince(started), { category, outcome: ok ? 'ok' : 'error' }));
 }
 
 /** Who handles: names the span, the consumer group and the metrics' `runner` label. */

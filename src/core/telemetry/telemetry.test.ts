@@ -34,6 +34,23 @@ describe('telemetry', () => {
     await store.close();
   });
 
+  it('counts appended events once they commit: not a rolled-back transaction, not an idempotent retry', async () => {
+    const store = new MemoryEventStore();
+    const placed = { id: '0190a0a0-0000-7000-8000-000000000001', type: 'OrderPlaced', data: {} };
+    await store.append('receipt-1', [placed]);
+    await store.append('receipt-1', [placed]); // the same event again: absorbed, nothing written
+    await store.transaction(async (tx) => tx.append('receipt-2', [{ type: 'OrderPlaced', data: {} }, { type: 'OrderPaid', data: {} }]));
+    await expect(
+      store.transaction(async (tx) => {
+        await tx.append('receipt-3', [{ type: 'OrderPlaced', data: {} }]);
+        throw new Error('changed my mind');
+      }),
+    ).rejects.toThrow('changed my mind');
+    // Counters are cumulative over the file's tests: this category is this test's alone.
+    expect((await telemetry.points('factum_events_appended_total')).filter((p) => p.labels.category === 'receipt')).toEqual([{ labels: { category: 'receipt' }, value: 3 }]);
+    await store.close();
+  });
+
   it('keeps a traceparent the caller put in the metadata, and marks a refused append as an error', async () => {
     const store = new MemoryEventStore();
     const own = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';

@@ -168,7 +168,7 @@ export class MemoryEventStore extends BaseEventStore {
         try {
           if (committed && !this.isClosed) {
             draft.commit();
-            for (const result of tx.appended) this.announceAppended(result);
+            for (const { streamId, result } of tx.appended) this.announceAppended(streamId, result);
           }
         } finally {
           release();

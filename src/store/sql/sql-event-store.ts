@@ -448,7 +448,7 @@ export class SqlEventStore extends BaseEventStore {
             return this.appendPreparedOn(on, streamId, prepared, expected);
           }),
         sqlError: (error) => storageError('transaction', error),
-        announce: (result) => this.announceAppended(result),
+        announce: (streamId, result) => this.announceAppended(streamId, result),
       },
       sql,
       prepare,

@@ -10,7 +10,8 @@ export interface SqlTransactionParts {
   appendOn(sql: SqlQueryable): AppendInside;
   /** Turns a failed statement into the error the user sees. */
   sqlError(error: unknown): unknown;
-  announce(result: AppendResult): void;
+  /** Told of each append that wrote something, once the transaction committed. */
+  announce(streamId: string, result: AppendResult): void;
 }
 
 /**
@@ -27,7 +28,7 @@ export function sqlTransactionScope(parts: SqlTransactionParts, sql: SqlQueryabl
     abandon: () => tx.settle(),
     end(committed) {
       tx.end();
-      if (committed) for (const result of tx.appended) parts.announce(result);
+      if (committed) for (const { streamId, result } of tx.appended) parts.announce(streamId, result);
     },
   };
 }
