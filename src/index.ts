@@ -67,6 +67,8 @@ export { type Decider, type Command, type CommandMetadata, type SnapshotOptions,
 export { Aggregate, aggregateDecider, type AggregateDeciderOptions } from './domain/aggregate.js';
 export { handleCommand, COMMAND_RETRY_POLICY, type HandleCommandOptions, type CommandResult } from './domain/handle-command.js';
 export { loadState, takeSnapshot, type LoadStateOptions, type LoadedState } from './domain/load-state.js';
+export { stateHistory, type StateHistory, type StateStep } from './domain/state-history.js';
+export { stateChanges, plainState, type StateChange } from './domain/state-changes.js';
 export type { Snapshot, SnapshotStore } from './domain/snapshots/snapshot-store.js';
 export { MemorySnapshotStore } from './domain/snapshots/memory-snapshot-store.js';
 export { SqlSnapshotStore, type SqlSnapshotTarget } from './domain/snapshots/sql-snapshot-store.js';

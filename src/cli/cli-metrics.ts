@@ -1,6 +1,7 @@
 import type { EventStore } from '../core/event-store.js';
 import { prometheusMetrics } from '../observability/prometheus-metrics.js';
 import { StoreRunnerMetrics } from '../observability/store-runner-metrics.js';
+import type { BoundReport } from '../observability/consistency-bound.js';
 import type { FactumConfig } from './factum-config.js';
 
 /** The `/metrics` of a CLI process: Prometheus text of the runners the store's tables show. */
@@ -8,6 +9,8 @@ export interface CliMetrics {
   /** Reads the tables, then renders: the lag served is the lag at scrape time. */
   text(): Promise<string>;
   close(): Promise<void>;
+  /** The bound states of the config's `bounds`, as judged from the tables (for the dashboard's overview). */
+  reports(): BoundReport[];
 }
 
 /**
@@ -27,6 +30,7 @@ export async function openCliMetrics(store: EventStore, config: FactumConfig | u
       await runners.refresh().catch(() => {});
       return prometheus.text();
     },
+    reports: () => runners.reports(),
     async close() {
       await runners.stop();
       await prometheus.shutdown();

@@ -1,3 +1,4 @@
+import type { Decider } from '../domain/decider.js';
 import type { ConsistencyBound } from '../observability/consistency-bound.js';
 import type { Projection } from '../projections/projection.js';
 import type { EventRegistry } from '../schema/event-registry.js';
@@ -36,6 +37,11 @@ export interface FactumConfig {
    * tables (`factum_consistency_state`, `factum_consistency_breaches_total` on their `/metrics`).
    */
   bounds?: Record<string, ConsistencyBound>;
+  /**
+   * Deciders by stream category (`{ order: orderDecider }`): the dashboard folds a stream of
+   * that category into its state at any version and shows what each event changed.
+   */
+  deciders?: Record<string, Decider<any, any, any>>;
 }
 
 /**

@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isFactumError } from '../core/errors.js';
 import type { EventStore } from '../core/event-store.js';
+import type { Decider } from '../domain/decider.js';
+import type { BoundReport } from '../observability/consistency-bound.js';
 import type { Workflow } from '../sagas/workflow.js';
 import type { FactumConfig } from '../cli/factum-config.js';
 import { dashboardApi, type DashboardRunner } from './dashboard-api.js';
@@ -17,6 +19,8 @@ export interface DashboardOptions {
   config?: FactumConfig;
   /** Workflows to show besides the config's. */
   workflows?: Array<Workflow<any, any, any, any>>;
+  /** Deciders by stream category, besides the config's: a stream's state at each version. */
+  deciders?: Record<string, Decider<any, any, any>>;
   /** Runners of this process whose dead letters the page may retry and skip. */
   runners?: DashboardRunner[];
   /** The token every request must carry; a random one (32 bytes, hex) by default. */
@@ -31,6 +35,11 @@ export interface DashboardOptions {
    * runs. Without it `/metrics` is a 404.
    */
   metrics?: MetricsSource;
+  /**
+   * The runners' bound states for the overview: a `ConsistencyMonitor` of this process, or
+   * anything with its `reports()` (the standalone command judges the config's `bounds` from the tables).
+   */
+  bounds?: { reports(): BoundReport[] };
   /** How often the head position and lags are sampled for the charts; 1 s by default. */
   sampleIntervalMs?: number;
   /** Samples kept (a ring); 300 by default. */
@@ -73,6 +82,8 @@ export function createDashboard(options: DashboardOptions): Dashboard {
     sampler,
     runners: options.runners ?? [],
     workflows: [...(options.config?.workflows ?? []), ...(options.workflows ?? [])],
+    deciders: { ...options.config?.deciders, ...options.deciders },
+    ...(options.bounds ? { bounds: options.bounds } : {}),
     ...(options.location ? { location: redactUrl(options.location) } : {}),
   };
   const matches = tokenMatcher(token);

@@ -3,7 +3,10 @@ import type { DeadLetter } from '../consumers/consumer-storage.js';
 import type { DrainResult } from '../consumers/dead-letter-drain.js';
 import { FactumError } from '../core/errors.js';
 import type { EventStore } from '../core/event-store.js';
-import type { RecordedEvent } from '../core/message.js';
+import { streamCategory, type RecordedEvent } from '../core/message.js';
+import type { Decider } from '../domain/decider.js';
+import { stateHistory } from '../domain/state-history.js';
+import type { BoundReport } from '../observability/consistency-bound.js';
 import { WorkflowQueries } from '../sagas/workflow-queries.js';
 import type { Workflow } from '../sagas/workflow.js';
 import { eventLineage } from '../store/event-lineage.js';
@@ -26,6 +29,10 @@ export interface DashboardApiContext {
   sampler: HeadSampler;
   runners: DashboardRunner[];
   workflows: Array<Workflow<any, any, any, any>>;
+  /** The runners' bound states (ok / lagging / stalled / stopped), by runner name. */
+  bounds?: { reports(): BoundReport[] };
+  /** Deciders by stream category: a stream of one has its state at each version. */
+  deciders: Record<string, Decider<any, any, any>>;
   /** The store location to show, password already removed. */
   location?: string;
 }
@@ -52,10 +59,12 @@ export async function dashboardApi(context: DashboardApiContext, method: string,
     case 'overview': {
       await context.sampler.sample();
       const samples = context.sampler.samples();
-      return { location: context.location, head: samples.at(-1)?.head ?? (await store.headPosition()), runners: context.sampler.runners, samples, here: await lettersHere(context) };
+      const bounds = Object.fromEntries((context.bounds?.reports() ?? []).map((r) => [r.name, { state: r.state, breached: r.breached, bound: r.bound, etaSeconds: r.etaSeconds }]));
+      return { location: context.location, head: samples.at(-1)?.head ?? (await store.headPosition()), runners: context.sampler.runners, samples, bounds, here: await lettersHere(context) };
     }
     case 'streams':
-      return second === undefined ? streams(store, query) : streamPage(store, second, query);
+      if (second === undefined) return streams(store, query);
+      return third === 'states' ? streamStates(context, second, query) : streamPage(context, second, query);
     case 'events': {
       const lineage = await eventLineage(store, second ?? '', { limit: 100 });
       if (!lineage) throw new FactumError('NOT_FOUND', `No event with id ${second}`);
@@ -89,14 +98,23 @@ async function streams(store: EventStore, query: URLSearchParams) {
 }
 
 /** One page of a stream, read from a version with a limit: a long stream is never loaded whole. */
-async function streamPage(store: EventStore, streamId: string, query: URLSearchParams) {
+async function streamPage({ store, deciders }: DashboardApiContext, streamId: string, query: URLSearchParams) {
   const info = await store.streamInfo(streamId);
   if (info.version === 0) throw new FactumError('NOT_FOUND', `No stream "${streamId}"`);
   const limit = pageSize(query, 50);
   const from = Math.max(1, Number(query.get('from') ?? 1) || 1);
   const events: RecordedEvent[] = [];
   for await (const event of store.readStream(streamId, { fromVersion: from, limit, pageSize: limit })) events.push(event);
-  return { info, from, limit, events };
+  return { info, from, limit, events, folds: Object.hasOwn(deciders, streamCategory(streamId)) };
+}
+
+/** The page's states: the stream folded by its category's decider up to the page's end. */
+async function streamStates({ store, deciders }: DashboardApiContext, streamId: string, query: URLSearchParams) {
+  const category = streamCategory(streamId);
+  const decider = Object.hasOwn(deciders, category) ? deciders[category] : undefined;
+  if (!decider) throw new FactumError('NOT_FOUND', `No decider for the category "${category}": name one in factum.config.ts (deciders: { ${category}: ... })`);
+  const from = Math.max(1, Number(query.get('from') ?? 1) || 1);
+  return stateHistory(store, streamId, decider, { from, limit: pageSize(query, 50) });
 }
 
 async function sagas(context: DashboardApiContext, query: URLSearchParams) {

@@ -14,6 +14,15 @@ import { testPGlite, uniqueSchema } from '../../test/stores.js';
 import { REQUIRE_SERVICES } from '../../test/services.js';
 import { eventually } from '../../test/runner-suites/helpers.js';
 import { startDashboard, type RunningDashboard } from './start-dashboard.js';
+import { ConsistencyMonitor } from '../observability/consistency-monitor.js';
+import type { Decider } from '../domain/decider.js';
+
+type CartEvent = { type: 'ItemAdded'; data: { sku: string; quantity: number } } | { type: 'CheckedOut'; data: Record<string, never> };
+const cart: Decider<{ lines: Record<string, number>; status: string }, unknown, CartEvent> = {
+  initialState: () => ({ lines: {}, status: 'open' }),
+  evolve: (state, e) => (e.type === 'ItemAdded' ? { ...state, lines: { ...state.lines, [e.data.sku]: (state.lines[e.data.sku] ?? 0) + e.data.quantity } } : { ...state, status: 'checked out' }),
+  decide: () => [],
+};
 
 const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = 'test-output/dashboard';
@@ -32,6 +41,7 @@ describe.skipIf(Boolean(skip))(`dashboard in Chromium${skip ? ` (skipped: ${skip
   let store: EventStore;
   let subscription: Subscription;
   let dashboard: RunningDashboard;
+  let monitor: ConsistencyMonitor;
   let browser: Browser;
   let page: Page;
   let poisoned = true;
@@ -50,6 +60,11 @@ describe.skipIf(Boolean(skip))(`dashboard in Chromium${skip ? ` (skipped: ${skip
     for (let i = 2; i <= 5; i++) await store.append(`order-${i}`, [{ type: 'OrderPlaced', data: { orderId: String(i), total: i } }]);
     await store.append('mail-1', [{ type: 'PoisonPill', data: { to: 'nobody' } }, { type: 'MailQueued', data: { to: 'somebody' } }]);
     for (let i = 0; i < 3; i++) await store.append(`ping-${i}`, [{ type: 'Pinged', data: { target: 'x' } }]);
+    await store.append('cart-1', [
+      { type: 'ItemAdded', data: { sku: 'apple', quantity: 1 } },
+      { type: 'ItemAdded', data: { sku: 'pear', quantity: 2 } },
+      { type: 'CheckedOut', data: {} },
+    ]);
     expect(placed.lastPosition).toBeGreaterThan(0n);
 
     subscription = new Subscription(store, {
@@ -72,7 +87,10 @@ describe.skipIf(Boolean(skip))(`dashboard in Chromium${skip ? ` (skipped: ${skip
       await store.append('big-1', Array.from({ length: 1000 }, (_, i) => ({ type: 'Counted', data: { n: from + i + 1 } })));
     }
 
-    dashboard = await startDashboard({ store, runners: [subscription], workflows: [tally], location: 'postgres://app:s3cret@db.internal:5432/shop', sampleIntervalMs: 500 });
+    monitor = new ConsistencyMonitor(store, { intervalMs: 200, windowMs: 2000 });
+    monitor.watch(subscription, { seconds: 2 });
+    monitor.start();
+    dashboard = await startDashboard({ store, runners: [subscription], workflows: [tally], deciders: { cart }, bounds: monitor, location: 'postgres://app:s3cret@db.internal:5432/shop', sampleIntervalMs: 500 });
     const { chromium } = await import('playwright-core');
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
@@ -81,6 +99,7 @@ describe.skipIf(Boolean(skip))(`dashboard in Chromium${skip ? ` (skipped: ${skip
   afterAll(async () => {
     await browser?.close();
     await dashboard?.close();
+    await monitor?.stop();
     await subscription?.stop();
     await store?.close();
   });
@@ -109,6 +128,9 @@ describe.skipIf(Boolean(skip))(`dashboard in Chromium${skip ? ` (skipped: ${skip
     await row.waitFor({ timeout: 20_000 });
     expect(await page.locator('[data-testid="head"]').textContent()).toBe(String(await store.headPosition()));
     expect(await row.textContent()).toContain('subscription');
+    // Its bound (2 s) is judged by the monitor given to the dashboard.
+    const state = await row.locator('td.bound [data-state]').getAttribute('data-state', { timeout: 10_000 });
+    expect(['ok', 'lagging', 'stalled', 'stopped']).toContain(state);
     await page.locator('[data-testid="lag-chart"] canvas').waitFor();
     await page.locator('[data-testid="head-chart"] canvas').waitFor();
     expect(await page.locator('[data-testid="location"]').textContent()).toBe('postgres://app:***@db.internal:5432/shop');
@@ -134,6 +156,22 @@ describe.skipIf(Boolean(skip))(`dashboard in Chromium${skip ? ` (skipped: ${skip
     expect(await page.locator('[data-testid="causes"]').textContent()).toContain('OrderPlaced');
     expect(await page.locator('[data-testid="correlated"] tr').count()).toBe(2);
     await page.screenshot({ path: `${SHOTS}/event.png`, fullPage: true });
+  });
+
+  it('state at a version: a stream of a category with a decider, folded at each version, with what each event changed', async () => {
+    await open('/stream/cart-1/1');
+    await page.locator('[data-testid="show-state"]').check();
+    const second = page.locator('tr.event-row[data-version="2"] td.changes');
+    await second.locator('li').first().waitFor();
+    expect(await second.textContent()).toBe('lines.pear + 2');
+    expect(await page.locator('tr.event-row[data-version="3"] td.changes').textContent()).toBe('status "open" → "checked out"');
+    await page.locator('tr.event-row[data-version="2"] td').first().click();
+    expect(JSON.parse((await page.locator('[data-testid="state-after"]').textContent())!)).toEqual({ lines: { apple: 1, pear: 2 }, status: 'open' });
+    await page.screenshot({ path: `${SHOTS}/state.png`, fullPage: true });
+    // A stream of a category without a decider offers no state.
+    await open('/stream/payment-1/1');
+    await page.locator('[data-testid="events"]').waitFor();
+    expect(await page.locator('[data-testid="show-state"]').count()).toBe(0);
   });
 
   it(`pages a ${BIG.toLocaleString('en')}-event stream: its first page renders (time measured, not asserted), then the next`, async () => {

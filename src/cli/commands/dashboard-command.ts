@@ -30,7 +30,7 @@ export function dashboardCommand(program: Command): void {
           out.note(`factum dashboard: no /metrics (${error.message})`);
         }
         try {
-          const dashboard = await startDashboard({ store, port: flags.port, host: flags.host, ...(config ? { config } : {}), ...(location ? { location } : {}), ...(token ? { token } : {}), ...(metrics ? { metrics } : {}) });
+          const dashboard = await startDashboard({ store, port: flags.port, host: flags.host, ...(config ? { config } : {}), ...(location ? { location } : {}), ...(token ? { token } : {}), ...(metrics ? { metrics, bounds: metrics } : {}) });
           // The URL carries the token: it is printed once, for the operator who started it, and never logged.
           out.result({ url: dashboard.url }, () => out.line(`factum dashboard: ${dashboard.url}  (Ctrl-C stops it)`));
           await untilStopped();

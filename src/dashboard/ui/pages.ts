@@ -29,6 +29,13 @@ const Problem = (props: { error?: string }) => (props.error ? html`<p class="err
 const when = (iso?: string) => (iso ? new Date(iso).toLocaleString() : '');
 const json = (value: unknown) => html`<pre>${JSON.stringify(value, null, 2)}</pre>`;
 
+/** A runner's bound state: ok / lagging / stalled / stopped, and the bound when it is breached. */
+const Bound = (b?: { state: string; breached: boolean; bound: { seconds?: number; events?: number }; etaSeconds?: number }) => {
+  if (!b) return html`<span class="quiet">none</span>`;
+  const limit = [b.bound.seconds !== undefined ? `${b.bound.seconds} s` : '', b.bound.events !== undefined ? `${b.bound.events} events` : ''].filter(Boolean).join(', ');
+  return html`<span class=${`bound-${b.state}`} data-state=${b.state} title=${`bound: within ${limit}`}>${b.state}${b.breached ? ` (over ${limit})` : ''}${b.etaSeconds !== undefined && b.state === 'lagging' ? `, caught up in ~${Math.ceil(b.etaSeconds)} s` : ''}</span>`;
+};
+
 export function Overview() {
   const { data, error } = useApi<any>('overview', 1500);
   if (!data) return html`<${Problem} error=${error} /><p>Loading…</p>`;
@@ -49,9 +56,9 @@ export function Overview() {
     ${
       data.runners.length === 0
         ? html`<p>No checkpointed runner in this store.</p>`
-        : html`<table data-testid="runners"><thead><tr><th>runner</th><th>kind</th><th>position</th><th>lag (events)</th><th>lag (s)</th><th>dead letters</th><th>parked</th><th>moved</th></tr></thead>
+        : html`<table data-testid="runners"><thead><tr><th>runner</th><th>kind</th><th>position</th><th>lag (events)</th><th>lag (s)</th><th>bound</th><th>dead letters</th><th>parked</th><th>moved</th></tr></thead>
           <tbody>${data.runners.map(
-            (r: any) => html`<tr data-runner=${r.name}><td>${r.name}</td><td>${r.kind}</td><td>${r.position}</td><td class="lag-events">${r.lagEvents}</td><td>${r.lagSeconds.toFixed(1)}</td><td>${r.deadLetters ? html`<a href=${link('/dead-letters')}>${r.deadLetters}</a>` : 0}</td><td>${r.parked}</td><td>${when(r.updatedAt)}</td></tr>`,
+            (r: any) => html`<tr data-runner=${r.name}><td>${r.name}</td><td>${r.kind}</td><td>${r.position}</td><td class="lag-events">${r.lagEvents}</td><td>${r.lagSeconds.toFixed(1)}</td><td class="bound">${Bound(data.bounds?.[r.name])}</td><td>${r.deadLetters ? html`<a href=${link('/dead-letters')}>${r.deadLetters}</a>` : 0}</td><td>${r.parked}</td><td>${when(r.updatedAt)}</td></tr>`,
           )}</tbody></table>
           <${Chart} testId="lag-chart" title="Lag in events" series=${names} data=${lagData} />`
     }
@@ -85,10 +92,13 @@ export function Stream(props: { streamId: string; from: number }) {
   const started = performance.now();
   const { data, error } = useApi<any>(`streams/${encodeURIComponent(props.streamId)}?from=${props.from}&limit=${limit}`);
   const [open, setOpen] = useState<string | undefined>();
+  const [folding, setFolding] = useState(false);
+  const states = useApi<any>(folding ? `streams/${encodeURIComponent(props.streamId)}/states?from=${props.from}&limit=${limit}` : undefined);
   useEffect(() => {
     if (data) document.body.dataset.streamRenderedMs = String(Math.round(performance.now() - started));
   }, [data]);
   if (!data) return html`<${Problem} error=${error} /><p>Loading…</p>`;
+  const stepOf = new Map<number, any>((states.data?.steps ?? []).map((s: any) => [s.event.streamVersion, s]));
   const page = (from: number) => link(`/stream/${encodeURIComponent(props.streamId)}/${Math.max(1, from)}`);
   const last = Math.ceil(data.info.version / limit - 1) * limit + 1;
   return html`<section data-testid="stream">
@@ -101,14 +111,31 @@ export function Stream(props: { streamId: string; from: number }) {
         <input data-testid="jump" name="version" type="number" min="1" max=${data.info.version} placeholder="version" /> <button>go</button>
       </form>
     </p>
-    <table data-testid="events"><thead><tr><th>version</th><th>position</th><th>type</th><th>recorded</th><th>id</th></tr></thead><tbody>
-    ${data.events.map(
-      (e: any) => html`<tr class="event-row" onClick=${() => setOpen(open === e.id ? undefined : e.id)}><td>${e.streamVersion}</td><td>${e.globalPosition}</td><td>${e.type}</td><td>${when(e.recordedAt)}</td><td><a href=${link(`/event/${e.id}`)}>${e.id}</a></td></tr>
-        ${open === e.id ? html`<tr><td colspan="5" class="details"><h4>data</h4>${json(e.data)}<h4>metadata</h4>${json(e.metadata)}</td></tr>` : null}`,
-    )}
+    ${
+      data.folds
+        ? html`<p><label><input type="checkbox" data-testid="show-state" checked=${folding} onChange=${(e: any) => setFolding(e.target.checked)} /> state at each version, and what each event changed</label></p>
+          <${Problem} error=${states.error} />
+          ${folding && states.data ? html`<details data-testid="state-before"><summary>state before version ${props.from}</summary>${json(states.data.before)}</details>` : null}`
+        : null
+    }
+    <table data-testid="events"><thead><tr><th>version</th><th>position</th><th>type</th><th>recorded</th><th>id</th>${folding ? html`<th>changes</th>` : null}</tr></thead><tbody>
+    ${data.events.map((e: any) => {
+      const step = stepOf.get(e.streamVersion);
+      return html`<tr class="event-row" data-version=${e.streamVersion} onClick=${() => setOpen(open === e.id ? undefined : e.id)}><td>${e.streamVersion}</td><td>${e.globalPosition}</td><td>${e.type}</td><td>${when(e.recordedAt)}</td><td><a href=${link(`/event/${e.id}`)}>${e.id}</a></td>${folding ? html`<td class="changes">${step ? Changes(step.changes) : ''}</td>` : null}</tr>
+        ${open === e.id ? html`<tr><td colspan=${folding ? 6 : 5} class="details"><h4>data</h4>${json(e.data)}<h4>metadata</h4>${json(e.metadata)}${step ? html`<h4>state after version ${e.streamVersion}</h4><div data-testid="state-after">${json(step.state)}</div>` : null}</td></tr>` : null}`;
+    })}
     </tbody></table>
   </section>`;
 }
+
+const shown = (value: unknown) => (value === undefined ? '' : JSON.stringify(value));
+/** An event's changes to the state: one line per path, `before → after`. */
+const Changes = (changes: any[]) =>
+  changes.length === 0
+    ? html`<span class="quiet">no change</span>`
+    : html`<ul class="change-list">${changes.map(
+        (c) => html`<li class=${`change ${c.kind}`}><code>${c.path.join('.') || '(state)'}</code> ${c.kind === 'added' ? html`+ ${shown(c.after)}` : c.kind === 'removed' ? html`− ${shown(c.before)}` : html`${shown(c.before)} → ${shown(c.after)}`}</li>`,
+      )}</ul>`;
 
 const EventRow = (e: any, current?: string) =>
   html`<tr class=${e.id === current ? 'current' : ''}><td><a href=${link(`/stream/${encodeURIComponent(e.streamId)}/${Math.max(1, e.streamVersion)}`)}>${e.streamId}</a></td><td>${e.streamVersion}</td><td>${e.globalPosition}</td><td><a href=${link(`/event/${e.id}`)}>${e.type}</a></td><td>${when(e.recordedAt)}</td></tr>`;
