@@ -1,0 +1,85 @@
+// `npm start -- --orchestrated` end to end, on PGlite (a fresh directory) and on PostgreSQL (a
+// fresh schema dropped afterwards): the checkout saga runs for every order, some complete and
+// some are compensated, every invariant holds, and the report prints one saga's log.
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { isDomainError } from '../../src/index.js';
+import { POSTGRES_URL, postgresUnavailable } from '../../test/services.js';
+import { dropSchemas, uniqueSchema } from '../../test/stores.js';
+import { runShop, type ShopRunConfig } from './run-shop.js';
+import type { ShopStoreConfig } from './store/open-shop-store.js';
+
+const skip = await postgresUnavailable();
+const schema = uniqueSchema();
+const dir = await mkdtemp(join(tmpdir(), 'factum-shop-orchestrated-'));
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+  if (!skip) await dropSchemas([schema]);
+});
+
+const ORDERS = 80;
+
+async function runOrchestrated(where: ShopStoreConfig, extra: Partial<ShopRunConfig> = {}) {
+  const lines: string[] = [];
+  // Seed 5 gives every kind of outcome in 80 orders: shortages, declines, timeouts, declined captures, cancels.
+  const result = await runShop({ ...where, orders: ORDERS, seed: 5, mode: 'orchestrated', print: (line = '') => lines.push(line), ...extra });
+  return { result, output: lines.join('\n') };
+}
+
+function checkRun({ result, output }: Awaited<ReturnType<typeof runOrchestrated>>): void {
+  for (const invariant of result.invariants) expect(invariant, invariant.name).toMatchObject({ ok: true });
+  expect(result.invariants.map((i) => i.name)).toContain('every checkout saga ended as its order did, undoing in reverse order only the steps it completed');
+  expect(result.invariants.map((i) => i.name)).toContain('every authorisation was captured or voided, never both');
+  expect(result.invariants.map((i) => i.name)).toContain('no money kept without a shipment (no capture without shipment)');
+  expect(result.invariants.find((i) => i.name.startsWith('every checkout saga'))?.detail).toBe(`${ORDERS} sagas`);
+
+  // One saga per order, each ended: completed or compensated, never failed.
+  expect(result.sagas?.completed).toBeGreaterThan(0);
+  expect(result.sagas?.compensated).toBeGreaterThan(0);
+  expect(result.sagas?.failed).toBeUndefined();
+  expect((result.sagas?.completed ?? 0) + (result.sagas?.compensated ?? 0)).toBe(ORDERS);
+  expect(result.outcomes.confirmed).toBe(result.sagas?.completed);
+  // Failures at later steps happened in this run: a timed-out authorisation and a declined capture.
+  expect(result.outcomes['cancelled: payment-timeout']).toBeGreaterThan(0);
+  expect(result.outcomes['cancelled: capture-failed']).toBeGreaterThan(0);
+  expect(result.deadLetters).toBe(0);
+
+  // The printed saga log: a saga undone from its last step, compensations in reverse order.
+  expect(output).toContain('Checkout sagas (orchestrated');
+  expect(output).toMatch(/The log of order \S+'s saga \(compensated: the capture step failed \(capture declined by the issuer\)\), stream workflow-checkout-\S+, \d+ events:/);
+  expect(output).toMatch(
+    /v1 +in +OrderPlaced[^\n]*\n(?:[^\n]*\n)*? +v\d+ +out +CapturePayment +command …\/capture\/1\n +v\d+ +in +CaptureFailed[^\n]*\n +v\d+ +out +CancelShipment +command …\/ship\/compensate\/1\n(?:[^\n]*\n)*? +v\d+ +out +VoidAuthorisation +command …\/authorise\/compensate\/1\n(?:[^\n]*\n)*? +v\d+ +out +ReleaseStock +command …\/reserve\/compensate\/1\n +v\d+ +in +StockReleased[^\n]*\n +v\d+ +end +compensated /,
+  );
+  expect(output).not.toContain('FAIL');
+}
+
+describe('the orchestrated shop on PGlite', () => {
+  it('runs every checkout as a saga: some complete, some are compensated, and every invariant holds', { timeout: 300_000 }, async () => {
+    checkRun(await runOrchestrated({ dataDir: dir }));
+  });
+
+  it('refuses a choreographed run on the store of orchestrated ones', { timeout: 60_000 }, async () => {
+    const refused = await runShop({ dataDir: dir, orders: 10, seed: 1 }).catch((error: unknown) => error);
+    expect(isDomainError(refused, 'ShopModeMismatch')).toBe(true);
+  });
+});
+
+describe.skipIf(Boolean(skip))(`the orchestrated shop on PostgreSQL${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  it('runs every checkout as a saga: some complete, some are compensated, and every invariant holds', { timeout: 300_000 }, async () => {
+    const run = await runOrchestrated({ databaseUrl: POSTGRES_URL, schema, dataDir: 'unused' });
+    expect(run.output).toContain(`schema ${schema}`);
+    checkRun(run);
+  });
+});
+
+describe('npm start -- --orchestrated --broker', () => {
+  it('exits 2 with a message saying the two do not go together', { timeout: 60_000 }, async () => {
+    const failed = await promisify(execFile)('npx', ['tsx', 'examples/shop/main.ts', '--orchestrated', '--broker', 'rabbitmq'], { env: { ...process.env, FACTUM_DATA_DIR: join(dir, 'never') } }).catch((error: unknown) => error as { code: number; stderr: string });
+    expect(failed).toMatchObject({ code: 2 });
+    expect((failed as { stderr: string }).stderr).toContain('--orchestrated runs in one process on one store; it does not run with --broker rabbitmq');
+  });
+});
