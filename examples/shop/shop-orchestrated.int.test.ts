@@ -7,11 +7,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isDomainError } from '../../src/index.js';
+import { isDomainError, sqlAccess } from '../../src/index.js';
 import { POSTGRES_URL, postgresUnavailable } from '../../test/services.js';
 import { dropSchemas, uniqueSchema } from '../../test/stores.js';
 import { runShop, type ShopRunConfig } from './run-shop.js';
-import type { ShopStoreConfig } from './store/open-shop-store.js';
+import { checkoutSaga } from './checkout/checkout-saga.js';
+import { ORDER_CLOSER } from './checkout/order-closer.js';
+import { checkInvariants } from './invariants.js';
+import { Shop } from './shop.js';
+import { openShopStore, type ShopStoreConfig } from './store/open-shop-store.js';
 
 const skip = await postgresUnavailable();
 const schema = uniqueSchema();
@@ -60,6 +64,33 @@ function checkRun({ result, output }: Awaited<ReturnType<typeof runOrchestrated>
 describe('the orchestrated shop on PGlite', () => {
   it('runs every checkout as a saga: some complete, some are compensated, and every invariant holds', { timeout: 300_000 }, async () => {
     checkRun(await runOrchestrated({ dataDir: dir }));
+  });
+
+  it('appends nothing when the sagas take every input and send every command again: each replayed step is absorbed', { timeout: 120_000 }, async () => {
+    const { store, close } = await openShopStore({ dataDir: dir });
+    try {
+      const sql = sqlAccess(store)!;
+      const head = await store.headPosition();
+      // As after a crash that lost the checkpoints: the runner's inputs and commands, and the closer, start over.
+      const names = ['workflow:checkout', 'workflow:checkout:commands', ORDER_CLOSER];
+      const { rows } = await sql.client.query(`UPDATE ${sql.names.s}checkpoints SET position = 0 WHERE name = ANY($1) RETURNING name`, [names]);
+      expect(rows).toHaveLength(3);
+      const shop = await Shop.start(store, { saga: checkoutSaga({ authorisationTimeoutMs: 2000 }) });
+      try {
+        expect(await shop.settle()).toBe(head);
+        // Every input was found in its saga's log already; every command was handled again and decided nothing new.
+        const counts = shop.checkout!.runner.status().counts;
+        expect(counts).toMatchObject({ accepted: 0 });
+        expect(counts.duplicates).toBeGreaterThan(ORDERS * 3);
+        expect(counts.commands).toBeGreaterThan(ORDERS * 3);
+      } finally {
+        await shop.stop();
+      }
+      expect(await store.headPosition()).toBe(head);
+      for (const invariant of await checkInvariants(store)) expect(invariant, invariant.name).toMatchObject({ ok: true });
+    } finally {
+      await close();
+    }
   });
 
   it('refuses a choreographed run on the store of orchestrated ones', { timeout: 60_000 }, async () => {

@@ -16,7 +16,9 @@ export function outcomeOf(result: SagaResult | undefined): string {
   if (result.outcome === 'completed') return 'completed';
   const failure = result.failure;
   const why = !failure ? '' : failure.reason === 'timeout' ? `: the ${failure.step} step timed out` : `: the ${failure.step} step failed`;
-  const reply = (failure?.reply as { reason?: string } | undefined)?.reason;
+  const answer = failure?.reply as { reason?: string; missing?: unknown } | undefined;
+  // The answers say why in their own words; a shortage lists what is missing, a void that the order was cancelled.
+  const reply = answer?.reason ?? (answer?.missing ? 'out of stock' : failure?.step === 'reserve' && answer ? 'the customer had cancelled' : undefined);
   const compensation = result.compensationFailed ? `, and so did the compensation of ${result.compensationFailed}` : '';
   return `${result.outcome}${why}${reply ? ` (${reply})` : ''}${compensation}`;
 }
