@@ -35,7 +35,7 @@ if (orchestrated && broker !== undefined) {
   console.error(`factum shop: --orchestrated runs in one process on one store; it does not run with --broker ${broker ?? ''}. Run either \`npm start -- --orchestrated\` or \`npm start -- --broker ${broker ?? 'rabbitmq'}\`.`);
   process.exitCode = 2;
 } else if (broker === undefined) {
-  const schema = process.env.FACTUM_SCHEMA || (orchestrated ? 'factum_orchestrated' : undefined);
+  const schema = process.env.FACTUM_SCHEMA || (orchestrated && databaseUrl ? 'factum_orchestrated' : undefined);
   try {
     const result = await runShop({
       ...(databaseUrl ? { databaseUrl } : {}),
