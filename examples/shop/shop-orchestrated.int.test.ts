@@ -93,6 +93,31 @@ describe('the orchestrated shop on PGlite', () => {
     }
   });
 
+  it('holds every invariant when the authorisation timeout is shorter than the system takes to answer: late authorisations are voided', { timeout: 300_000 }, async () => {
+    const own = await mkdtemp(join(tmpdir(), 'factum-shop-late-'));
+    try {
+      const { result } = await runOrchestrated({ dataDir: own }, { orders: 40, authorisationTimeoutMs: 1 });
+      for (const invariant of result.invariants) expect(invariant, invariant.name).toMatchObject({ ok: true });
+      expect(result.outcomes['cancelled: payment-timeout']).toBeGreaterThan(0);
+      // Answers that came after their timeout: authorised, and then voided by Orders after the saga (order-closer.ts).
+      const { store, close } = await openShopStore({ dataDir: own });
+      try {
+        const voidedLate = new Set<string>();
+        const authorised = new Set<string>();
+        for await (const event of store.readAll({ categories: ['payment'] })) {
+          const { orderId, reason } = event.data as { orderId: string; reason?: string };
+          if (event.type === 'PaymentAuthorised') authorised.add(orderId);
+          if (event.type === 'AuthorisationVoided' && reason === 'no answer in time' && authorised.has(orderId)) voidedLate.add(orderId);
+        }
+        expect(voidedLate.size).toBeGreaterThan(0);
+      } finally {
+        await close();
+      }
+    } finally {
+      await rm(own, { recursive: true, force: true });
+    }
+  });
+
   it('refuses a choreographed run on the store of orchestrated ones', { timeout: 60_000 }, async () => {
     const refused = await runShop({ dataDir: dir, orders: 10, seed: 1 }).catch((error: unknown) => error);
     expect(isDomainError(refused, 'ShopModeMismatch')).toBe(true);

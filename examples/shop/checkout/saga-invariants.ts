@@ -4,8 +4,11 @@
  * the steps it had completed, in reverse order. On a choreographed store there are no sagas and
  * nothing to check.
  */
-import { WORKFLOW_LOG_TYPES, type CommandIssuedData, type InputAcceptedData, type RecordedEvent, type SagaResult } from '../../../src/index.js';
+import { foldWorkflowLog, WORKFLOW_LOG_TYPES, type CommandIssuedData, type RecordedEvent, type SagaResult } from '../../../src/index.js';
 import { CHECKOUT, checkoutSaga } from './checkout-saga.js';
+
+/** Only its steps and its fold are used here, neither depends on the timeout. */
+const saga = checkoutSaga({ authorisationTimeoutMs: 1 });
 
 /** The logs of the checkout sagas, by order id, from the events of the `workflow` category. */
 export function sagaLogs(workflowEvents: RecordedEvent[]): Map<string, RecordedEvent[]> {
@@ -21,15 +24,16 @@ export function sagaLogs(workflowEvents: RecordedEvent[]): Map<string, RecordedE
 
 /** What went wrong with one saga, or undefined; `order` is what the order's stream says. */
 export function sagaOffence(log: RecordedEvent[], order: { confirmed: number; cancelled: number } | undefined): string | undefined {
-  const steps = checkoutSaga({ authorisationTimeoutMs: 1 }).steps;
   const end = log.find((e) => e.type === WORKFLOW_LOG_TYPES.completed);
   const result = (end?.data as { result?: SagaResult } | undefined)?.result;
   if (!result) return 'still running';
   if (result.outcome === 'failed') return `failed (${JSON.stringify(result)})`;
   const ended = result.outcome === 'completed' ? order?.confirmed === 1 && order.cancelled === 0 : order?.cancelled === 1 && order.confirmed === 0;
   if (!ended) return `${result.outcome}, but its order is ${JSON.stringify(order)}`;
-  const replies = new Set(log.filter((e) => e.type === WORKFLOW_LOG_TYPES.inputAccepted).map((e) => (e.data as InputAcceptedData).input.type));
-  const done = steps.filter((step) => replies.has(step.completedOn as string));
+  // Completed: answered while it was the step in hand (the saga's fold keeps those replies). An
+  // answer that came after the step's timeout is in the log too, but completed nothing.
+  const { replies } = foldWorkflowLog(saga, log).state;
+  const done = saga.steps.filter((step) => step.name in replies);
   const expected = result.outcome === 'completed' ? [] : done.filter((step) => step.compensation).map((step) => step.name).reverse();
   const undone = log
     .filter((e) => e.type === WORKFLOW_LOG_TYPES.commandIssued)

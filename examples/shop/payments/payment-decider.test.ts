@@ -45,5 +45,9 @@ describe('payment decider', () => {
     spec.given([authorised, voided]).when(voidIt).thenNothing();
     spec.given([authorised, voided]).when(capture('4242424242424242')).thenNothing();
     spec.given([]).when(capture('4242424242424242')).thenNothing();
+    // Voided before the issuer answered: a late authorisation is refused.
+    const early: PaymentEvent = { type: 'AuthorisationVoided', data: { orderId: 'o1', amountCents: 0, reason: 'checkout compensated' } };
+    spec.given([]).when(voidIt).then([early]);
+    spec.given([early]).when(authorise('4242424242424242')).thenNothing();
   });
 });

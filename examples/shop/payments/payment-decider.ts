@@ -69,7 +69,8 @@ export const paymentDecider: Decider<PaymentState, PaymentCommand, PaymentEvent>
         return [{ type: 'PaymentAuthorised', data: { orderId, amountCents } }];
       }
       case 'VoidAuthorisation':
-        if (state.status !== 'authorised') return [];
+        // Before any answer came: voided all the same, so that an authorisation arriving late is refused.
+        if (state.status !== 'authorised' && state.status !== 'none') return [];
         return [{ type: 'AuthorisationVoided', data: { orderId, amountCents: state.amountCents, reason: command.data.reason } }];
       case 'CapturePayment': {
         if (state.status !== 'authorised') return [];
