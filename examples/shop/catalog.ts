@@ -21,3 +21,6 @@ export const CUSTOMERS: readonly string[] = [
 /** Cards ending in 0002 are declined (see payments/payment-decider.ts). */
 export const GOOD_CARD = '4242424242424242';
 export const DECLINED_CARD = '4000000000000002';
+/** The orchestrated checkout's test cards: an issuer that never answers the authorisation, and one that declines the capture. */
+export const SILENT_ISSUER_CARD = '4000000000000259';
+export const CAPTURE_DECLINED_CARD = '4000000000000341';

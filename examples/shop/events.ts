@@ -3,6 +3,8 @@
  * `order-<id>` (Orders), `payment-<orderId>` (Payments), `inventory-<warehouse>` (Inventory),
  * `shipment-<orderId>` (Shipping). Services never call each other; they react to these.
  * Money is in cents. Every event of one order's flow carries the order id as its correlation id.
+ * The authorisation, capture and shipment-cancellation events are the orchestrated checkout's
+ * (checkout/checkout-saga.ts): the choreography charges at once and never cancels a shipment.
  */
 import type { NewEvent, RecordedEvent } from '../../src/index.js';
 
@@ -17,7 +19,7 @@ export interface Line {
 }
 
 /** Why an order was cancelled: by its customer, or as the compensation of a failed step. */
-export type CancelReason = 'customer' | 'payment-failed' | 'out-of-stock';
+export type CancelReason = 'customer' | 'payment-failed' | 'out-of-stock' | 'payment-timeout' | 'capture-failed';
 
 // Orders -------------------------------------------------------------------------------------
 export type OrderPlaced = NewEvent<'OrderPlaced', { orderId: string; customer: string; warehouse: Warehouse; lines: Line[]; totalCents: number; card: string }>;
@@ -32,7 +34,14 @@ export type OrderEvent = OrderPlaced | OrderCancelled | OrderReadyToShip | Order
 export type PaymentSucceeded = NewEvent<'PaymentSucceeded', { orderId: string; amountCents: number; warehouse: Warehouse; lines: Line[] }>;
 export type PaymentFailed = NewEvent<'PaymentFailed', { orderId: string; amountCents: number; reason: string }>;
 export type PaymentRefunded = NewEvent<'PaymentRefunded', { orderId: string; amountCents: number; reason: string }>;
-export type PaymentEvent = PaymentSucceeded | PaymentFailed | PaymentRefunded;
+/** The card's issuer holds the amount for this order; nothing is charged until the capture. */
+export type PaymentAuthorised = NewEvent<'PaymentAuthorised', { orderId: string; amountCents: number }>;
+/** The hold was let go (the compensation of the authorisation). */
+export type AuthorisationVoided = NewEvent<'AuthorisationVoided', { orderId: string; amountCents: number; reason: string }>;
+/** The authorised amount was taken: the money side of the order is done. */
+export type PaymentCaptured = NewEvent<'PaymentCaptured', { orderId: string; amountCents: number }>;
+export type CaptureFailed = NewEvent<'CaptureFailed', { orderId: string; amountCents: number; reason: string }>;
+export type PaymentEvent = PaymentSucceeded | PaymentFailed | PaymentRefunded | PaymentAuthorised | AuthorisationVoided | PaymentCaptured | CaptureFailed;
 
 // Inventory ----------------------------------------------------------------------------------
 export type StockRestocked = NewEvent<'StockRestocked', { warehouse: Warehouse; sku: string; quantity: number }>;
@@ -46,7 +55,9 @@ export type InventoryEvent = StockRestocked | InventoryReserved | InsufficientSt
 
 // Shipping -----------------------------------------------------------------------------------
 export type OrderShipped = NewEvent<'OrderShipped', { orderId: string; warehouse: Warehouse; trackingNumber: string }>;
-export type ShipmentEvent = OrderShipped;
+/** The parcel was called back before delivery (the compensation of the shipment). */
+export type ShipmentCancelled = NewEvent<'ShipmentCancelled', { orderId: string; warehouse: Warehouse; trackingNumber: string }>;
+export type ShipmentEvent = OrderShipped | ShipmentCancelled;
 
 export type ShopEvent = OrderEvent | PaymentEvent | InventoryEvent | ShipmentEvent;
 export type ShopEventType = ShopEvent['type'];
@@ -71,10 +82,15 @@ export const CATEGORY_OF: Readonly<Record<ShopEventType, 'order' | 'payment' | '
   PaymentSucceeded: 'payment',
   PaymentFailed: 'payment',
   PaymentRefunded: 'payment',
+  PaymentAuthorised: 'payment',
+  AuthorisationVoided: 'payment',
+  PaymentCaptured: 'payment',
+  CaptureFailed: 'payment',
   StockRestocked: 'inventory',
   InventoryReserved: 'inventory',
   InsufficientStock: 'inventory',
   StockReleased: 'inventory',
   ReservationVoided: 'inventory',
   OrderShipped: 'shipment',
+  ShipmentCancelled: 'shipment',
 };

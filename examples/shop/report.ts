@@ -5,7 +5,7 @@
  */
 import { loadState, readModel, snapshotStoreFor, type DeadLetter, type EventStore, type Projection, type RecordedEvent, type SubscriptionStatus } from '../../src/index.js';
 import { WAREHOUSES } from './catalog.js';
-import { inventoryStream } from './events.js';
+import { CATEGORY_OF, inventoryStream } from './events.js';
 import { inventoryDecider } from './inventory/inventory-decider.js';
 import type { InvariantResult } from './invariants.js';
 import { customerOrders } from './orders/customer-orders.js';
@@ -71,7 +71,8 @@ export async function sampleOrders(store: EventStore, run: number): Promise<Arra
 export async function printHistories(print: Print, store: EventStore, after: bigint, samples: Array<{ orderId: string; outcome: string }>): Promise<void> {
   const wanted = new Set(samples.map((s) => s.orderId));
   const flows = new Map<string, RecordedEvent[]>();
-  for await (const event of store.readAll({ after })) {
+  // The shop's own streams: a saga's log is printed on its own (checkout/print-saga-log.ts).
+  for await (const event of store.readAll({ after, categories: [...new Set(Object.values(CATEGORY_OF))] })) {
     const id = event.metadata.correlationId;
     if (id && wanted.has(id)) flows.set(id, [...(flows.get(id) ?? []), event]);
   }
@@ -134,10 +135,10 @@ export async function printSnapshots(print: Print, store: EventStore): Promise<v
 
 export function printLag(print: Print, statuses: SubscriptionStatus[], peaks: Map<string, LagPeak>, failures: Map<string, number>): void {
   print('Subscriptions (checkpointed; lag now, and the most it reached during the run)');
-  print(`  ${pad('name', 16)} ${pad('state', 8)} ${lpad('position', 9)} ${lpad('lag now', 8)} ${lpad('peak lag', 9)} ${lpad('peak s', 7)} ${lpad('failed tries', 13)}`);
+  print(`  ${pad('name', 21)} ${pad('state', 8)} ${lpad('position', 9)} ${lpad('lag now', 8)} ${lpad('peak lag', 9)} ${lpad('peak s', 7)} ${lpad('failed tries', 13)}`);
   for (const s of statuses) {
     const peak = peaks.get(s.name);
-    print(`  ${pad(s.name, 16)} ${pad(s.state, 8)} ${lpad(s.position, 9)} ${lpad(s.lagEvents, 8)} ${lpad(peak?.events ?? 0n, 9)} ${lpad((peak?.seconds ?? 0).toFixed(1), 7)} ${lpad(failures.get(s.name) ?? 0, 13)}`);
+    print(`  ${pad(s.name, 21)} ${pad(s.state, 8)} ${lpad(s.position, 9)} ${lpad(s.lagEvents, 8)} ${lpad(peak?.events ?? 0n, 9)} ${lpad((peak?.seconds ?? 0).toFixed(1), 7)} ${lpad(failures.get(s.name) ?? 0, 13)}`);
   }
 }
 

@@ -87,7 +87,7 @@ const sum = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a +
 /** Every invariant, every order settled once in a final state, every message of every topic handled by every group that consumes it. */
 function expectSettled(result: BusRunResult, orders: number, totalOrders: number, output: string): void {
   for (const invariant of result.invariants) expect(invariant, invariant.name).toMatchObject({ ok: true });
-  expect(result.invariants).toHaveLength(6);
+  expect(result.invariants).toHaveLength(9);
   expect(result.workload.orderIds).toHaveLength(orders);
   expect(sum(result.outcomes)).toBe(orders);
   expect(sum(result.allOutcomes)).toBe(totalOrders);

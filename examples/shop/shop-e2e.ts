@@ -17,6 +17,9 @@ export async function runAndCheck(config: Omit<ShopRunConfig, 'print'>, expected
     'no stock level ever went negative',
     'every cancelled paid order was refunded exactly once, and no other order was',
     'every reservation was shipped or released, never both',
+    'no money kept without a shipment (no capture without shipment)',
+    'every authorisation was captured or voided, never both',
+    'every checkout saga ended as its order did, undoing in reverse order only the steps it completed',
     'every reaction names its cause, in the same correlation',
     'the read models equal a rebuild from the log',
   ]);

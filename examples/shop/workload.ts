@@ -16,7 +16,7 @@
  * reacting to one event appends first (so the versions within a warehouse's stream), lag and
  * durations.
  */
-import { DECLINED_CARD, GOOD_CARD, CUSTOMERS, PRODUCTS, WAREHOUSES } from './catalog.js';
+import { CAPTURE_DECLINED_CARD, DECLINED_CARD, GOOD_CARD, CUSTOMERS, PRODUCTS, SILENT_ISSUER_CARD, WAREHOUSES } from './catalog.js';
 import { handleCommand, isDomainError, readModel, snapshotStoreFor, type EventStore } from '../../src/index.js';
 import { lowestStock, stockLevels } from './inventory/stock-levels.js';
 import { inventoryStream, orderStream, type Line, type Warehouse } from './events.js';
@@ -28,6 +28,12 @@ export interface WorkloadOptions {
   run: number;
   seed: number;
   orders: number;
+  /**
+   * Gives some good cards to an issuer that never answers an authorisation, or declines the
+   * capture: the failures of the orchestrated checkout's later steps. Drawn from a generator of
+   * their own, so the rest of the plan is the same as without them.
+   */
+  checkoutFaults?: boolean;
 }
 
 /** What the workload needs of the running shop. */
@@ -62,7 +68,7 @@ const CANCEL_POINTS: readonly CancelPoint[] = ['at-once', 'at-once', 'at-once', 
 export function planOrders(options: WorkloadOptions): PlannedOrder[] {
   const random = new Random(options.seed * 1000 + options.run);
   const sale = { from: Math.floor(options.orders * 0.4), to: Math.floor(options.orders * 0.5) };
-  return Array.from({ length: options.orders }, (_, i) => {
+  const plan = Array.from({ length: options.orders }, (_, i) => {
     const count = random.int(1, 3);
     const lines = Array.from({ length: count }, () => {
       const sku = random.pick(SKUS);
@@ -81,6 +87,17 @@ export function planOrders(options: WorkloadOptions): PlannedOrder[] {
     };
     if (random.chance(0.05)) order.cancel = random.pick(CANCEL_POINTS);
     if (i % WAVE === WAVE - 1) order.restockQuantity = random.int(20, 45);
+    return order;
+  });
+  return options.checkoutFaults ? withCheckoutFaults(plan, new Random(options.seed * 1000 + options.run + 0x5eed)) : plan;
+}
+
+function withCheckoutFaults(plan: PlannedOrder[], random: Random): PlannedOrder[] {
+  return plan.map((order) => {
+    const draw = random.next();
+    if (order.card !== GOOD_CARD) return order;
+    if (draw < 0.04) return { ...order, card: SILENT_ISSUER_CARD };
+    if (draw < 0.1) return { ...order, card: CAPTURE_DECLINED_CARD };
     return order;
   });
 }

@@ -33,4 +33,12 @@ describe('order decider', () => {
     spec.given([placed, ready, confirmed]).when(confirm).thenNothing();
     spec.given([placed]).when(confirm).thenThrows('NotShipping');
   });
+
+  it('completes a checkout straight from placed, once; never for a cancelled order', () => {
+    const complete = { type: 'CompleteCheckout' as const, data: { orderId: 'o1', trackingNumber: 'TRK1' } };
+    const confirmed: OrderEvent = { type: 'OrderConfirmed', data: { orderId: 'o1', customer: 'ada', trackingNumber: 'TRK1' } };
+    spec.given([placed]).when(complete).then([confirmed]);
+    spec.given([placed, confirmed]).when(complete).thenNothing();
+    spec.given([placed, cancelled]).when(complete).thenThrows('OrderNotOpen');
+  });
 });

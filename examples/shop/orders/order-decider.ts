@@ -20,7 +20,9 @@ export type OrderCommand =
   | Command<'PlaceOrder', { orderId: string; customer: string; warehouse: Warehouse; lines: Line[]; card: string }>
   | Command<'CancelOrder', { orderId: string; reason: CancelReason }>
   | Command<'MarkReadyToShip', { orderId: string }>
-  | Command<'ConfirmOrder', { orderId: string; trackingNumber: string }>;
+  | Command<'ConfirmOrder', { orderId: string; trackingNumber: string }>
+  /** The orchestrated checkout's last step: paid and shipped, the order is confirmed straight from `placed`. */
+  | Command<'CompleteCheckout', { orderId: string; trackingNumber: string }>;
 
 export const orderDecider: Decider<OrderState, OrderCommand, OrderEvent> = {
   name: 'order',
@@ -64,6 +66,12 @@ export const orderDecider: Decider<OrderState, OrderCommand, OrderEvent> = {
         if (state.status === 'confirmed') return [];
         if (state.status !== 'ready-to-ship') {
           throw new DomainError('NotShipping', `Order ${orderId} is ${state.status}: only an order that is shipping can be confirmed`, { status: state.status });
+        }
+        return [{ type: 'OrderConfirmed', data: { orderId, customer: state.customer!, trackingNumber: command.data.trackingNumber } }];
+      case 'CompleteCheckout':
+        if (state.status === 'confirmed') return [];
+        if (state.status !== 'placed') {
+          throw new DomainError('OrderNotOpen', `Order ${orderId} is ${state.status}: its checkout cannot complete`, { status: state.status });
         }
         return [{ type: 'OrderConfirmed', data: { orderId, customer: state.customer!, trackingNumber: command.data.trackingNumber } }];
     }

@@ -34,6 +34,10 @@ export const orderSummary = defineProjection<ShopEvent>({
     PaymentSucceeded: (event, context) => update(context, event, event.data.orderId, 'payment', 'paid'),
     PaymentFailed: (event, context) => update(context, event, event.data.orderId, 'payment', 'declined'),
     PaymentRefunded: (event, context) => update(context, event, event.data.orderId, 'payment', 'refunded'),
+    // The orchestrated checkout holds the amount first and takes it last.
+    PaymentAuthorised: (event, context) => update(context, event, event.data.orderId, 'payment', 'authorised'),
+    AuthorisationVoided: (event, context) => update(context, event, event.data.orderId, 'payment', 'voided'),
+    PaymentCaptured: (event, context) => update(context, event, event.data.orderId, 'payment', 'paid'),
     OrderShipped: (event, context) => update(context, event, event.data.orderId, 'tracking_number', event.data.trackingNumber),
   },
 });

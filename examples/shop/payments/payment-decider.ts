@@ -1,22 +1,31 @@
 /**
  * Payments: one stream per order's payment. Its state makes the money side idempotent: a
  * charge happens at most once, and a refund only after a successful charge, at most once, however
- * many cancellations and shortages ask for it.
+ * many cancellations and shortages ask for it. The orchestrated checkout authorises first and
+ * captures last: a hold is captured or voided, once, and only a held amount is captured.
  */
 import type { Command, Decider } from '../../../src/index.js';
 import type { Line, PaymentEvent, Warehouse } from '../events.js';
 
 export interface PaymentState {
-  status: 'none' | 'succeeded' | 'failed' | 'refunded';
+  status: 'none' | 'succeeded' | 'failed' | 'refunded' | 'authorised' | 'voided' | 'captured';
   amountCents: number;
 }
 
 export type PaymentCommand =
   | Command<'ChargePayment', { orderId: string; amountCents: number; card: string; warehouse: Warehouse; lines: Line[] }>
-  | Command<'RefundPayment', { orderId: string; reason: string }>;
+  | Command<'RefundPayment', { orderId: string; reason: string }>
+  | Command<'AuthorisePayment', { orderId: string; amountCents: number; card: string }>
+  | Command<'VoidAuthorisation', { orderId: string; reason: string }>
+  /** `refusal`: the shop itself calls the capture off (the order was cancelled meanwhile). */
+  | Command<'CapturePayment', { orderId: string; card: string; refusal?: string }>;
 
 /** The card network's answer, decided by the card number like a payment provider's test cards. */
 export const isDeclined = (card: string): boolean => card.endsWith('0002');
+/** The issuer never answers an authorisation request for these cards (the request times out). */
+export const isSilentIssuer = (card: string): boolean => card.endsWith('0259');
+/** The authorisation succeeds, the capture is declined. */
+export const declinesCapture = (card: string): boolean => card.endsWith('0341');
 
 export const paymentDecider: Decider<PaymentState, PaymentCommand, PaymentEvent> = {
   name: 'payment',
@@ -29,6 +38,15 @@ export const paymentDecider: Decider<PaymentState, PaymentCommand, PaymentEvent>
         return { status: 'failed', amountCents: event.data.amountCents };
       case 'PaymentRefunded':
         return { ...state, status: 'refunded' };
+      case 'PaymentAuthorised':
+        return { status: 'authorised', amountCents: event.data.amountCents };
+      case 'AuthorisationVoided':
+        return { ...state, status: 'voided' };
+      case 'PaymentCaptured':
+        return { ...state, status: 'captured' };
+      case 'CaptureFailed':
+        // The hold stays until it is voided.
+        return state;
     }
   },
   decide(command, state) {
@@ -44,6 +62,23 @@ export const paymentDecider: Decider<PaymentState, PaymentCommand, PaymentEvent>
         // Nothing to give back unless money was taken and not yet returned: exactly-once refunds.
         if (state.status !== 'succeeded') return [];
         return [{ type: 'PaymentRefunded', data: { orderId, amountCents: state.amountCents, reason: command.data.reason } }];
+      case 'AuthorisePayment': {
+        if (state.status !== 'none') return [];
+        const { amountCents, card } = command.data;
+        if (isDeclined(card)) return [{ type: 'PaymentFailed', data: { orderId, amountCents, reason: 'card declined' } }];
+        return [{ type: 'PaymentAuthorised', data: { orderId, amountCents } }];
+      }
+      case 'VoidAuthorisation':
+        // Before any answer came: voided all the same, so that an authorisation arriving late is refused.
+        if (state.status !== 'authorised' && state.status !== 'none') return [];
+        return [{ type: 'AuthorisationVoided', data: { orderId, amountCents: state.amountCents, reason: command.data.reason } }];
+      case 'CapturePayment': {
+        if (state.status !== 'authorised') return [];
+        const { card, refusal } = command.data;
+        const reason = refusal ?? (declinesCapture(card) ? 'capture declined by the issuer' : undefined);
+        if (reason) return [{ type: 'CaptureFailed', data: { orderId, amountCents: state.amountCents, reason } }];
+        return [{ type: 'PaymentCaptured', data: { orderId, amountCents: state.amountCents } }];
+      }
     }
   },
 };

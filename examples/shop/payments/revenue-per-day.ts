@@ -20,6 +20,8 @@ export const revenuePerDay = defineProjection<ShopEvent>({
   },
   handlers: {
     PaymentSucceeded: (event, context) => add(context, event, event.data.amountCents, 0),
+    // The orchestrated checkout's charge: an authorisation is no money yet, a capture is.
+    PaymentCaptured: (event, context) => add(context, event, event.data.amountCents, 0),
     PaymentRefunded: (event, context) => add(context, event, 0, event.data.amountCents),
   },
 });

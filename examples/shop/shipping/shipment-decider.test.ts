@@ -11,4 +11,13 @@ describe('shipment decider', () => {
     spec.given([]).when(ship).then([shipped]);
     spec.given([shipped]).when(ship).thenNothing();
   });
+
+  it('cancels a shipment that left, once, and nothing that never shipped', () => {
+    const shipped = { type: 'OrderShipped' as const, data: { orderId: 'o1', warehouse: 'west' as const, trackingNumber: trackingNumberOf('o1') } };
+    const cancel = { type: 'CancelShipment' as const, data: { orderId: 'o1', warehouse: 'west' as const } };
+    const cancelled = { type: 'ShipmentCancelled' as const, data: { orderId: 'o1', warehouse: 'west' as const, trackingNumber: trackingNumberOf('o1') } };
+    spec.given([shipped]).when(cancel).then([cancelled]);
+    spec.given([shipped, cancelled]).when(cancel).thenNothing();
+    spec.given([]).when(cancel).thenNothing();
+  });
 });

@@ -1,0 +1,58 @@
+/**
+ * Orders, after the checkout: when a checkout saga ends compensated, its order is cancelled with
+ * the reason the saga failed for (a completed saga confirmed its order in its capture step). It
+ * reacts to the saga log's `WorkflowCompleted` event, on a checkpointed subscription with the
+ * inbox on, the cancel and the inbox row in one transaction.
+ *
+ * A saga compensates only the steps it saw complete: an authorisation that timed out is not
+ * voided by the saga, yet its answer may still come (late, when the system lags behind the
+ * timeout). So after a timeout the authorisation is voided here too: a hold that came in late is
+ * let go, and one still on its way is refused (the void is recorded first).
+ */
+import { handleCommand, Subscription, WORKFLOW_LOG_TYPES, workflowStreamId, type EventStore, type RecordedEvent, type SagaResult } from '../../../src/index.js';
+import { orderStream, paymentStream, type CancelReason } from '../events.js';
+import { paymentDecider } from '../payments/payment-decider.js';
+import { REACTION_RETRY_POLICY } from '../service.js';
+import { orderDecider } from '../orders/order-decider.js';
+import { CHECKOUT } from './checkout-saga.js';
+
+export const ORDER_CLOSER = 'orders-after-checkout';
+
+/** Why the order is cancelled, by the step that failed and how. */
+export function cancelReasonOf(failure: SagaResult['failure']): CancelReason {
+  switch (failure?.step) {
+    case 'reserve':
+      return 'out-of-stock';
+    case 'authorise':
+      return failure.reason === 'timeout' ? 'payment-timeout' : 'payment-failed';
+    default:
+      return 'capture-failed';
+  }
+}
+
+export function orderCloser(store: EventStore, options: { onError?: (error: unknown, event?: RecordedEvent) => void } = {}): Subscription {
+  const prefix = workflowStreamId(CHECKOUT, '');
+  return new Subscription(store, {
+    name: ORDER_CLOSER,
+    filter: { types: [WORKFLOW_LOG_TYPES.completed] },
+    inbox: true,
+    batchSize: 20,
+    retry: REACTION_RETRY_POLICY,
+    pollIntervalMs: 250,
+    ...(options.onError ? { onError: options.onError } : {}),
+    handler: async (event, context) => {
+      if (!event.streamId.startsWith(prefix)) return;
+      const result = (event.data as { result?: SagaResult }).result;
+      // A saga whose compensation failed leaves its order as it is, for an operator (the self-check flags it).
+      if (result?.outcome !== 'compensated') return;
+      const orderId = event.streamId.slice(prefix.length);
+      // Already cancelled (by its customer) is fine: the decider then appends nothing.
+      const command = { type: 'CancelOrder' as const, data: { orderId, reason: cancelReasonOf(result.failure) }, metadata: { correlationId: orderId, causationId: event.id } };
+      await handleCommand(context.store, orderStream(orderId), command, orderDecider);
+      if (result.failure?.step === 'authorise' && result.failure.reason === 'timeout') {
+        const voidIt = { type: 'VoidAuthorisation' as const, data: { orderId, reason: 'no answer in time' }, metadata: { correlationId: orderId, causationId: event.id } };
+        await handleCommand(context.store, paymentStream(orderId), voidIt, paymentDecider);
+      }
+    },
+  });
+}
