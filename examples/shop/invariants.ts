@@ -168,7 +168,7 @@ export async function checkInvariants(store: EventStore, readModels?: ReadModelP
   }
   out.push(
     result(
-      'every checkout saga ended as its order did, undoing in reverse order only the steps it completed',
+      'every checkout saga ended as its order did, undoing in reverse order the steps it completed or left in doubt',
       sagaOffenders,
       logs.size === 0 ? 'no sagas: choreography' : `${logs.size} sagas`,
     ),

@@ -19,7 +19,7 @@ export async function runAndCheck(config: Omit<ShopRunConfig, 'print'>, expected
     'every reservation was shipped or released, never both',
     'no money kept without a shipment (no capture without shipment)',
     'every authorisation was captured or voided, never both',
-    'every checkout saga ended as its order did, undoing in reverse order only the steps it completed',
+    'every checkout saga ended as its order did, undoing in reverse order the steps it completed or left in doubt',
     'every reaction names its cause, in the same correlation',
     'the read models equal a rebuild from the log',
   ]);

@@ -36,7 +36,7 @@ async function runOrchestrated(where: ShopStoreConfig, extra: Partial<ShopRunCon
 
 function checkRun({ result, output }: Awaited<ReturnType<typeof runOrchestrated>>): void {
   for (const invariant of result.invariants) expect(invariant, invariant.name).toMatchObject({ ok: true });
-  expect(result.invariants.map((i) => i.name)).toContain('every checkout saga ended as its order did, undoing in reverse order only the steps it completed');
+  expect(result.invariants.map((i) => i.name)).toContain('every checkout saga ended as its order did, undoing in reverse order the steps it completed or left in doubt');
   expect(result.invariants.map((i) => i.name)).toContain('every authorisation was captured or voided, never both');
   expect(result.invariants.map((i) => i.name)).toContain('no money kept without a shipment (no capture without shipment)');
   expect(result.invariants.find((i) => i.name.startsWith('every checkout saga'))?.detail).toBe(`${ORDERS} sagas`);
@@ -99,7 +99,7 @@ describe('the orchestrated shop on PGlite', () => {
       const { result } = await runOrchestrated({ dataDir: own }, { orders: 40, authorisationTimeoutMs: 1 });
       for (const invariant of result.invariants) expect(invariant, invariant.name).toMatchObject({ ok: true });
       expect(result.outcomes['cancelled: payment-timeout']).toBeGreaterThan(0);
-      // Answers that came after their timeout: authorised, and then voided by Orders after the saga (order-closer.ts).
+      // Answers that came after their timeout: authorised, and then voided by the saga (a step that timed out is in doubt, so it is undone).
       const { store, close } = await openShopStore({ dataDir: own });
       try {
         const voidedLate = new Set<string>();
@@ -107,7 +107,7 @@ describe('the orchestrated shop on PGlite', () => {
         for await (const event of store.readAll({ categories: ['payment'] })) {
           const { orderId, reason } = event.data as { orderId: string; reason?: string };
           if (event.type === 'PaymentAuthorised') authorised.add(orderId);
-          if (event.type === 'AuthorisationVoided' && reason === 'no answer in time' && authorised.has(orderId)) voidedLate.add(orderId);
+          if (event.type === 'AuthorisationVoided' && reason === 'checkout compensated' && authorised.has(orderId)) voidedLate.add(orderId);
         }
         expect(voidedLate.size).toBeGreaterThan(0);
       } finally {

@@ -3,15 +3,9 @@
  * the reason the saga failed for (a completed saga confirmed its order in its capture step). It
  * reacts to the saga log's `WorkflowCompleted` event, on a checkpointed subscription with the
  * inbox on, the cancel and the inbox row in one transaction.
- *
- * A saga compensates only the steps it saw complete: an authorisation that timed out is not
- * voided by the saga, yet its answer may still come (late, when the system lags behind the
- * timeout). So after a timeout the authorisation is voided here too: a hold that came in late is
- * let go, and one still on its way is refused (the void is recorded first).
  */
 import { handleCommand, Subscription, WORKFLOW_LOG_TYPES, workflowStreamId, type EventStore, type RecordedEvent, type SagaResult } from '../../../src/index.js';
-import { orderStream, paymentStream, type CancelReason } from '../events.js';
-import { paymentDecider } from '../payments/payment-decider.js';
+import { orderStream, type CancelReason } from '../events.js';
 import { REACTION_RETRY_POLICY } from '../service.js';
 import { orderDecider } from '../orders/order-decider.js';
 import { CHECKOUT } from './checkout-saga.js';
@@ -49,10 +43,6 @@ export function orderCloser(store: EventStore, options: { onError?: (error: unkn
       // Already cancelled (by its customer) is fine: the decider then appends nothing.
       const command = { type: 'CancelOrder' as const, data: { orderId, reason: cancelReasonOf(result.failure) }, metadata: { correlationId: orderId, causationId: event.id } };
       await handleCommand(context.store, orderStream(orderId), command, orderDecider);
-      if (result.failure?.step === 'authorise' && result.failure.reason === 'timeout') {
-        const voidIt = { type: 'VoidAuthorisation' as const, data: { orderId, reason: 'no answer in time' }, metadata: { correlationId: orderId, causationId: event.id } };
-        await handleCommand(context.store, paymentStream(orderId), voidIt, paymentDecider);
-      }
     },
   });
 }

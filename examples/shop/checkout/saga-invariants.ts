@@ -1,7 +1,7 @@
 /**
  * The self-check of the orchestrated checkout, against the sagas' logs: every saga ended, as its
  * order did (completed: confirmed, compensated: cancelled), and its compensations undid exactly
- * the steps it had completed, in reverse order. On a choreographed store there are no sagas and
+ * the steps it had completed (and the one that timed out), in reverse order. On a choreographed store there are no sagas and
  * nothing to check.
  */
 import { foldWorkflowLog, WORKFLOW_LOG_TYPES, type CommandIssuedData, type RecordedEvent, type SagaResult } from '../../../src/index.js';
@@ -30,10 +30,12 @@ export function sagaOffence(log: RecordedEvent[], order: { confirmed: number; ca
   if (result.outcome === 'failed') return `failed (${JSON.stringify(result)})`;
   const ended = result.outcome === 'completed' ? order?.confirmed === 1 && order.cancelled === 0 : order?.cancelled === 1 && order.confirmed === 0;
   if (!ended) return `${result.outcome}, but its order is ${JSON.stringify(order)}`;
-  // Completed: answered while it was the step in hand (the saga's fold keeps those replies). An
-  // answer that came after the step's timeout is in the log too, but completed nothing.
+  // Completed: answered while it was the step in hand (the saga's fold keeps those replies). A
+  // step that timed out (no step here retries) is in doubt: its answer may yet come, so it is
+  // undone too, first.
   const { replies } = foldWorkflowLog(saga, log).state;
-  const done = saga.steps.filter((step) => step.name in replies);
+  const inDoubt = result.failure?.reason === 'timeout' ? result.failure.step : undefined;
+  const done = saga.steps.filter((step) => step.name in replies || step.name === inDoubt);
   const expected = result.outcome === 'completed' ? [] : done.filter((step) => step.compensation).map((step) => step.name).reverse();
   const undone = log
     .filter((e) => e.type === WORKFLOW_LOG_TYPES.commandIssued)

@@ -69,9 +69,10 @@ export const paymentDecider: Decider<PaymentState, PaymentCommand, PaymentEvent>
         return [{ type: 'PaymentAuthorised', data: { orderId, amountCents } }];
       }
       case 'VoidAuthorisation':
-        // Before any answer came: voided all the same, so that an authorisation arriving late is refused.
-        if (state.status !== 'authorised' && state.status !== 'none') return [];
-        return [{ type: 'AuthorisationVoided', data: { orderId, amountCents: state.amountCents, reason: command.data.reason } }];
+        // Before any answer came (or after a refusal the asker gave up waiting for): voided all the
+        // same, so that an authorisation arriving late is refused and the asker gets its answer.
+        if (state.status !== 'authorised' && state.status !== 'none' && state.status !== 'failed') return [];
+        return [{ type: 'AuthorisationVoided', data: { orderId, amountCents: state.status === 'authorised' ? state.amountCents : 0, reason: command.data.reason } }];
       case 'CapturePayment': {
         if (state.status !== 'authorised') return [];
         const { card, refusal } = command.data;
