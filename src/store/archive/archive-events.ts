@@ -5,7 +5,11 @@ import type { EventStore } from '../../core/event-store.js';
 import { validatePositiveInt } from '../../core/validation.js';
 import { MANIFEST_FILE, readArchiveManifest, type ArchiveManifest } from './archive-manifest.js';
 import { archiveStorageOf, type ArchivedEvent, type ArchiveStorage, type VersionRange } from './archive-storage.js';
+
+/** Events per round trip while writing segments. */
+const READ_PAGE = 5000;
 import { planArchive } from './plan-archive.js';
+import { rangesReader } from './ranges-reader.js';
 import { segmentBytes } from './read-segment.js';
 import type { RetentionPolicy } from './retention-policy.js';
 import { writeFileAtomically } from './write-file-atomically.js';
@@ -147,19 +151,15 @@ async function writeSegments(storage: ArchiveStorage, directory: string, manifes
     options.onProgress?.({ phase: 'writing', events: written, total: manifest.events, segments: manifest.segments.length });
   };
 
-  for (const planned of manifest.streams) {
-    let next = Math.max(planned.fromVersion, (done.get(planned.streamId) ?? 0) + 1);
-    while (next <= planned.toVersion) {
-      const range: VersionRange = { streamId: planned.streamId, fromVersion: next, toVersion: planned.toVersion };
-      const page = await storage.readRange(range, Math.min(segmentSize - buffer.length, 5000));
-      // Versions are contiguous and events immutable: a short read means the log lost them meanwhile.
-      if (page.length === 0 || page[0]!.streamVersion !== next || page[page.length - 1]!.streamVersion !== next + page.length - 1) {
-        throw new FactumError('ARCHIVE_CONFLICT', `Stream "${planned.streamId}": versions from ${next} to ${planned.toVersion} are no longer all in the log (deleted or archived by someone else)`, { details: { ...range } });
-      }
-      buffer.push(...page);
-      next += page.length;
-      if (buffer.length >= segmentSize) await flush();
-    }
+  const remaining: VersionRange[] = [];
+  for (const { streamId, fromVersion, toVersion } of manifest.streams) {
+    const from = Math.max(fromVersion, (done.get(streamId) ?? 0) + 1);
+    if (from <= toVersion) remaining.push({ streamId, fromVersion: from, toVersion });
+  }
+  const reader = rangesReader(storage, remaining);
+  for (let page = await reader.read(Math.min(segmentSize, READ_PAGE)); page.length > 0; page = await reader.read(Math.min(segmentSize - buffer.length, READ_PAGE))) {
+    buffer.push(...page);
+    if (buffer.length >= segmentSize) await flush();
   }
   await flush();
 }

@@ -41,8 +41,11 @@ export interface ArchiveBounds {
 export interface ArchiveStorage {
   /** The highest version v such that every version up to v is within `bounds` (0 if none). */
   lastVersionWithin(streamId: string, bounds: ArchiveBounds): Promise<number>;
-  /** Up to `limit` events of the range, in version order, whatever the stream's metadata hides. */
-  readRange(range: VersionRange, limit: number): Promise<ArchivedEvent[]>;
+  /**
+   * Up to `limit` events of the ranges, range by range in the order given and in version order
+   * within each, whatever the streams' metadata hides. Many ranges go in one round trip.
+   */
+  readRanges(ranges: VersionRange[], limit: number): Promise<ArchivedEvent[]>;
   /**
    * In one transaction: deletes every range from the log and raises its stream's
    * `archivedBefore` to `toVersion + 1`. A range already removed is skipped (a resumed run);
@@ -69,7 +72,7 @@ export const ARCHIVE_STORAGE = Symbol.for('factum.archiveStorage');
  *
  * @example
  * const storage = archiveStorageOf(store)
- * const events = await storage.readRange({ streamId: 'order-1', fromVersion: 1, toVersion: 10 }, 100)
+ * const events = await storage.readRanges([{ streamId: 'order-1', fromVersion: 1, toVersion: 10 }], 100)
  */
 export function archiveStorageOf(store: EventStore): ArchiveStorage {
   const own = (store as unknown as Partial<Record<typeof ARCHIVE_STORAGE, ArchiveStorage>>)[ARCHIVE_STORAGE];

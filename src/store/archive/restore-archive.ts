@@ -2,6 +2,7 @@ import { FactumError } from '../../core/errors.js';
 import type { EventStore, StreamInfo } from '../../core/event-store.js';
 import { validatePositiveInt } from '../../core/validation.js';
 import { archiveStorageOf, type ArchivedEvent, type ArchiveStorage } from './archive-storage.js';
+import { rangesReader } from './ranges-reader.js';
 import { readSegment, segmentBytes } from './read-segment.js';
 import { finishedManifest } from './verify-archive.js';
 
@@ -116,16 +117,13 @@ async function copyLive(source: EventStore, target: ArchiveStorage, targetStore:
   };
   for (let after: string | undefined; ; ) {
     const streams = await source.listStreams({ includeDeleted: true, limit: 1000, ...(after === undefined ? {} : { after }) });
-    for (const info of streams) {
-      for (let next = info.archivedBefore ?? 1; next <= info.version; ) {
-        const page = await from.readRange({ streamId: info.streamId, fromVersion: next, toVersion: info.version }, Math.min(5000, batchSize));
-        if (page.length === 0) break;
-        batch.push(...page);
-        next = page[page.length - 1]!.streamVersion + 1;
-        if (batch.length >= batchSize) await flush();
-      }
-      if (Object.keys(info.metadata).length > 0 || info.tombstoned || info.softDeleted) settled.push(info);
+    const ranges = streams.filter((info) => info.version >= (info.archivedBefore ?? 1) && !info.tombstoned).map((info) => ({ streamId: info.streamId, fromVersion: info.archivedBefore ?? 1, toVersion: info.version }));
+    const reader = rangesReader(from, ranges);
+    for (let page = await reader.read(batchSize - batch.length); page.length > 0; page = await reader.read(batchSize - batch.length)) {
+      batch.push(...page);
+      if (batch.length >= batchSize) await flush();
     }
+    settled.push(...streams.filter((info) => Object.keys(info.metadata).length > 0 || info.tombstoned || info.softDeleted));
     if (streams.length < 1000) break;
     after = streams[streams.length - 1]!.streamId;
   }

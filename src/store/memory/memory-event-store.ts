@@ -313,13 +313,15 @@ export class MemoryEventStore extends BaseEventStore {
       }
       return stream.version;
     },
-    readRange: async (range: VersionRange, limit: number) => {
-      const stream = store.streams.get(range.streamId);
+    readRanges: async (ranges: VersionRange[], limit: number) => {
       const out: ArchivedEvent[] = [];
-      for (let v = range.fromVersion; stream && v <= Math.min(range.toVersion, stream.version) && out.length < limit; v++) {
-        const e = stream.events[v - 1];
-        if (!e) continue;
-        out.push({ id: e.id, streamId: e.streamId, streamVersion: e.streamVersion, globalPosition: e.globalPosition.toString(), type: e.type, data: structuredClone(e.data), metadata: structuredClone(e.metadata), schemaVersion: e.schemaVersion, recordedAt: e.recordedAt.toISOString() });
+      for (const range of ranges) {
+        const stream = store.streams.get(range.streamId);
+        for (let v = range.fromVersion; stream && v <= Math.min(range.toVersion, stream.version) && out.length < limit; v++) {
+          const e = stream.events[v - 1];
+          if (!e) continue;
+          out.push({ id: e.id, streamId: e.streamId, streamVersion: e.streamVersion, globalPosition: e.globalPosition.toString(), type: e.type, data: structuredClone(e.data), metadata: structuredClone(e.metadata), schemaVersion: e.schemaVersion, recordedAt: e.recordedAt.toISOString() });
+        }
       }
       return out;
     },

@@ -69,14 +69,18 @@ export function sqlArchiveStorage(client: SqlClient, names: SqlNames): ArchiveSt
         return Number(rows[0]!.v);
       }),
 
-    readRange: (range: VersionRange, limit: number) =>
+    readRanges: (ranges: VersionRange[], limit: number) =>
       run('archive', async () => {
+        if (ranges.length === 0) return [];
         // The time as JSON text keeps the microseconds a Date would drop; data as text skips a parse.
         const { rows } = await client.query<RangeRow>(
           `SELECT e.event_id::text AS id, e.stream_id, e.stream_version, e.global_position::text AS global_position, e.event_type,
                   e.data::text AS data, e.metadata::text AS metadata, e.schema_version, to_json(e.recorded_at) #>> '{}' AS recorded_at
-             FROM ${s}events e WHERE e.stream_id = $1 AND e.stream_version BETWEEN $2 AND $3 ORDER BY e.stream_version LIMIT $4`,
-          [range.streamId, range.fromVersion, range.toVersion, limit],
+             FROM unnest($1::text[], $2::bigint[], $3::bigint[]) WITH ORDINALITY AS r(id, f, t, ord)
+             CROSS JOIN LATERAL (
+               SELECT * FROM ${s}events x WHERE x.stream_id = r.id AND x.stream_version BETWEEN r.f AND r.t ORDER BY x.stream_version LIMIT $4) AS e
+            ORDER BY r.ord, e.stream_version LIMIT $4`,
+          [ranges.map((r) => r.streamId), ranges.map((r) => r.fromVersion), ranges.map((r) => r.toVersion), limit],
           { parsers: AS_TEXT },
         );
         return rows.map(
