@@ -157,9 +157,19 @@ async function writeSegments(storage: ArchiveStorage, directory: string, manifes
     if (from <= toVersion) remaining.push({ streamId, fromVersion: from, toVersion });
   }
   const reader = rangesReader(storage, remaining);
-  for (let page = await reader.read(Math.min(segmentSize, READ_PAGE)); page.length > 0; page = await reader.read(Math.min(segmentSize - buffer.length, READ_PAGE))) {
+  // The next page is read while a full segment is compressed and flushed to disk.
+  const ahead = (want: number) => {
+    const page = reader.read(want);
+    page.catch(() => undefined);
+    return page;
+  };
+  for (let pending = ahead(Math.min(segmentSize, READ_PAGE)); ; ) {
+    const page = await pending;
+    if (page.length === 0) break;
     buffer.push(...page);
-    if (buffer.length >= segmentSize) await flush();
+    const full = buffer.length >= segmentSize;
+    pending = ahead(Math.min(READ_PAGE, full ? segmentSize : segmentSize - buffer.length));
+    if (full) await flush();
   }
   await flush();
 }

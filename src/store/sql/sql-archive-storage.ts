@@ -148,25 +148,17 @@ export function sqlArchiveStorage(client: SqlClient, names: SqlNames): ArchiveSt
           if (events.length === 0) return 0;
           const positions = events.map((e) => e.globalPosition);
           const ids = events.map((e) => e.id);
+          // One JSON parameter rather than nine arrays: the driver escapes array elements one by
+          // one in JavaScript, which cost more than the insert itself.
+          const rowsJson = JSON.stringify(events.map((e) => ({ p: e.globalPosition, id: e.id, s: e.streamId, n: e.streamVersion, t: e.type, d: e.data, m: e.metadata, v: e.schemaVersion, at: e.recordedAt })));
           const { rows } = await tx.query<{ written: string | number }>(
             `WITH written AS (
                INSERT INTO ${s}events (global_position, event_id, stream_id, stream_version, event_type, data, metadata, schema_version, recorded_at)
-               SELECT i.p, i.id, i.stream, i.version, i.t, i.d::jsonb, i.m::jsonb, i.v, i.at
-                 FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::int[], $9::timestamptz[])
-                      AS i(p, id, stream, version, t, d, m, v, at)
+               SELECT i.p, i.id, i.s, i.n, i.t, i.d, i.m, i.v, i.at
+                 FROM json_to_recordset($1::json) AS i(p bigint, id uuid, s text, n bigint, t text, d jsonb, m jsonb, v integer, at timestamptz)
                ON CONFLICT DO NOTHING RETURNING 1)
              SELECT count(*) AS written FROM written`,
-            [
-              positions,
-              ids,
-              events.map((e) => e.streamId),
-              events.map((e) => e.streamVersion),
-              events.map((e) => e.type),
-              events.map((e) => JSON.stringify(e.data)),
-              events.map((e) => JSON.stringify(e.metadata)),
-              events.map((e) => e.schemaVersion),
-              events.map((e) => e.recordedAt),
-            ],
+            [rowsJson],
             { parsers: AS_TEXT },
           );
           const written = Number(rows[0]!.written);
