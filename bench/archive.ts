@@ -131,8 +131,8 @@ async function round(backend: Backend, n: number, log: (m: string) => void): Pro
       try {
         await importEvents(store, generate(), { batchSize: 20_000 });
         // Alternate which goes first, so neither always meets a warmer cache.
-        if (n % 2) await factum(backend, store, dir), await rawPostgres(schema, dir);
-        else await rawPostgres(schema, dir), await factum(backend, store, dir);
+        const steps = [() => rawPostgres(schema, dir), () => factum(backend, store, dir)];
+        for (const step of n % 2 ? steps.reverse() : steps) await step();
       } finally {
         await sqlAccess(store)!.client.query(`DROP SCHEMA "${schema}" CASCADE`);
         await store.close();
@@ -142,8 +142,8 @@ async function round(backend: Backend, n: number, log: (m: string) => void): Pro
       const store = await openPGliteEventStore({ dataDir: db, schema });
       try {
         await importEvents(store, generate(), { batchSize: 20_000 });
-        if (n % 2) await factum(backend, store, dir), await rawPGlite(db, schema, dir);
-        else await rawPGlite(db, schema, dir), await factum(backend, store, dir);
+        const steps = [() => rawPGlite(db, schema, dir), () => factum(backend, store, dir)];
+        for (const step of n % 2 ? steps.reverse() : steps) await step();
       } finally {
         await store.close();
         await db.close();

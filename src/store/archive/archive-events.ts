@@ -1,6 +1,5 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FactumError } from '../../core/errors.js';
 import type { EventStore } from '../../core/event-store.js';
 import { validatePositiveInt } from '../../core/validation.js';
 import { MANIFEST_FILE, readArchiveManifest, type ArchiveManifest } from './archive-manifest.js';
