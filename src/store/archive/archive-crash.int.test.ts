@@ -11,6 +11,7 @@ import type { EventStore } from '../../core/event-store.js';
 import type { RecordedEvent } from '../../core/message.js';
 import { uuidv7 } from '../../core/uuid.js';
 import { openPostgresEventStore } from '../postgres/postgres-event-store.js';
+import { openPGliteEventStore } from '../pglite/pglite-event-store.js';
 import { importEvents, type ImportEvent } from '../import/import-events.js';
 import { kill, spawnWorker } from '../../../test/runner-suites/processes.js';
 import { eventually, sleep } from '../../../test/runner-suites/helpers.js';
@@ -113,4 +114,42 @@ describe.skipIf(Boolean(skip))(`archiver crashes${skip ? ` (skipped: ${skip})` :
       }
     });
   }
+});
+
+// The embedded store too: its directory, held by the killed process, is opened again afterwards.
+describe('archiver crashes on PGlite', () => {
+  it('SIGKILL while deleting from a PGlite directory: nothing lost or half-deleted, and a second run completes', { timeout: 240_000 }, async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'factum-archive-crash-'));
+    const dataDir = await mkdtemp(join(tmpdir(), 'factum-archive-pglite-'));
+    directories.push(directory, dataDir);
+    let store = await openPGliteEventStore({ dataDir });
+    await importEvents(store, generate(), { batchSize: 6000 });
+    const original = await all(store);
+    await store.close();
+
+    const worker = spawnWorker('archive-worker.ts', ['pglite', dataDir, '-', directory, 'removing:3']);
+    try {
+      await worker.ready;
+      await eventually(() => worker.output().includes('paused'), 120_000, 'paused');
+    } finally {
+      await kill(worker);
+    }
+    store = await openPGliteEventStore({ dataDir });
+    try {
+      expect((await readArchiveManifest(directory))!.status).toBe('written');
+      expect(await checkWhole(store, directory, original)).toBeGreaterThanOrEqual(3000);
+      const second = await archiveEvents(store, { policy: POLICY, directory, segmentSize: 1000, removeBatch: 1000 });
+      expect(second).toMatchObject({ resumed: true, events: 9000 });
+      expect(await checkWhole(store, directory, original)).toBe(9000);
+      const fresh = await openPGliteEventStore({ dataDir: 'memory://' });
+      try {
+        await restoreArchive(fresh, { directory, mode: 'copy', live: store });
+        expect(await all(fresh)).toEqual(original);
+      } finally {
+        await fresh.close();
+      }
+    } finally {
+      await store.close();
+    }
+  });
 });
