@@ -17,6 +17,7 @@ import { readArchiveManifest } from './archive-manifest.js';
 import { restoreArchive } from './restore-archive.js';
 import { verifyArchive } from './verify-archive.js';
 import { archiveStorageOf } from './archive-storage.js';
+import { Subscription } from '../../consumers/subscription.js';
 
 const directories: string[] = [];
 afterAll(async () => {
@@ -93,6 +94,32 @@ describeOnStores('archiveEvents and restoreArchive', (on) => {
     const next = await store.append('order-1', [{ type: 'Happened', data: {} }]);
     expect(next.nextExpectedVersion).toBe(12);
     expect((await store.streamInfo('cart-0')).archivedBefore).toBeUndefined();
+  });
+
+  it('keeps subscriptions working: a running one goes on, a new one reads the rest of $all', async () => {
+    const store = await on.open();
+    const seen: string[] = [];
+    const running = await new Subscription(store, { name: 'before', handler: (event) => void seen.push(event.id), pollIntervalMs: 50 }).start();
+    try {
+      await fill(store, 'order', 3, 10);
+      await running.waitFor(await store.headPosition());
+      await archiveEvents(store, { policy: { rules: [{ category: 'order', maxCount: 2 }] }, directory: await newDirectory() });
+      await fill(store, 'order', 3, 2);
+      await running.waitFor(await store.headPosition());
+      expect(seen).toHaveLength(36);
+      expect(new Set(seen).size).toBe(36);
+    } finally {
+      await running.stop();
+    }
+    const later: RecordedEvent[] = [];
+    const after = await new Subscription(store, { name: 'after', handler: (event) => void later.push(event), pollIntervalMs: 50 }).start();
+    try {
+      await after.waitFor(await store.headPosition());
+      expect(later.map((e) => e.id)).toEqual((await all(store.readAll())).map((e) => e.id));
+      expect(later).toHaveLength(3 * 4);
+    } finally {
+      await after.stop();
+    }
   });
 
   it('refuses a stream read over an archived range instead of a shorter history', async () => {
