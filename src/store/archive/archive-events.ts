@@ -7,6 +7,7 @@ import { archiveStorageOf, type ArchivedEvent, type ArchiveStorage, type Version
 
 /** Events per round trip while writing segments. */
 const READ_PAGE = 5000;
+import { lockArchive } from './lock-archive.js';
 import { planArchive } from './plan-archive.js';
 import { rangesReader } from './ranges-reader.js';
 import { segmentBytes } from './read-segment.js';
@@ -71,7 +72,8 @@ export interface ArchiveResult {
  *    ranges already removed. Status `complete`.
  *
  * Every step is safe to repeat: after a crash (even SIGKILL), call it again with the same
- * directory and it finishes the archive it started. Readers of `$all` and subscriptions keep
+ * directory and it finishes the archive it started. One run per directory at a time: another is
+ * refused with `ARCHIVE_CONFLICT`. Readers of `$all` and subscriptions keep
  * working (they pass the holes); a stream's version continues, since its last event never
  * leaves the log; a stream read that reaches archived versions fails with `EVENTS_ARCHIVED`.
  *
@@ -89,6 +91,16 @@ export async function archiveEvents(store: EventStore, options: ArchiveOptions):
   const storage = archiveStorageOf(store);
   const { directory } = options;
   await mkdir(directory, { recursive: true });
+  const release = await lockArchive(directory);
+  try {
+    return await archiveLocked(store, storage, options);
+  } finally {
+    await release();
+  }
+}
+
+async function archiveLocked(store: EventStore, storage: ArchiveStorage, options: ArchiveOptions): Promise<ArchiveResult> {
+  const { directory } = options;
   const save = (m: ArchiveManifest) => writeFileAtomically(join(directory, MANIFEST_FILE), `${JSON.stringify(m, null, 1)}\n`);
 
   let manifest = await readArchiveManifest(directory);

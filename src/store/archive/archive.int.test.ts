@@ -17,6 +17,7 @@ import { readArchiveManifest } from './archive-manifest.js';
 import { restoreArchive } from './restore-archive.js';
 import { verifyArchive } from './verify-archive.js';
 import { archiveStorageOf } from './archive-storage.js';
+import { lockArchive } from './lock-archive.js';
 import { Subscription } from '../../consumers/subscription.js';
 
 const directories: string[] = [];
@@ -237,6 +238,27 @@ describeOnStores('archiveEvents and restoreArchive', (on) => {
     expect((await caught(restoreArchive(fresh, { directory, mode: 'copy' }))).details.segment).toBe(victim.file);
     expect(await fresh.headPosition()).toBe(0n);
     expect((await store.streamInfo('order-0')).archivedBefore).toBe(10);
+  });
+
+  it('lets one archiver or restore work on a directory at a time', async () => {
+    const store = await on.open();
+    await fill(store, 'order', 2, 3);
+    const directory = await newDirectory();
+    const release = await lockArchive(directory);
+    try {
+      const refused = await caught(archiveEvents(store, { policy: { rules: [{ category: 'order', maxCount: 1 }] }, directory }));
+      expect(refused.code).toBe('ARCHIVE_CONFLICT');
+      expect(await readArchiveManifest(directory)).toBeUndefined();
+    } finally {
+      await release();
+    }
+    expect((await archiveEvents(store, { policy: { rules: [{ category: 'order', maxCount: 1 }] }, directory })).removed).toBe(4);
+    const again = await lockArchive(directory);
+    try {
+      expect((await caught(restoreArchive(store, { directory }))).code).toBe('ARCHIVE_CONFLICT');
+    } finally {
+      await again();
+    }
   });
 
   it('archives by age, and never past maxPosition', async () => {

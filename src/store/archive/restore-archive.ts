@@ -2,7 +2,9 @@ import { FactumError } from '../../core/errors.js';
 import type { EventStore, StreamInfo } from '../../core/event-store.js';
 import { validatePositiveInt } from '../../core/validation.js';
 import { archiveStorageOf, type ArchivedEvent, type ArchiveStorage } from './archive-storage.js';
+import { lockArchive } from './lock-archive.js';
 import { rangesReader } from './ranges-reader.js';
+import type { ArchiveManifest } from './archive-manifest.js';
 import { readSegment, segmentBytes } from './read-segment.js';
 import { finishedManifest } from './verify-archive.js';
 
@@ -72,7 +74,18 @@ export async function restoreArchive(store: EventStore, options: RestoreOptions)
   if (options.live && mode !== 'copy') throw new FactumError('INVALID_ARGUMENT', `live is for mode 'copy' (a copy of the archive and the live log in another store)`);
   const storage = archiveStorageOf(store);
   const { directory } = options;
-  const manifest = await finishedManifest(directory);
+  await finishedManifest(directory); // a missing archive is NOT_FOUND, before anything is created in its place
+  const release = await lockArchive(directory);
+  try {
+    return await restoreLocked(store, storage, await finishedManifest(directory), options);
+  } finally {
+    await release();
+  }
+}
+
+async function restoreLocked(store: EventStore, storage: ArchiveStorage, manifest: ArchiveManifest, options: RestoreOptions): Promise<RestoreResult> {
+  const { directory } = options;
+  const mode = options.mode ?? 'in-place';
   const segments = manifest.segments;
 
   for (const [i, segment] of segments.entries()) {
