@@ -79,3 +79,14 @@ export function archiveStorageOf(store: EventStore): ArchiveStorage {
   if (!own) throw new FactumError('INVALID_ARGUMENT', `The ${store.kind} store cannot archive: it has no archive storage (factum's memory, PGlite and PostgreSQL stores do)`);
   return own;
 }
+
+/**
+ * Why a restore in place refuses a range: a tombstone is a hard delete, and the stream's archived
+ * events do not come back into it.
+ *
+ * @example
+ * throw tombstonedConflict({ streamId: 'order-1', fromVersion: 1, toVersion: 9 })
+ */
+export function tombstonedConflict(range: VersionRange): FactumError {
+  return new FactumError('ARCHIVE_CONFLICT', `Stream "${range.streamId}" was tombstoned after it was archived: its events stay deleted (restore into another store with mode 'copy' to read them)`, { details: { ...range } });
+}

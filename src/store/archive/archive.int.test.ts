@@ -168,6 +168,13 @@ describeOnStores('archiveEvents and restoreArchive', (on) => {
     // Appends continue after the head, never at a restored position.
     const next = await store.append('order-0', [{ type: 'Happened', data: {} }]);
     expect(next.lastPosition).toBe(before[before.length - 1]!.globalPosition + 1n);
+    // A tombstone is final: archived events do not come back into a hard-deleted stream.
+    const third = await newDirectory();
+    await archiveEvents(store, { policy: { rules: [{ streamId: 'order-1', beforeVersion: 3 }] }, directory: third });
+    await store.tombstoneStream('order-1');
+    const refused = await caught(restoreArchive(store, { directory: third }));
+    expect([refused.code, refused.details.streamId]).toEqual(['ARCHIVE_CONFLICT', 'order-1']);
+    expect((await all(store.readAll())).filter((e) => e.streamId === 'order-1')).toEqual([]);
   });
 
   it('copies archive and live log into a fresh store: every event as it was', async () => {

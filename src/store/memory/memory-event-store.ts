@@ -12,7 +12,7 @@ import { StoreTransaction } from '../store-transaction.js';
 import { IMPORT_PREPARED, type PreparedImport } from '../bulk-import.js';
 import { ENLIST_TRANSACTION, type PrepareEvents, type TransactionScope } from '../transaction-scope.js';
 import { MemoryDraft, type MemoryLogView } from './memory-draft.js';
-import { ARCHIVE_STORAGE, type ArchiveBounds, type ArchivedEvent, type ArchiveStorage, type VersionRange } from '../archive/archive-storage.js';
+import { ARCHIVE_STORAGE, tombstonedConflict, type ArchiveBounds, type ArchivedEvent, type ArchiveStorage, type VersionRange } from '../archive/archive-storage.js';
 
 interface MemoryStream {
   version: number;
@@ -282,7 +282,8 @@ export class MemoryEventStore extends BaseEventStore {
     checkExpectedVersion(streamId, expected, version, stream !== undefined && !stream.softDeleted);
     const target = stream ?? { version: 0, softDeleted: true, tombstoned: false, metadata: {}, events: [] };
     if (hard) {
-      for (const event of target.events) this.byId.delete(event.id);
+      // Archived versions are holes in the array.
+      for (const event of target.events) if (event) this.byId.delete(event.id);
       this.log = this.log.filter((event) => event.streamId !== streamId);
       target.events = [];
       target.tombstoned = true;
@@ -356,7 +357,9 @@ export class MemoryEventStore extends BaseEventStore {
       store.assertOpen();
       return store.write(() => {
         const lower = (ranges ?? []).filter((range) => {
-          const marker = store.streams.get(range.streamId)?.archivedBefore ?? 1;
+          const stream = store.streams.get(range.streamId);
+          if (stream?.tombstoned) throw tombstonedConflict(range);
+          const marker = stream?.archivedBefore ?? 1;
           if (marker <= range.fromVersion) return false;
           if (marker !== range.toVersion + 1) throw new FactumError('ARCHIVE_CONFLICT', `Stream "${range.streamId}": versions ${range.fromVersion} to ${range.toVersion} cannot return in place while the stream is archived before ${marker}`, { details: { ...range, archivedBefore: marker } });
           return true;

@@ -1,6 +1,6 @@
 import { FactumError } from '../../core/errors.js';
 import { streamCategory } from '../../core/message.js';
-import type { ArchiveBounds, ArchivedEvent, ArchiveStorage, VersionRange } from '../archive/archive-storage.js';
+import { tombstonedConflict, type ArchiveBounds, type ArchivedEvent, type ArchiveStorage, type VersionRange } from '../archive/archive-storage.js';
 import { AS_TEXT } from './event-columns.js';
 import type { SqlClient, SqlQueryable } from './sql-client.js';
 import type { SqlNames } from './sql-names.js';
@@ -22,6 +22,7 @@ interface MarkerRow {
   id: string;
   marker: string | number;
   version: string | number | null;
+  tombstoned: boolean | null;
 }
 
 /**
@@ -38,14 +39,15 @@ export function sqlArchiveStorage(client: SqlClient, names: SqlNames): ArchiveSt
       throw storageError(operation, error);
     }
   };
-  const markers = async (tx: SqlQueryable, streamIds: string[]): Promise<Map<string, { marker: number; version: number }>> => {
+  const markers = async (tx: SqlQueryable, streamIds: string[]): Promise<Map<string, { marker: number; version: number; tombstoned: boolean }>> => {
     const { rows } = await tx.query<MarkerRow>(
-      `SELECT x.id, coalesce(st.archived_before, 1) AS marker, (SELECT max(e.stream_version) FROM ${s}events e WHERE e.stream_id = x.id) AS version
+      `SELECT x.id, coalesce(st.archived_before, 1) AS marker, (SELECT max(e.stream_version) FROM ${s}events e WHERE e.stream_id = x.id) AS version, st.tombstoned
          FROM unnest($1::text[]) AS x(id) LEFT JOIN ${s}streams st ON st.stream_id = x.id`,
       [streamIds],
       { parsers: AS_TEXT },
     );
-    return new Map(rows.map((r) => [r.id, { marker: Number(r.marker), version: Number(r.version ?? 0) }]));
+    // AS_TEXT: PostgreSQL sends booleans as 't'/'f', PGlite as booleans.
+    return new Map(rows.map((r) => [r.id, { marker: Number(r.marker), version: Number(r.version ?? 0), tombstoned: r.tombstoned === true || (r.tombstoned as unknown) === 't' }]));
   };
   const setMarkers = (tx: SqlQueryable, streamIds: string[], values: number[]) =>
     tx.query(
@@ -137,7 +139,9 @@ export function sqlArchiveStorage(client: SqlClient, names: SqlNames): ArchiveSt
           if (ranges?.length) {
             const found = await markers(tx, ranges.map((r) => r.streamId));
             lower = ranges.filter((range) => {
-              const marker = found.get(range.streamId)?.marker ?? 1;
+              const state = found.get(range.streamId);
+              if (state?.tombstoned) throw tombstonedConflict(range);
+              const marker = state?.marker ?? 1;
               if (marker <= range.fromVersion) return false;
               if (marker !== range.toVersion + 1) {
                 throw new FactumError('ARCHIVE_CONFLICT', `Stream "${range.streamId}": versions ${range.fromVersion} to ${range.toVersion} cannot return in place while the stream is archived before ${marker} (restore the later archive first)`, { details: { ...range, archivedBefore: marker } });
@@ -188,3 +192,4 @@ function removeConflict(range: VersionRange, state: { marker: number; version: n
   const why = range.toVersion >= state.version ? `it would take the stream's last event (version ${state.version}), which must stay` : `the stream is archived before version ${state.marker}, not ${range.fromVersion}`;
   return new FactumError('ARCHIVE_CONFLICT', `Stream "${range.streamId}": versions ${range.fromVersion} to ${range.toVersion} cannot be removed: ${why}`, { details: { ...range, archivedBefore: state.marker, version: state.version } });
 }
+
