@@ -194,7 +194,7 @@ export abstract class BaseEventStore implements EventStore, TransactionCapable {
   }
 
   /** A stream read page by page: readStream yields their events, loadStream keeps them. */
-  private async *streamPages(streamId: string, options: ReadStreamOptions): AsyncGenerator<RecordedEvent[]> {
+  private async *streamPages(streamId: string, options: ReadStreamOptions, known?: StreamInfo): AsyncGenerator<RecordedEvent[]> {
     this.assertOpen();
     validateStreamId(streamId);
     validatePositiveInt('limit', options.limit, true);
@@ -225,10 +225,10 @@ export abstract class BaseEventStore implements EventStore, TransactionCapable {
       });
       const last = page[page.length - 1];
       if (forward && firstPage && (last ? page[0]!.streamVersion > from : !unbounded)) {
-        await this.refuseArchivedRange(streamId, from, last ? page[0]!.streamVersion - 1 : to, page[0]?.streamVersion);
+        await this.refuseArchivedRange(streamId, from, last ? page[0]!.streamVersion - 1 : to, page[0]?.streamVersion, known);
       }
       if (!forward && page.length < want && (last ? last.streamVersion > to : !(unbounded && firstPage))) {
-        await this.refuseArchivedRange(streamId, to, last ? last.streamVersion - 1 : from, last?.streamVersion);
+        await this.refuseArchivedRange(streamId, to, last ? last.streamVersion - 1 : from, last?.streamVersion, known);
       }
       firstPage = false;
       if (page.length) yield page;
@@ -249,8 +249,9 @@ export abstract class BaseEventStore implements EventStore, TransactionCapable {
    * check: the archiver always leaves a stream's last event in the log, so such a stream has no
    * archived events (or hides all it has). `lowestFound`: the lowest version the read did find.
    */
-  private async refuseArchivedRange(streamId: string, low: number, high: number, lowestFound: number | undefined): Promise<void> {
-    const info = await this.streamInfoImpl(streamId);
+  private async refuseArchivedRange(streamId: string, low: number, high: number, lowestFound: number | undefined, known?: StreamInfo): Promise<void> {
+    // loadStream read the info just before: no second round trip for it.
+    const info = known ?? (await this.streamInfoImpl(streamId));
     if (info.archivedBefore === undefined) return;
     // Under max age, a live event at archivedBefore that the read skipped was too old, and the
     // archived ones are older still: hidden anyway.
@@ -273,7 +274,7 @@ export abstract class BaseEventStore implements EventStore, TransactionCapable {
     const bounded = forward ? { toVersion: Math.min(options.toVersion ?? info.version, info.version) } : { fromVersion: Math.min(options.fromVersion ?? info.version, info.version) };
     // Whole pages, not event by event: an async iteration per event cost about 5% of a load.
     let events: RecordedEvent[] = [];
-    for await (const page of this.streamPages(streamId, { ...options, ...bounded })) events = events.length ? events.concat(page) : page;
+    for await (const page of this.streamPages(streamId, { ...options, ...bounded }, info)) events = events.length ? events.concat(page) : page;
     return { events, info };
   }
 
