@@ -19,6 +19,7 @@ import { verifyArchive } from './verify-archive.js';
 import { archiveStorageOf } from './archive-storage.js';
 import { lockArchive } from './lock-archive.js';
 import { Subscription } from '../../consumers/subscription.js';
+import { eventually } from '../../../test/runner-suites/helpers.js';
 
 const directories: string[] = [];
 afterAll(async () => {
@@ -120,6 +121,23 @@ describeOnStores('archiveEvents and restoreArchive', (on) => {
       expect(later).toHaveLength(3 * 4);
     } finally {
       await after.stop();
+    }
+  });
+
+  it('stops a stream subscription short of archived versions with EVENTS_ARCHIVED, never skipping them', async () => {
+    const store = await on.open();
+    await fill(store, 'acct', 1, 6);
+    await archiveEvents(store, { policy: { rules: [{ streamId: 'acct-0', beforeVersion: 4 }] }, directory: await newDirectory() });
+    const errors: unknown[] = [];
+    const handled: number[] = [];
+    const sub = await new Subscription(store, { name: 'one-stream', stream: 'acct-0', handler: (event) => void handled.push(event.streamVersion), onError: (error) => void errors.push(error), pollIntervalMs: 20 }).start();
+    try {
+      await eventually(() => errors.length > 0 || sub.status().state === 'failed', 20_000, 'the read error');
+      expect(handled).toEqual([]);
+      const error = (errors[0] ?? sub.status().error) as { code?: string };
+      expect(error.code).toBe('EVENTS_ARCHIVED');
+    } finally {
+      await sub.stop();
     }
   });
 
