@@ -49,6 +49,14 @@ export { sqlAccess, type SqlAccess, type SqlClient, type SqlNames } from './stor
 export { storeServices, StoreServices, ServiceKey } from './store/store-services.js';
 export { openEventStore, type OpenEventStoreOptions } from './store/open-event-store.js';
 export { importEvents, type ImportEvent, type ImportOptions, type ImportProgress, type ImportResult } from './store/import/import-events.js';
+// Retention with archival to cold storage (src/store/archive).
+export { isEventsArchived, isArchiveCorrupted } from './core/errors.js';
+export { archiveEvents, type ArchiveOptions, type ArchiveProgress, type ArchiveResult } from './store/archive/archive-events.js';
+export { restoreArchive, type RestoreOptions, type RestoreProgress, type RestoreResult } from './store/archive/restore-archive.js';
+export { verifyArchive, type VerifiedArchive } from './store/archive/verify-archive.js';
+export { readArchiveManifest, type ArchiveManifest, type ArchiveSegment } from './store/archive/archive-manifest.js';
+export { retentionRuleFor, type RetentionPolicy, type RetentionRule } from './store/archive/retention-policy.js';
+export type { ArchivedEvent, VersionRange } from './store/archive/archive-storage.js';
 // What the CLI shows, for operators' own tools: migrations, events with their lineage, runners, dead letters.
 export { storeMigrations, applyMigrations, type MigrationState } from './store/store-migrations.js';
 export { eventLineage, type EventLineage } from './store/event-lineage.js';

@@ -62,7 +62,7 @@ it('every README command runs on the shop and exits 0 with output', async () => 
       .replace('<id>', deadLetterId)
       .split(/\s+/)
       .slice(2)
-      .map((arg) => (arg === './.factum/shop' ? shopDir : arg === './shop-copy' ? join(work, 'copy') : arg === 'shop.jsonl' ? join(work, 'shop.jsonl') : arg));
+      .map((arg) => (arg === './.factum/shop' ? shopDir : arg === './shop-copy' ? join(work, 'copy') : arg === 'shop.jsonl' ? join(work, 'shop.jsonl') : arg === './shop-archive' ? join(work, 'archive') : arg));
     const ran = await cli.factum(args, { env: { ...process.env, FACTUM_DATA_DIR: shopDir } });
     expect({ line, code: ran.code, stderr: ran.stderr }).toEqual({ line, code: 0, stderr: '' });
     expect(ran.stdout.trim().length, line).toBeGreaterThan(0);

@@ -55,7 +55,11 @@ export type FactumErrorCode =
   // Brokers (src/transport): unreachable (retry later), refused a message for good, used after close.
   | 'BROKER_UNAVAILABLE'
   | 'MESSAGE_REFUSED'
-  | 'BROKER_CLOSED';
+  | 'BROKER_CLOSED'
+  // Retention and archival (src/store/archive): a read reaching archived versions, an archive that fails its checks, a restore or archive that meets what is already there.
+  | 'EVENTS_ARCHIVED'
+  | 'ARCHIVE_CORRUPTED'
+  | 'ARCHIVE_CONFLICT';
 
 /**
  * The stream was not at the version the writer expected; nothing was written.
@@ -207,4 +211,27 @@ export function isBrokerUnavailable(error: unknown): error is FactumError {
 /** True when a broker refused a message for good (unroutable, too large, nacked): publishing it again will not help. */
 export function isMessageRefused(error: unknown): error is FactumError {
   return hasCode(error, 'MESSAGE_REFUSED');
+}
+
+/**
+ * True when a stream read reached versions that an archiver moved out of the live log
+ * (`EVENTS_ARCHIVED`): the history it would return is not whole. `details.archivedBefore` is the
+ * first version still in the log; read from there, or restore the archive (`restoreArchive`).
+ *
+ * @example
+ * catch (e) { if (isEventsArchived(e)) return store.loadStream(id, { fromVersion: e.details.archivedBefore as number }) }
+ */
+export function isEventsArchived(error: unknown): error is FactumError {
+  return hasCode(error, 'EVENTS_ARCHIVED');
+}
+
+/**
+ * True when an archive failed its checks (`ARCHIVE_CORRUPTED`: a segment whose bytes or events do
+ * not match the manifest, which `details.segment` names).
+ *
+ * @example
+ * catch (e) { if (isArchiveCorrupted(e)) console.error('bad segment', e.details.segment) }
+ */
+export function isArchiveCorrupted(error: unknown): error is FactumError {
+  return hasCode(error, 'ARCHIVE_CORRUPTED');
 }

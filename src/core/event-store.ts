@@ -88,6 +88,11 @@ export interface StreamInfo {
   softDeleted: boolean;
   tombstoned: boolean;
   metadata: StreamMetadata;
+  /**
+   * Set when an archiver (`archiveEvents`) moved the stream's oldest events out of the live
+   * log: the first version still in it. Reads that reach below it fail with `EVENTS_ARCHIVED`.
+   */
+  archivedBefore?: number;
 }
 
 /** Options of `listStreams`. */

@@ -4,6 +4,7 @@ import type { SqlQueryable } from './sql/sql-client.js';
 import { ENLIST_TRANSACTION, RUN_TRANSACTION, type PrepareEvents, type TransactionCapable, type TransactionScope } from './transaction-scope.js';
 import { pagedIterator } from './paged-iterator.js';
 import { SESSION_READS, type StreamReads } from './session-reads.js';
+import { firstVisibleVersion } from './stream-rules.js';
 import { tracedAppend } from '../core/telemetry/spans.js';
 import { countAppended } from '../core/telemetry/instruments.js';
 import { SET_INLINE_HOOK, type InlineHook } from './inline-hook.js';
@@ -201,7 +202,7 @@ export abstract class BaseEventStore implements EventStore, TransactionCapable {
   }
 
   /** A stream read page by page: readStream yields their events, loadStream keeps them. */
-  private async *streamPages(streamId: string, options: ReadStreamOptions, on: SqlQueryable | undefined): AsyncGenerator<RecordedEvent[]> {
+  private async *streamPages(streamId: string, options: ReadStreamOptions, on: SqlQueryable | undefined, known?: StreamInfo): AsyncGenerator<RecordedEvent[]> {
     this.assertOpen();
     validateStreamId(streamId);
     validatePositiveInt('limit', options.limit, true);
@@ -218,6 +219,9 @@ export abstract class BaseEventStore implements EventStore, TransactionCapable {
     const forward = direction === 'forward';
     let from = options.fromVersion ?? (forward ? 1 : Number.MAX_SAFE_INTEGER);
     const to = options.toVersion ?? (forward ? Number.MAX_SAFE_INTEGER : 1);
+    // Where a read ran short, versions below may be archived (see passesArchive).
+    const unbounded = options.asOf === undefined && (forward ? to === Number.MAX_SAFE_INTEGER : from === Number.MAX_SAFE_INTEGER);
+    let firstPage = true;
     while (remaining > 0 && (forward ? from <= to : from >= to)) {
       const want = Math.min(pageSize, remaining);
       const page = await this.readStreamPage(streamId, {
@@ -227,12 +231,47 @@ export abstract class BaseEventStore implements EventStore, TransactionCapable {
         limit: want,
         ...(options.asOf ? { asOf: options.asOf } : {}),
       }, on);
+      const last = page[page.length - 1];
+      if (forward && firstPage && (last ? page[0]!.streamVersion > from : !unbounded)) {
+        await this.refuseArchivedRange(streamId, from, last ? page[0]!.streamVersion - 1 : to, page[0]?.streamVersion, on, known);
+      }
+      if (!forward && page.length < want && (last ? last.streamVersion > to : !(unbounded && firstPage))) {
+        await this.refuseArchivedRange(streamId, to, last ? last.streamVersion - 1 : from, last?.streamVersion, on, known);
+      }
+      firstPage = false;
       if (page.length) yield page;
       remaining -= page.length;
-      const last = page[page.length - 1];
       if (!last || page.length < want) return;
       from = forward ? last.streamVersion + 1 : last.streamVersion - 1;
     }
+  }
+
+  /**
+   * A read found nothing in versions `low..high` of the stream. If some of them are archived and
+   * would otherwise be visible (the stream's metadata does not hide them), the read fails with
+   * `EVENTS_ARCHIVED` rather than return a history with its beginning missing.
+   *
+   * Asked only where a read ran short, so that whole reads cost nothing extra: the first event
+   * came after the first version asked for, a backward read stopped above the lowest, or a
+   * bounded or temporal read found nothing. An unbounded read that finds nothing at all needs no
+   * check: the archiver always leaves a stream's last event in the log, so such a stream has no
+   * archived events (or hides all it has). `lowestFound`: the lowest version the read did find.
+   */
+  private async refuseArchivedRange(streamId: string, low: number, high: number, lowestFound: number | undefined, on: SqlQueryable | undefined, known?: StreamInfo): Promise<void> {
+    // loadStream read the info just before: no second round trip for it.
+    const info = known ?? (await this.streamInfoImpl(streamId, on));
+    if (info.archivedBefore === undefined) return;
+    // Under max age, a live event at archivedBefore that the read skipped was too old, and the
+    // archived ones are older still: hidden anyway.
+    if (info.metadata.maxAgeSeconds !== undefined && lowestFound !== undefined && lowestFound > info.archivedBefore) return;
+    const from = Math.max(low, firstVisibleVersion(info.metadata, info.version));
+    const to = Math.min(high, info.archivedBefore - 1);
+    if (from > to) return;
+    throw new FactumError(
+      'EVENTS_ARCHIVED',
+      `Stream "${streamId}": versions ${from} to ${to} were archived and are not in the live log; read from version ${info.archivedBefore}, or restore the archive`,
+      { details: { streamId, archivedBefore: info.archivedBefore, fromVersion: from, toVersion: to } },
+    );
   }
 
   loadStream(streamId: string, options: ReadStreamOptions = {}): Promise<{ events: RecordedEvent[]; info: StreamInfo }> {
@@ -247,7 +286,7 @@ export abstract class BaseEventStore implements EventStore, TransactionCapable {
     const bounded = forward ? { toVersion: Math.min(options.toVersion ?? info.version, info.version) } : { fromVersion: Math.min(options.fromVersion ?? info.version, info.version) };
     // Whole pages, not event by event: an async iteration per event cost about 5% of a load.
     let events: RecordedEvent[] = [];
-    for await (const page of this.streamPages(streamId, { ...options, ...bounded }, on)) events = events.length ? events.concat(page) : page;
+    for await (const page of this.streamPages(streamId, { ...options, ...bounded }, on, info)) events = events.length ? events.concat(page) : page;
     return { events, info };
   }
 

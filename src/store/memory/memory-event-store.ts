@@ -12,14 +12,17 @@ import { StoreTransaction } from '../store-transaction.js';
 import { IMPORT_PREPARED, type PreparedImport } from '../bulk-import.js';
 import { ENLIST_TRANSACTION, type PrepareEvents, type TransactionScope } from '../transaction-scope.js';
 import { MemoryDraft, type MemoryLogView } from './memory-draft.js';
+import { ARCHIVE_STORAGE, tombstonedConflict, type ArchiveBounds, type ArchivedEvent, type ArchiveStorage, type VersionRange } from '../archive/archive-storage.js';
 
 interface MemoryStream {
   version: number;
   softDeleted: boolean;
   tombstoned: boolean;
   metadata: StreamMetadata;
-  /** Every event ever appended, index = version - 1 (tombstoning empties it). */
+  /** Every event ever appended, index = version - 1 (tombstoning empties it; archiving leaves holes). */
   events: RecordedEvent[];
+  /** Versions below it were archived and removed (see src/store/archive); 1 when none. */
+  archivedBefore?: number;
 }
 
 /** Options of the in-memory store. */
@@ -279,7 +282,8 @@ export class MemoryEventStore extends BaseEventStore {
     checkExpectedVersion(streamId, expected, version, stream !== undefined && !stream.softDeleted);
     const target = stream ?? { version: 0, softDeleted: true, tombstoned: false, metadata: {}, events: [] };
     if (hard) {
-      for (const event of target.events) this.byId.delete(event.id);
+      // Archived versions are holes in the array.
+      for (const event of target.events) if (event) this.byId.delete(event.id);
       this.log = this.log.filter((event) => event.streamId !== streamId);
       target.events = [];
       target.tombstoned = true;
@@ -298,6 +302,92 @@ export class MemoryEventStore extends BaseEventStore {
       .map(([id, s]) => info(id, s));
   }
 
+  /** Raw reads, removal and restore for the archiver (src/store/archive), by the SQL stores' rules. */
+  readonly [ARCHIVE_STORAGE]: ArchiveStorage = ((store: MemoryEventStore) => ({
+    lastVersionWithin: async (streamId: string, bounds: ArchiveBounds) => {
+      const stream = store.streams.get(streamId);
+      if (!stream) return 0;
+      for (let v = stream.archivedBefore ?? 1; v <= stream.version; v++) {
+        const event = stream.events[v - 1];
+        if (!event) continue;
+        if ((bounds.recordedBefore && event.recordedAt >= bounds.recordedBefore) || (bounds.maxPosition !== undefined && event.globalPosition > bounds.maxPosition)) return v - 1;
+      }
+      return stream.version;
+    },
+    readRanges: async (ranges: VersionRange[], limit: number) => {
+      const out: ArchivedEvent[] = [];
+      for (const range of ranges) {
+        const stream = store.streams.get(range.streamId);
+        for (let v = range.fromVersion; stream && v <= Math.min(range.toVersion, stream.version) && out.length < limit; v++) {
+          const e = stream.events[v - 1];
+          if (!e) continue;
+          out.push({ id: e.id, streamId: e.streamId, streamVersion: e.streamVersion, globalPosition: e.globalPosition.toString(), type: e.type, data: structuredClone(e.data), metadata: structuredClone(e.metadata), schemaVersion: e.schemaVersion, recordedAt: e.recordedAt.toISOString() });
+        }
+      }
+      return out;
+    },
+    removeRanges: async (ranges: VersionRange[]) => {
+      store.assertOpen();
+      return store.write(() => {
+        const todo = ranges.filter((range) => {
+          const stream = store.streams.get(range.streamId);
+          const marker = stream?.archivedBefore ?? 1;
+          if (marker > range.toVersion) return false;
+          const whole = stream !== undefined && stream.events.slice(range.fromVersion - 1, range.toVersion).filter(Boolean).length === range.toVersion - range.fromVersion + 1;
+          if (marker !== range.fromVersion || range.toVersion >= (stream?.version ?? 0) || !whole) {
+            throw new FactumError('ARCHIVE_CONFLICT', `Stream "${range.streamId}": versions ${range.fromVersion} to ${range.toVersion} cannot be removed (archived before ${marker}, version ${stream?.version ?? 0})`, { details: { ...range, archivedBefore: marker } });
+          }
+          return true;
+        });
+        const gone = new Set<string>();
+        for (const range of todo) {
+          const stream = store.streams.get(range.streamId)!;
+          for (let v = range.fromVersion; v <= range.toVersion; v++) {
+            gone.add(stream.events[v - 1]!.id);
+            store.byId.delete(stream.events[v - 1]!.id);
+            delete stream.events[v - 1];
+          }
+          stream.archivedBefore = range.toVersion + 1;
+        }
+        if (gone.size) store.log = store.log.filter((event) => !gone.has(event.id));
+        return gone.size;
+      });
+    },
+    restoreEvents: async (events: ArchivedEvent[], ranges?: VersionRange[]) => {
+      store.assertOpen();
+      return store.write(() => {
+        const lower = (ranges ?? []).filter((range) => {
+          const stream = store.streams.get(range.streamId);
+          if (stream?.tombstoned) throw tombstonedConflict(range);
+          const marker = stream?.archivedBefore ?? 1;
+          if (marker <= range.fromVersion) return false;
+          if (marker !== range.toVersion + 1) throw new FactumError('ARCHIVE_CONFLICT', `Stream "${range.streamId}": versions ${range.fromVersion} to ${range.toVersion} cannot return in place while the stream is archived before ${marker}`, { details: { ...range, archivedBefore: marker } });
+          return true;
+        });
+        const byPosition = new Map(store.log.map((e) => [e.globalPosition, e]));
+        const fresh: RecordedEvent[] = [];
+        for (const a of events) {
+          const position = BigInt(a.globalPosition);
+          const there = byPosition.get(position) ?? store.byId.get(a.id) ?? store.streams.get(a.streamId)?.events[a.streamVersion - 1];
+          if (there && there.id === a.id && there.globalPosition === position) continue;
+          if (there) throw new FactumError('ARCHIVE_CONFLICT', `Restoring event ${a.id}: its position, id or stream version is taken by event ${there.id}`, { details: { id: a.id } });
+          fresh.push({ id: a.id, type: a.type, data: structuredClone(a.data), metadata: structuredClone(a.metadata) as RecordedEvent['metadata'], schemaVersion: a.schemaVersion, streamId: a.streamId, streamVersion: a.streamVersion, globalPosition: position, recordedAt: new Date(a.recordedAt) });
+        }
+        for (const event of fresh) {
+          const stream = store.streams.get(event.streamId) ?? { version: 0, softDeleted: false, tombstoned: false, metadata: {}, events: [] };
+          stream.events[event.streamVersion - 1] = event;
+          stream.version = Math.max(stream.version, event.streamVersion);
+          store.streams.set(event.streamId, stream);
+          store.byId.set(event.id, event);
+          if (event.globalPosition > store.position) store.position = event.globalPosition;
+        }
+        if (fresh.length) store.log = [...store.log, ...fresh].sort((a, b) => (a.globalPosition < b.globalPosition ? -1 : 1));
+        for (const range of lower) store.streams.get(range.streamId)!.archivedBefore = range.fromVersion;
+        return fresh.length;
+      });
+    },
+  }))(this);
+
   protected async closeImpl(): Promise<void> {
     // Nothing to release; the closed flag in the base class stops further use.
   }
@@ -311,6 +401,7 @@ function info(streamId: string, stream: MemoryStream | undefined): StreamInfo {
     softDeleted: stream !== undefined && stream.softDeleted && !stream.tombstoned && stream.version > 0,
     tombstoned: stream?.tombstoned ?? false,
     metadata: structuredClone(stream?.metadata ?? {}),
+    ...(stream?.archivedBefore !== undefined && stream.archivedBefore > 1 ? { archivedBefore: stream.archivedBefore } : {}),
   };
 }
 

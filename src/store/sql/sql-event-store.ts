@@ -22,6 +22,8 @@ import { IMPORT_PREPARED, type PreparedImport } from '../bulk-import.js';
 import { importBatchSql } from './sql-import.js';
 import type { StoreCapabilities } from '../../core/store-capabilities.js';
 import { SQL_ACCESS, type SqlAccess } from '../sql-access.js';
+import { ARCHIVE_STORAGE, type ArchiveStorage } from '../archive/archive-storage.js';
+import { sqlArchiveStorage } from './sql-archive-storage.js';
 
 /** Options shared by the PostgreSQL and PGlite stores. */
 export interface SqlEventStoreOptions {
@@ -45,6 +47,7 @@ export interface StreamRow {
   soft_deleted: boolean;
   tombstoned: boolean;
   metadata: StreamMetadata;
+  archived_before?: string | number;
 }
 
 
@@ -82,6 +85,8 @@ export class SqlEventStore extends BaseEventStore {
   readonly capabilities: StoreCapabilities;
   /** What the layers above use of this store (sql-access.ts), instead of its class. */
   readonly [SQL_ACCESS]: SqlAccess;
+  /** Raw reads, removal and restore for the archiver (src/store/archive). */
+  readonly [ARCHIVE_STORAGE]: ArchiveStorage;
   private readonly safety = new ReadAllSafety();
   private observing: Promise<unknown> = Promise.resolve();
   private readonly singleEvents: SingleEventAppends;
@@ -104,6 +109,7 @@ export class SqlEventStore extends BaseEventStore {
       eventParsers: EVENT_PARSERS,
       storageError,
     });
+    this[ARCHIVE_STORAGE] = sqlArchiveStorage(client, this.names);
     // A NOTIFY of its own, after the appends it covers committed, in a tiny transaction.
     const notifyAlone = () => client.query("SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, NULL)", [this.names.appendChannel]);
     // Wake-ups of subscribers in other sessions; a single session (PGlite) has no one else to wake.
@@ -345,7 +351,7 @@ export class SqlEventStore extends BaseEventStore {
       SELECT x.id AS stream_id,
              GREATEST(coalesce(st.version, 0), coalesce((SELECT max(e.stream_version) FROM ${s}events e WHERE e.stream_id = x.id), 0)) AS version,
              coalesce(st.soft_deleted, false) AS soft_deleted, coalesce(st.tombstoned, false) AS tombstoned,
-             coalesce(st.metadata, '{}') AS metadata
+             coalesce(st.metadata, '{}') AS metadata, coalesce(st.archived_before, 1) AS archived_before
         FROM ${ids} LEFT JOIN ${s}streams st ON st.stream_id = x.id`;
   }
 
@@ -510,5 +516,6 @@ function toInfo(row: StreamRow): StreamInfo {
     softDeleted: row.soft_deleted && !row.tombstoned && version > 0,
     tombstoned: row.tombstoned,
     metadata: row.metadata,
+    ...(Number(row.archived_before ?? 1) > 1 ? { archivedBefore: Number(row.archived_before) } : {}),
   };
 }
