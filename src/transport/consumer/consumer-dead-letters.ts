@@ -175,6 +175,21 @@ export class ConsumerDeadLetters {
     return (await this.storage.listDeadLetters(this.subscription)).some((l) => l.event.id === messageId);
   }
 
+  /** `retry` by the dead letter's row id (an operator's request names the row: see `DeadLetterRequests`). */
+  retryRow(id: string): Promise<DrainResult> {
+    return this.drain.retryDeadLetter(id, false);
+  }
+
+  /** The key's dead letter was skipped in the database: drains what is parked behind it (see `DeadLetterDrain.resume`). */
+  resume(key: string): Promise<DrainResult> {
+    return this.drain.resume(key);
+  }
+
+  /** The key's rows, in order. */
+  letters(key: string): Promise<DeadLetter[]> {
+    return this.storage.listDeadLetters(this.subscription, { streamId: key });
+  }
+
   /**
    * Handles (or, `skip`, drops) the dead letter of `messageId`, then the messages parked behind
    * it, in order, each in its own inbox transaction with the removal of its row.

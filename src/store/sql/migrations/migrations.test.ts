@@ -21,6 +21,7 @@ describe('migrations', () => {
       [5, 'dead letters: retrying status, error code and stack'],
       [6, 'workflow instances and durable timers'],
       [7, 'semantic locks and workflow phases'],
+      [8, 'dead-letter requests for the running owner'],
     ]);
   });
 });
