@@ -102,7 +102,7 @@ describeOnStores(
       const second = failing(store, broken, handled);
       await second.start();
       try {
-        const done = await requestDeadLetterAction(store, id, 'retry', { waitSeconds: 20 }).catch((e: unknown) => e);
+        const done: Awaited<ReturnType<typeof requestDeadLetterAction>> | Error = await requestDeadLetterAction(store, id, 'retry', { waitSeconds: 20 }).catch((e: Error) => e);
         // Either the owner finished before this third ask (the letter is gone) or this ask waited for it.
         if (done instanceof Error) expect(done).toMatchObject({ code: 'DEAD_LETTER_NOT_FOUND' });
         else expect(done.outcome).toBe('succeeded');

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { allDeadLetters } from '../../consumers/all-dead-letters.js';
 import type { DeadLetter } from '../../consumers/consumer-storage.js';
-import { FactumError } from '../../core/errors.js';
+import { FactumError, hasCode } from '../../core/errors.js';
 import { requestDeadLetterAction, type DeadLetterActionOutcome } from '../../consumers/request-dead-letter-action.js';
 import { action, integer } from '../cli-command.js';
 import { eventDetails, eventLine, table, type CliOutput } from '../cli-output.js';
@@ -59,12 +59,28 @@ export function deadLettersCommand(program: Command): void {
       .action(
         action<[string], { wait: number }>(async ([id], flags, out) => {
           if (flags.wait < 0) throw new FactumError('INVALID_ARGUMENT', `--wait must be 0 or more, got ${flags.wait}`);
-          const done = await withStore(flags, (store) => requestDeadLetterAction(store, id, verb, { waitSeconds: flags.wait }));
+          const done = await withStore(flags, (store) => requestDeadLetterAction(store, id, verb, { waitSeconds: flags.wait })).catch((error: unknown) => {
+            throw ownerHint(error, verb);
+          });
           out.result(done, () => report(done, flags.wait, out));
           process.exitCode = exitCodeOf(done);
         }),
       );
   }
+}
+
+/**
+ * The embedded store opens in one process only: while the runner's owner has it open, the CLI
+ * cannot reach its tables, so say what works instead of only that it is locked.
+ */
+function ownerHint(error: unknown, verb: 'retry' | 'skip'): unknown {
+  if (!hasCode(error, 'STORE_LOCKED')) return error;
+  const e = error as FactumError;
+  return new FactumError(
+    'STORE_LOCKED',
+    `${e.message}. An embedded store is open in one process at a time, so \`dead-letters ${verb}\` cannot run beside the runner that owns it: call ${verb}DeadLetter on the runner in that process (or mount the dashboard there with its runners), or stop it, run this again, and the runner carries the request out at its next start`,
+    { cause: error, details: e.details },
+  );
 }
 
 /** 0 done, 1 failed again, 3 a retry no owner took (a skip is done in the database whether or not its owner runs). */
