@@ -1,3 +1,4 @@
+import { hasCode } from '../core/errors.js';
 import type { EventStore } from '../core/event-store.js';
 import type { DeadLetter } from './consumer-storage.js';
 import type { DrainResult } from './dead-letter-drain.js';
@@ -96,11 +97,31 @@ export class DeadLetterRequestWorker {
     try {
       result = request.action === 'retry' ? await this.host.retry(request.deadLetterId) : await this.host.resume(request.streamId);
     } catch (error) {
-      await this.requests.refuse(request.id, error);
-      return;
+      if (request.action === 'retry' && hasCode(error, 'DEAD_LETTER_NOT_FOUND')) {
+        // Handled since it was asked for (from code, or by a drain that a stop cut short and
+        // handed back): what may still be parked behind it is what is left to do.
+        result = await this.released(request, () => this.host.resume(request.streamId));
+      } else {
+        // Not the handler's failure (a drain records those): the database went away, or the
+        // runner is stopping. Handed back, so the next poll or the next owner does it.
+        await this.requests.release(request.id).catch(() => {});
+        throw error;
+      }
     }
-    // What holds the stream now: the letter that failed again, or (none failed) a runner that stopped mid-drain.
+    // What holds the stream now: the letter that failed again. None, with events still held: the
+    // runner stopped mid-drain, and its next start goes on (the request waits for that).
     const holder = result.remaining > 0 ? (await this.host.letters(request.streamId)).find((l) => l.status !== 'parked') : undefined;
-    await this.requests.complete(request.id, result, holder ?? { error: 'the runner stopped before the events parked behind it were all handled; its next start goes on' });
+    if (result.remaining > 0 && !holder) return this.requests.release(request.id);
+    await this.requests.complete(request.id, result, holder);
+  }
+
+  /** `work`, handing the request back if it throws. */
+  private async released(request: DeadLetterRequest, work: () => Promise<DrainResult>): Promise<DrainResult> {
+    try {
+      return await work();
+    } catch (error) {
+      await this.requests.release(request.id).catch(() => {});
+      throw error;
+    }
   }
 }

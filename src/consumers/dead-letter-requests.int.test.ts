@@ -10,6 +10,7 @@ import { MemoryEventStore } from '../store/memory/memory-event-store.js';
 import type { EventStore } from '../core/event-store.js';
 import { allDeadLetters } from './all-dead-letters.js';
 import { requestDeadLetterAction } from './request-dead-letter-action.js';
+import { PartitionedSubscription } from './partitioned-subscription.js';
 import { Subscription } from './subscription.js';
 
 afterAll(() => dropSchemas(createdSchemas));
@@ -111,6 +112,36 @@ describeOnStores(
         expect(await allDeadLetters(store)).toEqual([]);
       } finally {
         await second.stop();
+      }
+    });
+
+    it('on a partitioned subscription, the dead letters of every partition are retried through requests', async () => {
+      const store = await on.open();
+      const broken = new Set(['q-1', 'q-2', 'q-3', 'q-4']);
+      const handled: string[] = [];
+      const subs = new PartitionedSubscription(store, {
+        name: 'requests-parts',
+        partitions: 3,
+        pollIntervalMs: 100,
+        retry: { immediateRetries: 0, backoffRetries: 0 },
+        handler: (event) => {
+          if (broken.has(event.streamId)) throw new Error(`${event.streamId} is broken`);
+          handled.push(`${event.streamId}@${event.streamVersion}`);
+        },
+      });
+      await subs.start();
+      try {
+        for (const s of broken) await store.append(s, [ev('One'), ev('Two')]);
+        await eventually(async () => (await allDeadLetters(store)).filter((l) => l.status === 'dead').length === 4);
+        broken.clear();
+        for (const s of ['q-1', 'q-2', 'q-3', 'q-4']) {
+          const done = await requestDeadLetterAction(store, await deadOf(store, s), 'retry', { waitSeconds: 20 });
+          expect(done).toMatchObject({ outcome: 'succeeded', request: { handled: 2, remaining: 0 } });
+        }
+        expect(handled.sort()).toEqual(['q-1@1', 'q-1@2', 'q-2@1', 'q-2@2', 'q-3@1', 'q-3@2', 'q-4@1', 'q-4@2']);
+        expect(await allDeadLetters(store)).toEqual([]);
+      } finally {
+        await subs.stop();
       }
     });
 

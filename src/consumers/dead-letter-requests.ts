@@ -78,15 +78,16 @@ export class DeadLetterRequests {
 
   /**
    * Asks the owner to retry the dead letter `deadLetterId` (a `dead` one: a retrying or parked
-   * event is not the operator's to retry). A retry already asked for and not yet done is
-   * returned rather than asked twice.
+   * event is not the operator's to retry). A retry already asked for and not yet claimed is
+   * returned rather than asked twice (one claimed by an owner that then crashed stays `running`
+   * for good, so it is not reused: asking again makes a new request).
    */
   async requestRetry(deadLetterId: string): Promise<DeadLetterRequest> {
     const letter = await this.deadLetter(deadLetterId);
     const { s } = this.sql.names;
     return this.run('Requesting a dead-letter retry', async () => {
       const { rows: open } = await this.sql.client.query<RequestRow>(
-        `SELECT * FROM ${s}dead_letter_requests WHERE dead_letter_id = $1 AND action = 'retry' AND status IN ('pending', 'running') ORDER BY id LIMIT 1`,
+        `SELECT * FROM ${s}dead_letter_requests WHERE dead_letter_id = $1 AND action = 'retry' AND status = 'pending' ORDER BY id LIMIT 1`,
         [deadLetterId],
       );
       if (open[0]) return toRequest(open[0]);
@@ -146,14 +147,9 @@ export class DeadLetterRequests {
     );
   }
 
-  /** Records a claimed request that could not be carried out at all (the letter was gone, say). */
-  async refuse(id: string, error: unknown): Promise<void> {
-    const e = error as { message?: unknown; code?: unknown };
-    await this.sql.client.query(`UPDATE ${this.sql.names.s}dead_letter_requests SET status = 'failed', done_at = now(), handled = 0, error = $2, error_code = $3 WHERE id = $1`, [
-      id,
-      typeof e?.message === 'string' ? e.message : String(error),
-      typeof e?.code === 'string' ? e.code : null,
-    ]);
+  /** Hands a claimed request back (its runner stopped mid-way, the database went away): the next poll, or the next owner, takes it again. */
+  async release(id: string): Promise<void> {
+    await this.sql.client.query(`UPDATE ${this.sql.names.s}dead_letter_requests SET status = 'pending', claimed_by = NULL, claimed_at = NULL WHERE id = $1 AND status = 'running'`, [id]);
   }
 
   /** The dead letter `id` when it is one an operator may act on (status `dead`). */

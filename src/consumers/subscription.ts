@@ -566,6 +566,8 @@ export class Subscription {
 
   private fail(error: unknown): void {
     this.failure = error;
+    // Another instance runs it now (a lost checkpoint race, a lapsed lease): requests are its to carry out.
+    void this.requests?.stop();
     this.enter('failed');
     this.stopping = true;
     for (const waiter of this.waiters) waiter();
