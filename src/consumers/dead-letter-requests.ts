@@ -51,6 +51,13 @@ interface RequestRow {
   error_code: string | null;
 }
 
+/**
+ * The dead-letter table's `subscription` of a broker consumer is this prefix and its name (see
+ * `ConsumerDeadLetters`): a skip of one of its letters also records the message in its inbox, as
+ * a skip from code does, so a relay's re-publish of the skipped message is absorbed.
+ */
+export const CONSUMER_DEAD_LETTERS = 'consumer:';
+
 /** Who claims requests in this process: what an operator reads as the owner. */
 const CLAIMANT = `${hostname()}:${process.pid}`;
 
@@ -111,6 +118,8 @@ export class DeadLetterRequests {
         const sql = tx.sql!;
         const { rows } = await sql.query(`DELETE FROM ${s}dead_letters WHERE id = $1 AND status = 'dead' RETURNING id`, [deadLetterId]);
         if (rows.length === 0) throw new FactumError('DEAD_LETTER_NOT_FOUND', `Dead letter "${deadLetterId}" was retried or skipped meanwhile`, { details: { id: deadLetterId } });
+        // The message id a broker consumer's inbox keeps is the event id (see eventToMessage).
+        if (letter.subscription.startsWith(CONSUMER_DEAD_LETTERS)) await tx.recordInbox(letter.subscription.slice(CONSUMER_DEAD_LETTERS.length), letter.event.id);
         return this.insert(sql, letter, 'skip');
       }),
     );
