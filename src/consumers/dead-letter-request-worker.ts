@@ -108,8 +108,10 @@ export class DeadLetterRequestWorker {
         throw error;
       }
     }
-    // What holds the stream now: the letter that failed again. None, with events still held: the
-    // runner stopped mid-drain, and its next start goes on (the request waits for that).
+    // The runner stopped mid-drain (its drain ends between two events, or before the first):
+    // what is left is not an outcome, so the request waits for the next start.
+    if (result.remaining > 0 && this.stopped) return this.requests.release(request.id);
+    // What holds the stream now: the letter that failed again (or, none: a drain cut short).
     const holder = result.remaining > 0 ? (await this.host.letters(request.streamId)).find((l) => l.status !== 'parked') : undefined;
     if (result.remaining > 0 && !holder) return this.requests.release(request.id);
     await this.requests.complete(request.id, result, holder);
