@@ -62,6 +62,9 @@ export { storeMigrations, applyMigrations, type MigrationState } from './store/s
 export { eventLineage, type EventLineage } from './store/event-lineage.js';
 export { runnerOverview, type RunnerOverview } from './consumers/runner-overview.js';
 export { allDeadLetters } from './consumers/all-dead-letters.js';
+export { requestDeadLetterAction } from './consumers/request-dead-letter-action.js';
+export type { DeadLetterActionOptions, DeadLetterActionOutcome } from './consumers/request-dead-letter-action.js';
+export type { DeadLetterAction, DeadLetterRequest } from './consumers/dead-letter-requests.js';
 export { defineConfig, type FactumConfig } from './cli/factum-config.js';
 // The dashboard: a handler to mount in your server, or a server of its own (src/dashboard).
 export { createDashboard, TOKEN_HEADER, type Dashboard, type DashboardOptions } from './dashboard/create-dashboard.js';

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `factum` bin. Exit codes: 0 done, 1 the command failed (a FactumError, printed with its
-// code), 2 the command line was wrong (commander's message and the usage).
+// code), 2 the command line was wrong (commander's message and the usage), 3 the work was asked
+// for and is still pending (`dead-letters retry` that no running owner took within --wait).
 import { readFileSync } from 'node:fs';
 import { CommanderError } from 'commander';
 import { isFactumError } from '../core/errors.js';

@@ -152,6 +152,33 @@ export class DeadLetterDrain {
     });
   }
 
+  /**
+   * Looks at one stream again after its rows changed behind this drain's back (an operator
+   * skipped its dead letter in the database, see `DeadLetterRequests.skip`): what is parked now
+   * is drained in order, a letter that still fails is armed again, and a stream with no rows left
+   * is free (an event of it parked meanwhile, behind nothing, is drained here too).
+   */
+  resume(streamId: string): Promise<DrainResult> {
+    return this.lock.run(async () => {
+      const letters = await this.storage.listDeadLetters(this.subscription, { streamId });
+      const first = letters[0];
+      if (!first) {
+        this.blocked.delete(streamId);
+        this.pendingFrom.delete(streamId);
+        this.host.changed();
+        return { handled: 0, remaining: 0 };
+      }
+      this.blocked.add(streamId);
+      if (first.status !== 'parked') {
+        this.schedule(first);
+        return { handled: 0, remaining: letters.length };
+      }
+      clearTimeout(this.timers.get(streamId));
+      this.timers.delete(streamId);
+      return this.drain(letters, false);
+    });
+  }
+
   /** Disarms every retry (the rows stay: the next start arms them again). */
   stop(): void {
     for (const timer of this.timers.values()) clearTimeout(timer);

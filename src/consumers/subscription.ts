@@ -11,6 +11,7 @@ import { AppendSignal } from './append-signal.js';
 import { consumerStorageFor, type Checkpoint, type ConsumerStorage, type ConsumerTx, type DeadLetter, type DeadLetterStatus } from './consumer-storage.js';
 import { CheckpointKeeper, GenerationChanged } from './checkpoint-keeper.js';
 import { DeadLetterDrain, type DrainResult } from './dead-letter-drain.js';
+import { DeadLetterRequestWorker } from './dead-letter-request-worker.js';
 import { deliverInTransaction } from './deliver-in-transaction.js';
 import { deliverOutside } from './deliver-outside.js';
 import type { BatchHandler } from './deliver-batch.js';
@@ -181,6 +182,9 @@ export type { DrainResult } from './dead-letter-drain.js';
  * events of its stream park behind it in order and every other stream keeps flowing; after the
  * last retry it is dead-lettered (`dead`) and its stream stays parked until `retryDeadLetter` or
  * `skipDeadLetter`. An event that cannot be upcast is dead-lettered at once, the same way.
+ * On SQL stores those two can also be asked for from another process (`factum dead-letters
+ * retry|skip`, the standalone dashboard): a running instance picks the request up within
+ * `pollIntervalMs`, carries it out with its handler and records the outcome.
  * The checkpoint is written with compare-and-set: a second instance of the same subscription
  * loses, learns it (`CHECKPOINT_CONFLICT`) and stops, with its transaction rolled back.
  *
@@ -213,6 +217,8 @@ export class Subscription {
   private lastFailure?: SubscriptionStatus['lastFailure'];
   /** The streams held behind failed events, and their retries. */
   private readonly drain: DeadLetterDrain;
+  /** Retries and skips an operator asked for in the database (SQL stores), carried out here with the handler. */
+  private requests?: DeadLetterRequestWorker;
   /** What the page deliveries (in a transaction, or outside one) use of this subscription. */
   private readonly delivery: DeliveryHost;
   private stopping = false;
@@ -346,6 +352,14 @@ export class Subscription {
     await this.drain.load((streamId) => this.source.covers(streamId));
     this.position = this.keeper.checkpoint!.position;
     this.head = this.position;
+    this.requests = DeadLetterRequestWorker.for(this.store, this.deadLetterName(), this.options.pollIntervalMs ?? 1000, {
+      retry: (id) => this.retryDeadLetter(id),
+      resume: (streamId) => this.drain.resume(streamId),
+      letters: (streamId) => this.deadLetters({ streamId }),
+      covers: (streamId) => this.source.covers(streamId),
+      reportError: (error) => this.reportError(error),
+    });
+    this.requests?.start();
     this.offSignal = await AppendSignal.of(this.store).subscribe(() => this.sleeper.wake());
     this.enter('running');
     this.ungauge = gaugeRunner({ name: this.name, kind: this.options.runnerKind ?? 'subscription', lag: () => this.lag(), status: () => this.status() });
@@ -360,6 +374,7 @@ export class Subscription {
     this.stopping = true;
     this.drain.stop();
     this.sleeper.wake();
+    await this.requests?.stop();
     await this.loop;
     // A retry in progress finishes its event (it checks `stopping` before the next one).
     await this.lock.run(async () => {});
@@ -551,6 +566,8 @@ export class Subscription {
 
   private fail(error: unknown): void {
     this.failure = error;
+    // Another instance runs it now (a lost checkpoint race, a lapsed lease): requests are its to carry out.
+    void this.requests?.stop();
     this.enter('failed');
     this.stopping = true;
     for (const waiter of this.waiters) waiter();

@@ -44,6 +44,12 @@ export interface DashboardOptions {
   sampleIntervalMs?: number;
   /** Samples kept (a ring); 300 by default. */
   history?: number;
+  /**
+   * A retry or skip of a dead letter whose runner is not in `runners` is asked of its running
+   * owner through the database (SQL stores): how long the POST waits for the outcome, in
+   * seconds; 10 by default.
+   */
+  actionWaitSeconds?: number;
 }
 
 /** A dashboard that is not listening yet: mount `handler` in your own `node:http` server. */
@@ -85,6 +91,7 @@ export function createDashboard(options: DashboardOptions): Dashboard {
     deciders: { ...options.config?.deciders, ...options.deciders },
     ...(options.bounds ? { bounds: options.bounds } : {}),
     ...(options.location ? { location: redactUrl(options.location) } : {}),
+    ...(options.actionWaitSeconds !== undefined ? { actionWaitSeconds: options.actionWaitSeconds } : {}),
   };
   const matches = tokenMatcher(token);
 

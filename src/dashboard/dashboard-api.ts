@@ -1,6 +1,8 @@
 import { allDeadLetters } from '../consumers/all-dead-letters.js';
 import type { DeadLetter } from '../consumers/consumer-storage.js';
 import type { DrainResult } from '../consumers/dead-letter-drain.js';
+import { requestDeadLetterAction } from '../consumers/request-dead-letter-action.js';
+import { sqlAccess } from '../store/sql-access.js';
 import { FactumError } from '../core/errors.js';
 import type { EventStore } from '../core/event-store.js';
 import { streamCategory, type RecordedEvent } from '../core/message.js';
@@ -35,6 +37,27 @@ export interface DashboardApiContext {
   deciders: Record<string, Decider<any, any, any>>;
   /** The store location to show, password already removed. */
   location?: string;
+  /** How long an action asked of another process's runner waits for its outcome, in seconds; 10 by default. */
+  actionWaitSeconds?: number;
+}
+
+/**
+ * What a retry or skip from the page did. `via: 'here'`: a runner of this process did it with
+ * its handler. `via: 'owner'`: it was asked for in the database (SQL stores) and `outcome` is what
+ * the running owner reported within the wait (`pending`: none took it yet; it stays asked for).
+ */
+export interface DashboardActionResult {
+  action: 'retry' | 'skip';
+  via: 'here' | 'owner';
+  outcome: 'succeeded' | 'failed' | 'pending' | 'running';
+  handled: number;
+  remaining: number;
+  error?: string;
+  errorCode?: string;
+  /** `host:pid` of the owner that carried it out (`via: 'owner'`). */
+  claimedBy?: string;
+  /** The request's id in the store (`via: 'owner'`). */
+  requestId?: string;
 }
 
 /** Most events (or streams) one page of the API returns. */
@@ -73,7 +96,12 @@ export async function dashboardApi(context: DashboardApiContext, method: string,
     case 'dead-letters': {
       const letters = await allDeadLetters(store);
       const here = await lettersHere(context);
-      return letters.map((l) => ({ ...l, actionable: here.has(l.id) }));
+      // On a SQL store a dead letter of a runner elsewhere is asked of its owner through the database.
+      const viaOwner = sqlAccess(store) !== undefined;
+      return letters.map((l) => {
+        const via = here.has(l.id) ? 'here' : viaOwner && l.status === 'dead' ? 'owner' : undefined;
+        return { ...l, actionable: via !== undefined, ...(via ? { actionVia: via } : {}) };
+      });
     }
     case 'sagas':
       return second === undefined ? sagas(context, query) : saga(context, second, third ?? '');
@@ -142,13 +170,31 @@ async function lettersHere(context: DashboardApiContext): Promise<Set<string>> {
   return ids;
 }
 
-async function deadLetterAction(context: DashboardApiContext, id: string, action: 'retry' | 'skip') {
+async function deadLetterAction(context: DashboardApiContext, id: string, action: 'retry' | 'skip'): Promise<DashboardActionResult> {
   for (const runner of context.runners) {
     if ((await runner.deadLetters()).some((l) => l.id === id && l.status === 'dead')) {
-      return action === 'retry' ? runner.retryDeadLetter(id) : runner.skipDeadLetter(id);
+      // A broker consumer's drain resolves to nothing: then everything was handled, or it threw.
+      const result = (action === 'retry' ? await runner.retryDeadLetter(id) : await runner.skipDeadLetter(id)) as Partial<DrainResult> | undefined;
+      const handled = result?.handled ?? 0;
+      const remaining = result?.remaining ?? 0;
+      return { action, via: 'here', outcome: remaining > 0 ? 'failed' : 'succeeded', handled, remaining };
     }
   }
-  throw new FactumError('DEAD_LETTER_NOT_FOUND', `No dead letter "${id}" of a runner of this process (retrying runs the runner's handler: mount the dashboard where the runner runs, with \`runners\`)`, { details: { id } });
+  if (!sqlAccess(context.store)) {
+    throw new FactumError('DEAD_LETTER_NOT_FOUND', `No dead letter "${id}" of a runner of this process (retrying runs the runner's handler: mount the dashboard where the runner runs, with \`runners\`)`, { details: { id } });
+  }
+  const { outcome, request } = await requestDeadLetterAction(context.store, id, action, { waitSeconds: context.actionWaitSeconds ?? 10 });
+  return {
+    action,
+    via: 'owner',
+    outcome,
+    handled: request.handled ?? 0,
+    remaining: request.remaining ?? 0,
+    ...(request.error !== undefined ? { error: request.error } : {}),
+    ...(request.errorCode !== undefined ? { errorCode: request.errorCode } : {}),
+    ...(request.claimedBy !== undefined ? { claimedBy: request.claimedBy } : {}),
+    requestId: request.id,
+  };
 }
 
 function pageSize(query: URLSearchParams, fallback: number): number {

@@ -206,6 +206,27 @@ describe.skipIf(Boolean(skip))(`dashboard in Chromium${skip ? ` (skipped: ${skip
     expect(await subscription.deadLetters()).toEqual([]);
   });
 
+  it("standalone (no runners, as `factum dashboard` runs): a dead letter is retried by its runner's owner through the database, and the page says who did it", async () => {
+    poisoned = true;
+    await store.append('mail-2', [{ type: 'PoisonPill', data: { to: 'nobody' } }, { type: 'MailQueued', data: { to: 'somebody' } }]);
+    await eventually(async () => (await subscription.deadLetters({ status: 'dead' })).length === 1, 20_000, 'the second dead letter');
+    const standalone = await startDashboard({ store, sampleIntervalMs: 60_000 });
+    try {
+      await page.goto(`${standalone.url}#/dead-letters`);
+      const letter = page.locator('tr.letter[data-status="dead"]');
+      await letter.waitFor();
+      expect(await letter.locator('[data-testid="retry"]').isEnabled()).toBe(true);
+      poisoned = false;
+      await letter.locator('[data-testid="retry"]').click();
+      await page.locator('[data-testid="no-dead-letters"]').waitFor({ timeout: 20_000 });
+      expect(await page.locator('[data-testid="action-result"]').textContent()).toMatch(new RegExp(`^retry: 2 handled, 0 still held by .+:${process.pid}$`));
+      expect(handled.slice(-2)).toEqual(['PoisonPill', 'MailQueued']);
+      await page.screenshot({ path: `${SHOTS}/dead-letters-standalone.png`, fullPage: true });
+    } finally {
+      await standalone.close();
+    }
+  });
+
   it("sagas: instances by state, one saga's log", async () => {
     await open('/sagas');
     await page.locator('[data-testid="saga-list"] a', { hasText: 'x' }).waitFor();

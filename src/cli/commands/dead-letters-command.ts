@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { allDeadLetters } from '../../consumers/all-dead-letters.js';
 import type { DeadLetter } from '../../consumers/consumer-storage.js';
-import { FactumError } from '../../core/errors.js';
-import { action } from '../cli-command.js';
-import { eventDetails, eventLine, table } from '../cli-output.js';
+import { FactumError, hasCode } from '../../core/errors.js';
+import { requestDeadLetterAction, type DeadLetterActionOutcome } from '../../consumers/request-dead-letter-action.js';
+import { action, integer } from '../cli-command.js';
+import { eventDetails, eventLine, table, type CliOutput } from '../cli-output.js';
 import { withStore } from '../cli-store.js';
 
 export function deadLettersCommand(program: Command): void {
@@ -39,6 +40,70 @@ export function deadLettersCommand(program: Command): void {
         out.result({ ...letter, parked }, () => show(letter, parked, out.line));
       }),
     );
+  for (const verb of ['retry', 'skip'] as const) {
+    letters
+      .command(verb)
+      .description(
+        verb === 'retry'
+          ? "Ask the runner's running owner to handle the dead letter again, then the events parked behind it, and report the outcome"
+          : 'Drop the dead letter unhandled (done here, in the database); the running owner then handles the events parked behind it, in order',
+      )
+      .argument('<id>', 'the dead letter id (from `factum dead-letters`)')
+      .option('--wait <seconds>', "how long to wait for the owner's outcome (0: only ask)", integer('--wait'), 30)
+      .addHelpText(
+        'after',
+        verb === 'retry'
+          ? '\nExit codes: 0 retried (the stream flows again), 1 failed again (the error is shown), 3 still pending: no running owner took the request within --wait (it stays pending; the owner carries it out when it next runs).'
+          : '\nExit codes: 0 skipped (also when no owner runs now: the events parked behind it then flow at its next start, which the output says), 1 an event parked behind it failed (it is the dead letter now).',
+      )
+      .action(
+        action<[string], { wait: number }>(async ([id], flags, out) => {
+          if (flags.wait < 0) throw new FactumError('INVALID_ARGUMENT', `--wait must be 0 or more, got ${flags.wait}`);
+          const done = await withStore(flags, (store) => requestDeadLetterAction(store, id, verb, { waitSeconds: flags.wait })).catch((error: unknown) => {
+            throw ownerHint(error, verb);
+          });
+          out.result(done, () => report(done, flags.wait, out));
+          process.exitCode = exitCodeOf(done);
+        }),
+      );
+  }
+}
+
+/**
+ * The embedded store opens in one process only: while the runner's owner has it open, the CLI
+ * cannot reach its tables, so say what works instead of only that it is locked.
+ */
+function ownerHint(error: unknown, verb: 'retry' | 'skip'): unknown {
+  if (!hasCode(error, 'STORE_LOCKED')) return error;
+  const e = error as FactumError;
+  return new FactumError(
+    'STORE_LOCKED',
+    `${e.message}. An embedded store is open in one process at a time, so \`dead-letters ${verb}\` cannot run beside the runner that owns it: call ${verb}DeadLetter on the runner in that process (or mount the dashboard there with its runners), or stop it, run this again, and the runner carries the request out at its next start`,
+    { cause: error, details: e.details },
+  );
+}
+
+/** 0 done, 1 failed again, 3 a retry no owner took (a skip is done in the database whether or not its owner runs). */
+function exitCodeOf({ outcome, request }: DeadLetterActionOutcome): number {
+  if (outcome === 'failed') return 1;
+  if (outcome === 'succeeded' || request.action === 'skip') return 0;
+  return 3;
+}
+
+function report({ outcome, request: r }: DeadLetterActionOutcome, wait: number, out: CliOutput): void {
+  const what = `dead letter ${r.deadLetterId} of ${r.subscription} (stream ${r.streamId}, event ${r.eventId})`;
+  const by = r.claimedBy ? ` by ${r.claimedBy}` : '';
+  const counts = `${r.handled ?? 0} handled, ${r.remaining ?? 0} still held`;
+  if (r.action === 'retry') {
+    if (outcome === 'succeeded') out.line(`Retried ${what}${by}: ${counts}; the stream flows again.`);
+    else if (outcome === 'failed') out.line(`Retry of ${what} failed${by}: ${r.errorCode ? `[${r.errorCode}] ` : ''}${r.error ?? ''} (${counts}).`);
+    else out.line(`Retry of ${what} is ${outcome} (request ${r.id}): ${outcome === 'running' ? `its owner${by} had not finished` : 'no running owner took it'} within ${wait} s. It stays asked for: the owner carries it out when it runs.`);
+    return;
+  }
+  out.line(`Skipped ${what}.`);
+  if (outcome === 'succeeded') out.line(`The events parked behind it were handled${by}: ${counts}.`);
+  else if (outcome === 'failed') out.line(`An event parked behind it failed${by}: ${r.errorCode ? `[${r.errorCode}] ` : ''}${r.error ?? ''} (${counts}).`);
+  else out.line(`No running owner ${outcome === 'running' ? 'finished' : 'took'} the events parked behind it within ${wait} s (request ${r.id}): they flow, in order, when ${r.subscription} next runs.`);
 }
 
 function show(letter: DeadLetter, parked: DeadLetter[], line: (text?: string) => void): void {

@@ -154,6 +154,19 @@ export function EventView(props: { id: string }) {
   </section>`;
 }
 
+/** What a retry or skip did, in a line: done here, or asked of the runner's owner and what it said. */
+function actionMessage(r: any): string {
+  const counts = `${r.handled ?? 0} handled, ${r.remaining ?? 0} still held`;
+  const by = r.claimedBy ? ` by ${r.claimedBy}` : '';
+  if (r.outcome === 'failed') return `${r.action} failed${by}: ${r.errorCode ? `[${r.errorCode}] ` : ''}${r.error ?? ''} (${counts})`;
+  if (r.outcome === 'pending' || r.outcome === 'running') {
+    return r.action === 'skip'
+      ? `skip: done; no running owner has let the events parked behind it flow yet (request ${r.requestId}): they flow when it runs`
+      : `retry asked for (request ${r.requestId}): no running owner ${r.outcome === 'running' ? 'finished it' : 'took it'} yet; it stays asked for`;
+  }
+  return `${r.action}: ${counts}${by}`;
+}
+
 export function DeadLetters() {
   const { data, error, reload } = useApi<any[]>('dead-letters', 1500);
   const [busy, setBusy] = useState<string | undefined>();
@@ -161,7 +174,7 @@ export function DeadLetters() {
   const act = (id: string, action: 'retry' | 'skip') => {
     setBusy(id);
     api(`dead-letters/${id}/${action}`, { method: 'POST' })
-      .then((r: any) => setMessage(`${action}: ${r.handled ?? 0} handled, ${r.remaining ?? 0} still held`))
+      .then((r: any) => setMessage(actionMessage(r)))
       .catch((e: Error) => setMessage(e.message))
       .finally(() => (setBusy(undefined), reload()));
   };
@@ -177,7 +190,7 @@ export function DeadLetters() {
         (l) => html`<tr class="letter" data-letter=${l.id} data-status=${l.status}><td>${l.subscription}</td><td>${l.status}</td><td><a href=${link(`/stream/${encodeURIComponent(l.streamId)}/${Math.max(1, l.event.streamVersion)}`)}>${l.streamId}</a></td><td>${l.globalPosition}</td><td><a href=${link(`/event/${l.event.id}`)}>${l.event.type}</a></td><td>${l.attempts}</td><td class="error-text" title=${l.errorStack ?? ''}>${l.errorCode ? `[${l.errorCode}] ` : ''}${l.error ?? ''}</td>
         <td>${
           l.status === 'dead'
-            ? html`<button data-testid="retry" disabled=${!l.actionable || busy === l.id} title=${l.actionable ? 'handle it again, then the events parked behind it' : 'its runner does not run in this process'} onClick=${() => act(l.id, 'retry')}>retry</button>
+            ? html`<button data-testid="retry" disabled=${!l.actionable || busy === l.id} title=${!l.actionable ? 'its runner does not run in this process' : l.actionVia === 'owner' ? 'asked of the process that runs its runner, which handles it again, then the events parked behind it' : 'handle it again, then the events parked behind it'} onClick=${() => act(l.id, 'retry')}>retry</button>
               <button data-testid="skip" disabled=${!l.actionable || busy === l.id} onClick=${() => act(l.id, 'skip')}>skip</button>`
             : null
         }</td></tr>`,

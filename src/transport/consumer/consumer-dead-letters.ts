@@ -3,6 +3,7 @@ import type { RecordedEvent } from '../../core/message.js';
 import type { RetryPolicy } from '../../core/retry-policy.js';
 import type { ConsumerStorage, ConsumerTx, DeadLetter } from '../../consumers/consumer-storage.js';
 import { DeadLetterDrain, type DrainResult } from '../../consumers/dead-letter-drain.js';
+import { CONSUMER_DEAD_LETTERS } from '../../consumers/dead-letter-requests.js';
 import { failureOf } from '../../consumers/failure-of.js';
 import { Mutex } from '../../consumers/mutex.js';
 import type { BrokerDeadLetter } from '../broker.js';
@@ -57,7 +58,7 @@ export class ConsumerDeadLetters {
     retry: RetryPolicy | undefined,
     host: ConsumerDeadLettersHost,
   ) {
-    this.subscription = `consumer:${consumer}`;
+    this.subscription = `${CONSUMER_DEAD_LETTERS}${consumer}`;
     this.drain = new DeadLetterDrain(storage, this.subscription, retry, new Mutex(), {
       isStopping: () => host.isStopping(),
       deliver: (letter, attempt, handle) => host.deliver(letter, attempt, handle),
@@ -175,13 +176,28 @@ export class ConsumerDeadLetters {
     return (await this.storage.listDeadLetters(this.subscription)).some((l) => l.event.id === messageId);
   }
 
+  /** `retry` by the dead letter's row id (an operator's request names the row: see `DeadLetterRequests`). */
+  retryRow(id: string): Promise<DrainResult> {
+    return this.drain.retryDeadLetter(id, false);
+  }
+
+  /** The key's dead letter was skipped in the database: drains what is parked behind it (see `DeadLetterDrain.resume`). */
+  resume(key: string): Promise<DrainResult> {
+    return this.drain.resume(key);
+  }
+
+  /** The key's rows, in order. */
+  letters(key: string): Promise<DeadLetter[]> {
+    return this.storage.listDeadLetters(this.subscription, { streamId: key });
+  }
+
   /**
    * Handles (or, `skip`, drops) the dead letter of `messageId`, then the messages parked behind
    * it, in order, each in its own inbox transaction with the removal of its row.
    */
   async retry(messageId: string, skip: boolean): Promise<DrainResult> {
     const letter = (await this.storage.listDeadLetters(this.subscription, { status: 'dead' })).find((l) => l.event.id === messageId);
-    if (!letter) throw new FactumError('DEAD_LETTER_NOT_FOUND', `No dead letter ${messageId} for consumer "${this.subscription.slice('consumer:'.length)}"`, { details: { messageId } });
+    if (!letter) throw new FactumError('DEAD_LETTER_NOT_FOUND', `No dead letter ${messageId} for consumer "${this.subscription.slice(CONSUMER_DEAD_LETTERS.length)}"`, { details: { messageId } });
     return this.drain.retryDeadLetter(letter.id, skip);
   }
 }

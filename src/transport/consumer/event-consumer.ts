@@ -5,6 +5,7 @@ import type { EventStore } from '../../core/event-store.js';
 import type { RecordedEvent } from '../../core/message.js';
 import { retryDelays, type RetryPolicy } from '../../core/retry-policy.js';
 import { consumerStorageFor } from '../../consumers/consumer-storage.js';
+import { DeadLetterRequestWorker } from '../../consumers/dead-letter-request-worker.js';
 import type { EventRegistry } from '../../schema/event-registry.js';
 import { eventRegistryOf } from '../../schema/registered-event-store.js';
 import type { Broker, BrokerConsumer, BrokerDeadLetters, Delivery } from '../broker.js';
@@ -77,7 +78,9 @@ export interface EventConsumerStatus extends ConsumerCounts {
  * drain in another process never interleaves). The other keys flow. `retryDeadLetter` (or
  * `skipDeadLetter`) drains the key: the dead letter (unless skipped) then the parked messages,
  * each in its own inbox transaction with the removal of its row; a message arriving meanwhile is
- * parked behind them or handled after them. A restart keeps the key blocked.
+ * parked behind them or handled after them. A restart keeps the key blocked. On a SQL store an
+ * operator in another process can ask for the retry or skip (`factum dead-letters retry|skip`):
+ * a running consumer of the group claims the request within a second and carries it out here.
  *
  * A message that is not a factum event at all (no envelope: nothing to store as an event) goes to
  * the broker's dead letters as without a store and does not block its key: it belongs to no
@@ -106,6 +109,8 @@ export class EventConsumer {
   private readonly stored?: StoredConsumption;
   /** The options' handler in its span. */
   private readonly handler: EventConsumerHandler;
+  /** With a SQL store: retries and skips an operator asked for in the database, carried out here. */
+  private requests?: DeadLetterRequestWorker;
 
   constructor(private readonly options: EventConsumerOptions) {
     if (!options.name) throw new FactumError('INVALID_ARGUMENT', 'An EventConsumer needs a name (it names its inbox rows)');
@@ -154,6 +159,22 @@ export class EventConsumer {
       ...(this.options.prefetch === undefined ? {} : { prefetch: this.options.prefetch }),
     });
     this.state = 'running';
+    if (stored && this.options.store) {
+      const sequenced = stored.sequenced;
+      // Any consumer of the group may carry a request out: the claim is atomic, and the key's lock orders it with the others' checks.
+      this.requests = DeadLetterRequestWorker.for(this.options.store, sequenced.subscription, 1000, {
+        retry: (id) => sequenced.retryRow(id),
+        resume: (key) => sequenced.resume(key),
+        letters: (key) => sequenced.letters(key),
+        covers: () => true,
+        reportError: (error) => {
+          // Not about a message: an empty one stands for "no message" in the callback's shape.
+          this.options.onError?.(error, { id: '', key: '', headers: {}, body: new Uint8Array() });
+          this.options.logger?.error({ runner: this.name, err: error }, `${this.name}: dead-letter requests`);
+        },
+      });
+      this.requests?.start();
+    }
     this.options.logger?.info({ runner: this.name, state: 'running' }, `${this.name}: running`);
     return this;
   }
@@ -164,6 +185,8 @@ export class EventConsumer {
     this.stored?.sequenced.stop();
     if (!this.consumer) return;
     this.state = 'stopping';
+    await this.requests?.stop();
+    this.requests = undefined;
     const consumer = this.consumer;
     this.consumer = undefined;
     await consumer.stop();

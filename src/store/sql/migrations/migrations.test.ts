@@ -22,6 +22,7 @@ describe('migrations', () => {
       [6, 'workflow instances and durable timers'],
       [7, 'semantic locks and workflow phases'],
       [8, 'streams: versions archived before'],
+      [9, 'dead-letter requests for the running owner'],
     ]);
   });
 });

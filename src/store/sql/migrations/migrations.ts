@@ -6,6 +6,7 @@ import { consumerFailureDetails } from './005-dead-letter-details.js';
 import { workflowTables } from './006-workflow-tables.js';
 import { semanticLocks } from './007-semantic-locks.js';
 import { archivedBefore } from './008-archived-before.js';
+import { deadLetterRequests } from './009-dead-letter-requests.js';
 import type { Migration } from './migration.js';
 
 /**
@@ -13,4 +14,4 @@ import type { Migration } from './migration.js';
  * (migrations.test.ts holds them to it). The numbers are what databases record as applied, so
  * they never change; a new migration is the next file.
  */
-export const MIGRATIONS: readonly Migration[] = [eventLog, consumerTables, snapshotTable, leanAppend, consumerFailureDetails, workflowTables, semanticLocks, archivedBefore];
+export const MIGRATIONS: readonly Migration[] = [eventLog, consumerTables, snapshotTable, leanAppend, consumerFailureDetails, workflowTables, semanticLocks, archivedBefore, deadLetterRequests];
