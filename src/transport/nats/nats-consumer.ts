@@ -34,6 +34,13 @@ const RETRY_MARGIN_MS = 100;
 export class NatsConsumer implements BrokerConsumer {
   private stopping = false;
   private readonly loops: Array<Promise<void>> = [];
+  /**
+   * Per message (stream sequence), the times this consumer gave it back unhandled: the unsettled
+   * ones of a batch naked behind a retried one. JetStream counts those as deliveries; they are
+   * not attempts, or a key's later messages would reach the delivery limit while an earlier one is
+   * retried. Known in this process only: another one counts them (a stop's give-back too).
+   */
+  private readonly returned = new Map<number, number>();
 
   constructor(
     private readonly js: JetStreamClient,
@@ -89,10 +96,11 @@ export class NatsConsumer implements BrokerConsumer {
     for (const m of got) {
       const only = rawHeaders(m.headers)[ONLY_GROUP_HEADER];
       if (only !== undefined && only !== this.options.group) await m.ackAck();
-      else if (m.info.deliveryCount > this.settings.deliveryLimit) {
+      else if (this.attemptOf(m) > this.settings.deliveryLimit) {
         // It was handed out too often without being settled (consumers that died holding it).
-        await this.settings.deadLetter(fromNats(m.headers, m.data), new Error('delivery_limit'), m.info.deliveryCount);
+        await this.settings.deadLetter(fromNats(m.headers, m.data), new Error('delivery_limit'), this.attemptOf(m));
         await m.ackAck();
+        this.returned.delete(m.seq);
       } else mine.push(m);
     }
     if (mine.length === 0) return undefined;
@@ -108,19 +116,29 @@ export class NatsConsumer implements BrokerConsumer {
       if (this.options.batchHandler) await settleBatch(this.options.batchHandler, deliveries);
       else await settleOnce(this.options.handler, deliveries[0]!);
       // The unsettled ones of a batch come back behind a retried one: naked after it, with its delay.
-      mine.forEach((m, i) => settled[i] || m.nak(retryDelay ?? 0));
+      mine.forEach((m, i) => {
+        if (settled[i]) return;
+        m.nak(retryDelay ?? 0);
+        this.returned.set(m.seq, (this.returned.get(m.seq) ?? 0) + 1);
+      });
       return retryDelay;
     } finally {
       clearInterval(keepAlive);
     }
   }
 
+  /** The message's attempt: its deliveries less the times this consumer gave it back unhandled. */
+  private attemptOf(m: JsMsg): number {
+    return m.info.deliveryCount - (this.returned.get(m.seq) ?? 0);
+  }
+
   private deliveryOf(partition: number, m: JsMsg, settled: (retryDelay?: number) => void): Delivery {
     const message = fromNats(m.headers, m.data);
-    const attempt = m.info.deliveryCount;
+    const attempt = this.attemptOf(m);
     const deadLetter = async (error: unknown): Promise<void> => {
       await this.settings.deadLetter(message, error, attempt);
       await m.ackAck();
+      this.returned.delete(m.seq);
       settled();
     };
     return {
@@ -129,6 +147,7 @@ export class NatsConsumer implements BrokerConsumer {
       partition,
       ack: async () => {
         await m.ackAck();
+        this.returned.delete(m.seq);
         settled();
       },
       deadLetter,
