@@ -10,7 +10,7 @@
  * that a run that was itself SIGKILLed (no exit handler) has its leftovers killed by the next one.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -71,6 +71,8 @@ async function killLeftovers(): Promise<void> {
     while (await readFile(`/proc/${pid}/stat`).then(() => true, () => false)) await sleep(20);
   }
   await rm(PID_FILE, { force: true });
+  // And their store directories.
+  for (const entry of await readdir(tmpdir())) if (entry.startsWith(`${MARK}-`)) await rm(path.join(tmpdir(), entry), { recursive: true, force: true });
 }
 
 /**
