@@ -114,7 +114,7 @@ export function runEventConsumerSuite(target: EventConsumerTarget): void {
     }
 
     it('has the effect of a message delivered twice once: the inbox acks the duplicate without running the handler', async () => {
-      const { effect, effects, consumer, publish } = await setUp();
+      const { broker, effect, effects, consumer, publish } = await setUp();
       const runs: string[] = [];
       const billing = await consumer(async (event, context) => {
         runs.push(event.id);
@@ -122,10 +122,12 @@ export function runEventConsumerSuite(target: EventConsumerTarget): void {
       });
       const first = recorded('cart-1', 1);
       const second = recorded('cart-1', 2);
-      // A relay that re-publishes after a crash sends the same message (same id) again.
+      // A relay that re-publishes after a crash sends the same message (same id) again. A broker
+      // that dedupes by message id (JetStream's Nats-Msg-Id) stores it once: the inbox sees no copy.
+      const copies = broker.capabilities.dedupeByMessageId ? 0 : 1;
       await publish(eventToMessage(first), eventToMessage(first), eventToMessage(second));
-      await waitFor(() => expect(billing.status().handled + billing.status().duplicates).toBe(3));
-      expect(billing.status()).toMatchObject({ handled: 2, duplicates: 1, retried: 0, deadLettered: 0 });
+      await waitFor(() => expect(billing.status().handled + billing.status().duplicates).toBe(2 + copies));
+      expect(billing.status()).toMatchObject({ handled: 2, duplicates: copies, retried: 0, deadLettered: 0 });
       expect(runs).toEqual([first.id, second.id]);
       expect(await effects()).toEqual([first.id, second.id]);
     });
@@ -399,6 +401,7 @@ export function runEventConsumerSuite(target: EventConsumerTarget): void {
       let started!: () => void;
       const running = new Promise<void>((resolve) => (started = resolve));
       const first = recorded('cart-1', 1);
+      const second = recorded('cart-1', 2);
       const billing = await consumer(async (event, context) => {
         await effect(event, context);
         if (event.id === first.id) {
@@ -406,17 +409,21 @@ export function runEventConsumerSuite(target: EventConsumerTarget): void {
           await gate;
         }
       });
-      await publish(eventToMessage(first), eventToMessage(recorded('cart-1', 2)));
+      await publish(eventToMessage(first), eventToMessage(second));
       await running;
       let stopped = false;
       const stopping = billing.stop().then(() => (stopped = true));
       await new Promise((resolve) => setTimeout(resolve, 50));
+      // The first is in flight; a broker that handed both over in one batch (NATS: both were stored when it pulled) has the second in flight too.
+      const inFlight = billing.status().inFlight;
+      expect(billing.status().state).toBe('stopping');
+      expect([1, 2]).toContain(inFlight);
       expect(stopped).toBe(false);
-      expect(billing.status()).toMatchObject({ state: 'stopping', inFlight: 1 });
       release();
       await stopping;
-      expect(billing.status()).toMatchObject({ state: 'stopped', handled: 1, inFlight: 0 });
-      expect(await effects()).toEqual([first.id]);
+      // What was in flight committed; nothing was taken after the stop.
+      expect(billing.status()).toMatchObject({ state: 'stopped', handled: inFlight, inFlight: 0 });
+      expect(await effects()).toEqual([first.id, second.id].slice(0, inFlight));
     });
   });
 }

@@ -16,8 +16,19 @@ import { ensureStream, natsNames } from './nats-topology.js';
  * `partitions` (the publisher picks the subject `<topic>.<partition>` by the key's hash).
  */
 export interface NatsBrokerOptions {
-  /** Server URLs; `['nats://127.0.0.1:4222']` by default. */
+  /**
+   * Server URLs; `['nats://127.0.0.1:4222']` by default. Give every node of a cluster: the client
+   * reconnects to another one when its server dies, from this list and from what the cluster gossips.
+   */
   servers?: string[];
+  /** The connection's name in the server's monitoring (`/connz`), to tell a relay's connection from a consumer's. */
+  name?: string;
+  /**
+   * Copies of each stream JetStream keeps (`num_replicas`), for the streams this broker creates:
+   * 1 by default; 3 on a three-node cluster, so that a node's death loses nothing and the stream
+   * elects a new leader. A stream that exists keeps its setting.
+   */
+  replicas?: number;
   /** Ordered lanes per topic (subjects `<topic>.0` ... ); 4 by default. */
   partitions?: number;
   /** Messages a batch handler gets at most at once, per partition; 16 by default. */
@@ -36,7 +47,7 @@ export interface NatsBrokerOptions {
   publishTimeoutMs?: number;
 }
 
-type Settings = Required<Omit<NatsBrokerOptions, 'servers'>>;
+type Settings = Required<Omit<NatsBrokerOptions, 'servers' | 'name'>>;
 
 /**
  * The `Broker` port on NATS JetStream through `@nats-io/transport-node` and `@nats-io/jetstream`
@@ -83,7 +94,7 @@ export class NatsBroker implements Broker {
     let nc: NatsConnection;
     try {
       // Reconnects for as long as the broker is open: publishes meanwhile are `unavailable` results.
-      nc = await connect({ servers: options.servers ?? ['nats://127.0.0.1:4222'], maxReconnectAttempts: -1, reconnectTimeWait: 200 });
+      nc = await connect({ servers: options.servers ?? ['nats://127.0.0.1:4222'], ...(options.name === undefined ? {} : { name: options.name }), maxReconnectAttempts: -1, reconnectTimeWait: 200 });
     } catch (error) {
       throw brokerUnavailableError('NATS', error);
     }
@@ -111,9 +122,9 @@ export class NatsBroker implements Broker {
   async consume(options: ConsumeOptions): Promise<BrokerConsumer> {
     if (this.closed) throw brokerClosedError('NATS');
     const { topic, group } = options;
-    const window = this.settings.duplicateWindowMs;
-    await ensureStream(this.jsm, natsNames.stream(topic), [`${topic}.*`], window);
-    await ensureStream(this.jsm, natsNames.deadLetterStream(topic, group), [natsNames.deadLetterSubject(topic, group)], window);
+    const stream = { duplicateWindowMs: this.settings.duplicateWindowMs, replicas: this.settings.replicas };
+    await ensureStream(this.jsm, natsNames.stream(topic), [`${topic}.*`], stream);
+    await ensureStream(this.jsm, natsNames.deadLetterStream(topic, group), [natsNames.deadLetterSubject(topic, group)], stream);
     const maxAckPending = options.batchHandler ? (options.prefetch ?? this.settings.prefetch) : 1;
     for (let p = 0; p < this.settings.partitions; p++) await this.ensureConsumer(topic, group, p, maxAckPending);
     const consumer = new NatsConsumer(this.js, options, {
@@ -173,7 +184,7 @@ export class NatsBroker implements Broker {
 }
 
 function validated(options: NatsBrokerOptions): Settings {
-  for (const name of ['partitions', 'prefetch', 'deliveryLimit', 'maxMessageBytes', 'ackWaitMs', 'duplicateWindowMs', 'publishWindow', 'publishTimeoutMs'] as const) {
+  for (const name of ['partitions', 'replicas', 'prefetch', 'deliveryLimit', 'maxMessageBytes', 'ackWaitMs', 'duplicateWindowMs', 'publishWindow', 'publishTimeoutMs'] as const) {
     const value = options[name];
     if (value !== undefined && !(Number.isInteger(value) && value >= 1)) {
       throw new FactumError('INVALID_ARGUMENT', `NATS broker option ${name} must be a whole number of at least 1, not ${value}`, { details: { option: name, value } });
@@ -181,6 +192,7 @@ function validated(options: NatsBrokerOptions): Settings {
   }
   return {
     partitions: options.partitions ?? 4,
+    replicas: options.replicas ?? 1,
     prefetch: options.prefetch ?? 16,
     deliveryLimit: options.deliveryLimit ?? 20,
     maxMessageBytes: options.maxMessageBytes ?? 1024 * 1024,

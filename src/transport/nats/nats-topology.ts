@@ -24,11 +24,19 @@ export const natsNames = {
 /** JetStream's "stream not found". */
 export const STREAM_NOT_FOUND = 10059;
 
+/** How factum's streams are created: the dedupe window and the copies kept. */
+export interface StreamSettings {
+  duplicateWindowMs: number;
+  /** `num_replicas`: JetStream refuses more than the cluster has nodes. */
+  replicas: number;
+}
+
 /**
  * Creates a stream unless it exists (the same config twice is no error in JetStream). The
  * duplicate window is where `Nats-Msg-Id` dedupe applies: the relay checks it covers its retries.
+ * Its consumers get the stream's replicas (their `num_replicas` is left at 0).
  */
-export async function ensureStream(jsm: JetStreamManager, name: string, subjects: string[], duplicateWindowMs: number): Promise<void> {
+export async function ensureStream(jsm: JetStreamManager, name: string, subjects: string[], settings: StreamSettings): Promise<void> {
   try {
     await jsm.streams.info(name);
     return;
@@ -36,7 +44,7 @@ export async function ensureStream(jsm: JetStreamManager, name: string, subjects
     if (jetStreamErrorCode(error) !== STREAM_NOT_FOUND) throw natsError(error, `looking up stream ${name}`);
   }
   try {
-    await jsm.streams.add({ name, subjects, duplicate_window: duplicateWindowMs * 1_000_000 });
+    await jsm.streams.add({ name, subjects, duplicate_window: settings.duplicateWindowMs * 1_000_000, num_replicas: settings.replicas });
   } catch (error) {
     // Another client created it in between.
     if (jetStreamErrorCode(error) === 10058) return;
