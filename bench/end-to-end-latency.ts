@@ -47,7 +47,7 @@ const env = (name: string, fallback: number) => Number(process.env[name] ?? fall
 /** Events per second, seconds per round, rounds, and whether the storeless consumer runs too; the smoke run is short and lighter. */
 const load = (quick: boolean) =>
   quick
-    ? { rate: 200, seconds: 2, rounds: 1, modes: [true] }
+    ? { rate: 200, seconds: 1, rounds: 1, modes: [true] }
     : { rate: env('FACTUM_LATENCY_RATE', 1_000), seconds: env('FACTUM_LATENCY_SECONDS', 10), rounds: env('FACTUM_LATENCY_ROUNDS', 3), modes: [true, false] };
 
 /** The value below which `q` of the sorted values lie (nearest rank). */
