@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- --quick] [-- --only=1,5]`: every scenario of issue 5 on PostgreSQL and,
  * where it applies, on the embedded PGlite store; factum beside the raw driver, Emmett and
- * Castore, in one run; then the snapshot, relay, broker-consume and end-to-end latency benchmarks. Prints one table and
+ * Castore, in one run; then the snapshot, relay (every broker), broker-consume and end-to-end latency (every broker) benchmarks. Prints one table and
  * writes bench/results/latest.{json,md} (a quick or partial run writes latest-partial.*.tmp
  * instead, so it never replaces the committed full results).
  */
@@ -96,7 +96,6 @@ async function sideBench(scenario: string, load: () => Promise<SideBench>): Prom
   }
 }
 
-/** bench/end-to-end-latency.ts: append → relay → RabbitMQ → EventConsumer with inbox, at a steady rate. */
 async function versionOf(pkg: string): Promise<string> {
   try {
     return (JSON.parse(await readFile(path.join(here, '..', 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version;
