@@ -71,15 +71,10 @@ export class NatsConsumer implements BrokerConsumer {
 
   private async pull(consumer: Consumer, partition: number): Promise<void> {
     const batchSize = this.options.batchHandler ? this.settings.prefetch : 1;
-    // A fetch waits until it has all it asked for or expires: asking for a full batch when fewer are
-    // waiting held the first message up to PULL_EXPIRES_MS (p99 ~1 s at 200 events/s in
-    // bench/end-to-end-latency.ts). So ask for what was pending at the last delivery (at least 1):
-    // a backlog still comes in full batches, a consumer that keeps up gets each message at once.
-    let want = 1;
     while (!this.stopping) {
       const got: JsMsg[] = [];
       try {
-        const messages = await consumer.fetch({ max_messages: want, expires: PULL_EXPIRES_MS });
+        const messages = await consumer.fetch({ max_messages: batchSize, expires: PULL_EXPIRES_MS });
         for await (const m of messages) got.push(m);
       } catch {
         // The server is away or restarting: the messages not acked come again once it is back.
@@ -89,7 +84,6 @@ export class NatsConsumer implements BrokerConsumer {
         }
       }
       if (got.length === 0) continue;
-      want = Math.min(batchSize, Math.max(1, got.at(-1)!.info.pending));
       if (this.stopping) {
         // Taken but not started: straight back to the group.
         for (const m of got) m.nak();
