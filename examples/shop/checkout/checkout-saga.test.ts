@@ -27,8 +27,10 @@ describe('checkout saga', () => {
     });
   });
 
-  it('releases the stock when the authorisation goes unanswered past its timeout', () => {
-    spec.given([placed, reserved]).when(timerFired('timeout')).then((outputs) => expect(commands(outputs)).toEqual(['ReleaseStock']));
+  it('voids the authorisation that went unanswered past its timeout (it may yet come), then releases the stock', () => {
+    spec.given([placed, reserved]).when(timerFired('timeout')).then((outputs) => expect(commands(outputs)).toEqual(['VoidAuthorisation']));
+    const voided = { type: 'AuthorisationVoided', data: { orderId: 'o1', amountCents: 0, reason: 'checkout compensated' } } as const;
+    spec.given([placed, reserved, timerFired('timeout')]).when(voided).then((outputs) => expect(commands(outputs)).toEqual(['ReleaseStock']));
   });
 
   it('undoes the shipment, then the authorisation, then the reservation when the capture fails', () => {
