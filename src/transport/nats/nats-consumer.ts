@@ -34,7 +34,7 @@ const RETRY_MARGIN_MS = 100;
  * Known gap: that holds across processes at 1 only. With a batch handler's prefetch above 1, two
  * processes' pulls of one partition both get messages while fewer than the prefetch are out, and
  * a key's messages are handled by both at once, out of order (two EventConsumers of one group
- * handled a stream as 1, 3, 5, 7, 9, 2, 4, ... in nats-cluster.int.test.ts). Until a partition has
+ * handled a stream as 1, 3, 5, 7, 9, 2, 4, ... in nats-cluster.serial.int.test.ts). Until a partition has
  * one owner at a time (a lease), competing consumers of one group on NATS need `prefetch: 1`.
  */
 export class NatsConsumer implements BrokerConsumer {
