@@ -141,12 +141,13 @@ describe.skipIf(Boolean(skip))(`dashboard in Chromium${skip ? ` (skipped: ${skip
   it('streams: search by id and by category, one stream, an event with its cause and correlation', async () => {
     await open('/streams');
     await page.locator('[data-testid="stream-search"]').fill('order-');
+    // order-5 is in the unfiltered list too, so wait for the filtered count, not for a row.
+    await expect.poll(() => page.locator('[data-testid="stream-list"] tbody tr').count(), { timeout: 10_000 }).toBe(5);
     await page.locator('[data-testid="stream-list"] a', { hasText: 'order-5' }).waitFor();
-    expect(await page.locator('[data-testid="stream-list"] tbody tr').count()).toBe(5);
     await page.locator('[data-testid="stream-search"]').fill('');
     await page.locator('[data-testid="category"]').fill('payment');
+    await expect.poll(() => page.locator('[data-testid="stream-list"] tbody tr').count(), { timeout: 10_000 }).toBe(1);
     await page.locator('[data-testid="stream-list"] a', { hasText: 'payment-1' }).waitFor();
-    expect(await page.locator('[data-testid="stream-list"] tbody tr').count()).toBe(1);
     await page.screenshot({ path: `${SHOTS}/streams.png`, fullPage: true });
     await page.locator('[data-testid="stream-list"] a', { hasText: 'payment-1' }).click();
     await page.locator('[data-testid="events"] tr.event-row').first().click();
