@@ -71,6 +71,26 @@ export interface BrokerConsumer {
   stop(): Promise<void>;
 }
 
+/**
+ * What a group has not finished of a topic, as the broker counts it: the consumer's lag, read
+ * from the broker because no store position can measure it.
+ *
+ * @example
+ * const lag = await broker.lag?.('orders', 'billing') // { messages: 120, oldestSeconds: 3.2, countsInFlight: true }
+ */
+export interface BrokerLag {
+  /**
+   * Messages of the topic that the group has not settled, over every partition: waiting, waiting
+   * for a retry's delay, and (when `countsInFlight`) delivered but not yet acked. Dead letters
+   * are not lag.
+   */
+  messages: number;
+  /** Whether `messages` includes what consumers hold unacked; when not, a consumer adds what it holds itself. */
+  countsInFlight: boolean;
+  /** Age in seconds of the oldest of them, when the broker can tell without taking it; absent otherwise (and 0 with none). */
+  oldestSeconds?: number;
+}
+
 /** A message that was dead-lettered, with the error that parked it. */
 export interface BrokerDeadLetter {
   message: BrokerMessage;
@@ -118,6 +138,11 @@ export interface Broker {
   /** Declares the group's queues where the broker needs them and starts delivering to `handler`. */
   consume(options: ConsumeOptions): Promise<BrokerConsumer>;
   deadLetters(topic: string, group: string): BrokerDeadLetters;
+  /**
+   * The group's lag on the topic, read from the broker now (a group never declared has none).
+   * Optional: a consumer of a broker without it reports only the messages it holds.
+   */
+  lag?(topic: string, group: string): Promise<BrokerLag>;
   /** Stops every consumer (gracefully) and closes the connection. */
   close(): Promise<void>;
 }
