@@ -110,7 +110,7 @@ export { readModel, type ReadModel } from './projections/read-model.js';
 export { rebuildProjection, type RebuildOptions, type RebuildProgress, type RebuildResult } from './projections/rebuild.js';
 // Messaging: the Broker port, the event envelope, the in-memory broker (src/transport); RabbitMQ is `factum/rabbitmq`.
 export { isBrokerUnavailable, isMessageRefused } from './core/errors.js';
-export type { Broker, BrokerCapabilities, BrokerConsumer, BrokerDeadLetter, BrokerDeadLetters, ConsumeOptions, Delivery } from './transport/broker.js';
+export type { Broker, BrokerCapabilities, BrokerConsumer, BrokerDeadLetter, BrokerDeadLetters, BrokerLag, ConsumeOptions, Delivery } from './transport/broker.js';
 export type { BrokerMessage, PublishResult, RefusalReason } from './transport/broker-message.js';
 export { eventToMessage, messageToEvent, MESSAGE_HEADERS } from './transport/message-envelope.js';
 export { messageBytes } from './transport/message-bytes.js';
