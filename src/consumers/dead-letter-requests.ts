@@ -1,6 +1,6 @@
-import { hostname } from 'node:os';
 import { FactumError, isFactumError } from '../core/errors.js';
 import type { EventStore } from '../core/event-store.js';
+import { THIS_PROCESS } from '../core/this-process.js';
 import { sqlAccess, type SqlAccess } from '../store/sql-access.js';
 import { consumerStorageFor, type DeadLetter } from './consumer-storage.js';
 import type { DrainResult } from './dead-letter-drain.js';
@@ -58,8 +58,6 @@ interface RequestRow {
  */
 export const CONSUMER_DEAD_LETTERS = 'consumer:';
 
-/** Who claims requests in this process: what an operator reads as the owner. */
-const CLAIMANT = `${hostname()}:${process.pid}`;
 
 /**
  * The dead-letter request table of a SQL store: what the operator's side writes (a retry
@@ -142,7 +140,7 @@ export class DeadLetterRequests {
   async claim(id: string): Promise<boolean> {
     const { rows } = await this.sql.client.query(
       `UPDATE ${this.sql.names.s}dead_letter_requests SET status = 'running', claimed_by = $2, claimed_at = now() WHERE id = $1 AND status = 'pending' RETURNING id`,
-      [id, CLAIMANT],
+      [id, THIS_PROCESS],
     );
     return rows.length === 1;
   }

@@ -1,22 +1,34 @@
-import { FactumError } from '../core/errors.js';
+import { FactumError, isFactumError } from '../core/errors.js';
 import type { EventStore } from '../core/event-store.js';
 import { sqlAccess } from '../store/sql-access.js';
+import { CONSUMER_DEAD_LETTERS } from './dead-letter-requests.js';
+import { RunnerReports } from './runner-reports.js';
 import { listCheckpoints } from './sql-checkpoints.js';
 
-/** One checkpointed runner as the database shows it, whichever process runs it (or none). */
+/** One runner as the database shows it, whichever process runs it (or none). */
 export interface RunnerOverview {
-  /** The checkpoint's name: a subscription's or projection's name, `relay:<name>`, `<name>#<partition>/<count>`. */
+  /** The checkpoint's name (a subscription's or projection's name, `relay:<name>`, `<name>#<partition>/<count>`), or a broker consumer's. */
   name: string;
-  kind: 'subscription' | 'relay' | 'partition';
+  kind: 'subscription' | 'relay' | 'partition' | 'consumer';
+  /**
+   * Its checkpoint; for a broker consumer, which has none (its place is in the broker), the
+   * messages its reporting process settled since it started.
+   */
   position: bigint;
-  /** When the checkpoint last moved. */
+  /** When the checkpoint last moved; for a broker consumer, when it last reported. */
   updatedAt: Date;
+  /** A broker consumer's state as it last reported it (`running`, `stopped`), and who reported it (`host:pid`). */
+  state?: string;
+  reportedBy?: string;
+  /** A broker consumer's topic, group and broker (`messaging.system`). */
+  details?: Record<string, string>;
   /**
    * Events in the log after the checkpoint. An upper bound for a runner with a filter: it counts
-   * every event, also those the runner would skip.
+   * every event, also those the runner would skip. For a broker consumer, the messages its group
+   * had not settled when it last reported (`EventConsumer.lag`).
    */
   lagEvents: number;
-  /** Age of the oldest event after the checkpoint (0 when caught up), in seconds. */
+  /** Age of the oldest event after the checkpoint (0 when caught up), in seconds; a broker consumer's as it last reported. */
   lagSeconds: number;
   /** Failed events (dead, or with retries under way) and the events parked behind them. */
   deadLetters: number;
@@ -25,7 +37,8 @@ export interface RunnerOverview {
 
 /**
  * Every checkpointed runner of a SQL store with its lag and dead letters, read from the tables
- * beside the log (the CLI's `factum runners`). The memory store keeps its checkpoints in the
+ * beside the log (the CLI's `factum runners`), then every broker consumer with what it last
+ * reported of itself (`EventConsumer`'s `reportIntervalMs`). The memory store keeps its checkpoints in the
  * process that runs them: `INVALID_ARGUMENT`.
  *
  * @example
@@ -61,8 +74,25 @@ export async function runnerOverview(store: EventStore): Promise<RunnerOverview[
         parked: countOf(letterName, 'parked'),
       });
     }
+    for (const report of (await RunnerReports.of(store)?.list()) ?? []) {
+      const letterName = `${CONSUMER_DEAD_LETTERS}${report.name}`;
+      overview.push({
+        name: report.name,
+        kind: 'consumer',
+        position: BigInt(report.settled),
+        updatedAt: report.reportedAt,
+        state: report.state,
+        reportedBy: report.owner,
+        details: report.details,
+        lagEvents: report.lagEvents,
+        lagSeconds: report.lagSeconds,
+        deadLetters: countOf(letterName, 'dead') + countOf(letterName, 'retrying'),
+        parked: countOf(letterName, 'parked'),
+      });
+    }
     return overview;
   } catch (error) {
+    if (isFactumError(error)) throw error;
     throw sql.storageError('Reading the runners', error);
   }
 }

@@ -4,9 +4,15 @@ import type { EventStore } from '../core/event-store.js';
 import type { BoundReport, ConsistencyBound, LagSample } from './consistency-bound.js';
 import { evaluateWindow } from './evaluate-window.js';
 
-/** What the monitor reads of a runner: every subscription, projection runner and relay has it. */
+/** What the monitor reads of a runner: every subscription, projection runner, relay and broker consumer has it. */
 export interface MonitoredRunner {
+  /** `position` is the runner's place in the log, or for a runner with a `lag()`, any count that grows as it progresses. */
   status(): { name: string; state: string; position: bigint; lagEvents: bigint | number; lagSeconds: number };
+  /**
+   * A runner whose lag no log position measures (a broker consumer, whose lag is in the broker)
+   * reads it itself; without it, the lag is the log's head minus the position.
+   */
+  lag?(): Promise<{ events: bigint | number; seconds: number }>;
 }
 
 /** Options of `ConsistencyMonitor`. */
@@ -109,9 +115,13 @@ export class ConsistencyMonitor {
     const head = await this.store.headPosition();
     const now = this.now();
     for (const [name, watched] of this.watched) {
-      const status = watched.runner.status();
-      const lagEvents = Number(head > status.position ? head - status.position : 0n);
-      watched.samples.push({ at: now, position: status.position, lagEvents, lagSeconds: status.lagSeconds, running: status.state !== 'stopped' && status.state !== 'failed' });
+      const { runner } = watched;
+      // Read before the status, so that the status's lag is no older than this read.
+      const own = runner.lag ? await runner.lag().catch(() => undefined) : undefined;
+      const status = runner.status();
+      const lagEvents = runner.lag ? Number(own?.events ?? status.lagEvents) : Number(head > status.position ? head - status.position : 0n);
+      const lagSeconds = own?.seconds ?? status.lagSeconds;
+      watched.samples.push({ at: now, position: status.position, lagEvents, lagSeconds, running: status.state !== 'stopped' && status.state !== 'failed' });
       // Keep the window, and the one sample before it that tells where the window began.
       while (watched.samples.length > 2 && watched.samples[1]!.at < now - this.windowMs) watched.samples.shift();
       const verdict = evaluateWindow(watched.samples, watched.bound, this.windowMs, now);
@@ -121,7 +131,7 @@ export class ConsistencyMonitor {
         ...verdict,
         bound: watched.bound,
         lagEvents,
-        lagSeconds: status.lagSeconds,
+        lagSeconds,
         since: previous && previous.state === verdict.state ? previous.since : now,
       };
       watched.report = report;

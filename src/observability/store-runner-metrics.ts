@@ -1,3 +1,4 @@
+import { CONSUMER_DEAD_LETTERS } from '../consumers/dead-letter-requests.js';
 import { runnerOverview, type RunnerOverview } from '../consumers/runner-overview.js';
 import { FactumError } from '../core/errors.js';
 import type { EventStore } from '../core/event-store.js';
@@ -31,9 +32,10 @@ interface Gauged {
  * It records through the OpenTelemetry API under the names a runner's own process uses
  * (`metricDefinitions`), so one Grafana dashboard and one set of alert rules serve both:
  * - `factum_lag_events` / `factum_lag_seconds` per checkpoint (subscriptions, projection
- *   runners, relays, workflow runners, each partition apart: `orders#0/4`);
+ *   runners, relays, workflow runners, each partition apart: `orders#0/4`), and per broker
+ *   consumer as it last reported its lag (`kind="consumer"`; stopped once silent for 30 s);
  * - `factum_dead_letters_total`, counted as dead letters appear in the table (the ones there at
- *   start are counted first), also for broker consumers (`kind="consumer"`), which have no checkpoint;
+ *   start are counted first), also for broker consumers;
  * - `factum_consistency_state` and `factum_consistency_breaches_total` from a `ConsistencyMonitor`
  *   over what the tables show. From the tables a runner that is not running looks `stalled` (its
  *   checkpoint stands while lag grows): only the process hosting it can say `stopped`.
@@ -129,7 +131,9 @@ export class StoreRunnerMetrics {
       entry.stop = gaugeRunner({ name: row.name, kind: this.kindOf(row), lag: async () => lag(), status: () => ({ lagEvents: entry.row.lagEvents, lagSeconds: entry.row.lagSeconds }) });
       this.gauged.set(row.name, entry);
       const bound = this.options.bounds?.[row.name] ?? this.options.bounds?.[baseName(row.name)] ?? {};
-      this.unwatch.set(row.name, this.monitor.watch({ status: () => ({ name: entry.row.name, state: 'running', position: entry.row.position, lagEvents: entry.row.lagEvents, lagSeconds: entry.row.lagSeconds }) }, bound));
+      const status = () => ({ name: entry.row.name, state: reportedState(entry.row), position: entry.row.position, lagEvents: entry.row.lagEvents, lagSeconds: entry.row.lagSeconds });
+      // A broker consumer's lag is what it reported, not the log's head minus a position.
+      this.unwatch.set(row.name, this.monitor.watch(row.kind === 'consumer' ? { status, lag: async () => lag() } : { status }, bound));
     }
     await this.countDeadLetters(rows);
     await this.monitor.sample();
@@ -147,7 +151,11 @@ export class StoreRunnerMetrics {
     }
     const counter = instruments()?.deadLetters;
     const kinds = new Map(rows.map((r) => [baseName(r.name), this.kindOf(r)]));
-    const labelsOf = (runner: string) => ({ runner, kind: kinds.get(runner) ?? 'consumer' });
+    // A broker consumer keeps its letters as `consumer:<name>`; its own process labels them `<name>`.
+    const labelsOf = (subscription: string) => {
+      const runner = subscription.startsWith(CONSUMER_DEAD_LETTERS) ? subscription.slice(CONSUMER_DEAD_LETTERS.length) : subscription;
+      return { runner, kind: subscription.startsWith(CONSUMER_DEAD_LETTERS) ? 'consumer' : (kinds.get(runner) ?? 'subscription') };
+    };
     // A runner's counter is on the page from its first read, at 0 if it has none: rate() then sees its first dead letter.
     for (const runner of new Set([...kinds.keys(), ...letters.map((l) => l.subscription)])) {
       if (this.countedRunners.has(runner)) continue;
@@ -166,6 +174,7 @@ export class StoreRunnerMetrics {
 
   /** The `kind` label the runner's own process gives it (subscription.ts `runnerKind`). */
   private kindOf(row: RunnerOverview): string {
+    if (row.kind === 'consumer') return 'consumer';
     const base = baseName(row.name);
     if (base.startsWith('relay:')) return 'relay';
     if (base.startsWith('workflow:')) return 'workflow';
@@ -173,6 +182,19 @@ export class StoreRunnerMetrics {
     return 'subscription';
   }
 }
+
+/**
+ * A checkpointed runner is `running` as far as tables tell (only its process knows more); a
+ * broker consumer is what it last reported, and `stopped` once it has not reported for
+ * `SILENT_REPORT_MS` (its process died without a last word).
+ */
+function reportedState(row: RunnerOverview): string {
+  if (row.kind !== 'consumer') return 'running';
+  return Date.now() - row.updatedAt.getTime() > SILENT_REPORT_MS ? 'stopped' : (row.state ?? 'running');
+}
+
+/** Six of a consumer's default report intervals (5 s). */
+const SILENT_REPORT_MS = 30_000;
 
 /** A partition's checkpoint (`orders#0/4`) belongs to its runner (`orders`), which keeps the dead letters. */
 function baseName(checkpoint: string): string {

@@ -5,7 +5,7 @@
  * `context.sql` (SQL stores), and both are counted.
  */
 import { randomUUID } from 'node:crypto';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { z } from 'zod';
 import { partitionOf } from '../../src/consumers/partition-of.js';
 import type { RecordedEvent } from '../../src/core/message.js';
@@ -17,6 +17,8 @@ import { EventConsumer, type EventConsumerOptions } from '../../src/transport/co
 import type { EventConsumerHandler } from '../../src/transport/consumer/event-consumer-context.js';
 import type { EventConsumerContext } from '../../src/transport/consumer/event-consumer-context.js';
 import { eventToMessage } from '../../src/transport/message-envelope.js';
+import { runnerOverview } from '../../src/consumers/runner-overview.js';
+import { ConsistencyMonitor } from '../../src/observability/consistency-monitor.js';
 import { openedStores } from '../opened-stores.js';
 import type { StoreFactory } from '../stores.js';
 
@@ -424,6 +426,56 @@ export function runEventConsumerSuite(target: EventConsumerTarget): void {
       // What was in flight committed; nothing was taken after the stop.
       expect(billing.status()).toMatchObject({ state: 'stopped', handled: inFlight, inFlight: 0 });
       expect(await effects()).toEqual([first.id, second.id].slice(0, inFlight));
+    });
+    it('knows its lag: held back it counts every message not settled with the age of the oldest, breaches its bound and reports it to the store; freed, none, and its last report says stopped', async () => {
+      const { broker, store, effect, consumer, publish } = await setUp();
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      // A failed assertion must not leave the handlers held: afterEach stops the consumer.
+      onTestFinished(() => release());
+      const billing = await consumer(
+        async (event, context) => {
+          await gate;
+          await effect(event, context);
+        },
+        { reportIntervalMs: 50 },
+      );
+      // Recorded 3 s ago in the other service: the lag in seconds is measured from the write.
+      const recordedAt = new Date(Date.now() - 3000);
+      const events = Array.from({ length: 12 }, (_, i) => recorded(`cart-${i % 4}`, Math.floor(i / 4) + 1, undefined, { recordedAt }));
+      await publish(...events.map(eventToMessage));
+      // A broker that counts lag counts all 12, held or waiting; one without lag(), what the consumer holds.
+      await waitFor(async () => expect((await billing.lag()).events).toBe(broker.lag ? 12 : billing.status().inFlight));
+      const held = await billing.lag();
+      expect(held.seconds).toBeGreaterThanOrEqual(3);
+      expect(held.seconds).toBeLessThan(60);
+      expect(billing.status()).toMatchObject({ lagEvents: held.events, position: 0n });
+
+      const breaches: string[] = [];
+      const recoveries: string[] = [];
+      const monitor = new ConsistencyMonitor(store, { intervalMs: 20, windowMs: 300, onBreach: (r) => breaches.push(`${r.name} ${r.state}`), onRecovery: (r) => recoveries.push(r.name) });
+      monitor.watch(billing, { events: 5 });
+      // PGlite is one session, which the held handler's transaction holds: the monitor (the log's head) and the reports wait for it.
+      const concurrent = target.store.capabilities.concurrentSessions;
+      if (concurrent) {
+        monitor.start();
+        await waitFor(() => expect(breaches).toContain('billing stalled'));
+        if (target.store.capabilities.sql) {
+          await waitFor(async () => expect((await runnerOverview(store)).find((r) => r.name === 'billing')).toMatchObject({ kind: 'consumer', lagEvents: 12, state: 'running', details: { topic: billing.topic, group: 'billing' } }));
+        }
+      }
+      release();
+      await waitFor(() => expect(billing.status().handled).toBe(12));
+      await waitFor(async () => expect((await billing.lag()).events).toBe(0));
+      if (!concurrent) monitor.start();
+      await waitFor(() => expect(monitor.reports()[0]).toMatchObject({ name: 'billing', state: 'ok', lagEvents: 0, breached: false }));
+      if (concurrent) expect(recoveries).toEqual(['billing']);
+      await monitor.stop();
+      await billing.stop();
+      if (target.store.capabilities.sql) {
+        const [report] = (await runnerOverview(store)).filter((r) => r.name === 'billing');
+        expect(report).toMatchObject({ kind: 'consumer', state: 'stopped', lagEvents: 0, position: 12n });
+      }
     });
   });
 }

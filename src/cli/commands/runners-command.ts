@@ -7,7 +7,7 @@ import { withStore } from '../cli-store.js';
 export function runnersCommand(program: Command): void {
   program
     .command('runners')
-    .description('Subscriptions, projection runners and relays: position, lag in events and seconds, dead letters')
+    .description('Subscriptions, projection runners, relays and broker consumers: position, lag in events and seconds, dead letters')
     .action(
       action<[], object>(async (_args, flags, out) => {
         const runners = await withStore(flags, (store) => runnerOverview(store));
@@ -16,13 +16,14 @@ export function runnersCommand(program: Command): void {
           const rows = runners.map((r) => [
             r.name,
             r.kind,
-            String(r.position),
+            // A broker consumer has no position in the log: it says where it reads and who reported.
+            r.kind === 'consumer' ? `${r.details?.system ?? '?'} ${r.details?.topic ?? '?'}/${r.details?.group ?? '?'}` : String(r.position),
             String(r.lagEvents),
             r.lagSeconds.toFixed(1),
             r.deadLetters ? `${r.deadLetters} (+${r.parked} parked)` : '',
-            r.updatedAt.toISOString(),
+            r.kind === 'consumer' ? `${r.updatedAt.toISOString()} ${r.state ?? ''} by ${r.reportedBy ?? '?'}` : r.updatedAt.toISOString(),
           ]);
-          for (const line of table(['name', 'kind', 'position', 'lag', 'lag s', 'dead letters', 'checkpoint moved'], rows)) out.line(line);
+          for (const line of table(['name', 'kind', 'position', 'lag', 'lag s', 'dead letters', 'checkpoint moved / reported'], rows)) out.line(line);
         });
       }),
     );

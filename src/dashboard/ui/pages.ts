@@ -58,7 +58,7 @@ export function Overview() {
         ? html`<p>No checkpointed runner in this store.</p>`
         : html`<table data-testid="runners"><thead><tr><th>runner</th><th>kind</th><th>position</th><th>lag (events)</th><th>lag (s)</th><th>bound</th><th>dead letters</th><th>parked</th><th>moved</th></tr></thead>
           <tbody>${data.runners.map(
-            (r: any) => html`<tr data-runner=${r.name}><td>${r.name}</td><td>${r.kind}</td><td>${r.position}</td><td class="lag-events">${r.lagEvents}</td><td>${r.lagSeconds.toFixed(1)}</td><td class="bound">${Bound(data.bounds?.[r.name])}</td><td>${r.deadLetters ? html`<a href=${link('/dead-letters')}>${r.deadLetters}</a>` : 0}</td><td>${r.parked}</td><td>${when(r.updatedAt)}</td></tr>`,
+            (r: any) => html`<tr data-runner=${r.name}><td>${r.name}</td><td>${r.kind}</td><td>${r.kind === 'consumer' ? html`<span title=${`reported by ${r.reportedBy}, ${r.state}`}>${r.details?.system} ${r.details?.topic}/${r.details?.group}</span>` : r.position}</td><td class="lag-events">${r.lagEvents}</td><td>${r.lagSeconds.toFixed(1)}</td><td class="bound">${Bound(data.bounds?.[r.name])}</td><td>${r.deadLetters ? html`<a href=${link('/dead-letters')}>${r.deadLetters}</a>` : 0}</td><td>${r.parked}</td><td>${when(r.updatedAt)}</td></tr>`,
           )}</tbody></table>
           <${Chart} testId="lag-chart" title="Lag in events" series=${names} data=${lagData} />`
     }

@@ -1,4 +1,5 @@
 import type { Logger } from '../../core/logger.js';
+import { gaugeRunner } from '../../core/telemetry/instruments.js';
 import { tracedHandling } from '../../core/telemetry/spans.js';
 import { FactumError } from '../../core/errors.js';
 import type { EventStore } from '../../core/event-store.js';
@@ -6,6 +7,7 @@ import type { RecordedEvent } from '../../core/message.js';
 import { retryDelays, type RetryPolicy } from '../../core/retry-policy.js';
 import { consumerStorageFor } from '../../consumers/consumer-storage.js';
 import { DeadLetterRequestWorker } from '../../consumers/dead-letter-request-worker.js';
+import { RunnerReports } from '../../consumers/runner-reports.js';
 import type { EventRegistry } from '../../schema/event-registry.js';
 import { eventRegistryOf } from '../../schema/registered-event-store.js';
 import type { Broker, BrokerConsumer, BrokerDeadLetters, Delivery } from '../broker.js';
@@ -13,6 +15,7 @@ import type { BrokerMessage } from '../broker-message.js';
 import type { EventConsumerDeadLetter } from './consumer-dead-letters.js';
 import { ConsumerOutcomes, type ConsumerCounts, type EventConsumerFailure } from './consumer-outcomes.js';
 import { ConsumerHandlerContext, storelessWrites, type EventConsumerHandler } from './event-consumer-context.js';
+import { HeldMessages } from './held-messages.js';
 import { readMessageEvent } from './read-message-event.js';
 import { StoredConsumption } from './stored-consumption.js';
 
@@ -42,6 +45,12 @@ export interface EventConsumerOptions {
   onError?: (error: unknown, message: BrokerMessage) => void;
   /** Where errors, dead letters and state changes are logged (pino-compatible); silent by default. */
   logger?: Logger;
+  /**
+   * With a SQL store, how often the running consumer writes its lag and state to the store's
+   * runner reports, where `factum runners`, `factum serve` and the dashboard read them (they
+   * cannot reach the broker); 5,000 ms by default, 0 for never.
+   */
+  reportIntervalMs?: number;
 }
 
 /** Where an `EventConsumer` stands; the counts are since `start()` in this process. */
@@ -56,6 +65,25 @@ export interface EventConsumerStatus extends ConsumerCounts {
    */
   blockedKeys: string[];
   lastFailure?: EventConsumerFailure;
+  /** The lag as `lag()` last read it (0 before the first read). */
+  lagEvents: number;
+  lagSeconds: number;
+  /**
+   * Messages settled since `start()` (handled, duplicates, dead-lettered, parked): the
+   * consumer's progress, which the `ConsistencyMonitor` reads, since it has no log position.
+   */
+  position: bigint;
+}
+
+/** An `EventConsumer`'s lag: what its group has not settled of the topic. */
+export interface EventConsumerLag {
+  /** Messages not settled: the broker's count, plus what this consumer holds where the broker cannot count it. */
+  events: number;
+  /**
+   * Age of the oldest of them in seconds: by the broker's timestamp where it tells one (NATS,
+   * Redis), and by the event's `recordedAt` for what this consumer holds; 0 when none is known.
+   */
+  seconds: number;
 }
 
 /**
@@ -111,6 +139,11 @@ export class EventConsumer {
   private readonly handler: EventConsumerHandler;
   /** With a SQL store: retries and skips an operator asked for in the database, carried out here. */
   private requests?: DeadLetterRequestWorker;
+  private readonly held = new HeldMessages();
+  private lastLag: EventConsumerLag = { events: 0, seconds: 0 };
+  private ungauge?: () => void;
+  private reportTimer?: NodeJS.Timeout;
+  private reporting?: Promise<void>;
 
   constructor(private readonly options: EventConsumerOptions) {
     if (!options.name) throw new FactumError('INVALID_ARGUMENT', 'An EventConsumer needs a name (it names its inbox rows)');
@@ -153,9 +186,9 @@ export class EventConsumer {
     this.consumer = await this.options.broker.consume({
       topic: this.topic,
       group: this.group,
-      handler: (delivery) => this.onDelivery(delivery),
+      handler: (delivery) => this.held.during([delivery], () => this.onDelivery(delivery)),
       // With a store, what a partition holds is handled in one transaction (a savepoint per message that writes).
-      ...(stored ? { batchHandler: (deliveries: Delivery[]) => stored.onBatch(deliveries) } : {}),
+      ...(stored ? { batchHandler: (deliveries: Delivery[]) => this.held.during(deliveries, () => stored.onBatch(deliveries)) } : {}),
       ...(this.options.prefetch === undefined ? {} : { prefetch: this.options.prefetch }),
     });
     this.state = 'running';
@@ -167,14 +200,12 @@ export class EventConsumer {
         resume: (key) => sequenced.resume(key),
         letters: (key) => sequenced.letters(key),
         covers: () => true,
-        reportError: (error) => {
-          // Not about a message: an empty one stands for "no message" in the callback's shape.
-          this.options.onError?.(error, { id: '', key: '', headers: {}, body: new Uint8Array() });
-          this.options.logger?.error({ runner: this.name, err: error }, `${this.name}: dead-letter requests`);
-        },
+        reportError: (error) => this.backgroundError(error, 'dead-letter requests'),
       });
       this.requests?.start();
     }
+    this.ungauge = gaugeRunner({ name: this.name, kind: 'consumer', lag: () => this.lag(), status: () => this.status() });
+    this.startReports();
     this.options.logger?.info({ runner: this.name, state: 'running' }, `${this.name}: running`);
     return this;
   }
@@ -192,6 +223,8 @@ export class EventConsumer {
     await consumer.stop();
     this.stored?.sequenced.stop();
     this.state = 'stopped';
+    this.ungauge?.();
+    await this.stopReports();
     this.options.logger?.info({ runner: this.name, state: 'stopped' }, `${this.name}: stopped`);
   }
 
@@ -205,7 +238,31 @@ export class EventConsumer {
       ...this.outcomes.counts,
       blockedKeys: this.stored?.sequenced.blockedKeys() ?? [],
       ...(lastFailure ? { lastFailure } : {}),
+      lagEvents: this.lastLag.events,
+      lagSeconds: this.lastLag.seconds,
+      position: BigInt(this.settled()),
     };
+  }
+
+  /**
+   * Reads the group's lag on the topic now: the broker's count of what the group has not settled
+   * (`Broker.lag`), plus what this consumer holds where the broker cannot count it (RabbitMQ, whose
+   * count leaves out every consumer's unacked messages: a lower bound there, by up to the
+   * prefetch of each other consumer). `factum_lag_events` and `factum_lag_seconds` (kind
+   * `consumer`) and the `ConsistencyMonitor` read it.
+   *
+   * @example
+   * const { events, seconds } = await billing.lag()
+   */
+  async lag(): Promise<EventConsumerLag> {
+    const broker = await this.options.broker.lag?.(this.topic, this.group);
+    const held = this.held.count;
+    const lag = {
+      events: broker ? broker.messages + (broker.countsInFlight ? 0 : held) : held,
+      seconds: Math.max(broker?.oldestSeconds ?? 0, this.held.oldestSeconds()),
+    };
+    this.lastLag = lag;
+    return lag;
   }
 
   /**
@@ -237,6 +294,59 @@ export class EventConsumer {
     const sequenced = this.stored?.sequenced;
     if (sequenced && (await sequenced.has(messageId))) await sequenced.retry(messageId, true);
     else await this.letters().skip(messageId);
+  }
+
+  private settled(): number {
+    const { handled, duplicates, deadLettered, parked } = this.outcomes.counts;
+    return handled + duplicates + deadLettered + parked;
+  }
+
+  /** With a SQL store, writes the lag and state every `reportIntervalMs` for the operating tools. */
+  private startReports(): void {
+    const reports = this.options.store && RunnerReports.of(this.options.store);
+    const interval = this.options.reportIntervalMs ?? 5000;
+    if (!reports || !(interval > 0)) return;
+    const report = () => {
+      // One at a time: a slow broker or database must not pile them up.
+      this.reporting ??= this.writeReport(reports).finally(() => (this.reporting = undefined));
+    };
+    report();
+    this.reportTimer = setInterval(report, interval);
+    this.reportTimer.unref();
+  }
+
+  private async stopReports(): Promise<void> {
+    clearInterval(this.reportTimer);
+    this.reportTimer = undefined;
+    await this.reporting;
+    // The last word: an operator then sees it stopped rather than a report growing old.
+    const reports = this.options.store && RunnerReports.of(this.options.store);
+    if (reports && (this.options.reportIntervalMs ?? 5000) > 0) await this.writeReport(reports);
+  }
+
+  private async writeReport(reports: RunnerReports): Promise<void> {
+    try {
+      // A broker away still gets a report, with the lag last read: the state says the rest.
+      const lag = this.state === 'running' ? await this.lag().catch(() => this.lastLag) : this.lastLag;
+      await reports.write({
+        name: this.name,
+        kind: 'consumer',
+        state: this.state,
+        lagEvents: lag.events,
+        lagSeconds: lag.seconds,
+        settled: this.settled(),
+        details: { topic: this.topic, group: this.group, system: this.options.broker.system ?? 'unknown' },
+      });
+    } catch (error) {
+      this.backgroundError(error, 'runner report');
+    }
+  }
+
+  /** A failure of background work (requests, reports) that is about no message. */
+  private backgroundError(error: unknown, what: string): void {
+    // An empty message stands for "no message" in the callback's shape.
+    this.options.onError?.(error, { id: '', key: '', headers: {}, body: new Uint8Array() });
+    this.options.logger?.error({ runner: this.name, err: error }, `${this.name}: ${what}`);
   }
 
   private letters(): BrokerDeadLetters {

@@ -7,6 +7,7 @@ import { workflowTables } from './006-workflow-tables.js';
 import { semanticLocks } from './007-semantic-locks.js';
 import { archivedBefore } from './008-archived-before.js';
 import { deadLetterRequests } from './009-dead-letter-requests.js';
+import { runnerReports } from './010-runner-reports.js';
 import type { Migration } from './migration.js';
 
 /**
@@ -14,4 +15,4 @@ import type { Migration } from './migration.js';
  * (migrations.test.ts holds them to it). The numbers are what databases record as applied, so
  * they never change; a new migration is the next file.
  */
-export const MIGRATIONS: readonly Migration[] = [eventLog, consumerTables, snapshotTable, leanAppend, consumerFailureDetails, workflowTables, semanticLocks, archivedBefore, deadLetterRequests];
+export const MIGRATIONS: readonly Migration[] = [eventLog, consumerTables, snapshotTable, leanAppend, consumerFailureDetails, workflowTables, semanticLocks, archivedBefore, deadLetterRequests, runnerReports];
