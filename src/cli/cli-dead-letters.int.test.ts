@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEventStore } from '../store/open-event-store.js';
 import { dropSchemas, uniqueSchema } from '../../test/stores.js';
@@ -24,8 +25,9 @@ beforeAll(async () => {
 afterAll(() => cli?.remove());
 
 /**
- * The owner: a subscription over categories a, b, d and a consumer of topic c (fed by a relay),
- * each failing for a stream while `<work>/broken-<stream>` exists, at once (no retries), and
+ * The owner: a subscription over categories a, b, d, e and a consumer of topic c (fed by a relay),
+ * each failing for a stream while `<work>/broken-<stream>` exists, at once (no retries), hanging
+ * on a stream's event while `<work>/hang-<stream>` exists, and
  * writing each event it handles to `<work>/handled.log` as `<runner> <stream>@<version>`.
  */
 function ownerScript(factum: string): string {
@@ -36,7 +38,8 @@ import { EventConsumer, MemoryBroker, Relay, Subscription, openEventStore } from
 const [db, schema, work] = process.argv.slice(2);
 const store = await openEventStore(db, schema ? { schema } : {});
 const noRetry = { immediateRetries: 0, backoffRetries: 0 };
-const check = (runner, event) => {
+const check = async (runner, event) => {
+  while (existsSync(join(work, 'hang-' + event.streamId))) await new Promise((resolve) => setTimeout(resolve, 50));
   if (existsSync(join(work, 'broken-' + event.streamId))) {
     appendFileSync(join(work, 'failed.log'), runner + ' ' + event.streamId + '@' + event.streamVersion + '\\n');
     throw Object.assign(new Error(runner + ' cannot handle ' + event.streamId + '@' + event.streamVersion), { code: 'BROKEN' });
@@ -44,7 +47,7 @@ const check = (runner, event) => {
   appendFileSync(join(work, 'handled.log'), runner + ' ' + event.streamId + '@' + event.streamVersion + '\\n');
 };
 const broker = new MemoryBroker();
-const sub = new Subscription(store, { name: 'owner-sub', filter: { categories: ['a', 'b', 'd'] }, retry: noRetry, pollIntervalMs: 200, handler: (e) => check('sub', e) });
+const sub = new Subscription(store, { name: 'owner-sub', filter: { categories: ['a', 'b', 'd', 'e'] }, retry: noRetry, pollIntervalMs: 200, handler: (e) => check('sub', e) });
 const relay = new Relay(store, { name: 'owner-relay', broker, filter: { categories: ['c'] } });
 const consumer = new EventConsumer({ name: 'owner-consumer', broker, topic: 'c', store, retry: noRetry, handler: (e) => check('consumer', e) });
 await consumer.start();
@@ -241,6 +244,44 @@ for (const location of locations) {
         }
       },
       180_000,
+    );
+
+    it.runIf(location.shared)(
+      'takes over a retry whose owner was SIGKILLed while carrying it out: its claim lapses, and the next owner handles the stream, each event once',
+      async () => {
+        await writeFile(join(work, 'broken-e-1'), '');
+        const owner = await startOwner();
+        await append(['e-1']);
+        await eventually(async () => (await letters()).some((l) => l.streamId === 'e-1' && l.status === 'dead'), 30_000, 'the dead letter of e-1');
+        const id = (await letters()).find((l) => l.streamId === 'e-1' && l.status === 'dead')!.id;
+        await unlink(join(work, 'broken-e-1'));
+        await writeFile(join(work, 'hang-e-1'), '');
+        const asked = await json<Outcome>('dead-letters', 'retry', id, '--wait', '0');
+        expect(asked.ran.code).toBe(3);
+        const request = async () => {
+          const client = new pg.Client({ connectionString: POSTGRES_URL });
+          await client.connect();
+          try {
+            return (await client.query<{ status: string; claimed_by: string | null; handled: number | null }>(`SELECT status, claimed_by, handled FROM "${location.schema}".dead_letter_requests WHERE id = $1`, [asked.value.request.id])).rows[0]!;
+          } finally {
+            await client.end();
+          }
+        };
+        await eventually(async () => (await request()).status === 'running', 20_000, 'the owner claims the retry');
+        expect((await request()).claimed_by).toMatch(new RegExp(`:${owner.pid}$`));
+        const killed = new Promise((resolve) => owner.once('exit', resolve));
+        owner.kill('SIGKILL');
+        await killed;
+        await unlink(join(work, 'hang-e-1'));
+        const next = await startOwner();
+        // The claim lapses ABANDONED_CLAIM_MS (10 s) after the killed owner last renewed it.
+        await eventually(async () => (await request()).status === 'succeeded', 40_000, 'the next owner carries the retry out');
+        expect(await request()).toMatchObject({ claimed_by: expect.stringMatching(new RegExp(`:${next.pid}$`)), handled: 3 });
+        expect(await handled('sub', 'e-1')).toEqual(['e-1@1', 'e-1@2', 'e-1@3']);
+        expect((await letters()).filter((l) => l.streamId === 'e-1')).toEqual([]);
+        await stopOwner(next);
+      },
+      120_000,
     );
   });
 }

@@ -2,7 +2,10 @@ import { hasCode } from '../core/errors.js';
 import type { EventStore } from '../core/event-store.js';
 import type { DeadLetter } from './consumer-storage.js';
 import type { DrainResult } from './dead-letter-drain.js';
-import { DeadLetterRequests, type DeadLetterRequest } from './dead-letter-requests.js';
+import { ABANDONED_CLAIM_MS, DeadLetterRequests, type DeadLetterRequest } from './dead-letter-requests.js';
+
+/** Old outcomes are removed at an owner's first poll, then hourly. */
+const PRUNE_EVERY_MS = 3600_000;
 
 /** What carrying out a request needs from its runner. */
 export interface DeadLetterRequestHost {
@@ -20,8 +23,9 @@ export interface DeadLetterRequestHost {
 /**
  * The owner's side of `DeadLetterRequests`: every `pollMs` while its runner runs, it claims the
  * pending requests for its runner's streams and carries them out with the runner's own drain
- * (the handler lives here), then records the outcome for the operator who asked. One indexed
- * query per poll when there is nothing to do. On the memory store there is no table: `for`
+ * (the handler lives here), then records the outcome for the operator who asked; it renews its
+ * claim while it works and takes over requests whose owner died mid-way. One query per poll
+ * when there is nothing to do; outcomes older than 7 days are removed hourly. On the memory store there is no table: `for`
  * returns undefined, and retry and skip stay calls from code.
  *
  * @example
@@ -85,12 +89,25 @@ export class DeadLetterRequestWorker {
 
   private async poll(): Promise<void> {
     if (this.disabled) return;
+    if (Date.now() - this.prunedAt > PRUNE_EVERY_MS) {
+      this.prunedAt = Date.now();
+      await this.requests.prune();
+    }
     for (const request of await this.requests.pending(this.subscription)) {
       if (this.stopped) return;
       if (!this.host.covers(request.streamId) || !(await this.requests.claim(request.id))) continue;
-      await this.carryOut(request);
+      // Renewed while it runs (a long drain), so that only a crashed owner's claim is taken over.
+      const renewal = setInterval(() => void this.requests.renew(request.id).catch(() => {}), Math.min(this.pollMs, ABANDONED_CLAIM_MS / 4));
+      try {
+        await this.carryOut(request);
+      } finally {
+        clearInterval(renewal);
+      }
     }
   }
+
+  /** When this worker last removed old outcomes (0: at its first poll). */
+  private prunedAt = 0;
 
   private async carryOut(request: DeadLetterRequest): Promise<void> {
     let result: DrainResult;

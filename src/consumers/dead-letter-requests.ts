@@ -52,6 +52,17 @@ interface RequestRow {
 }
 
 /**
+ * How long a claim stands without its owner renewing it: an owner renews every poll (a second
+ * by default) while it carries a request out, so one silent this long has died, and another
+ * owner takes the request over. A drain taken over repeats no event whose handling committed:
+ * each one leaves the dead letters in its own transaction, under its stream's lock.
+ */
+export const ABANDONED_CLAIM_MS = 10_000;
+
+/** A request an owner may claim (`$2` is `ABANDONED_CLAIM_MS`). */
+const CLAIMABLE = `(status = 'pending' OR (status = 'running' AND claimed_at < now() - $2 * interval '1 millisecond'))`;
+
+/**
  * The dead-letter table's `subscription` of a broker consumer is this prefix and its name (see
  * `ConsumerDeadLetters`): a skip of one of its letters also records the message in its inbox, as
  * a skip from code does, so a relay's re-publish of the skipped message is absorbed.
@@ -84,8 +95,7 @@ export class DeadLetterRequests {
   /**
    * Asks the owner to retry the dead letter `deadLetterId` (a `dead` one: a retrying or parked
    * event is not the operator's to retry). A retry already asked for and not yet claimed is
-   * returned rather than asked twice (one claimed by an owner that then crashed stays `running`
-   * for good, so it is not reused: asking again makes a new request).
+   * returned rather than asked twice.
    */
   async requestRetry(deadLetterId: string): Promise<DeadLetterRequest> {
     const letter = await this.deadLetter(deadLetterId);
@@ -130,19 +140,37 @@ export class DeadLetterRequests {
     return toRequest(rows[0]);
   }
 
-  /** Pending requests of `subscription`, oldest first (the owner filters those of its streams, then claims). */
+  /**
+   * Requests of `subscription` an owner may claim, oldest first (the owner filters those of its
+   * streams, then claims): the pending ones, and those whose owner stopped renewing its claim
+   * (`ABANDONED_CLAIM_MS`: it crashed mid-way).
+   */
   async pending(subscription: string): Promise<DeadLetterRequest[]> {
-    const { rows } = await this.sql.client.query<RequestRow>(`SELECT * FROM ${this.sql.names.s}dead_letter_requests WHERE subscription = $1 AND status = 'pending' ORDER BY id`, [subscription]);
+    const { rows } = await this.sql.client.query<RequestRow>(`SELECT * FROM ${this.sql.names.s}dead_letter_requests WHERE subscription = $1 AND ${CLAIMABLE} ORDER BY id`, [subscription, ABANDONED_CLAIM_MS]);
     return rows.map(toRequest);
   }
 
-  /** Claims a pending request for this process: false when another owner got it first. */
+  /** Claims a pending (or abandoned) request for this process: false when another owner got it first. */
   async claim(id: string): Promise<boolean> {
     const { rows } = await this.sql.client.query(
-      `UPDATE ${this.sql.names.s}dead_letter_requests SET status = 'running', claimed_by = $2, claimed_at = now() WHERE id = $1 AND status = 'pending' RETURNING id`,
-      [id, THIS_PROCESS],
+      `UPDATE ${this.sql.names.s}dead_letter_requests SET status = 'running', claimed_by = $3, claimed_at = now() WHERE id = $1 AND ${CLAIMABLE} RETURNING id`,
+      [id, ABANDONED_CLAIM_MS, THIS_PROCESS],
     );
     return rows.length === 1;
+  }
+
+  /** Renews this process's claim on a request it is carrying out, so that no other owner takes it over. */
+  async renew(id: string): Promise<void> {
+    await this.sql.client.query(`UPDATE ${this.sql.names.s}dead_letter_requests SET claimed_at = now() WHERE id = $1 AND status = 'running' AND claimed_by = $2`, [id, THIS_PROCESS]);
+  }
+
+  /** Removes the outcomes of requests done more than `olderThanMs` ago (7 days by default): an operator has read them by then. */
+  async prune(olderThanMs = 7 * 24 * 3600 * 1000): Promise<number> {
+    const { rows } = await this.sql.client.query(
+      `DELETE FROM ${this.sql.names.s}dead_letter_requests WHERE status IN ('succeeded', 'failed') AND done_at < now() - $1 * interval '1 millisecond' RETURNING id`,
+      [olderThanMs],
+    );
+    return rows.length;
   }
 
   /** Records the outcome of a claimed request: what the drain did, and the failure that holds the stream (if one does). */
