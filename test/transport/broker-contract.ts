@@ -37,12 +37,17 @@ export interface BrokerContractTarget {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Polls until `check` stops throwing or rejecting (the test's own timeout is the only limit). */
-async function eventually(check: () => void | Promise<void>): Promise<void> {
+/**
+ * Polls until `check` stops throwing or rejecting: the test's own timeout is the limit, or
+ * `withinMs`, after which the check's last failure is the test's (a clearer report than a timeout).
+ */
+async function eventually(check: () => void | Promise<void>, withinMs = Infinity): Promise<void> {
+  const deadline = Date.now() + withinMs;
   for (;;) {
     try {
       return await check();
-    } catch {
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
       await sleep(10);
     }
   }
@@ -345,7 +350,7 @@ export function runBrokerContract(target: BrokerContractTarget): void {
       expect(result).toMatchObject({ status: 'refused', error: { details: { reason: 'unroutable' } } });
     });
 
-    test('lag counts what the group has not settled (waiting, held unacked, waiting out a retry\'s delay) but no dead letter, with the oldest\'s age, and is none once all is settled or for a group never declared', async () => {
+    test('lag counts what the group has not settled, and nothing once it has: waiting, held unacked and waiting out a retry\'s delay count, a dead letter does not, the oldest\'s age where the broker tells it, none for a group never declared', async () => {
       const broker = await open();
       expect(typeof broker.lag).toBe('function');
       const t = topic('g');
@@ -365,72 +370,84 @@ export function runBrokerContract(target: BrokerContractTarget): void {
       const retry: { startedAt?: number; cameBack?: boolean } = {};
       let release!: () => void;
       const gate = new Promise<void>((resolve) => (release = resolve));
-      // prefetch 1: a consumer is handed no more than its handlers hold, so `held` is all it holds.
-      await broker.consume({
-        topic: t,
-        group: 'g',
-        prefetch: 1,
-        handler: async (d) => {
-          if (d.message.id === poison.id) return d.deadLetter(new Error('poison'));
-          held.add(d.message.id);
-          try {
-            if (d.message.headers.seq === '1' && d.attempt === 1) {
-              retry.startedAt = Date.now();
-              return await d.retry(RETRY_MS, new Error('not yet'));
+      let startRetry!: () => void;
+      const retryGate = new Promise<void>((resolve) => (startRetry = resolve));
+      /** How long a count may take to settle: generous, so that a failure reports the count rather than a timeout. */
+      const SETTLE_MS = 15_000;
+      try {
+        // prefetch 1: a consumer is handed no more than its handlers hold, so `held` is all it holds.
+        await broker.consume({
+          topic: t,
+          group: 'g',
+          prefetch: 1,
+          handler: async (d) => {
+            if (d.message.id === poison.id) return d.deadLetter(new Error('poison'));
+            held.add(d.message.id);
+            try {
+              if (d.message.headers.seq === '1' && d.attempt === 1) {
+                await retryGate;
+                retry.startedAt = Date.now();
+                return await d.retry(RETRY_MS, new Error('not yet'));
+              }
+              if (d.message.headers.seq === '1') retry.cameBack = true;
+              await gate;
+              await d.ack();
+              acked.add(d.message.id);
+            } finally {
+              held.delete(d.message.id);
             }
-            if (d.message.headers.seq === '1') retry.cameBack = true;
-            await gate;
-            await d.ack();
-            acked.add(d.message.id);
-          } finally {
-            held.delete(d.message.id);
-          }
-        },
-      });
-      expect(await lag('nobody')).toEqual(none);
+          },
+        });
+        expect(await lag('nobody')).toEqual(none);
 
-      // A dead letter is not lag.
-      expect(statuses(await broker.publish(t, [poison]))).toEqual(['confirmed']);
-      while ((await broker.deadLetters(t, 'g').list()).length === 0) await sleep(10);
-      await eventually(async () => expect(await lag()).toEqual(none));
-      // So that a dead letter counted as the oldest would show as too old below.
-      await sleep(500);
+        // A dead letter is not lag.
+        expect(statuses(await broker.publish(t, [poison]))).toEqual(['confirmed']);
+        while ((await broker.deadLetters(t, 'g').list()).length === 0) await sleep(10);
+        await eventually(async () => expect(await lag()).toEqual(none), SETTLE_MS);
+        // So that a dead letter counted as the oldest would show as too old below.
+        await sleep(500);
 
-      const publishedFrom = Date.now();
-      const batch = Array.from({ length: 30 }, (_, i) => message(`order-${i % 6}`, i + 1));
-      expect(new Set(statuses(await broker.publish(t, batch)))).toEqual(new Set(['confirmed']));
-      const publishedTo = Date.now();
-      const counted = async () => {
-        const now = await lag();
-        return now.countsInFlight ? now.messages : now.messages + held.size;
-      };
-      await eventually(async () => expect(await counted()).toBe(30));
-      // While seq 1 waits out its retry's delay it is still unsettled.
-      while (retry.startedAt === undefined) await sleep(10);
-      const during = await lag();
-      if (!retry.cameBack && during.countsInFlight) expect(during.messages).toBe(30);
-      await eventually(async () => expect(await counted()).toBe(30));
-      expect(Date.now() - retry.startedAt).toBeLessThan(RETRY_MS);
-      await eventually(() => expect(retry.cameBack).toBe(true));
-      await eventually(async () => expect(await counted()).toBe(30));
+        const publishedFrom = Date.now();
+        const batch = Array.from({ length: 30 }, (_, i) => message(`order-${i % 6}`, i + 1));
+        expect(new Set(statuses(await broker.publish(t, batch)))).toEqual(new Set(['confirmed']));
+        const publishedTo = Date.now();
+        const counted = async () => {
+          const now = await lag();
+          return now.countsInFlight ? now.messages : now.messages + held.size;
+        };
+        await eventually(async () => expect(await counted()).toBe(30), SETTLE_MS);
+        // While seq 1 waits out its retry's delay it is still unsettled.
+        startRetry();
+        while (retry.startedAt === undefined) await sleep(10);
+        await sleep(100);
+        await eventually(async () => expect(await counted()).toBe(30), SETTLE_MS);
+        expect(retry.cameBack).toBeUndefined();
+        expect(Date.now() - retry.startedAt).toBeLessThan(RETRY_MS);
+        await eventually(() => expect(retry.cameBack).toBe(true), SETTLE_MS);
+        await eventually(async () => expect(await counted()).toBe(30), SETTLE_MS);
 
-      // The oldest unsettled is one of the batch (not the older dead letter), aged on the broker's clock.
-      const askedFrom = Date.now();
-      const aged = await lag();
-      const askedTo = Date.now();
-      if (target.lagWithoutAge) expect(aged.oldestSeconds).toBeUndefined();
-      else {
-        expect(aged.oldestSeconds).toBeTypeOf('number');
-        expect(Number.isFinite(aged.oldestSeconds)).toBe(true);
-        expect(aged.oldestSeconds).toBeGreaterThanOrEqual((askedFrom - publishedTo) / 1000 - 0.25);
-        expect(aged.oldestSeconds).toBeLessThanOrEqual((askedTo - publishedFrom) / 1000 + 0.25);
+        // The oldest unsettled is one of the batch (not the older dead letter), aged on the broker's clock.
+        const askedFrom = Date.now();
+        const aged = await lag();
+        const askedTo = Date.now();
+        if (target.lagWithoutAge) expect(aged.oldestSeconds).toBeUndefined();
+        else {
+          expect(aged.oldestSeconds).toBeTypeOf('number');
+          expect(Number.isFinite(aged.oldestSeconds)).toBe(true);
+          expect(aged.oldestSeconds).toBeGreaterThanOrEqual((askedFrom - publishedTo) / 1000 - 0.25);
+          expect(aged.oldestSeconds).toBeLessThanOrEqual((askedTo - publishedFrom) / 1000 + 0.25);
+        }
+
+        release();
+        await eventually(() => expect(acked.size).toBe(30), SETTLE_MS);
+        await eventually(async () => expect(await lag()).toEqual(none), SETTLE_MS);
+        expect(await broker.deadLetters(t, 'g').list()).toHaveLength(1);
+        expect(await lag('nobody')).toEqual(none);
+      } finally {
+        // A failing case must not leave its handlers (and the broker's close) hanging.
+        startRetry();
+        release();
       }
-
-      release();
-      await eventually(() => expect(acked.size).toBe(30));
-      await eventually(async () => expect(await lag()).toEqual(none));
-      expect(await broker.deadLetters(t, 'g').list()).toHaveLength(1);
-      expect(await lag('nobody')).toEqual(none);
     }, 60_000);
 
     test('stop lets the handler in flight finish, takes nothing new, and another consumer of the group gets the rest', async () => {
