@@ -29,18 +29,25 @@ export interface BrokerContractTarget {
   spawnConsumer?(topic: string, group: string): Promise<CrashedConsumer>;
   /** Stops and starts the broker server (only the restart case calls it). */
   restart?: { stop(): Promise<void>; start(): Promise<void> };
+  /** Why its lag cannot give the oldest message's age (`oldestSeconds` absent while there is lag), if it cannot. */
+  lagWithoutAge?: string;
   /** Cases the target cannot run, with the reason; `tests: 'all'` skips the whole suite (a service that is not reachable). */
   skip?: Array<{ reason: string; tests: string[] | 'all' }>;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Polls until `check` stops throwing (the test's own timeout is the only limit). */
-async function eventually(check: () => void): Promise<void> {
+/**
+ * Polls until `check` stops throwing or rejecting: the test's own timeout is the limit, or
+ * `withinMs`, after which the check's last failure is the test's (a clearer report than a timeout).
+ */
+async function eventually(check: () => void | Promise<void>, withinMs = Infinity): Promise<void> {
+  const deadline = Date.now() + withinMs;
   for (;;) {
     try {
-      return check();
-    } catch {
+      return await check();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
       await sleep(10);
     }
   }
@@ -343,6 +350,106 @@ export function runBrokerContract(target: BrokerContractTarget): void {
       expect(result).toMatchObject({ status: 'refused', error: { details: { reason: 'unroutable' } } });
     });
 
+    test('lag counts what the group has not settled, and nothing once it has: waiting, held unacked and waiting out a retry\'s delay count, a dead letter does not, the oldest\'s age where the broker tells it, none for a group never declared', async () => {
+      const broker = await open();
+      expect(typeof broker.lag).toBe('function');
+      const t = topic('g');
+      const lag = (group = 'g') => broker.lag!(t, group);
+      const none = { messages: 0, countsInFlight: expect.any(Boolean), oldestSeconds: 0 };
+      expect(await lag('nobody')).toEqual(none);
+      expect(await lag('g')).toEqual(none);
+      // Reading lag declared nothing: the topic has no group, so it is still unroutable.
+      const [unroutable] = await broker.publish(t, [message('order-1', 0)]);
+      expect(unroutable).toMatchObject({ status: 'refused', error: { details: { reason: 'unroutable' } } });
+
+      const poison = message('order-poison', 0);
+      const RETRY_MS = 2000;
+      /** Deliveries whose handler is running: what a consumer holds, counted by it where the broker cannot. */
+      const held = new Set<string>();
+      const acked = new Set<string>();
+      const retry: { startedAt?: number; cameBack?: boolean } = {};
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      let startRetry!: () => void;
+      const retryGate = new Promise<void>((resolve) => (startRetry = resolve));
+      /** How long a count may take to settle: generous, so that a failure reports the count rather than a timeout. */
+      const SETTLE_MS = 15_000;
+      try {
+        // prefetch 1: a consumer is handed no more than its handlers hold, so `held` is all it holds.
+        await broker.consume({
+          topic: t,
+          group: 'g',
+          prefetch: 1,
+          handler: async (d) => {
+            if (d.message.id === poison.id) return d.deadLetter(new Error('poison'));
+            held.add(d.message.id);
+            try {
+              if (d.message.headers.seq === '1' && d.attempt === 1) {
+                await retryGate;
+                retry.startedAt = Date.now();
+                return await d.retry(RETRY_MS, new Error('not yet'));
+              }
+              if (d.message.headers.seq === '1') retry.cameBack = true;
+              await gate;
+              await d.ack();
+              acked.add(d.message.id);
+            } finally {
+              held.delete(d.message.id);
+            }
+          },
+        });
+        expect(await lag('nobody')).toEqual(none);
+
+        // A dead letter is not lag.
+        expect(statuses(await broker.publish(t, [poison]))).toEqual(['confirmed']);
+        while ((await broker.deadLetters(t, 'g').list()).length === 0) await sleep(10);
+        await eventually(async () => expect(await lag()).toEqual(none), SETTLE_MS);
+        // So that a dead letter counted as the oldest would show as too old below.
+        await sleep(500);
+
+        const publishedFrom = Date.now();
+        const batch = Array.from({ length: 30 }, (_, i) => message(`order-${i % 6}`, i + 1));
+        expect(new Set(statuses(await broker.publish(t, batch)))).toEqual(new Set(['confirmed']));
+        const publishedTo = Date.now();
+        const counted = async () => {
+          const now = await lag();
+          return now.countsInFlight ? now.messages : now.messages + held.size;
+        };
+        await eventually(async () => expect(await counted()).toBe(30), SETTLE_MS);
+        // While seq 1 waits out its retry's delay it is still unsettled.
+        startRetry();
+        while (retry.startedAt === undefined) await sleep(10);
+        await sleep(100);
+        await eventually(async () => expect(await counted()).toBe(30), SETTLE_MS);
+        expect(retry.cameBack).toBeUndefined();
+        expect(Date.now() - retry.startedAt).toBeLessThan(RETRY_MS);
+        await eventually(() => expect(retry.cameBack).toBe(true), SETTLE_MS);
+        await eventually(async () => expect(await counted()).toBe(30), SETTLE_MS);
+
+        // The oldest unsettled is one of the batch (not the older dead letter), aged on the broker's clock.
+        const askedFrom = Date.now();
+        const aged = await lag();
+        const askedTo = Date.now();
+        if (target.lagWithoutAge) expect(aged.oldestSeconds).toBeUndefined();
+        else {
+          expect(aged.oldestSeconds).toBeTypeOf('number');
+          expect(Number.isFinite(aged.oldestSeconds)).toBe(true);
+          expect(aged.oldestSeconds).toBeGreaterThanOrEqual((askedFrom - publishedTo) / 1000 - 0.25);
+          expect(aged.oldestSeconds).toBeLessThanOrEqual((askedTo - publishedFrom) / 1000 + 0.25);
+        }
+
+        release();
+        await eventually(() => expect(acked.size).toBe(30), SETTLE_MS);
+        await eventually(async () => expect(await lag()).toEqual(none), SETTLE_MS);
+        expect(await broker.deadLetters(t, 'g').list()).toHaveLength(1);
+        expect(await lag('nobody')).toEqual(none);
+      } finally {
+        // A failing case must not leave its handlers (and the broker's close) hanging.
+        startRetry();
+        release();
+      }
+    }, 60_000);
+
     test('stop lets the handler in flight finish, takes nothing new, and another consumer of the group gets the rest', async () => {
       const [one, two] = await Promise.all([open(), open()]);
       const t = topic('g');
@@ -431,11 +538,12 @@ export function runBrokerContract(target: BrokerContractTarget): void {
       consumer = undefined;
     }, 120_000);
 
-    test('publish and consume after close reject with BROKER_CLOSED', async () => {
+    test('publish, consume and lag after close reject with BROKER_CLOSED', async () => {
       const broker = await target.open();
       await broker.close();
       await expect(broker.publish('any', [message('order-1', 1)])).rejects.toMatchObject({ code: 'BROKER_CLOSED' });
       await expect(broker.consume({ topic: 'any', group: 'g', handler: async () => {} })).rejects.toMatchObject({ code: 'BROKER_CLOSED' });
+      await expect(broker.lag!('any', 'g')).rejects.toMatchObject({ code: 'BROKER_CLOSED' });
     });
   });
 }

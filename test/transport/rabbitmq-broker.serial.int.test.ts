@@ -54,6 +54,7 @@ runBrokerContract({
     }
   },
   spawnConsumer,
+  lagWithoutAge: 'AMQP without the management plugin shows neither an age nor the unacked messages',
   restart: {
     // stop_app/start_app restarts RabbitMQ's application without the Erlang VM: the quickest real restart.
     stop: async () => void (await run('rabbitmqctl', ['stop_app'], { timeout: 60_000 })),

@@ -1,12 +1,13 @@
 import type { Admin, Kafka, Message, Producer } from 'kafkajs';
 import { FactumError, isFactumError } from '../../core/errors.js';
 import { loadDriver } from '../../store/load-driver.js';
-import type { Broker, BrokerCapabilities, BrokerConsumer, BrokerDeadLetters, ConsumeOptions } from '../broker.js';
+import type { Broker, BrokerCapabilities, BrokerConsumer, BrokerDeadLetters, BrokerLag, ConsumeOptions } from '../broker.js';
 import { brokerClosedError, brokerUnavailableError } from '../broker-errors.js';
 import type { BrokerMessage, PublishResult } from '../broker-message.js';
 import { KafkaConsumer } from './kafka-consumer.js';
 import { DeadLetterReader, KafkaDeadLetters, deadLetterRecord, readerGroupId } from './kafka-dead-letters.js';
 import { kafkaError } from './kafka-errors.js';
+import { kafkaLag } from './kafka-lag.js';
 import { KafkaPublisher } from './kafka-publisher.js';
 import { ensureTopic, kafkaNames } from './kafka-topology.js';
 
@@ -146,6 +147,12 @@ export class KafkaBroker implements Broker {
       topic,
       group,
     );
+  }
+
+  /** Records past the group's committed offsets, handed-out ones included: see `kafkaLag`. */
+  async lag(topic: string, group: string): Promise<BrokerLag> {
+    if (this.closed) throw brokerClosedError('Kafka');
+    return kafkaLag(this.admin, topic, group);
   }
 
   async close(): Promise<void> {

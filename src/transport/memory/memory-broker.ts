@@ -1,6 +1,6 @@
 import { FactumError } from '../../core/errors.js';
 import { partitionOf } from '../../consumers/partition-of.js';
-import type { Broker, BrokerCapabilities, BrokerConsumer, BrokerDeadLetter, BrokerDeadLetters, ConsumeOptions, Delivery } from '../broker.js';
+import type { Broker, BrokerCapabilities, BrokerConsumer, BrokerDeadLetter, BrokerDeadLetters, BrokerLag, ConsumeOptions, Delivery } from '../broker.js';
 import { brokerClosedError, messageRefusedError } from '../broker-errors.js';
 import type { BrokerMessage, PublishResult } from '../broker-message.js';
 import { deadLetterReason } from '../dead-letter-reason.js';
@@ -20,6 +20,8 @@ export interface MemoryBrokerOptions {
 interface Entry {
   message: BrokerMessage;
   attempt: number;
+  /** When it was published (or retried from the dead letters), in ms: the age its lag reports. */
+  enqueuedAt: number;
 }
 
 interface Lane {
@@ -83,7 +85,7 @@ export class MemoryBroker implements Broker {
         return { messageId: message.id, status: 'refused', error: messageRefusedError('memory', message.id, 'unroutable', `no consumer group is bound to topic "${topic}"`) };
       }
       const partition = partitionOf(message.key, this.capabilities.partitions);
-      for (const group of groups) this.enqueue(group, partition, { message: copy(message), attempt: 1 });
+      for (const group of groups) this.enqueue(group, partition, { message: copy(message), attempt: 1, enqueuedAt: Date.now() });
       return { messageId: message.id, status: 'confirmed' };
     });
   }
@@ -118,10 +120,24 @@ export class MemoryBroker implements Broker {
       list: async () => (existing()?.deadLetters ?? []).map((letter) => ({ ...letter, message: copy(letter.message) })),
       retry: async (messageId) => {
         const { group, letter } = take(messageId);
-        this.enqueue(group, partitionOf(letter.message.key, this.capabilities.partitions), { message: letter.message, attempt: 1 });
+        this.enqueue(group, partitionOf(letter.message.key, this.capabilities.partitions), { message: letter.message, attempt: 1, enqueuedAt: Date.now() });
       },
       skip: async (messageId) => void take(messageId),
     };
+  }
+
+  /**
+   * Everything a lane's queue holds is unsettled: waiting, handed to a handler, or waiting out a
+   * retry's delay (an entry leaves its queue only when acked or dead-lettered).
+   */
+  async lag(topic: string, groupName: string): Promise<BrokerLag> {
+    if (this.closed) throw brokerClosedError('memory');
+    // Looked up, not created, as for dead letters.
+    const entries = (this.topics.get(topic)?.get(groupName)?.lanes ?? []).flatMap((lane) => lane.queue);
+    if (entries.length === 0) return { messages: 0, countsInFlight: true, oldestSeconds: 0 };
+    // A loop, not Math.min(...): a queue of a million entries would overflow the call stack.
+    const oldest = entries.reduce((min, entry) => Math.min(min, entry.enqueuedAt), Infinity);
+    return { messages: entries.length, countsInFlight: true, oldestSeconds: Math.max(0, (Date.now() - oldest) / 1000) };
   }
 
   async close(): Promise<void> {

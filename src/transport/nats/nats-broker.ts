@@ -2,12 +2,13 @@ import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { MsgHdrs, NatsConnection } from '@nats-io/transport-node';
 import { FactumError } from '../../core/errors.js';
 import { loadDriver } from '../../store/load-driver.js';
-import type { Broker, BrokerCapabilities, BrokerConsumer, BrokerDeadLetters, ConsumeOptions } from '../broker.js';
+import type { Broker, BrokerCapabilities, BrokerConsumer, BrokerDeadLetters, BrokerLag, ConsumeOptions } from '../broker.js';
 import { brokerClosedError, brokerUnavailableError } from '../broker-errors.js';
 import type { BrokerMessage, PublishResult } from '../broker-message.js';
 import { NatsConsumer } from './nats-consumer.js';
 import { NatsDeadLetters, deadLetterHeaders } from './nats-dead-letters.js';
 import { natsError, jetStreamErrorCode } from './nats-errors.js';
+import { natsLag } from './nats-lag.js';
 import { NatsPublisher } from './nats-publisher.js';
 import { ensureStream, natsNames } from './nats-topology.js';
 
@@ -148,6 +149,12 @@ export class NatsBroker implements Broker {
 
   deadLetters(topic: string, group: string): BrokerDeadLetters {
     return new NatsDeadLetters({ jsm: this.jsm, partitions: this.settings.partitions, send: (subject, message, msgID, extra) => this.publisher.sendRaw(subject, message, msgID, extra) }, topic, group);
+  }
+
+  /** Unsettled messages over the group's partition consumers, in flight included: see `natsLag`. */
+  async lag(topic: string, group: string): Promise<BrokerLag> {
+    if (this.closed) throw brokerClosedError('NATS');
+    return natsLag(this.jsm, topic, group, this.settings.partitions);
   }
 
   async close(): Promise<void> {

@@ -1,11 +1,12 @@
 import type { Channel, ChannelModel, ConsumeMessage, RecoveringChannelModel } from 'amqplib';
 import { FactumError, isFactumError } from '../../core/errors.js';
 import { loadDriver } from '../../store/load-driver.js';
-import type { Broker, BrokerCapabilities, BrokerConsumer, BrokerDeadLetters, ConsumeOptions } from '../broker.js';
+import type { Broker, BrokerCapabilities, BrokerConsumer, BrokerDeadLetters, BrokerLag, ConsumeOptions } from '../broker.js';
 import { brokerClosedError, brokerUnavailableError } from '../broker-errors.js';
 import type { BrokerMessage, PublishResult } from '../broker-message.js';
 import { deadLetterReason } from '../dead-letter-reason.js';
 import { RabbitMqConsumer } from './rabbitmq-consumer.js';
+import { rabbitMqLag } from './rabbitmq-lag.js';
 import { DEAD_LETTER_HEADERS, RabbitMqDeadLetters } from './rabbitmq-dead-letters.js';
 import { rabbitMqError } from './rabbitmq-errors.js';
 import { fromAmqp, toAmqp } from './rabbitmq-message.js';
@@ -141,6 +142,12 @@ export class RabbitMqBroker implements Broker {
 
   deadLetters(topic: string, group: string): BrokerDeadLetters {
     return new RabbitMqDeadLetters(async () => this.current(), topic, group, this.settings.partitions, this.settings.deliveryLimit);
+  }
+
+  /** Ready messages only (`countsInFlight: false`): see `rabbitMqLag`. */
+  async lag(topic: string, group: string): Promise<BrokerLag> {
+    if (this.closed) throw brokerClosedError('RabbitMQ');
+    return rabbitMqLag(this.current(), topic, group, this.settings.partitions);
   }
 
   /**

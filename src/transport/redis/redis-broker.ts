@@ -1,12 +1,13 @@
 import type { Redis, RedisOptions } from 'ioredis';
 import { FactumError } from '../../core/errors.js';
 import { loadDriver } from '../../store/load-driver.js';
-import type { Broker, BrokerCapabilities, BrokerConsumer, BrokerDeadLetters, ConsumeOptions } from '../broker.js';
+import type { Broker, BrokerCapabilities, BrokerConsumer, BrokerDeadLetters, BrokerLag, ConsumeOptions } from '../broker.js';
 import { brokerClosedError, brokerUnavailableError } from '../broker-errors.js';
 import type { BrokerMessage, PublishResult } from '../broker-message.js';
 import { RedisConsumer } from './redis-consumer.js';
 import { RedisDeadLetters, deadLetterFields } from './redis-dead-letters.js';
 import { redisError } from './redis-errors.js';
+import { redisLag } from './redis-lag.js';
 import { RedisPublisher } from './redis-publisher.js';
 import { redisNames, type RedisTrimming } from './redis-topology.js';
 
@@ -128,6 +129,12 @@ export class RedisBroker implements Broker {
 
   deadLetters(topic: string, group: string): BrokerDeadLetters {
     return new RedisDeadLetters(this.redis, this.settings.partitions, topic, group);
+  }
+
+  /** Undelivered and pending entries over the group's partition streams: see `redisLag`. */
+  async lag(topic: string, group: string): Promise<BrokerLag> {
+    if (this.closed) throw brokerClosedError('Redis');
+    return redisLag(this.redis, topic, group, this.settings.partitions);
   }
 
   async close(): Promise<void> {
