@@ -1,6 +1,5 @@
-// Runs in the serial phase, alone: beside the full suite on 2 cores it once timed out waiting
-// for the relay to publish 960 more events with a node down (alone it passes in about 25 s).
-// Whether that was load or a stall of the relay under load is not yet known.
+// Runs in the serial phase, alone: it kills and restarts servers of its own, and its phases are
+// paced by the producer.
 /**
  * A three-node NATS JetStream cluster that loses a node (issue 16): the relay on PostgreSQL
  * publishes several thousand events of many streams to a stream of 3 replicas while two
@@ -150,9 +149,10 @@ describe.skipIf(skip)(`a three-node NATS JetStream cluster that loses a node${sk
     expect(reconnectedTo).not.toBe(victim);
     expect(newLeader).not.toBe(victim);
 
-    // Down while a good part of the log is appended and published through the two surviving nodes.
-    const publishedWhileDown = relay.status().published;
-    await eventually(() => relay.status().published >= publishedWhileDown + EVENTS / 5, 120_000, 'publishing with a node down');
+    // Down while a good part of the log is published through the two surviving nodes. Counted from
+    // the kill: an election as slow as 10 s (seen in CI) leaves the relay less than a fifth of the
+    // log to publish after it, once the backlog of those 10 s has gone out.
+    await eventually(() => relay.status().published >= atKill.published + EVENTS / 5, 120_000, 'publishing with a node down');
     await cluster!.restart(victim!);
     log(`restarted ${victim} at ${Date.now() - t0} ms with ${appended} events appended, ${relay.status().published} published, ${await effectCount()} effects`);
 
