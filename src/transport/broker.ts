@@ -85,7 +85,10 @@ export interface BrokerLag {
    * are not lag.
    */
   messages: number;
-  /** Whether `messages` includes what consumers hold unacked; when not, a consumer adds what it holds itself. */
+  /**
+   * Whether `messages` includes what every consumer holds unacked; when not (RabbitMQ: AMQP does
+   * not show it), it includes only what the consumers of this broker object hold.
+   */
   countsInFlight: boolean;
   /** Age in seconds of the oldest of them, when the broker can tell without taking it; absent otherwise (and 0 with none). */
   oldestSeconds?: number;

@@ -13,6 +13,8 @@ export class OrderedLane<T extends { id: string }> {
   private running: Promise<void> | undefined;
   private waitingFor: string | undefined;
   private stopped = false;
+  /** Items in the run under way (1, or a batch's). */
+  private inRun = 0;
 
   /**
    * `run` handles one item; or, given `batch`, a run takes every item the lane holds (up to
@@ -23,6 +25,11 @@ export class OrderedLane<T extends { id: string }> {
     private readonly run: (item: T) => Promise<'done' | 'redeliver'>,
     private readonly batch?: { max: number; run: (items: T[]) => Promise<{ redeliver?: string; unsettled: T[] }> },
   ) {}
+
+  /** Items it holds: waiting, and in the run under way (a retry waiting out its delay included). */
+  get size(): number {
+    return this.pending.length + this.inRun;
+  }
 
   push(item: T): void {
     if (this.stopped) return;
@@ -47,6 +54,7 @@ export class OrderedLane<T extends { id: string }> {
     if (this.batch) return this.pumpBatch(this.batch);
     const item = this.pending.shift();
     if (!item) return;
+    this.inRun = 1;
     this.running = this.run(item)
       .then(
         (outcome) => {
@@ -56,6 +64,7 @@ export class OrderedLane<T extends { id: string }> {
       )
       .finally(() => {
         this.running = undefined;
+        this.inRun = 0;
         this.pump();
       });
   }
@@ -63,6 +72,7 @@ export class OrderedLane<T extends { id: string }> {
   private pumpBatch(batch: NonNullable<OrderedLane<T>['batch']>): void {
     const items = this.pending.splice(0, Math.max(1, batch.max));
     if (items.length === 0) return;
+    this.inRun = items.length;
     this.running = batch
       .run(items)
       .then(
@@ -76,6 +86,7 @@ export class OrderedLane<T extends { id: string }> {
       )
       .finally(() => {
         this.running = undefined;
+        this.inRun = 0;
         this.pump();
       });
   }

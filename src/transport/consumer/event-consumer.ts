@@ -77,7 +77,7 @@ export interface EventConsumerStatus extends ConsumerCounts {
 
 /** An `EventConsumer`'s lag: what its group has not settled of the topic. */
 export interface EventConsumerLag {
-  /** Messages not settled: the broker's count, plus what this consumer holds where the broker cannot count it. */
+  /** Messages not settled, as the broker counts them (without `Broker.lag`: those this consumer holds in its handlers). */
   events: number;
   /**
    * Age of the oldest of them in seconds: by the broker's timestamp where it tells one (NATS,
@@ -246,9 +246,8 @@ export class EventConsumer {
 
   /**
    * Reads the group's lag on the topic now: the broker's count of what the group has not settled
-   * (`Broker.lag`), plus what this consumer holds where the broker cannot count it (RabbitMQ, whose
-   * count leaves out every consumer's unacked messages: a lower bound there, by up to the
-   * prefetch of each other consumer). `factum_lag_events` and `factum_lag_seconds` (kind
+   * (`Broker.lag`; on RabbitMQ, which cannot count the unacked messages of other processes, a
+   * lower bound by up to their prefetch). `factum_lag_events` and `factum_lag_seconds` (kind
    * `consumer`) and the `ConsistencyMonitor` read it.
    *
    * @example
@@ -256,9 +255,8 @@ export class EventConsumer {
    */
   async lag(): Promise<EventConsumerLag> {
     const broker = await this.options.broker.lag?.(this.topic, this.group);
-    const held = this.held.count;
     const lag = {
-      events: broker ? broker.messages + (broker.countsInFlight ? 0 : held) : held,
+      events: broker ? broker.messages : this.held.count,
       seconds: Math.max(broker?.oldestSeconds ?? 0, this.held.oldestSeconds()),
     };
     this.lastLag = lag;

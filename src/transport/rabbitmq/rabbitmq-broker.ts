@@ -144,10 +144,16 @@ export class RabbitMqBroker implements Broker {
     return new RabbitMqDeadLetters(async () => this.current(), topic, group, this.settings.partitions, this.settings.deliveryLimit);
   }
 
-  /** Ready messages only (`countsInFlight: false`): see `rabbitMqLag`. */
+  /**
+   * The group's ready messages (see `rabbitMqLag`) and those its consumers in this process hold
+   * unacked; other processes' unacked messages AMQP does not show (`countsInFlight: false`).
+   */
   async lag(topic: string, group: string): Promise<BrokerLag> {
     if (this.closed) throw brokerClosedError('RabbitMQ');
-    return rabbitMqLag(this.current(), topic, group, this.settings.partitions);
+    const ready = await rabbitMqLag(this.current(), topic, group, this.settings.partitions);
+    let held = 0;
+    for (const consumer of this.consumers) if (consumer.reads(topic, group)) held += consumer.held();
+    return held === 0 ? ready : { messages: ready.messages + held, countsInFlight: false };
   }
 
   /**

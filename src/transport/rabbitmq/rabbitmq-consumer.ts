@@ -69,6 +69,16 @@ export class RabbitMqConsumer implements BrokerConsumer {
     }
   }
 
+  /** Whether it consumes `group` of `topic`. */
+  reads(topic: string, group: string): boolean {
+    return this.options.topic === topic && this.options.group === group;
+  }
+
+  /** Messages delivered to it and not settled yet: in its lanes, in its handlers, waiting out a retry's delay. */
+  held(): number {
+    return this.lanes.reduce((n, lane) => n + lane.size, 0);
+  }
+
   /** The connection is gone: what the lanes hold is redelivered by RabbitMQ, so it is dropped here. */
   detach(): void {
     const lanes = this.lanes;

@@ -7,9 +7,9 @@ import { rabbitMqNames } from './rabbitmq-topology.js';
 /**
  * A group's lag on RabbitMQ: the ready messages of its partition queues, read with a passive
  * declare (`checkQueue`), which creates nothing. Without the management plugin AMQP shows neither
- * the unacked messages nor an age, so `countsInFlight` is false (a consumer adds what it holds,
- * retries waiting out their delay included: the adapter holds those unacked) and `oldestSeconds`
- * is given only when there is nothing to date (0). The dead-letter queue is not lag.
+ * the unacked messages nor an age, so `countsInFlight` is false (the broker adds what its own
+ * consumers hold, retries waiting out their delay included: the adapter holds those unacked) and
+ * `oldestSeconds` is given only when there is nothing to date (0). The dead-letter queue is not lag.
  *
  * @example
  * const { messages } = await rabbitMqLag(model, 'orders', 'billing', 4)
