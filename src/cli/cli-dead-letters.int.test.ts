@@ -246,7 +246,8 @@ for (const location of locations) {
       180_000,
     );
 
-    it.runIf(location.shared)(
+    // Two owners at once need a shared database: PostgreSQL only.
+    if (location.shared) it(
       'takes over a retry whose owner was SIGKILLed while carrying it out: its claim lapses, and the next owner handles the stream, each event once',
       async () => {
         await writeFile(join(work, 'broken-e-1'), '');
@@ -279,7 +280,14 @@ for (const location of locations) {
         expect(await request()).toMatchObject({ claimed_by: expect.stringMatching(new RegExp(`:${next.pid}$`)), handled: 3 });
         expect(await handled('sub', 'e-1')).toEqual(['e-1@1', 'e-1@2', 'e-1@3']);
         expect((await letters()).filter((l) => l.streamId === 'e-1')).toEqual([]);
+        // The owner's broker consumer reports itself where the CLI reads runners: it has no checkpoint.
+        const { value: runners } = await json<Array<{ name: string; kind: string; state: string; reportedBy: string; details: Record<string, string> }>>('runners');
+        expect(runners.find((r) => r.name === 'owner-consumer')).toMatchObject({ kind: 'consumer', state: 'running', reportedBy: expect.stringMatching(new RegExp(`:${next.pid}$`)), details: { topic: 'c', group: 'owner-consumer', system: 'memory' } });
+        const table = await factum('runners');
+        expect(table.stdout).toMatch(/owner-consumer\s+consumer\s+memory c\/owner-consumer/);
         await stopOwner(next);
+        const { value: after } = await json<Array<{ name: string; state: string }>>('runners');
+        expect(after.find((r) => r.name === 'owner-consumer')?.state).toBe('stopped');
       },
       120_000,
     );

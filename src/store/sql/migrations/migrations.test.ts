@@ -23,6 +23,7 @@ describe('migrations', () => {
       [7, 'semantic locks and workflow phases'],
       [8, 'streams: versions archived before'],
       [9, 'dead-letter requests for the running owner'],
+      [10, 'runner reports for runners without a checkpoint'],
     ]);
   });
 });
