@@ -34,7 +34,7 @@ export function archiveCommand(program: Command): void {
     .option('--max-count <count>', 'keep only the latest N events of each stream in the log', integer('--max-count'))
     .option('--before-version <version>', 'archive the versions below this one', integer('--before-version'))
     .option('--policy <file>', 'a JSON file holding the policy ({"rules": [{"category": "order", "maxAgeSeconds": 31536000}, ...]}) instead of one rule from the options')
-    .option('--max-position <position>', 'archive nothing past this global position (e.g. the slowest subscription\'s checkpoint)', position('--max-position'))
+    .option('--max-position <position>', 'archive nothing past this global position; by default the position of the checkpoint furthest behind, so that no runner misses an event', position('--max-position'))
     .option('--segment-size <count>', 'events per segment file', integer('--segment-size'), 10_000)
     .option('--verify', 'only check the archive in <directory> (every segment\'s size, sha256 and events), without a store')
     .action(
@@ -80,13 +80,15 @@ export function archiveCommand(program: Command): void {
           firstPosition: result.manifest.firstPosition,
           lastPosition: result.manifest.lastPosition,
           seconds,
+          ...(result.limitedBy ? { limitedBy: result.limitedBy } : {}),
         };
-        out.result(summary, () =>
+        out.result(summary, () => {
           out.line(
             `${result.resumed ? 'Finished the archive' : 'Archived'} ${result.events} events of ${summary.streams} streams in ${summary.segments} segments to ${directory}` +
               `; ${result.removed} deleted from the log by this run, in ${seconds.toFixed(1)} s.`,
-          ),
-        );
+          );
+          if (result.limitedBy) out.line(`Nothing past position ${result.limitedBy.position} was archived: runner ${result.limitedBy.checkpoint} has not read further (--max-position sets the limit yourself).`);
+        });
       }),
     );
 }

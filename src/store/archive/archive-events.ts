@@ -38,8 +38,10 @@ export interface ArchiveOptions {
   /** "Now" for max-age rules. */
   now?: Date;
   /**
-   * Archive only events at or below this global position. Pass the slowest subscription's
-   * checkpoint: a subscription that has not yet read an event would otherwise never see it.
+   * Archive only events at or below this global position. By default, on a SQL store, the
+   * position of the checkpoint furthest behind (`limitedBy` in the result says which): a runner
+   * that has not yet read an event would otherwise never see it. Given, it replaces that limit
+   * (pass the head position to archive past every runner).
    */
   maxPosition?: bigint;
   onProgress?: (progress: ArchiveProgress) => void;
@@ -55,6 +57,8 @@ export interface ArchiveResult {
   removed: number;
   /** True when this run continued an archive that an earlier run had started. */
   resumed: boolean;
+  /** The checkpoint that bounded a new plan (no `maxPosition` given): nothing past its position was archived. */
+  limitedBy?: { checkpoint: string; position: bigint };
 }
 
 /**
@@ -105,10 +109,19 @@ async function archiveLocked(store: EventStore, storage: ArchiveStorage, options
 
   let manifest = await readArchiveManifest(directory);
   const resumed = manifest !== undefined;
+  let limitedBy: ArchiveResult['limitedBy'];
   if (!manifest) {
+    let maxPosition = options.maxPosition;
+    if (maxPosition === undefined) {
+      const slowest = await storage.slowestCheckpoint?.();
+      if (slowest) {
+        maxPosition = slowest.position;
+        limitedBy = { checkpoint: slowest.name, position: slowest.position };
+      }
+    }
     const ranges = await planArchive(store, storage, options.policy, {
       ...(options.now ? { now: options.now } : {}),
-      ...(options.maxPosition !== undefined ? { maxPosition: options.maxPosition } : {}),
+      ...(maxPosition !== undefined ? { maxPosition } : {}),
     });
     const streams = ranges.map((r) => ({ ...r, events: r.toVersion - r.fromVersion + 1 }));
     manifest = {
@@ -138,7 +151,7 @@ async function archiveLocked(store: EventStore, storage: ArchiveStorage, options
     manifest.status = 'complete';
     await save(manifest);
   }
-  return { directory, manifest, events: manifest.events, removed, resumed };
+  return { directory, manifest, events: manifest.events, removed, resumed, ...(limitedBy ? { limitedBy } : {}) };
 }
 
 /** Step 2: the planned events not yet in a segment, into new segments, the manifest saved after each. */

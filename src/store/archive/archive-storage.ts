@@ -61,6 +61,12 @@ export interface ArchiveStorage {
    * Resolves to the number of events written.
    */
   restoreEvents(events: ArchivedEvent[], ranges?: VersionRange[]): Promise<number>;
+  /**
+   * The checkpoint furthest behind of the runners kept beside the log (subscriptions,
+   * projections, relays, workflow runners, partitions), or undefined when there is none. A
+   * store that keeps no checkpoint tables (the memory store) has no such method.
+   */
+  slowestCheckpoint?(): Promise<{ name: string; position: bigint } | undefined>;
 }
 
 /** Where a store keeps its `ArchiveStorage`; a registry wrapper passes it through like any property. */

@@ -286,6 +286,42 @@ describeOnStores('archiveEvents and restoreArchive', (on) => {
     }
   });
 
+  on.itIf(on.capabilities.sql, 'the memory store keeps its runners\' checkpoints in the process, not beside the log')(
+    'archives nothing past the checkpoint furthest behind unless told: a runner that has not read an event yet still gets it',
+    async () => {
+      const store = await on.open();
+      const seen: RecordedEvent[] = [];
+      const slow = new Subscription(store, { name: 'slow', handler: (event) => void seen.push(event), pollIntervalMs: 50 });
+      await slow.start();
+      await fill(store, 'log', 2, 3);
+      await slow.waitFor(6n);
+      await slow.stop();
+      // Positions 7..12 come while it is stopped: its checkpoint stays at 6.
+      await fill(store, 'log', 2, 3);
+      const result = await archiveEvents(store, { policy: { rules: [{ category: 'log', maxCount: 1 }] }, directory: await newDirectory() });
+      expect(result.limitedBy).toEqual({ checkpoint: 'slow', position: 6n });
+      expect(result.manifest.streams).toEqual([
+        { streamId: 'log-0', fromVersion: 1, toVersion: 3, events: 3 },
+        { streamId: 'log-1', fromVersion: 1, toVersion: 3, events: 3 },
+      ]);
+      const restarted = new Subscription(store, { name: 'slow', handler: (event) => void seen.push(event), pollIntervalMs: 50 });
+      await restarted.start();
+      try {
+        await restarted.waitFor(12n);
+      } finally {
+        await restarted.stop();
+      }
+      expect(seen.map((e) => e.globalPosition)).toEqual(Array.from({ length: 12 }, (_, i) => BigInt(i + 1)));
+      // Told, it archives past every runner: what the policy leaves is each stream's last event.
+      const told = await archiveEvents(store, { policy: { rules: [{ category: 'log', maxCount: 1 }] }, directory: await newDirectory(), maxPosition: await store.headPosition() });
+      expect(told.limitedBy).toBeUndefined();
+      expect(told.manifest.streams.map((r) => [r.streamId, r.fromVersion, r.toVersion])).toEqual([
+        ['log-0', 4, 5],
+        ['log-1', 4, 5],
+      ]);
+    },
+  );
+
   it('archives by age, and never past maxPosition', async () => {
     const store = await on.open();
     await fill(store, 'log', 2, 3);

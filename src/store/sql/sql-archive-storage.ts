@@ -58,6 +58,12 @@ export function sqlArchiveStorage(client: SqlClient, names: SqlNames): ArchiveSt
     );
 
   return {
+    slowestCheckpoint: () =>
+      run('archive', async () => {
+        const { rows } = await client.query<{ name: string; position: string }>(`SELECT name, position::text AS position FROM ${s}checkpoints ORDER BY position, name LIMIT 1`);
+        return rows[0] ? { name: rows[0].name, position: BigInt(rows[0].position) } : undefined;
+      }),
+
     lastVersionWithin: (streamId: string, bounds: ArchiveBounds) =>
       run('archive', async () => {
         const { rows } = await client.query<{ v: string | number }>(

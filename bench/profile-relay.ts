@@ -1,0 +1,56 @@
+/**
+ * Profiles the outbox relay alone: PostgreSQL → the in-memory broker, 20,000 events, so that
+ * what remains is the relay's own cost (reading pages, making messages, checkpointing). Run with
+ * `node --cpu-prof --import tsx bench/profile-relay.ts` and open the .cpuprofile; prints events/s.
+ */
+import { openPostgresEventStore } from '../src/store/postgres/postgres-event-store.js';
+import type { Broker } from '../src/transport/broker.js';
+import { Relay } from '../src/transport/relay/relay.js';
+import { SERVER_URL } from './bench-database.js';
+import { benchEvent } from './bench-event.js';
+
+/** A broker that confirms every message at once and keeps none: the relay's cost without a broker's. */
+function confirmingBroker(): Broker {
+  return {
+    capabilities: { nativeDelayedRetry: false, dedupeByMessageId: false, partitions: 1, maxMessageBytes: 1 << 20 },
+    publish: async (_topic, messages) => messages.map((m) => ({ messageId: m.id, status: 'confirmed' as const })),
+    consume: async () => ({ stop: async () => {} }),
+    deadLetters: () => ({ list: async () => [], retry: async () => {}, skip: async () => {} }),
+    close: async () => {},
+  };
+}
+
+/** The machine's RabbitMQ with a group declared, so that the topic is routable; nothing consumes it. */
+async function rabbitMq(run: number): Promise<Broker> {
+  const { openRabbitMqBroker } = await import('../src/rabbitmq.js');
+  const broker = await openRabbitMqBroker({ url: 'amqp://127.0.0.1', partitions: 4 });
+  const consumer = await broker.consume({ topic: `order`, group: `profile-${process.pid}-${run}`, handler: async () => {} });
+  await consumer.stop();
+  return broker;
+}
+
+const EVENTS = Number(process.env.EVENTS ?? 20_000);
+const schema = `profile_relay_${process.pid}`;
+const store = await openPostgresEventStore({ connection: SERVER_URL, schema });
+try {
+  for (let i = 0; i < EVENTS; i += 100) {
+    const streamId = `order-${(i / 100) % 1000}`;
+    const version = Math.floor(i / 100 / 1000) * 100;
+    await store.append(streamId, Array.from({ length: 100 }, (_, k) => benchEvent(streamId, version + k + 1)));
+  }
+  const head = await store.headPosition();
+  for (let run = 0; run < 3; run++) {
+    const broker = process.env.BROKER === 'rabbitmq' ? await rabbitMq(run) : confirmingBroker();
+    const relay = new Relay(store, { name: `profile-${run}`, broker });
+    const started = performance.now();
+    await relay.start();
+    await relay.waitFor(head, { timeoutMs: 120_000 });
+    const seconds = (performance.now() - started) / 1000;
+    await relay.stop();
+    await broker.close();
+    console.log(`run ${run}: ${EVENTS} events in ${seconds.toFixed(2)} s: ${Math.round(EVENTS / seconds)} events/s`);
+  }
+} finally {
+  await store.client.query(`DROP SCHEMA "${schema}" CASCADE`);
+  await store.close();
+}
