@@ -105,6 +105,16 @@ export class KafkaConsumer implements BrokerConsumer {
     const done = new Set<string>();
     // A handler may run for longer than the session: the member heartbeats meanwhile.
     const keepAlive = setInterval(() => void heartbeat().catch(() => {}), this.settings.heartbeatIntervalMs);
+    /**
+     * The settled prefix's commit, held back while the batch goes on: the next chunk's commit
+     * before its handler (same offset, or past records of other groups) says the same and more,
+     * so one commit per chunk instead of two. Made when the batch ends however it ends.
+     */
+    let pending: { offset: bigint; through: bigint } | undefined;
+    const flush = async () => {
+      if (pending) await this.commit(partition, pending.offset, { attempts: 0, through: pending.through });
+      pending = undefined;
+    };
     try {
       let next = 0;
       while (next < records.length && !this.stopping && isRunning() && !isStale()) {
@@ -114,6 +124,8 @@ export class KafkaConsumer implements BrokerConsumer {
           done.add(head.offset);
         } else {
           const chunk = this.options.batchHandler ? records.slice(next).filter((r) => !done.has(r.offset) && this.forThisGroup(r)).slice(0, Math.max(1, this.options.prefetch ?? this.settings.prefetch)) : [head];
+          // Its commit before the handler carries the settled prefix's offset too.
+          pending = undefined;
           const outcomes = await this.handle(partition, chunk);
           chunk.forEach((record, i) => outcomes[i] === 'done' && done.add(record.offset));
         }
@@ -122,12 +134,13 @@ export class KafkaConsumer implements BrokerConsumer {
         while (advanced < records.length && done.has(records[advanced]!.offset)) advanced++;
         if (advanced > next) {
           const last = records[advanced - 1]!.offset;
-          await this.commit(partition, BigInt(last) + 1n, { attempts: 0, through: BigInt(last) });
+          pending = { offset: BigInt(last) + 1n, through: BigInt(last) };
           resolveOffset(last);
           next = advanced;
         }
       }
     } finally {
+      await flush();
       clearInterval(keepAlive);
     }
   }
