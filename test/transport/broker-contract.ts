@@ -502,7 +502,10 @@ export function runBrokerContract(target: BrokerContractTarget): void {
         const failed = new Set<string>();
         for (const r of results) {
           if (r.status === 'confirmed') confirmed.add(r.messageId);
-          else if (r.status === 'unavailable') (unavailable.push(r), failed.add(r.messageId));
+          else if (r.status === 'unavailable') {
+            unavailable.push(r);
+            failed.add(r.messageId);
+          }
           else throw new Error(`unexpected refusal: ${r.error.message}`);
         }
         unsent = [...unsent.filter((m) => !confirmed.has(m.id) && !batch.includes(m)), ...batch.filter((m) => failed.has(m.id))];
