@@ -31,7 +31,7 @@ export async function ownNatsServerUnavailable(port: number): Promise<string | u
 }
 
 /**
- * Makes the store dir; `start()` launches the server. Killed when the test process exits, whatever happened.
+ * A server to be started with `start()` (which makes its store dir). Killed when the test process exits, whatever happened.
  *
  * @example
  * const nats = await ownNatsServer(4252)
@@ -40,7 +40,8 @@ export async function ownNatsServerUnavailable(port: number): Promise<string | u
  */
 export async function ownNatsServer(port: number): Promise<OwnNatsServer> {
   const url = `nats://127.0.0.1:${port}`;
-  const dir = await mkdtemp(join(tmpdir(), `factum-nats-js-${port}-`));
+  // Made at the first start: a test that is skipped leaves no dir behind.
+  let dir: string | undefined;
   let server: ChildProcess | undefined;
   const killOnExit = (): void => void server?.kill('SIGKILL');
   process.once('exit', killOnExit);
@@ -54,6 +55,7 @@ export async function ownNatsServer(port: number): Promise<OwnNatsServer> {
   return {
     url,
     async start() {
+      dir ??= await mkdtemp(join(tmpdir(), `factum-nats-js-${port}-`));
       const started = spawn(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', join(dir, 'store'), '-l', join(dir, 'server.log')], { stdio: 'ignore' });
       server = started;
       for (let tries = 0; ; tries++) {
@@ -77,7 +79,7 @@ export async function ownNatsServer(port: number): Promise<OwnNatsServer> {
     async remove() {
       await kill();
       process.removeListener('exit', killOnExit);
-      await rm(dir, { recursive: true, force: true });
+      if (dir) await rm(dir, { recursive: true, force: true });
     },
   };
 }

@@ -21,7 +21,7 @@ export interface OwnRedisServer {
 }
 
 /**
- * Makes the server's dir; `start()` launches it. Killed when the test process exits, whatever happened.
+ * A server to be started with `start()` (which makes its dir). Killed when the test process exits, whatever happened.
  *
  * @example
  * const redis = await ownRedisServer(6391)
@@ -30,7 +30,8 @@ export interface OwnRedisServer {
  */
 export async function ownRedisServer(port: number): Promise<OwnRedisServer> {
   const url = `redis://127.0.0.1:${port}`;
-  const dir = await mkdtemp(join(tmpdir(), `factum-redis-aof-${port}-`));
+  // Made at the first start: a test that is skipped leaves no dir behind.
+  let dir: string | undefined;
   let server: ChildProcess | undefined;
   const killOnExit = (): void => void server?.kill('SIGKILL');
   process.once('exit', killOnExit);
@@ -44,6 +45,7 @@ export async function ownRedisServer(port: number): Promise<OwnRedisServer> {
   return {
     url,
     async start() {
+      dir ??= await mkdtemp(join(tmpdir(), `factum-redis-aof-${port}-`));
       const started = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir], { stdio: 'ignore' });
       server = started;
       const { Redis } = await import('ioredis');
@@ -61,7 +63,7 @@ export async function ownRedisServer(port: number): Promise<OwnRedisServer> {
     async remove() {
       await kill();
       process.removeListener('exit', killOnExit);
-      await rm(dir, { recursive: true, force: true });
+      if (dir) await rm(dir, { recursive: true, force: true });
     },
   };
 }
