@@ -1,11 +1,8 @@
 // The contract runs against a Redis of its own on port 6390 with AOF (`--appendonly yes
 // --appendfsync always`) in a temp dir: the shared Redis on 6379 keeps nothing on disk, so a
 // restart would lose every stream, and the restart case is about a Redis that keeps them.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -13,6 +10,7 @@ import { openRedisBroker, type RedisBroker, type RedisBrokerOptions } from '../.
 import { caught } from '../caught.js';
 import { serviceUnavailable } from '../services.js';
 import { CONTRACT_SETTINGS, runBrokerContract, type CrashedConsumer } from './broker-contract.js';
+import { ownRedisServer } from './own-redis-server.js';
 
 const PORT = 6390;
 const url = `redis://127.0.0.1:${PORT}`;
@@ -20,35 +18,12 @@ const url = `redis://127.0.0.1:${PORT}`;
 const SETTINGS = { ...CONTRACT_SETTINGS, leaseMs: 1500 } as const;
 
 const skipReason = await serviceUnavailable('Redis', 6379);
-const dir = await mkdtemp(join(tmpdir(), 'factum-redis-aof-'));
-let server: ChildProcess | undefined;
-
-async function startServer(): Promise<void> {
-  server = spawn('redis-server', ['--port', String(PORT), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir], { stdio: 'ignore' });
-  const probe = await import('ioredis');
-  for (;;) {
-    const client = new probe.Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    client.on('error', () => {});
-    const up = await client.connect().then(() => client.ping()).then(() => true, () => false);
-    client.disconnect();
-    if (up) return;
-    await sleep(20);
-  }
-}
-
-async function stopServer(): Promise<void> {
-  const running = server;
-  if (!running || running.exitCode !== null) return;
-  const exited = new Promise<void>((resolve) => running.once('exit', () => resolve()));
-  running.kill('SIGKILL');
-  await exited;
-}
+const server = await ownRedisServer(PORT);
+const startServer = (): Promise<void> => server.start();
+const stopServer = (): Promise<void> => server.kill();
 
 if (!skipReason) await startServer();
-afterAll(async () => {
-  await stopServer();
-  await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => server.remove());
 
 async function spawnConsumer(topic: string, group: string): Promise<CrashedConsumer> {
   const script = fileURLToPath(new URL('./workers/redis-crashing-consumer.ts', import.meta.url));

@@ -48,7 +48,7 @@ async function setUp(): Promise<Setup> {
     topic,
     received,
     spawn(batchSize, standby, maxInFlight) {
-      const worker = spawnWorker(WORKER, [POSTGRES_URL, schema, AMQP_URL, topic, String(batchSize), standby ? '1' : '0', ...(maxInFlight ? [String(maxInFlight)] : [])]);
+      const worker = spawnWorker(WORKER, [POSTGRES_URL, schema, 'rabbitmq', AMQP_URL, topic, String(batchSize), standby ? '1' : '0', ...(maxInFlight ? [String(maxInFlight)] : [])]);
       workers.push(worker);
       return worker;
     },
