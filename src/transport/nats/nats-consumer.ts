@@ -43,6 +43,8 @@ const RETRY_MARGIN_MS = 100;
 export class NatsConsumer implements BrokerConsumer {
   private stopping = false;
   private readonly loops: Array<Promise<void>> = [];
+  /** Partitions whose lease this consumer holds. */
+  private held = 0;
   /**
    * Per message (stream sequence), the times this consumer gave it back unhandled: the unsettled
    * ones of a batch naked behind a retried one. JetStream counts those as deliveries; they are
@@ -62,6 +64,7 @@ export class NatsConsumer implements BrokerConsumer {
     const consumers = await Promise.all(
       Array.from({ length: this.settings.partitions }, (_, p) => this.js.consumers.get(stream, natsNames.consumer(this.options.group, p))),
     );
+    this.settings.leases.startHeartbeat();
     consumers.forEach((consumer, p) => this.loops.push(this.lane(consumer, p)));
   }
 
@@ -69,6 +72,7 @@ export class NatsConsumer implements BrokerConsumer {
     if (this.stopping) return;
     this.stopping = true;
     await Promise.allSettled(this.loops);
+    this.settings.leases.stopHeartbeat();
     this.settings.onStopped(this);
   }
 
@@ -78,25 +82,37 @@ export class NatsConsumer implements BrokerConsumer {
     // Standbys look again this often: a released lease is taken within it, an expired one too.
     const watchMs = Math.min(1000, this.settings.leases.timing.renewMs);
     while (!this.stopping) {
-      const took = await lease.take().catch(() => false);
+      // Fair sharing: a consumer holding its share takes no more; the others' lanes take what is free.
+      const took = this.held < this.fairShare() && (await lease.take().catch(() => false));
       if (!took) {
         await sleep(watchMs);
         continue;
       }
+      this.held++;
       lease.startRenewing();
       try {
         await this.pull(consumer, partition, lease);
       } finally {
+        this.held--;
         lease.stopRenewing();
       }
+      // Handed back between batches (over its share, or a stop): a standby takes it at once.
+      await lease.release();
+      // Left to another member for a while, not taken back by this lane at once.
+      if (!this.stopping) await sleep(watchMs * 2);
     }
-    await lease.release();
+  }
+
+  private fairShare(): number {
+    return this.settings.leases.fairShare(this.settings.partitions);
   }
 
   /** Pulls the partition for as long as this consumer holds its lease. */
   private async pull(consumer: Consumer, partition: number, lease: PartitionLease): Promise<void> {
     const batchSize = this.options.batchHandler ? this.settings.prefetch : 1;
     while (!this.stopping && lease.held()) {
+      // More members than when it was taken: hand one back, once the batch in hand is settled.
+      if (this.held > this.fairShare()) return;
       const got: JsMsg[] = [];
       try {
         const messages = await consumer.fetch({ max_messages: batchSize, expires: LEASE_PULL_MS });

@@ -72,7 +72,7 @@ export class PartitionLeases {
         throw error;
       });
       if (info === undefined) {
-        await jsm.streams.add({ name, subjects: [natsNames.leaseSubject(topic, group, 0).replace(/\.0$/, '.*')], max_msgs_per_subject: 1, ...config }).catch((error: unknown) => {
+        await jsm.streams.add({ name, subjects: [natsNames.leaseSubject(topic, group, 0).replace(/\.0$/, '.>')], max_msgs_per_subject: 1, ...config }).catch((error: unknown) => {
           // Another process created it in between.
           if (jetStreamErrorCode(error) !== 10058) throw error;
         });
@@ -83,6 +83,39 @@ export class PartitionLeases {
       throw natsError(error, `creating the lease stream ${name}`);
     }
     return new PartitionLeases(js, jsm, name, topic, group, timing);
+  }
+
+  /** Consumers of the group seen alive at the last heartbeat (this one included). */
+  private members = 1;
+  private heartbeat: NodeJS.Timeout | undefined;
+
+  /**
+   * Announces this consumer as a live member of the group every `renewMs` (expiring like a lease)
+   * and counts the members: `fairShare` is what each should hold.
+   */
+  startHeartbeat(): void {
+    const beat = async (): Promise<void> => {
+      try {
+        await this.js.publish(natsNames.memberSubject(this.topic, this.group, this.owner), '', { timeout: this.timing.renewMs });
+        const info = await this.jsm.streams.info(this.stream, { subjects_filter: natsNames.memberSubject(this.topic, this.group, '*') });
+        this.members = Math.max(1, Object.keys(info.state.subjects ?? {}).length);
+      } catch {
+        // Unreachable server: keep the last count; the leases lapse by themselves.
+      }
+    };
+    void beat();
+    this.heartbeat = setInterval(() => void beat(), this.timing.renewMs);
+  }
+
+  /** Stops announcing this consumer; its member entry expires with the stream's `max_age`. */
+  stopHeartbeat(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
+  }
+
+  /** The partitions one consumer should hold: all of them shared between the live members, rounded up. */
+  fairShare(partitions: number): number {
+    return Math.ceil(partitions / this.members);
   }
 
   /** The lease of one partition, as this consumer sees it. */

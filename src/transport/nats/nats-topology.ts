@@ -23,6 +23,8 @@ export const natsNames = {
   /** The group's partition leases (see `PartitionLeases`): one subject per partition, one message per subject. */
   leaseStream: (topic: string, group: string): string => `${safe(topic)}_leases_${safe(group)}`,
   leaseSubject: (topic: string, group: string, partition: number): string => `factum-leases.${safe(topic)}.${safe(group)}.${partition}`,
+  /** A live consumer of the group announces itself here (renewed like a lease), to share the partitions fairly. */
+  memberSubject: (topic: string, group: string, member: string): string => `factum-leases.${safe(topic)}.${safe(group)}.members.${member}`,
 };
 
 /** JetStream's "stream not found". */
