@@ -130,7 +130,7 @@ export class NatsBroker implements Broker {
     const maxAckPending = options.batchHandler ? (options.prefetch ?? this.settings.prefetch) : 1;
     for (let p = 0; p < this.settings.partitions; p++) await this.ensureConsumer(topic, group, p, maxAckPending);
     const ackWaitMs = await this.ackWaitOf(topic, group);
-    const leases = await PartitionLeases.open(this.js, this.jsm, topic, group, ackWaitMs);
+    const leases = await PartitionLeases.open(this.js, this.jsm, topic, group, ackWaitMs, this.settings.replicas);
     const consumer = new NatsConsumer(this.js, options, {
       partitions: this.settings.partitions,
       deliveryLimit: this.settings.deliveryLimit,

@@ -61,8 +61,11 @@ export class PartitionLeases {
     readonly timing: ReturnType<typeof leaseTiming>,
   ) {}
 
-  /** Creates the group's lease stream unless it exists (and sets its `max_age` to the lease if it differs). */
-  static async open(js: JetStreamClient, jsm: JetStreamManager, topic: string, group: string, ackWaitMs: number): Promise<PartitionLeases> {
+  /**
+   * Creates the group's lease stream unless it exists (and sets its `max_age` to the lease if it
+   * differs), with the broker's `replicas`: on a cluster the leases survive a node like the messages.
+   */
+  static async open(js: JetStreamClient, jsm: JetStreamManager, topic: string, group: string, ackWaitMs: number, replicas = 1): Promise<PartitionLeases> {
     const timing = leaseTiming(ackWaitMs);
     const name = natsNames.leaseStream(topic, group);
     const config = { max_age: timing.leaseMs * 1_000_000, duplicate_window: timing.leaseMs * 1_000_000 };
@@ -72,7 +75,7 @@ export class PartitionLeases {
         throw error;
       });
       if (info === undefined) {
-        await jsm.streams.add({ name, subjects: [natsNames.leaseSubject(topic, group, 0).replace(/\.0$/, '.>')], max_msgs_per_subject: 1, ...config }).catch((error: unknown) => {
+        await jsm.streams.add({ name, subjects: [natsNames.leaseSubject(topic, group, 0).replace(/\.0$/, '.>')], max_msgs_per_subject: 1, num_replicas: replicas, ...config }).catch((error: unknown) => {
           // Another process created it in between.
           if (jetStreamErrorCode(error) !== 10058) throw error;
         });
