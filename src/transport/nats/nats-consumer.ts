@@ -44,7 +44,7 @@ export class NatsConsumer implements BrokerConsumer {
   private stopping = false;
   private readonly loops: Array<Promise<void>> = [];
   /** Partitions whose lease this consumer holds. */
-  private held = 0;
+  private readonly held = new Set<number>();
   /**
    * Per message (stream sequence), the times this consumer gave it back unhandled: the unsettled
    * ones of a batch naked behind a retried one. JetStream counts those as deliveries; they are
@@ -83,17 +83,17 @@ export class NatsConsumer implements BrokerConsumer {
     const watchMs = Math.min(1000, this.settings.leases.timing.renewMs);
     while (!this.stopping) {
       // Fair sharing: a consumer holding its share takes no more; the others' lanes take what is free.
-      const took = this.held < this.fairShare() && (await lease.take().catch(() => false));
+      const took = this.held.size < this.fairShare() && (await lease.take().catch(() => false));
       if (!took) {
         await sleep(watchMs);
         continue;
       }
-      this.held++;
+      this.held.add(partition);
       lease.startRenewing();
       try {
         await this.pull(consumer, partition, lease);
       } finally {
-        this.held--;
+        this.held.delete(partition);
         lease.stopRenewing();
       }
       // Handed back between batches (over its share, or a stop): a standby takes it at once.
@@ -112,7 +112,11 @@ export class NatsConsumer implements BrokerConsumer {
     const batchSize = this.options.batchHandler ? this.settings.prefetch : 1;
     while (!this.stopping && lease.held()) {
       // More members than when it was taken: hand one back, once the batch in hand is settled.
-      if (this.held > this.fairShare()) return;
+      // Dropped from the set at once, so that the consumer's other lanes see it and keep theirs.
+      if (this.held.size > this.fairShare()) {
+        this.held.delete(partition);
+        return;
+      }
       const got: JsMsg[] = [];
       try {
         const messages = await consumer.fetch({ max_messages: batchSize, expires: LEASE_PULL_MS });
