@@ -22,7 +22,7 @@ export interface NatsConsumerSettings {
   leases: PartitionLeases;
 }
 
-/** How much longer than a retry's delay its messages are held before they are given back. */
+/** How long a lane waits after giving messages back before it pulls again (see handle). */
 const RETRY_MARGIN_MS = 100;
 
 /**
@@ -166,12 +166,17 @@ export class NatsConsumer implements BrokerConsumer {
       else await settleOnce(this.options.handler, deliveries[0]!);
       // A retried message and the unsettled ones behind it wait out the delay here, held, then go back
       // in order: JetStream redelivers them before the key's later messages.
-      if (retryDelay !== undefined) await this.holdWhileHeld(retryDelay + RETRY_MARGIN_MS, lease);
+      if (retryDelay !== undefined) await this.holdWhileHeld(retryDelay, lease);
+      let givenBack = false;
       mine.forEach((m, i) => {
         if (outcome[i] === 'acked') return;
         m.nak();
+        givenBack = true;
         if (outcome[i] === undefined) this.returned.set(m.seq, (this.returned.get(m.seq) ?? 0) + 1);
       });
+      // A nak is not confirmed and the server takes acks on a queue of their own: a pull sent at once could
+      // be served first, with a new message in a slot the batch's acks freed, ahead of the given-back ones.
+      if (givenBack) await sleep(RETRY_MARGIN_MS);
     } finally {
       clearInterval(keepAlive);
     }
