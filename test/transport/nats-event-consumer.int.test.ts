@@ -18,7 +18,7 @@ async function deleteStreams(topic: string, groups: string[]): Promise<void> {
   const nc = await connect({ servers: SERVERS });
   try {
     const jsm = await jetstreamManager(nc);
-    for (const name of [natsNames.stream(topic), ...groups.map((group) => natsNames.deadLetterStream(topic, group))]) await jsm.streams.delete(name).catch(() => {});
+    for (const name of [natsNames.stream(topic), ...groups.flatMap((group) => [natsNames.deadLetterStream(topic, group), natsNames.leaseStream(topic, group)])]) await jsm.streams.delete(name).catch(() => {});
   } finally {
     await nc.close();
   }

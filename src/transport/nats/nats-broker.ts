@@ -6,6 +6,7 @@ import type { Broker, BrokerCapabilities, BrokerConsumer, BrokerDeadLetters, Bro
 import { brokerClosedError, brokerUnavailableError } from '../broker-errors.js';
 import type { BrokerMessage, PublishResult } from '../broker-message.js';
 import { NatsConsumer } from './nats-consumer.js';
+import { PartitionLeases } from './nats-partition-lease.js';
 import { NatsDeadLetters, deadLetterHeaders } from './nats-dead-letters.js';
 import { natsError, jetStreamErrorCode } from './nats-errors.js';
 import { natsLag } from './nats-lag.js';
@@ -128,14 +129,17 @@ export class NatsBroker implements Broker {
     await ensureStream(this.jsm, natsNames.deadLetterStream(topic, group), [natsNames.deadLetterSubject(topic, group)], stream);
     const maxAckPending = options.batchHandler ? (options.prefetch ?? this.settings.prefetch) : 1;
     for (let p = 0; p < this.settings.partitions; p++) await this.ensureConsumer(topic, group, p, maxAckPending);
+    const ackWaitMs = await this.ackWaitOf(topic, group);
+    const leases = await PartitionLeases.open(this.js, this.jsm, topic, group, ackWaitMs, this.settings.replicas);
     const consumer = new NatsConsumer(this.js, options, {
       partitions: this.settings.partitions,
       deliveryLimit: this.settings.deliveryLimit,
       prefetch: options.prefetch ?? this.settings.prefetch,
-      ackWaitMs: this.settings.ackWaitMs,
+      ackWaitMs,
       deadLetter: (message, error, attempt) =>
         this.publisher.sendRaw(natsNames.deadLetterSubject(topic, group), message, `${message.id}:dead:${attempt}:${Date.now()}`, deadLetterHeaders(error, attempt)),
       onStopped: (stopped) => this.consumers.delete(stopped),
+      leases,
     });
     this.consumers.add(consumer);
     try {
@@ -162,6 +166,19 @@ export class NatsBroker implements Broker {
     this.closed = true;
     await Promise.all([...this.consumers].map((consumer) => consumer.stop()));
     await this.nc.drain().catch(() => this.nc.close().catch(() => {}));
+  }
+
+  /**
+   * The ack wait of the group's durables as the server has it (the first consumer of the group set
+   * it): every process derives the same lease from it.
+   */
+  private async ackWaitOf(topic: string, group: string): Promise<number> {
+    try {
+      const info = await this.jsm.consumers.info(natsNames.stream(topic), natsNames.consumer(group, 0));
+      return Math.max(1, Math.round((info.config.ack_wait ?? this.settings.ackWaitMs * 1_000_000) / 1_000_000));
+    } catch (error) {
+      throw natsError(error, `reading consumer ${natsNames.consumer(group, 0)} on ${topic}`);
+    }
   }
 
   /**

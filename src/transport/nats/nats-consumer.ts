@@ -4,6 +4,7 @@ import type { BrokerConsumer, ConsumeOptions, Delivery } from '../broker.js';
 import type { BrokerMessage } from '../broker-message.js';
 import { settleBatch, settleOnce } from '../settle-once.js';
 import { INTERNAL_HEADER_PREFIX, fromNats, rawHeaders } from './nats-message.js';
+import { LEASE_PULL_MS, type PartitionLease, type PartitionLeases } from './nats-partition-lease.js';
 import { natsNames } from './nats-topology.js';
 
 /** Set on a dead letter retried for one group: the topic's other groups pass over it. */
@@ -17,29 +18,33 @@ export interface NatsConsumerSettings {
   /** Publishes a dead letter and resolves once JetStream stored it. */
   deadLetter: (message: BrokerMessage, error: unknown, attempt: number) => Promise<void>;
   onStopped: (consumer: NatsConsumer) => void;
+  /** The group's partition leases: a lane pulls only the partition whose lease it holds. */
+  leases: PartitionLeases;
 }
 
-/** How long one pull waits for messages: the latency of a stop, and of a batch that is not full. */
-const PULL_EXPIRES_MS = 1000;
-/** How much later than a batch's retry delay its lane pulls again. */
+/** How long a lane waits after giving messages back before it pulls again (see handle). */
 const RETRY_MARGIN_MS = 100;
 
 /**
- * A group's consumer: one pull loop per partition on the group's durable consumer of that
- * partition's subject. The durable's `max_ack_pending` (1 for a handler, the prefetch for a batch
- * handler) is what keeps one key's order across competing consumers: JetStream hands out nothing
- * more of the partition until the messages out are settled. A retry is a `nak(delay)`: the
- * server redelivers after the delay, and the partition stays held meanwhile.
+ * A group's consumer: one lane per partition on the group's durable consumer of that partition's
+ * subject. A lane pulls only while it holds the partition's lease (`PartitionLeases`: one holder
+ * per (topic, group, partition) among the group's processes); the other processes' lanes stand by
+ * and take the lease over when it expires (its holder died) or is released (a graceful stop, once
+ * the lane's handler finished). So one process at a time pulls a partition, and the durable's
+ * `max_ack_pending` (1 for a handler, the prefetch for a batch handler) can be the prefetch without
+ * breaking a key's order across processes. The lease outlives the ack wait, so that a dead
+ * holder's unacked messages are due for redelivery, which JetStream serves first, when the next
+ * holder pulls (see `leaseTiming`).
  *
- * Known gap: that holds across processes at 1 only. With a batch handler's prefetch above 1, two
- * processes' pulls of one partition both get messages while fewer than the prefetch are out, and
- * a key's messages are handled by both at once, out of order (two EventConsumers of one group
- * handled a stream as 1, 3, 5, 7, 9, 2, 4, ... in nats-cluster.serial.int.test.ts). Until a partition has
- * one owner at a time (a lease), competing consumers of one group on NATS need `prefetch: 1`.
+ * A retry holds the retried message and the batch's unsettled ones behind it (kept alive with
+ * `working()`) for the delay, then gives them back in order (`nak()`): a holder that dies while it
+ * waits leaves messages that are due within the ack wait, like any in flight.
  */
 export class NatsConsumer implements BrokerConsumer {
   private stopping = false;
   private readonly loops: Array<Promise<void>> = [];
+  /** Partitions whose lease this consumer holds. */
+  private readonly held = new Set<number>();
   /**
    * Per message (stream sequence), the times this consumer gave it back unhandled: the unsettled
    * ones of a batch naked behind a retried one. JetStream counts those as deliveries; they are
@@ -59,22 +64,62 @@ export class NatsConsumer implements BrokerConsumer {
     const consumers = await Promise.all(
       Array.from({ length: this.settings.partitions }, (_, p) => this.js.consumers.get(stream, natsNames.consumer(this.options.group, p))),
     );
-    consumers.forEach((consumer, p) => this.loops.push(this.pull(consumer, p)));
+    this.settings.leases.startHeartbeat();
+    consumers.forEach((consumer, p) => this.loops.push(this.lane(consumer, p)));
   }
 
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
     await Promise.allSettled(this.loops);
+    this.settings.leases.stopHeartbeat();
     this.settings.onStopped(this);
   }
 
-  private async pull(consumer: Consumer, partition: number): Promise<void> {
-    const batchSize = this.options.batchHandler ? this.settings.prefetch : 1;
+  /** Stands by for the partition's lease, pulls while it holds it, and releases it on stop. */
+  private async lane(consumer: Consumer, partition: number): Promise<void> {
+    const lease = this.settings.leases.lease(partition);
+    // Standbys look again this often: a released lease is taken within it, an expired one too.
+    const watchMs = Math.min(1000, this.settings.leases.timing.renewMs);
     while (!this.stopping) {
+      // Fair sharing: a consumer holding its share takes no more; the others' lanes take what is free.
+      const took = this.held.size < this.fairShare() && (await lease.take().catch(() => false));
+      if (!took) {
+        await sleep(watchMs);
+        continue;
+      }
+      this.held.add(partition);
+      lease.startRenewing();
+      try {
+        await this.pull(consumer, partition, lease);
+      } finally {
+        this.held.delete(partition);
+        lease.stopRenewing();
+      }
+      // Handed back between batches (over its share, or a stop): a standby takes it at once.
+      await lease.release();
+      // Left to another member for a while, not taken back by this lane at once.
+      if (!this.stopping) await sleep(watchMs * 2);
+    }
+  }
+
+  private fairShare(): number {
+    return this.settings.leases.fairShare(this.settings.partitions);
+  }
+
+  /** Pulls the partition for as long as this consumer holds its lease. */
+  private async pull(consumer: Consumer, partition: number, lease: PartitionLease): Promise<void> {
+    const batchSize = this.options.batchHandler ? this.settings.prefetch : 1;
+    while (!this.stopping && lease.held()) {
+      // More members than when it was taken: hand one back, once the batch in hand is settled.
+      // Dropped from the set at once, so that the consumer's other lanes see it and keep theirs.
+      if (this.held.size > this.fairShare()) {
+        this.held.delete(partition);
+        return;
+      }
       const got: JsMsg[] = [];
       try {
-        const messages = await consumer.fetch({ max_messages: batchSize, expires: PULL_EXPIRES_MS });
+        const messages = await consumer.fetch({ max_messages: batchSize, expires: LEASE_PULL_MS });
         for await (const m of messages) got.push(m);
       } catch {
         // The server is away or restarting: the messages not acked come again once it is back.
@@ -84,20 +129,17 @@ export class NatsConsumer implements BrokerConsumer {
         }
       }
       if (got.length === 0) continue;
-      if (this.stopping) {
-        // Taken but not started: straight back to the group.
+      if (this.stopping || !lease.held()) {
+        // Taken but not started (a stop, or the lease lapsed): straight back to the group, in order.
         for (const m of got) m.nak();
         return;
       }
-      const retryDelay = await this.handle(partition, got).catch(() => undefined);
-      // A batch's slots freed by its acks would let a new message overtake the retried ones: pull again
-      // once they are due. The server's redelivery timer is not exact, hence the margin (see the README).
-      if (retryDelay !== undefined) await sleep(retryDelay + RETRY_MARGIN_MS);
+      await this.handle(partition, got, lease).catch(() => undefined);
     }
   }
 
-  /** Handles what one pull got; resolves to the delay of a retry among them, if any. */
-  private async handle(partition: number, got: JsMsg[]): Promise<number | undefined> {
+  /** Handles what one pull got, and gives back in order what a retry left unsettled once its delay passed. */
+  private async handle(partition: number, got: JsMsg[], lease: PartitionLease): Promise<void> {
     const mine: JsMsg[] = [];
     for (const m of got) {
       const only = rawHeaders(m.headers)[ONLY_GROUP_HEADER];
@@ -109,28 +151,41 @@ export class NatsConsumer implements BrokerConsumer {
         this.returned.delete(m.seq);
       } else mine.push(m);
     }
-    if (mine.length === 0) return undefined;
-    // Tells JetStream the handler is still on it, so that ack_wait only redelivers what a dead consumer held.
-    const keepAlive = setInterval(() => mine.forEach((m) => m.working()), Math.max(100, Math.floor(this.settings.ackWaitMs / 3)));
+    if (mine.length === 0) return;
+    // Tells JetStream the handler is still on it, so that ack_wait only redelivers what a dead consumer
+    // held; only while the lease is fresh, so that a next holder finds them due (see leaseTiming).
+    const keepAlive = setInterval(() => lease.held() && mine.forEach((m) => m.working()), Math.max(100, Math.floor(this.settings.ackWaitMs / 3)));
     try {
       let retryDelay: number | undefined;
-      const settled = mine.map(() => false);
+      const outcome: Array<'acked' | 'retried' | undefined> = mine.map(() => undefined);
       const deliveries = mine.map((m, i) => this.deliveryOf(partition, m, (delay) => {
-        settled[i] = true;
+        outcome[i] = delay === undefined ? 'acked' : 'retried';
         if (delay !== undefined) retryDelay = Math.max(retryDelay ?? 0, delay);
       }));
       if (this.options.batchHandler) await settleBatch(this.options.batchHandler, deliveries);
       else await settleOnce(this.options.handler, deliveries[0]!);
-      // The unsettled ones of a batch come back behind a retried one: naked after it, with its delay.
+      // A retried message and the unsettled ones behind it wait out the delay here, held, then go back
+      // in order: JetStream redelivers them before the key's later messages.
+      if (retryDelay !== undefined) await this.holdWhileHeld(retryDelay, lease);
+      let givenBack = false;
       mine.forEach((m, i) => {
-        if (settled[i]) return;
-        m.nak(retryDelay ?? 0);
-        this.returned.set(m.seq, (this.returned.get(m.seq) ?? 0) + 1);
+        if (outcome[i] === 'acked') return;
+        m.nak();
+        givenBack = true;
+        if (outcome[i] === undefined) this.returned.set(m.seq, (this.returned.get(m.seq) ?? 0) + 1);
       });
-      return retryDelay;
+      // A nak is not confirmed and the server takes acks on a queue of their own: a pull sent at once could
+      // be served first, with a new message in a slot the batch's acks freed, ahead of the given-back ones.
+      if (givenBack) await sleep(RETRY_MARGIN_MS);
     } finally {
       clearInterval(keepAlive);
     }
+  }
+
+  /** Waits `ms`, less if the lease lapses meanwhile (its next holder takes the messages then). */
+  private async holdWhileHeld(ms: number, lease: PartitionLease): Promise<void> {
+    const until = Date.now() + ms;
+    while (Date.now() < until && lease.held()) await sleep(Math.min(100, until - Date.now()));
   }
 
   /** The message's attempt: its deliveries less the times this consumer gave it back unhandled. */
@@ -159,7 +214,7 @@ export class NatsConsumer implements BrokerConsumer {
       deadLetter,
       retry: async (delayMs, error) => {
         if (attempt >= this.settings.deliveryLimit) return deadLetter(error ?? new Error(`delivery limit of ${this.settings.deliveryLimit} reached`));
-        m.nak(Math.max(0, delayMs));
+        // Held for the delay and given back by handle(), with the batch's unsettled ones behind it.
         settled(Math.max(0, delayMs));
       },
     };

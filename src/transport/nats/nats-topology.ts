@@ -12,6 +12,7 @@ const safe = (name: string): string => name.replace(/[^A-Za-z0-9_-]/g, '_');
  * natsNames.stream('orders') // 'orders'
  * natsNames.subject('orders', 2) // 'orders.2'
  * natsNames.deadLetterStream('orders', 'billing') // 'orders_dl_billing'
+ * natsNames.leaseSubject('orders', 'billing', 2) // 'factum-leases.orders.billing.2'
  */
 export const natsNames = {
   stream: (topic: string): string => safe(topic),
@@ -19,6 +20,11 @@ export const natsNames = {
   consumer: (group: string, partition: number): string => `${safe(group)}_p${partition}`,
   deadLetterStream: (topic: string, group: string): string => `${safe(topic)}_dl_${safe(group)}`,
   deadLetterSubject: (topic: string, group: string): string => `factum-dead-letters.${safe(topic)}.${safe(group)}`,
+  /** The group's partition leases (see `PartitionLeases`): one subject per partition, one message per subject. */
+  leaseStream: (topic: string, group: string): string => `${safe(topic)}_leases_${safe(group)}`,
+  leaseSubject: (topic: string, group: string, partition: number): string => `factum-leases.${safe(topic)}.${safe(group)}.${partition}`,
+  /** A live consumer of the group announces itself here (renewed like a lease), to share the partitions fairly. */
+  memberSubject: (topic: string, group: string, member: string): string => `factum-leases.${safe(topic)}.${safe(group)}.members.${member}`,
 };
 
 /** JetStream's "stream not found". */
