@@ -178,6 +178,10 @@ for (const location of locations) {
       const runners = await json<Array<{ name: string; kind: string; lagEvents: number; deadLetters: number; parked: number }>>(db, schema, 'runners');
       const runner = runners.find((r) => r.name === 'cli-test-sub');
       expect(runner).toMatchObject({ kind: 'subscription', lagEvents: 1, deadLetters: 1, parked: 7 });
+      // Judged over a second: lag and no progress (nothing runs it) is stalled.
+      const judged = await json<Array<{ name: string; boundState?: string; breached?: boolean }>>(db, schema, 'runners', '--judge', '1');
+      expect(judged.find((r) => r.name === 'cli-test-sub')).toMatchObject({ boundState: 'stalled', breached: false });
+      expect((await factum(db, schema, 'runners', '--judge', '1')).stdout).toMatch(/cli-test-sub\s+subscription.*\bstalled\b/);
 
       const letters = await json<Array<{ id: string; status: string; streamId: string }>>(db, schema, 'dead-letters', '--subscription', 'cli-test-sub');
       expect(letters.map((l) => l.status)).toEqual(['dead', ...Array(7).fill('parked')]);
