@@ -79,10 +79,7 @@ describe.skipIf(skip)(`a three-node NATS JetStream cluster that loses a node${sk
           broker: await openBroker(name),
           topic,
           store,
-          // Partition leases (nats-partition-lease.ts) now let one consumer at a time pull a partition, so the default
-          // prefetch keeps each key's order too (src/transport/nats/nats-partition-lease.int.test.ts shows it with two
-          // processes); this test keeps 1 until it has been run with the leases on the cluster (a lease here is ~10 s).
-          prefetch: 1,
+          // The default prefetch: partition leases (nats-partition-lease.ts) keep one consumer at a time on a partition.
           handler: async (event, context) => {
             await context.sql!.query(`INSERT INTO ${table} (event_id, stream_id, stream_version, consumer) VALUES ($1, $2, $3, $4)`, [event.id, event.streamId, event.streamVersion, name]);
           },

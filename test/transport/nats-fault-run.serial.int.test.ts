@@ -21,10 +21,7 @@ await describeFaultRun({
   unavailable: () => ownNatsServerUnavailable(PORT),
   setUp: () => server.start(),
   openBroker: () => openNatsBroker({ servers: [server.url], name: 'fault-run-tap', partitions: FAULT_RUN_PARTITIONS, ackWaitMs: 3000 }),
-  // KNOWN LIMIT: two competing consumer processes with a batch handler at a prefetch above 1 can
-  // both hold messages of one partition, so per-key order breaks across processes (being fixed
-  // separately). The EventConsumer with a store uses a batch handler: prefetch 1 until then.
-  consumerPrefetch: 1,
+  // The consumers run at the default prefetch: partition leases keep one process per partition (nats-partition-lease.ts).
   async restart(log) {
     log(`SIGKILL nats-server :${PORT}`);
     try {

@@ -1,6 +1,7 @@
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { MsgHdrs, NatsConnection } from '@nats-io/transport-node';
 import { FactumError } from '../../core/errors.js';
+import { sleep } from '../../core/sleep.js';
 import { loadDriver } from '../../store/load-driver.js';
 import type { Broker, BrokerCapabilities, BrokerConsumer, BrokerDeadLetters, BrokerLag, ConsumeOptions } from '../broker.js';
 import { brokerClosedError, brokerUnavailableError } from '../broker-errors.js';
@@ -8,7 +9,7 @@ import type { BrokerMessage, PublishResult } from '../broker-message.js';
 import { NatsConsumer } from './nats-consumer.js';
 import { PartitionLeases } from './nats-partition-lease.js';
 import { NatsDeadLetters, deadLetterHeaders } from './nats-dead-letters.js';
-import { natsError, jetStreamErrorCode } from './nats-errors.js';
+import { isTimeout, natsError, jetStreamErrorCode } from './nats-errors.js';
 import { natsLag } from './nats-lag.js';
 import { NatsPublisher } from './nats-publisher.js';
 import { ensureStream, natsNames } from './nats-topology.js';
@@ -125,12 +126,14 @@ export class NatsBroker implements Broker {
     if (this.closed) throw brokerClosedError('NATS');
     const { topic, group } = options;
     const stream = { duplicateWindowMs: this.settings.duplicateWindowMs, replicas: this.settings.replicas };
-    await ensureStream(this.jsm, natsNames.stream(topic), [`${topic}.*`], stream);
-    await ensureStream(this.jsm, natsNames.deadLetterStream(topic, group), [natsNames.deadLetterSubject(topic, group)], stream);
     const maxAckPending = options.batchHandler ? (options.prefetch ?? this.settings.prefetch) : 1;
-    for (let p = 0; p < this.settings.partitions; p++) await this.ensureConsumer(topic, group, p, maxAckPending);
-    const ackWaitMs = await this.ackWaitOf(topic, group);
-    const leases = await PartitionLeases.open(this.js, this.jsm, topic, group, ackWaitMs, this.settings.replicas);
+    const { ackWaitMs, leases } = await againAfterTimeouts(async () => {
+      await ensureStream(this.jsm, natsNames.stream(topic), [`${topic}.*`], stream);
+      await ensureStream(this.jsm, natsNames.deadLetterStream(topic, group), [natsNames.deadLetterSubject(topic, group)], stream);
+      for (let p = 0; p < this.settings.partitions; p++) await this.ensureConsumer(topic, group, p, maxAckPending);
+      const ackWaitMs = await this.ackWaitOf(topic, group);
+      return { ackWaitMs, leases: await PartitionLeases.open(this.js, this.jsm, topic, group, ackWaitMs, this.settings.replicas) };
+    });
     const consumer = new NatsConsumer(this.js, options, {
       partitions: this.settings.partitions,
       deliveryLimit: this.settings.deliveryLimit,
@@ -203,6 +206,22 @@ export class NatsBroker implements Broker {
       // It exists with other settings (another consumer's prefetch): keep it as it is.
       if (jetStreamErrorCode(error) === 10148 || jetStreamErrorCode(error) === 10013) return;
       throw natsError(error, `creating consumer ${config.durable_name} on ${topic}`);
+    }
+  }
+}
+
+/**
+ * Runs topology work (idempotent: it creates what is missing) again when JetStream did not answer
+ * in time, twice at most: on a cluster, API requests time out while a meta leader is elected or
+ * the cluster is busy creating replicated streams, and succeed a moment later.
+ */
+async function againAfterTimeouts<T>(work: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (attempt >= 3 || !isTimeout(error)) throw error;
+      await sleep(500 * attempt);
     }
   }
 }

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Consumer, JetStreamClient, JsMsg } from '@nats-io/jetstream';
+import type { Consumer, ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import type { BrokerConsumer, ConsumeOptions, Delivery } from '../broker.js';
 import type { BrokerMessage } from '../broker-message.js';
 import { settleBatch, settleOnce } from '../settle-once.js';
@@ -107,79 +107,135 @@ export class NatsConsumer implements BrokerConsumer {
     return this.settings.leases.fairShare(this.settings.partitions);
   }
 
-  /** Pulls the partition for as long as this consumer holds its lease. */
+  /**
+   * Pulls the partition for as long as this consumer holds its lease. A pull's messages are
+   * handled in groups as they arrive (whatever has arrived once one has), not once the pull is
+   * full: at a low rate a pull of the prefetch would otherwise wait for its last message, or for
+   * its expiry. Messages in hand are kept alive (`working()`) while the lease is fresh, so that
+   * ack_wait only redelivers what a dead holder held (see leaseTiming).
+   */
   private async pull(consumer: Consumer, partition: number, lease: PartitionLease): Promise<void> {
     const batchSize = this.options.batchHandler ? this.settings.prefetch : 1;
-    while (!this.stopping && lease.held()) {
-      // More members than when it was taken: hand one back, once the batch in hand is settled.
-      // Dropped from the set at once, so that the consumer's other lanes see it and keep theirs.
-      if (this.held.size > this.fairShare()) {
-        this.held.delete(partition);
-        return;
-      }
-      const got: JsMsg[] = [];
-      try {
-        const messages = await consumer.fetch({ max_messages: batchSize, expires: LEASE_PULL_MS });
-        for await (const m of messages) got.push(m);
-      } catch {
-        // The server is away or restarting: the messages not acked come again once it is back.
-        if (got.length === 0) {
+    const inHand = new Set<JsMsg>();
+    const keepAlive = setInterval(() => lease.held() && inHand.forEach((m) => m.working()), Math.max(100, Math.floor(this.settings.ackWaitMs / 3)));
+    try {
+      while (!this.stopping && lease.held()) {
+        // More members than when it was taken: hand one back, once the batch in hand is settled.
+        // Dropped from the set at once, so that the consumer's other lanes see it and keep theirs.
+        if (this.held.size > this.fairShare()) {
+          this.held.delete(partition);
+          return;
+        }
+        let arrivals: PullArrivals;
+        try {
+          arrivals = new PullArrivals(await consumer.fetch({ max_messages: batchSize, expires: LEASE_PULL_MS }), inHand);
+        } catch {
+          // The server is away or restarting: the messages not acked come again once it is back.
           await sleep(200);
+          await this.afterFailure(consumer, lease);
           continue;
         }
+        let failed = false;
+        for (let got = await arrivals.next(); got.length > 0; got = await arrivals.next()) {
+          if (this.stopping || !lease.held()) {
+            // Taken but not started (a stop, or the lease lapsed): straight back to the group, in order.
+            await this.giveBack([...got, ...(await arrivals.rest())], inHand);
+            return;
+          }
+          const back = await this.handle(partition, got, lease, inHand).catch(() => {
+            // An ack the server did not answer (it went away): not kept alive, so ack_wait brings them again.
+            for (const m of got) inHand.delete(m);
+            failed = true;
+            return [];
+          });
+          if (back.length > 0) {
+            // Behind what a retry gave back, the pull's later messages go back too, in order, once the
+            // pull ended: naked while it is open, a message could come again into it, ahead of them.
+            await this.giveBack([...back, ...(await arrivals.rest())], inHand);
+            break;
+          }
+        }
+        if (failed || arrivals.failed) await this.afterFailure(consumer, lease);
       }
-      if (got.length === 0) continue;
-      if (this.stopping || !lease.held()) {
-        // Taken but not started (a stop, or the lease lapsed): straight back to the group, in order.
-        for (const m of got) m.nak();
-        return;
-      }
-      await this.handle(partition, got, lease).catch(() => undefined);
-    }
-  }
-
-  /** Handles what one pull got, and gives back in order what a retry left unsettled once its delay passed. */
-  private async handle(partition: number, got: JsMsg[], lease: PartitionLease): Promise<void> {
-    const mine: JsMsg[] = [];
-    for (const m of got) {
-      const only = rawHeaders(m.headers)[ONLY_GROUP_HEADER];
-      if (only !== undefined && only !== this.options.group) await m.ackAck();
-      else if (this.attemptOf(m) > this.settings.deliveryLimit) {
-        // It was handed out too often without being settled (consumers that died holding it).
-        await this.settings.deadLetter(fromNats(m.headers, m.data), new Error('delivery_limit'), this.attemptOf(m));
-        await m.ackAck();
-        this.returned.delete(m.seq);
-      } else mine.push(m);
-    }
-    if (mine.length === 0) return;
-    // Tells JetStream the handler is still on it, so that ack_wait only redelivers what a dead consumer
-    // held; only while the lease is fresh, so that a next holder finds them due (see leaseTiming).
-    const keepAlive = setInterval(() => lease.held() && mine.forEach((m) => m.working()), Math.max(100, Math.floor(this.settings.ackWaitMs / 3)));
-    try {
-      let retryDelay: number | undefined;
-      const outcome: Array<'acked' | 'retried' | undefined> = mine.map(() => undefined);
-      const deliveries = mine.map((m, i) => this.deliveryOf(partition, m, (delay) => {
-        outcome[i] = delay === undefined ? 'acked' : 'retried';
-        if (delay !== undefined) retryDelay = Math.max(retryDelay ?? 0, delay);
-      }));
-      if (this.options.batchHandler) await settleBatch(this.options.batchHandler, deliveries);
-      else await settleOnce(this.options.handler, deliveries[0]!);
-      // A retried message and the unsettled ones behind it wait out the delay here, held, then go back
-      // in order: JetStream redelivers them before the key's later messages.
-      if (retryDelay !== undefined) await this.holdWhileHeld(retryDelay, lease);
-      let givenBack = false;
-      mine.forEach((m, i) => {
-        if (outcome[i] === 'acked') return;
-        m.nak();
-        givenBack = true;
-        if (outcome[i] === undefined) this.returned.set(m.seq, (this.returned.get(m.seq) ?? 0) + 1);
-      });
-      // A nak is not confirmed and the server takes acks on a queue of their own: a pull sent at once could
-      // be served first, with a new message in a slot the batch's acks freed, ahead of the given-back ones.
-      if (givenBack) await sleep(RETRY_MARGIN_MS);
     } finally {
       clearInterval(keepAlive);
     }
+  }
+
+  /**
+   * After a pull or an ack failed (the server went away): messages may have been delivered to this
+   * lane that it never saw (a pull drops what it buffered when its connection fails), and JetStream
+   * redelivers those only after the ack wait; a pull sent before then would be served the
+   * partition's later messages first. So while the durable counts messages awaiting their ack, the
+   * lane waits out the ack wait (keeping its lease) before it pulls again.
+   */
+  private async afterFailure(consumer: Consumer, lease: PartitionLease): Promise<void> {
+    while (!this.stopping && lease.held()) {
+      const info = await consumer.info().catch(() => undefined);
+      if (info === undefined) {
+        await sleep(200);
+        continue;
+      }
+      if (info.num_ack_pending > 0) await this.holdWhileHeld(this.settings.ackWaitMs + this.settings.leases.timing.renewMs, lease);
+      return;
+    }
+  }
+
+  /**
+   * Gives messages back in order (`nak()`): JetStream redelivers them before the partition's later
+   * messages. Those never handed to the handler are counted as given back (see `returned`); a
+   * retried one counts as an attempt.
+   */
+  private async giveBack(messages: Array<JsMsg | { retried: JsMsg }>, inHand: Set<JsMsg>): Promise<void> {
+    if (messages.length === 0) return;
+    for (const entry of messages) {
+      const m = 'retried' in entry ? entry.retried : entry;
+      m.nak();
+      inHand.delete(m);
+      if (!('retried' in entry)) this.returned.set(m.seq, (this.returned.get(m.seq) ?? 0) + 1);
+    }
+    // A nak is not confirmed and the server takes acks on a queue of their own: a pull sent at once could
+    // be served first, with a new message in a slot the batch's acks freed, ahead of the given-back ones.
+    await sleep(RETRY_MARGIN_MS);
+  }
+
+  /**
+   * Handles a group of a pull's messages; returns what a retry left to give back, in order, after
+   * holding it for the retry's delay (a holder that dies while it waits leaves messages that are due
+   * within the ack wait, like any in flight).
+   */
+  private async handle(partition: number, got: JsMsg[], lease: PartitionLease, inHand: Set<JsMsg>): Promise<Array<JsMsg | { retried: JsMsg }>> {
+    const mine: JsMsg[] = [];
+    for (const m of got) {
+      const only = rawHeaders(m.headers)[ONLY_GROUP_HEADER];
+      if (only !== undefined && only !== this.options.group) await this.settle(m, inHand);
+      else if (this.attemptOf(m) > this.settings.deliveryLimit) {
+        // It was handed out too often without being settled (consumers that died holding it).
+        await this.settings.deadLetter(fromNats(m.headers, m.data), new Error('delivery_limit'), this.attemptOf(m));
+        await this.settle(m, inHand);
+      } else mine.push(m);
+    }
+    if (mine.length === 0) return [];
+    let retryDelay: number | undefined;
+    const outcome: Array<'acked' | 'retried' | undefined> = mine.map(() => undefined);
+    const deliveries = mine.map((m, i) =>
+      this.deliveryOf(partition, m, inHand, (delay) => {
+        outcome[i] = delay === undefined ? 'acked' : 'retried';
+        if (delay !== undefined) retryDelay = Math.max(retryDelay ?? 0, delay);
+      }),
+    );
+    if (this.options.batchHandler) await settleBatch(this.options.batchHandler, deliveries);
+    else await settleOnce(this.options.handler, deliveries[0]!);
+    // A retried message and the unsettled ones behind it wait out the delay here, held, then go back.
+    if (retryDelay !== undefined) await this.holdWhileHeld(retryDelay, lease);
+    return mine.flatMap((m, i): Array<JsMsg | { retried: JsMsg }> => (outcome[i] === 'acked' ? [] : outcome[i] === 'retried' ? [{ retried: m }] : [m]));
+  }
+
+  /** Acknowledges a message for good (waiting for the server's answer) and forgets it. */
+  private async settle(m: JsMsg, inHand: Set<JsMsg>): Promise<void> {
+    await m.ackAck();
+    inHand.delete(m);
+    this.returned.delete(m.seq);
   }
 
   /** Waits `ms`, less if the lease lapses meanwhile (its next holder takes the messages then). */
@@ -193,13 +249,12 @@ export class NatsConsumer implements BrokerConsumer {
     return m.info.deliveryCount - (this.returned.get(m.seq) ?? 0);
   }
 
-  private deliveryOf(partition: number, m: JsMsg, settled: (retryDelay?: number) => void): Delivery {
+  private deliveryOf(partition: number, m: JsMsg, inHand: Set<JsMsg>, settled: (retryDelay?: number) => void): Delivery {
     const message = fromNats(m.headers, m.data);
     const attempt = this.attemptOf(m);
     const deadLetter = async (error: unknown): Promise<void> => {
       await this.settings.deadLetter(message, error, attempt);
-      await m.ackAck();
-      this.returned.delete(m.seq);
+      await this.settle(m, inHand);
       settled();
     };
     return {
@@ -207,16 +262,61 @@ export class NatsConsumer implements BrokerConsumer {
       attempt,
       partition,
       ack: async () => {
-        await m.ackAck();
-        this.returned.delete(m.seq);
+        await this.settle(m, inHand);
         settled();
       },
       deadLetter,
       retry: async (delayMs, error) => {
         if (attempt >= this.settings.deliveryLimit) return deadLetter(error ?? new Error(`delivery limit of ${this.settings.deliveryLimit} reached`));
-        // Held for the delay and given back by handle(), with the batch's unsettled ones behind it.
+        // Held for the delay and given back by pull(), with the batch's unsettled ones behind it.
         settled(Math.max(0, delayMs));
       },
     };
+  }
+}
+
+/**
+ * What one pull delivers, taken in groups: once a message arrived, every message that arrived
+ * with it, without waiting for the pull to fill or expire. Each is put in `inHand` on arrival.
+ */
+class PullArrivals {
+  private readonly iterator: AsyncIterator<JsMsg>;
+  private ended = false;
+  /** The pull ended with an error: messages it was delivered may be lost in its buffer. */
+  failed = false;
+
+  constructor(
+    private readonly messages: ConsumerMessages,
+    private readonly inHand: Set<JsMsg>,
+  ) {
+    this.iterator = messages[Symbol.asyncIterator]();
+  }
+
+  /** The next group, in arrival order; empty once the pull ended. */
+  async next(): Promise<JsMsg[]> {
+    const got: JsMsg[] = [];
+    try {
+      while (!this.ended) {
+        const result = await this.iterator.next();
+        if (result.done) this.ended = true;
+        else {
+          got.push(result.value);
+          this.inHand.add(result.value);
+          if (this.messages.getPending() === 0) break;
+        }
+      }
+    } catch {
+      // The server went away: what arrived is handled; what is not acked comes again once it is back.
+      this.ended = true;
+      this.failed = true;
+    }
+    return got;
+  }
+
+  /** Every message the pull delivers from now until it ends. */
+  async rest(): Promise<JsMsg[]> {
+    const all: JsMsg[] = [];
+    for (let got = await this.next(); got.length > 0; got = await this.next()) all.push(...got);
+    return all;
   }
 }

@@ -38,3 +38,11 @@ export function natsError(error: unknown, doing: string): FactumError {
   }
   return brokerUnavailableError('NATS', error);
 }
+
+/** Whether nats.js gave up waiting for an answer (a JetStream API request during a leader election, say). */
+export function isTimeout(error: unknown): boolean {
+  const e = error as { name?: unknown; cause?: unknown } | null;
+  if (!e) return false;
+  if (e.name === 'TimeoutError') return true;
+  return e.cause !== undefined && e.cause !== error && isTimeout(e.cause);
+}
