@@ -20,13 +20,23 @@ function confirmingBroker(): Broker {
   };
 }
 
-/** The machine's RabbitMQ with a group declared, so that the topic is routable; nothing consumes it. */
+/**
+ * The machine's RabbitMQ with a group declared, so that the topic is routable; nothing consumes
+ * it, and its queues are deleted when the broker closes (left behind, every later run would
+ * publish to them too, and the quorum queues' backlog slows RabbitMQ down).
+ */
 async function rabbitMq(run: number): Promise<Broker> {
   const { openRabbitMqBroker } = await import('../src/rabbitmq.js');
   const broker = await openRabbitMqBroker({ url: 'amqp://127.0.0.1', partitions: 4 });
-  const consumer = await broker.consume({ topic: `order`, group: `profile-${process.pid}-${run}`, handler: async () => {} });
+  const group = `profile-${process.pid}-${run}`;
+  const consumer = await broker.consume({ topic: 'order', group, handler: async () => {} });
   await consumer.stop();
-  return broker;
+  return Object.assign(Object.create(broker) as Broker, {
+    close: async () => {
+      await broker.deleteTopology('order', [group]);
+      await broker.close();
+    },
+  });
 }
 
 const EVENTS = Number(process.env.EVENTS ?? 20_000);
@@ -43,12 +53,14 @@ try {
     const broker = process.env.BROKER === 'rabbitmq' ? await rabbitMq(run) : confirmingBroker();
     const relay = new Relay(store, { name: `profile-${run}`, broker });
     const started = performance.now();
+    const cpuAtStart = process.cpuUsage();
     await relay.start();
     await relay.waitFor(head, { timeoutMs: 120_000 });
     const seconds = (performance.now() - started) / 1000;
+    const cpu = process.cpuUsage(cpuAtStart);
     await relay.stop();
     await broker.close();
-    console.log(`run ${run}: ${EVENTS} events in ${seconds.toFixed(2)} s: ${Math.round(EVENTS / seconds)} events/s`);
+    console.log(`run ${run}: ${EVENTS} events in ${seconds.toFixed(2)} s: ${Math.round(EVENTS / seconds)} events/s, process CPU ${Math.round(((cpu.user + cpu.system) / 1e6 / seconds) * 100)} %`);
   }
 } finally {
   await store.client.query(`DROP SCHEMA "${schema}" CASCADE`);

@@ -20,6 +20,52 @@ export interface RabbitMqPublisherSettings {
   declareTopic: (topic: string) => Promise<void>;
 }
 
+/** The part of a socket that corking uses. */
+interface CorkableSocket {
+  cork(): void;
+  uncork(): void;
+  prependListener(event: 'drain', listener: () => void): unknown;
+}
+
+/** Sockets whose drain already corks (a connection's channels share its socket). */
+const corkedOnDrain = new WeakSet<CorkableSocket>();
+
+/**
+ * Makes amqplib's writes leave in bursts, not one system call per message (measured: 13,000
+ * socket writes for 20,000 messages, a sixth of the relay's CPU). amqplib's muxer copies each
+ * channel's frames to the socket one `write` at a time, in a `setImmediate` after a publish and
+ * again on every `drain` of the socket; an uncorked socket sends each at once. So the socket is
+ * corked for a `drain` handler's writes (uncorked on the next tick, after the muxer's loop) and,
+ * through `burst()`, from a publish until the loop's next turn (after the muxer's immediate).
+ * Where amqplib does not expose its socket (its connection's `stream`), nothing is corked.
+ */
+function writeInBursts(channel: ConfirmChannel): { burst(): void } {
+  const stream = (channel as unknown as { connection?: { stream?: Partial<CorkableSocket> } }).connection?.stream;
+  if (typeof stream?.cork !== 'function' || typeof stream.uncork !== 'function' || typeof stream.prependListener !== 'function') return { burst: () => {} };
+  const socket = stream as CorkableSocket;
+  if (!corkedOnDrain.has(socket)) {
+    corkedOnDrain.add(socket);
+    socket.prependListener('drain', () => {
+      socket.cork();
+      process.nextTick(() => socket.uncork());
+    });
+  }
+  let corked = false;
+  return {
+    burst() {
+      if (corked) return;
+      corked = true;
+      socket.cork();
+      setImmediate(() =>
+        setImmediate(() => {
+          corked = false;
+          socket.uncork();
+        }),
+      );
+    },
+  };
+}
+
 /** One message on its way: where it goes, and what to call with the confirm (undefined) or the error. */
 interface Outgoing {
   exchange: string;
@@ -45,15 +91,20 @@ export class RabbitMqPublisher {
   private lastError: unknown = new Error('not connected');
   private blocked: string | undefined;
   private unconfirmed = 0;
+  /** The window filled and is not yet down to its low-water mark (see `full`). */
+  private refilling = false;
   private draining = false;
   private readonly slotWaiters: Array<() => void> = [];
   private readonly returned = new Set<string>();
+  /** Corks the channel's socket for a burst of messages (see `writeInBursts`). */
+  private writes: { burst(): void } = { burst: () => {} };
   /** Resolves once the last publish call handed all its messages to the channel: the next one sends after it. */
   private sendTurn: Promise<void> = Promise.resolve();
 
   constructor(private readonly settings: RabbitMqPublisherSettings) {}
 
   attach(channel: ConfirmChannel): void {
+    this.writes = writeInBursts(channel);
     channel.on('return', (message) => this.returned.add(String(message.properties.messageId)));
     channel.on('error', (error) => (this.lastError = error));
     channel.on('close', () => {
@@ -184,8 +235,21 @@ export class RabbitMqPublisher {
     return undefined;
   }
 
+  /**
+   * Whether a message must wait for room. Once the window filled, sending resumes only when it is
+   * down to three quarters: sent one by one as single confirms come in, every message would be a
+   * system call of its own (measured: 6,020 socket writes for 20,000 messages); a quarter of the
+   * window at a time leaves in one write.
+   */
   private full(): boolean {
-    return (this.unconfirmed >= this.settings.confirmWindow || this.draining) && this.cannotSend() === undefined;
+    if (this.cannotSend() !== undefined) return false;
+    if (this.unconfirmed >= this.settings.confirmWindow) this.refilling = true;
+    else if (this.unconfirmed <= this.lowWater()) this.refilling = false;
+    return this.refilling || this.draining;
+  }
+
+  private lowWater(): number {
+    return Math.floor((this.settings.confirmWindow * 3) / 4);
   }
 
   /** Resolves when the confirm window has room and the socket is not draining, or sending became impossible. */
@@ -200,10 +264,11 @@ export class RabbitMqPublisher {
   /** Publishes now (the caller waited for room); `done` gets undefined on the confirm, or the error. */
   private sendNow(item: Outgoing, done: (error: unknown) => void): void {
     const channel = this.channel!;
+    this.writes.burst();
     this.unconfirmed++;
     const confirmed = (error: unknown): void => {
       this.unconfirmed--;
-      this.slotWaiters.shift()?.();
+      if (this.unconfirmed <= this.lowWater()) this.wakeAll();
       done(error ?? undefined);
     };
     try {
