@@ -1,13 +1,16 @@
 /**
- * Profiles the outbox relay alone: PostgreSQL → the in-memory broker, 20,000 events, so that
- * what remains is the relay's own cost (reading pages, making messages, checkpointing). Run with
- * `node --cpu-prof --import tsx bench/profile-relay.ts` and open the .cpuprofile; prints events/s.
+ * Profiles the outbox relay: PostgreSQL → a broker that confirms at once and keeps nothing, 20,000
+ * events (`EVENTS`), so that what remains is the relay's own cost (reading pages, making messages,
+ * checkpointing); or to a real broker with `BROKER=rabbitmq|nats|redis|kafka`. Run with
+ * `node --cpu-prof --import tsx bench/profile-relay.ts` and open the .cpuprofile; prints events/s
+ * and the process's CPU.
  */
 import { openPostgresEventStore } from '../src/store/postgres/postgres-event-store.js';
 import type { Broker } from '../src/transport/broker.js';
 import { Relay } from '../src/transport/relay/relay.js';
 import { SERVER_URL } from './bench-database.js';
 import { benchEvent } from './bench-event.js';
+import { benchBrokers } from './brokers/bench-brokers.js';
 
 /** A broker that confirms every message at once and keeps none: the relay's cost without a broker's. */
 function confirmingBroker(): Broker {
@@ -21,20 +24,21 @@ function confirmingBroker(): Broker {
 }
 
 /**
- * The machine's RabbitMQ with a group declared, so that the topic is routable; nothing consumes
- * it, and its queues are deleted when the broker closes (left behind, every later run would
- * publish to them too, and the quorum queues' backlog slows RabbitMQ down).
+ * One of the benchmark's brokers (`BROKER=rabbitmq`, `nats`, `redis`, `kafka`: a name's first
+ * word) with topic `order` prepared for a group nothing consumes; closing it deletes the topic's
+ * topology (left behind, every later run would publish to it too, and a growing backlog slows
+ * the server down).
  */
-async function rabbitMq(run: number): Promise<Broker> {
-  const { openRabbitMqBroker } = await import('../src/rabbitmq.js');
-  const broker = await openRabbitMqBroker({ url: 'amqp://127.0.0.1', partitions: 4 });
+async function benchBroker(name: string, run: number): Promise<Broker> {
+  const target = benchBrokers().find((b) => b.name.split(' ')[0]!.toLowerCase() === name);
+  if (!target) throw new Error(`no bench broker named ${name}`);
+  const opened = await target.open();
   const group = `profile-${process.pid}-${run}`;
-  const consumer = await broker.consume({ topic: 'order', group, handler: async () => {} });
-  await consumer.stop();
-  return Object.assign(Object.create(broker) as Broker, {
+  await opened.prepare('order', group);
+  return Object.assign(Object.create(opened.broker) as Broker, {
     close: async () => {
-      await broker.deleteTopology('order', [group]);
-      await broker.close();
+      await opened.remove('order', [group]);
+      await opened.close();
     },
   });
 }
@@ -50,7 +54,7 @@ try {
   }
   const head = await store.headPosition();
   for (let run = 0; run < 3; run++) {
-    const broker = process.env.BROKER === 'rabbitmq' ? await rabbitMq(run) : confirmingBroker();
+    const broker = process.env.BROKER ? await benchBroker(process.env.BROKER, run) : confirmingBroker();
     const relay = new Relay(store, { name: `profile-${run}`, broker });
     const started = performance.now();
     const cpuAtStart = process.cpuUsage();
