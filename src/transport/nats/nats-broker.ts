@@ -1,6 +1,7 @@
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { MsgHdrs, NatsConnection } from '@nats-io/transport-node';
 import { FactumError } from '../../core/errors.js';
+import { retryDelays, type RetryPolicy } from '../../core/retry-policy.js';
 import { sleep } from '../../core/sleep.js';
 import { loadDriver } from '../../store/load-driver.js';
 import type { Broker, BrokerCapabilities, BrokerConsumer, BrokerDeadLetters, BrokerLag, ConsumeOptions } from '../broker.js';
@@ -210,18 +211,22 @@ export class NatsBroker implements Broker {
   }
 }
 
+/** Two more tries of topology work after JetStream timeouts, about 0.5 s and 1 s later. */
+const TOPOLOGY_RETRIES: RetryPolicy = { immediateRetries: 0, backoffRetries: 2, initialDelayMs: 500, factor: 2, jitter: 0.5 };
+
 /**
  * Runs topology work (idempotent: it creates what is missing) again when JetStream did not answer
- * in time, twice at most: on a cluster, API requests time out while a meta leader is elected or
- * the cluster is busy creating replicated streams, and succeed a moment later.
+ * in time: on a cluster, API requests time out while a meta leader is elected or the cluster is
+ * busy creating replicated streams, and succeed a moment later.
  */
 async function againAfterTimeouts<T>(work: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
+  const delays = retryDelays(TOPOLOGY_RETRIES);
+  for (let attempt = 0; ; attempt++) {
     try {
       return await work();
     } catch (error) {
-      if (attempt >= 3 || !isTimeout(error)) throw error;
-      await sleep(500 * attempt);
+      if (attempt >= delays.length || !isTimeout(error)) throw error;
+      await sleep(delays[attempt]!);
     }
   }
 }

@@ -187,7 +187,6 @@ export class NatsConsumer implements BrokerConsumer {
    * retried one counts as an attempt.
    */
   private async giveBack(messages: Array<JsMsg | { retried: JsMsg }>, inHand: Set<JsMsg>): Promise<void> {
-    if (messages.length === 0) return;
     for (const entry of messages) {
       const m = 'retried' in entry ? entry.retried : entry;
       m.nak();

@@ -6,11 +6,15 @@ import { brokerUnavailableError } from '../broker-errors.js';
  * captures it (or JetStream is not up yet, which the caller tells apart by asking for the stream).
  */
 export function isNoResponders(error: unknown): boolean {
-  const e = error as { name?: unknown; isNoResponders?: () => boolean; cause?: unknown } | null;
-  if (!e) return false;
-  if (e.name === 'NoRespondersError') return true;
-  if (typeof e.isNoResponders === 'function' && e.isNoResponders()) return true;
-  return e.cause !== undefined && e.cause !== error && isNoResponders(e.cause);
+  return inCauses(error, (e) => e.name === 'NoRespondersError' || (typeof e.isNoResponders === 'function' && e.isNoResponders()));
+}
+
+/** Whether the error or one of its causes passes `test` (nats.js wraps its errors, factum wraps them again). */
+function inCauses(error: unknown, test: (e: { name?: unknown; isNoResponders?: () => boolean }) => boolean): boolean {
+  for (let e = error as { name?: unknown; cause?: unknown } | null | undefined, depth = 0; e && depth < 10; e = e.cause as typeof e, depth++) {
+    if (test(e)) return true;
+  }
+  return false;
 }
 
 /** A JetStream API error code (`10059` stream not found, ...), when the error carries one. */
@@ -41,8 +45,5 @@ export function natsError(error: unknown, doing: string): FactumError {
 
 /** Whether nats.js gave up waiting for an answer (a JetStream API request during a leader election, say). */
 export function isTimeout(error: unknown): boolean {
-  const e = error as { name?: unknown; cause?: unknown } | null;
-  if (!e) return false;
-  if (e.name === 'TimeoutError') return true;
-  return e.cause !== undefined && e.cause !== error && isTimeout(e.cause);
+  return inCauses(error, (e) => e.name === 'TimeoutError');
 }
