@@ -218,19 +218,14 @@ export function runBrokerContract(target: BrokerContractTarget): void {
       const broker = await open();
       const t = topic('g');
       const [a, b] = keysInDifferentPartitions();
-      let releaseA!: () => void;
-      const bHandled = new Promise<void>((resolve) => (releaseA = resolve));
       const rec = recorder(async (d) => {
-        if (d.message.key === b) releaseA();
-        if (d.message.key === a && Number(d.message.headers.seq) === 1 && d.attempt < 3) {
-          // Key a's first message fails until key b (another partition) went through: b is not held by a.
-          await bHandled;
-          return d.retry(20, new Error('not yet'));
-        }
+        // Key a's first message fails twice, first with a delay long enough for key b (another partition) to go through meanwhile.
+        if (d.message.key === a && Number(d.message.headers.seq) === 1 && d.attempt < 3) return d.retry(d.attempt === 1 ? 1500 : 20, new Error('not yet'));
         await d.ack();
       });
       await broker.consume({ topic: t, group: 'g', handler: rec.handler });
       await broker.publish(t, [message(a, 1), message(a, 2), message(a, 3)]);
+      await eventually(() => expect(rec.seen).toHaveLength(1));
       await broker.publish(t, [message(b, 1)]);
       await eventually(() => expect(rec.seen.filter((s) => s.key === a)).toHaveLength(5));
       expect(rec.seen.filter((s) => s.key === a).map((s) => [s.seq, s.attempt])).toEqual([
@@ -241,6 +236,25 @@ export function runBrokerContract(target: BrokerContractTarget): void {
         [3, 1],
       ]);
       expect(rec.seen.findIndex((s) => s.key === b)).toBeLessThan(rec.seen.findIndex((s) => s.key === a && s.attempt === 2));
+    });
+
+    test('a handler still running does not hold another partition: its messages published meanwhile are handled', async () => {
+      const broker = await open();
+      const t = topic('g');
+      const [a, b] = keysInDifferentPartitions();
+      let releaseA!: () => void;
+      const bHandled = new Promise<void>((resolve) => (releaseA = resolve));
+      const rec = recorder(async (d) => {
+        if (d.message.key === b) releaseA();
+        // Key a's message is handled until key b's, published once a's handler runs, went through.
+        if (d.message.key === a) await Promise.race([bHandled, sleep(15_000)]);
+        await d.ack();
+      });
+      await broker.consume({ topic: t, group: 'g', handler: rec.handler });
+      await broker.publish(t, [message(a, 1)]);
+      await eventually(() => expect(rec.seen).toHaveLength(1));
+      await broker.publish(t, [message(b, 1)]);
+      await eventually(() => expect(rec.seen.map((s) => s.key)).toEqual([a, b]), 15_000);
     });
 
     test('a batch handler gets the messages a partition holds at once, in order, up to the prefetch; the unsettled ones after a retried one come back behind it', async () => {

@@ -61,7 +61,14 @@ runBrokerContract({
   spawnConsumer,
   lagWithoutAge: 'Kafka dates a record only when it is read',
   restart: { stop: () => signalMock('SIGUSR1', 'down'), start: () => signalMock('SIGUSR2', 'up') },
-  skip: skipReason ? [{ reason: skipReason, tests: 'all' }] : [],
+  skip: skipReason
+    ? [{ reason: skipReason, tests: 'all' }]
+    : [
+        {
+          reason: 'kafkajs fetches the partitions one broker leads together, and again only once every batch of the last fetch is handled, so a running handler holds the partitions its broker leads (a retry\'s delay does not: its partition is paused)',
+          tests: ['a handler still running does not hold another partition: its messages published meanwhile are handled'],
+        },
+      ],
 });
 
 describe.skipIf(skipReason)(`Kafka adapter${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {

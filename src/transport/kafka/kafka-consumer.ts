@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin, Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import type { BrokerConsumer, ConsumeOptions, Delivery } from '../broker.js';
 import { brokerUnavailableError } from '../broker-errors.js';
@@ -43,19 +42,24 @@ type Outcome = 'done' | 'retried' | 'unsettled';
  * A group's consumer on kafkajs. Kafka assigns each partition to one member of the group, and
  * kafkajs hands a partition's records over one batch at a time, so the partition is the ordered
  * lane: records are handled one at a time (or in chunks of `prefetch` by a batch handler), and the
- * offset is committed only once a record is settled, in order. A retry holds the partition for its
- * delay and hands the record again (no later record of the partition overtakes it); its attempt
+ * offset is committed only once a record is settled, in order. A retry pauses its partition for
+ * the delay and hands the record again (no later record of the partition overtakes it); its attempt
  * count travels in the commit's metadata, so it stays right across rebalances and crashes.
+ *
+ * Why a pause and not a sleep in the batch: kafkajs fetches all the partitions one broker leads
+ * together and fetches again only once every batch of the last fetch is done, so a batch that
+ * sleeps holds its broker's other partitions. A paused partition leaves the fetch; the others flow.
  */
 export class KafkaConsumer implements BrokerConsumer {
   private stopping = false;
-  private readonly abort = new AbortController();
   /** The batches being handled: a stop waits for them before it leaves the group. */
   private readonly inFlight = new Set<Promise<void>>();
   /** Attempts of the records this member handed out since its last assignment, by partition and offset. */
   private attempts = new Map<number, Map<string, number>>();
   /** What the group's committed metadata said when this member got the partition. */
   private handedAtAssignment = new Map<number, Promise<{ committed: bigint; handed: Handed }>>();
+  /** The timers that resume partitions paused for a retry's delay. */
+  private readonly resumes = new Set<NodeJS.Timeout>();
 
   constructor(
     private readonly consumer: Consumer,
@@ -91,7 +95,9 @@ export class KafkaConsumer implements BrokerConsumer {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    this.abort.abort();
+    // A retry's delay ends with the stop: the record is handed again by whichever member is next.
+    for (const timer of this.resumes) clearTimeout(timer);
+    this.resumes.clear();
     // The batches in flight finish (taking nothing new) and commit before kafkajs is told to stop:
     // once it stops, it drops every commit, and the next member would handle those records again.
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
@@ -99,7 +105,7 @@ export class KafkaConsumer implements BrokerConsumer {
     this.settings.onStopped(this);
   }
 
-  private async eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  private async eachBatch({ batch, resolveOffset, heartbeat, pause, isRunning, isStale }: EachBatchPayload): Promise<void> {
     const partition = batch.partition;
     const records = batch.messages;
     const done = new Set<string>();
@@ -117,7 +123,8 @@ export class KafkaConsumer implements BrokerConsumer {
     };
     try {
       let next = 0;
-      while (next < records.length && !this.stopping && isRunning() && !isStale()) {
+      let stop = false;
+      while (next < records.length && !stop && !this.stopping && isRunning() && !isStale()) {
         const head = records[next]!;
         const onlyGroup = rawHeaders(head)[ONLY_GROUP_HEADER];
         if (onlyGroup !== undefined && onlyGroup !== this.options.group) {
@@ -126,8 +133,13 @@ export class KafkaConsumer implements BrokerConsumer {
           const chunk = this.options.batchHandler ? records.slice(next).filter((r) => !done.has(r.offset) && this.forThisGroup(r)).slice(0, Math.max(1, this.options.prefetch ?? this.settings.prefetch)) : [head];
           // Its commit before the handler carries the settled prefix's offset too.
           pending = undefined;
-          const outcomes = await this.handle(partition, chunk);
+          const { outcomes, delayMs } = await this.handle(partition, chunk);
           chunk.forEach((record, i) => outcomes[i] === 'done' && done.add(record.offset));
+          if (delayMs > 0) {
+            // The retried record and those after it are fetched again once the delay is over.
+            this.pauseFor(pause, delayMs);
+            stop = true;
+          }
         }
         // The offset moves over the settled prefix only: Kafka's position is one number per partition.
         let advanced = next;
@@ -145,27 +157,42 @@ export class KafkaConsumer implements BrokerConsumer {
     }
   }
 
+  private pauseFor(pause: () => () => void, delayMs: number): void {
+    const resume = pause();
+    const timer = setTimeout(() => {
+      this.resumes.delete(timer);
+      resume();
+    }, delayMs);
+    this.resumes.add(timer);
+  }
+
   private forThisGroup(record: KafkaMessage): boolean {
     const onlyGroup = rawHeaders(record)[ONLY_GROUP_HEADER];
     return onlyGroup === undefined || onlyGroup === this.options.group;
   }
 
   /** Hands records (one, or a batch handler's chunk) to the handler and says what became of each. */
-  private async handle(partition: number, chunk: KafkaMessage[]): Promise<Outcome[]> {
+  private async handle(partition: number, chunk: KafkaMessage[]): Promise<{ outcomes: Outcome[]; delayMs: number }> {
     const attempts = await Promise.all(chunk.map((record) => this.attemptOf(partition, record.offset)));
     await this.commit(partition, BigInt(chunk[0]!.offset), { attempts: attempts[0]!, through: BigInt(chunk[chunk.length - 1]!.offset) });
     const outcomes: Outcome[] = chunk.map(() => 'unsettled');
-    const deliveries = chunk.map((record, i) => this.deliveryOf(partition, record, attempts[i]!, (outcome) => (outcomes[i] = outcome)));
+    let delayMs = 0;
+    const deliveries = chunk.map((record, i) =>
+      this.deliveryOf(partition, record, attempts[i]!, (outcome, delay = 0) => {
+        outcomes[i] = outcome;
+        delayMs = Math.max(delayMs, delay);
+      }),
+    );
     if (this.options.batchHandler) {
       const unsettled = await settleBatch(this.options.batchHandler, deliveries);
       for (const i of unsettled) outcomes[i] = 'unsettled';
     } else {
       await settleOnce(this.options.handler, deliveries[0]!);
     }
-    return outcomes;
+    return { outcomes, delayMs };
   }
 
-  private deliveryOf(partition: number, record: KafkaMessage, attempt: number, settled: (outcome: Outcome) => void): Delivery {
+  private deliveryOf(partition: number, record: KafkaMessage, attempt: number, settled: (outcome: Outcome, delayMs?: number) => void): Delivery {
     const message = fromKafka(record);
     const deadLetter = async (error: unknown): Promise<void> => {
       await this.settings.deadLetter(message, error, attempt);
@@ -179,10 +206,8 @@ export class KafkaConsumer implements BrokerConsumer {
       deadLetter,
       retry: async (delayMs, error) => {
         if (attempt >= this.settings.deliveryLimit) return deadLetter(error ?? new Error(`delivery limit of ${this.settings.deliveryLimit} reached`));
-        // A stop cuts the delay short: the record is handed again by whichever member is next.
-        if (delayMs > 0) await sleep(delayMs, undefined, { signal: this.abort.signal }).catch(() => {});
         this.attemptsOf(partition).set(record.offset, attempt + 1);
-        settled('retried');
+        settled('retried', delayMs);
       },
     };
   }
