@@ -77,3 +77,19 @@ it('serves every metric factum records, as Prometheus text a parser accepts', as
   await broker.close();
   await store.close();
 });
+
+it('drops a stopped runner from the lag and state gauges instead of serving its last value', async () => {
+  const store = new MemoryEventStore();
+  await store.append('order-1', [{ type: 'OrderPlaced', data: {} }]);
+  const subscription = await new Subscription(store, { name: 'stopping-list', handler: () => {} }).start();
+  const monitor = new ConsistencyMonitor(store, { intervalMs: 20, windowMs: 200 });
+  monitor.watch(subscription, { events: 0 });
+  monitor.start();
+  await expect.poll(() => monitor.reports().length, { timeout: 5000 }).toBe(1);
+  const series = (text: string) => text.split('\n').filter((line) => /^factum_(lag_events|lag_seconds|consistency_state)\{/.test(line) && line.includes('runner="stopping-list"'));
+  expect(series(await metrics.text())).toHaveLength(2 + 4);
+  await monitor.stop();
+  await subscription.stop();
+  expect(series(await metrics.text())).toEqual([]);
+  await store.close();
+});

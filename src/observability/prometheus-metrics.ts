@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { FactumError } from '../core/errors.js';
+import { isObservedGaugePoint } from '../core/telemetry/instruments.js';
 import { otel } from '../core/telemetry/otel-api.js';
 import { loadDriver } from '../store/load-driver.js';
 
@@ -47,13 +48,25 @@ export async function prometheusMetrics(options: PrometheusMetricsOptions = {}):
     throw new FactumError('INVALID_ARGUMENT', 'A global OpenTelemetry meter provider is registered already: add a PrometheusExporter from @opentelemetry/exporter-prometheus to its readers instead of calling prometheusMetrics()');
   }
   const serializer = new prometheus.PrometheusSerializer(undefined, false, undefined, options.withoutTargetInfo ?? true);
+  const text = async (): Promise<string> => {
+    const { resourceMetrics, errors } = await exporter.collect();
+    if (errors.length > 0) throw new FactumError('INVALID_ARGUMENT', `Collecting the metrics failed: ${String(errors[0])}`, { cause: errors[0] });
+    // A stopped runner's gauges would stay on the page at their last value (the SDK keeps them).
+    for (const scope of resourceMetrics.scopeMetrics) {
+      for (const metric of scope.metrics) {
+        (metric as { dataPoints: unknown[] }).dataPoints = metric.dataPoints.filter((point) => isObservedGaugePoint(metric.descriptor.name, point.attributes));
+      }
+    }
+    return serializer.serialize(resourceMetrics);
+  };
   return {
-    handler: (request, response) => exporter.getMetricsRequestHandler(request, response),
-    async text() {
-      const { resourceMetrics, errors } = await exporter.collect();
-      if (errors.length > 0) throw new FactumError('INVALID_ARGUMENT', `Collecting the metrics failed: ${String(errors[0])}`, { cause: errors[0] });
-      return serializer.serialize(resourceMetrics);
+    handler: (_request, response) => {
+      text().then(
+        (body) => response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(body),
+        (error: unknown) => response.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end(`# failed to collect the metrics: ${String(error)}\n`),
+      );
     },
+    text,
     async shutdown() {
       api.metrics.disable();
       await provider.shutdown();

@@ -50,6 +50,24 @@ export interface Instruments {
 }
 
 const runners = new Set<GaugedRunner>();
+/** The runners the gauges observed at their last reading (see `isObservedGaugePoint`). */
+let observedSeries = new Set<string>();
+const GAUGES = new Set(['factum_lag_events', 'factum_lag_seconds', 'factum_consistency_state']);
+const seriesKey = (labels: { runner: string; kind?: string }): string => `${labels.runner}\u0000${labels.kind ?? ''}`;
+
+/**
+ * Whether a data point of `metric` is one the last reading observed. The OpenTelemetry JS SDK
+ * keeps exporting the last value of a gauge's series that its callback no longer observes (a
+ * runner that stopped), which the specification says it should not: factum's endpoint drops them.
+ *
+ * @example
+ * const current = points.filter((p) => isObservedGaugePoint('factum_lag_events', p.attributes))
+ */
+export function isObservedGaugePoint(metric: string, attributes: Record<string, unknown>): boolean {
+  if (!GAUGES.has(metric)) return true;
+  const runner = String(attributes.runner);
+  return observedSeries.has(seriesKey(metric === 'factum_consistency_state' ? { runner } : { runner, kind: String(attributes.kind) }));
+}
 const monitors = new Set<GaugedStates>();
 export const CONSISTENCY_STATES = ['ok', 'lagging', 'stalled', 'stopped'] as const;
 
@@ -77,16 +95,20 @@ function create(meter: OtelApi.Meter): Instruments {
     async (result) => {
       const watched = [...runners];
       const lags = await Promise.all(watched.map(lagOf));
+      const observed = new Set<string>();
       watched.forEach((runner, i) => {
         const labels = { runner: runner.name, kind: runner.kind };
         result.observe(lagEvents, lags[i]!.events, labels);
         result.observe(lagSeconds, lags[i]!.seconds, labels);
+        observed.add(seriesKey(labels));
       });
       for (const monitor of monitors) {
         for (const { runner, state: current } of monitor.states()) {
           for (const s of CONSISTENCY_STATES) result.observe(state, s === current ? 1 : 0, { runner, state: s });
+          observed.add(seriesKey({ runner }));
         }
       }
+      observedSeries = observed;
     },
     [lagEvents, lagSeconds, state],
   );
