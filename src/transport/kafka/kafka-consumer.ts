@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin, Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import type { BrokerConsumer, ConsumeOptions, Delivery } from '../broker.js';
 import { brokerUnavailableError } from '../broker-errors.js';
@@ -38,6 +39,15 @@ function decodeHanded(metadata: string | null | undefined): Handed {
 
 type Outcome = 'done' | 'retried' | 'unsettled';
 
+/** A batch's records being handed out: from `next`, those `done`, and the resume of its partition once paused for a retry. */
+interface Lane {
+  records: KafkaMessage[];
+  next: number;
+  done: Set<string>;
+  generation: number;
+  resume?: () => void;
+}
+
 /**
  * A group's consumer on kafkajs. Kafka assigns each partition to one member of the group, and
  * kafkajs hands a partition's records over one batch at a time, so the partition is the ordered
@@ -58,8 +68,10 @@ export class KafkaConsumer implements BrokerConsumer {
   private attempts = new Map<number, Map<string, number>>();
   /** What the group's committed metadata said when this member got the partition. */
   private handedAtAssignment = new Map<number, Promise<{ committed: bigint; handed: Handed }>>();
-  /** The timers that resume partitions paused for a retry's delay. */
-  private readonly resumes = new Set<NodeJS.Timeout>();
+  /** Cuts the delays of retries short when the consumer stops. */
+  private readonly abort = new AbortController();
+  /** Counts rebalances: a lane of an earlier generation hands nothing more out. */
+  private generation = 0;
 
   constructor(
     private readonly consumer: Consumer,
@@ -70,7 +82,9 @@ export class KafkaConsumer implements BrokerConsumer {
 
   async start(): Promise<void> {
     // A new generation: partitions may have moved, and what another member did to them is in the commits.
+    this.consumer.on(this.consumer.events.REBALANCING, () => void this.generation++);
     this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
+      this.generation++;
       this.attempts = new Map();
       this.handedAtAssignment = new Map();
     });
@@ -96,8 +110,7 @@ export class KafkaConsumer implements BrokerConsumer {
     if (this.stopping) return;
     this.stopping = true;
     // A retry's delay ends with the stop: the record is handed again by whichever member is next.
-    for (const timer of this.resumes) clearTimeout(timer);
-    this.resumes.clear();
+    this.abort.abort();
     // The batches in flight finish (taking nothing new) and commit before kafkajs is told to stop:
     // once it stops, it drops every commit, and the next member would handle those records again.
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
@@ -105,10 +118,21 @@ export class KafkaConsumer implements BrokerConsumer {
     this.settings.onStopped(this);
   }
 
-  private async eachBatch({ batch, resolveOffset, heartbeat, pause, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  private eachBatch(payload: EachBatchPayload): Promise<void> {
+    return this.drain(payload, { records: payload.batch.messages, next: 0, done: new Set(), generation: this.generation });
+  }
+
+  /**
+   * Hands a batch's records out in order from `lane.next`. A retry with a delay pauses the
+   * partition and goes on in the background once the delay is over, with the records in hand: a
+   * new fetch would wait for every batch of the partition's broker (a handler that holds one
+   * holds them all), and the retried record must come back after its delay all the same.
+   */
+  private async drain(payload: EachBatchPayload, lane: Lane): Promise<void> {
+    const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
     const partition = batch.partition;
-    const records = batch.messages;
-    const done = new Set<string>();
+    const { records, done } = lane;
+    let handedOn = false;
     // A handler may run for longer than the session: the member heartbeats meanwhile.
     const keepAlive = setInterval(() => void heartbeat().catch(() => {}), this.settings.heartbeatIntervalMs);
     /**
@@ -117,53 +141,54 @@ export class KafkaConsumer implements BrokerConsumer {
      * so one commit per chunk instead of two. Made when the batch ends however it ends.
      */
     let pending: { offset: bigint; through: bigint } | undefined;
-    const flush = async () => {
-      if (pending) await this.commit(partition, pending.offset, { attempts: 0, through: pending.through });
-      pending = undefined;
-    };
     try {
-      let next = 0;
-      let stop = false;
-      while (next < records.length && !stop && !this.stopping && isRunning() && !isStale()) {
-        const head = records[next]!;
-        const onlyGroup = rawHeaders(head)[ONLY_GROUP_HEADER];
-        if (onlyGroup !== undefined && onlyGroup !== this.options.group) {
+      // A rebalance ends the lane: the partition may be another member's now, which goes on from the last commit.
+      while (lane.next < records.length && !handedOn && !this.stopping && lane.generation === this.generation && isRunning() && !isStale()) {
+        const head = records[lane.next]!;
+        if (!this.forThisGroup(head)) {
           done.add(head.offset);
         } else {
-          const chunk = this.options.batchHandler ? records.slice(next).filter((r) => !done.has(r.offset) && this.forThisGroup(r)).slice(0, Math.max(1, this.options.prefetch ?? this.settings.prefetch)) : [head];
+          const chunk = this.options.batchHandler ? records.slice(lane.next).filter((r) => !done.has(r.offset) && this.forThisGroup(r)).slice(0, Math.max(1, this.options.prefetch ?? this.settings.prefetch)) : [head];
           // Its commit before the handler carries the settled prefix's offset too.
           pending = undefined;
           const { outcomes, delayMs } = await this.handle(partition, chunk);
           chunk.forEach((record, i) => outcomes[i] === 'done' && done.add(record.offset));
           if (delayMs > 0) {
-            // The retried record and those after it are fetched again once the delay is over.
-            this.pauseFor(pause, delayMs);
-            stop = true;
+            this.later(payload, lane, delayMs);
+            handedOn = true;
           }
         }
         // The offset moves over the settled prefix only: Kafka's position is one number per partition.
-        let advanced = next;
+        let advanced = lane.next;
         while (advanced < records.length && done.has(records[advanced]!.offset)) advanced++;
-        if (advanced > next) {
+        if (advanced > lane.next) {
           const last = records[advanced - 1]!.offset;
           pending = { offset: BigInt(last) + 1n, through: BigInt(last) };
           resolveOffset(last);
-          next = advanced;
+          lane.next = advanced;
         }
       }
     } finally {
-      await flush();
-      clearInterval(keepAlive);
+      try {
+        if (pending) await this.commit(partition, pending.offset, { attempts: 0, through: pending.through });
+      } finally {
+        clearInterval(keepAlive);
+        // The partition is fetched again from its resolved offset (paused, kafkajs would never fetch it, whoever owns it next).
+        if (!handedOn) lane.resume?.();
+      }
     }
   }
 
-  private pauseFor(pause: () => () => void, delayMs: number): void {
-    const resume = pause();
-    const timer = setTimeout(() => {
-      this.resumes.delete(timer);
-      resume();
-    }, delayMs);
-    this.resumes.add(timer);
+  /** Pauses the lane's partition and goes on with the lane after `delayMs` (cut short by a stop). */
+  private later(payload: EachBatchPayload, lane: Lane, delayMs: number): void {
+    lane.resume ??= payload.pause();
+    const running: Promise<void> = sleep(delayMs, undefined, { signal: this.abort.signal })
+      .catch(() => {})
+      .then(() => this.drain(payload, lane))
+      // A commit that failed: the partition, resumed, is fetched again from its resolved offset, so nothing unsettled is lost.
+      .catch(() => {})
+      .finally(() => this.inFlight.delete(running));
+    this.inFlight.add(running);
   }
 
   private forThisGroup(record: KafkaMessage): boolean {
