@@ -186,6 +186,8 @@ export async function describeFaultRun(target: FaultRunTarget): Promise<void> {
       const broker = await target.openBroker();
       const tapped = new Set<string>();
       const tap = { deliveries: 0, republished: 0, redelivered: 0 };
+      /** Per stream, the versions in the order the tap first saw them: the order the broker holds them in. */
+      const tapOrder = new Map<string, number[]>();
       const tapConsumer = await broker.consume({
         topic,
         group: 'tap',
@@ -194,6 +196,10 @@ export async function describeFaultRun(target: FaultRunTarget): Promise<void> {
           tap.deliveries++;
           if (d.attempt > 1) tap.redelivered++;
           else if (tapped.has(d.message.id)) tap.republished++;
+          if (!tapped.has(d.message.id)) {
+            const streamId = d.message.headers['factum-stream-id'] ?? d.message.key;
+            tapOrder.set(streamId, [...(tapOrder.get(streamId) ?? []), Number(d.message.headers['factum-stream-version'])]);
+          }
           tapped.add(d.message.id);
         },
       });
@@ -251,6 +257,15 @@ export async function describeFaultRun(target: FaultRunTarget): Promise<void> {
         `SELECT stream_id, array_agg(stream_version ORDER BY seq) AS versions FROM ${table} GROUP BY stream_id`,
       );
       const outOfOrder = orders.filter((o) => o.versions.some((v, i) => v !== i + 1)).map((o) => o.stream_id);
+      for (const streamId of outOfOrder) {
+        // Where a stream broke: the effects around it (version by worker, in handling order) and the order the tap saw.
+        const { rows } = await store.client.query<{ stream_version: number; worker: string }>(`SELECT stream_version, worker FROM ${table} WHERE stream_id = $1 ORDER BY seq`, [streamId]);
+        const at = rows.findIndex((r, i) => r.stream_version !== i + 1);
+        const around = rows.slice(Math.max(0, at - 5), at + 10).map((r) => `${r.stream_version}${r.worker.slice(-1)}`);
+        const seen = tapOrder.get(streamId) ?? [];
+        const tapAt = seen.findIndex((v, i) => v !== i + 1);
+        log(`${streamId} out of order at effect ${at + 1}: ${around.join(' ')}; the tap saw it ${tapAt < 0 ? 'in order' : `out of order at ${tapAt + 1}: ${seen.slice(Math.max(0, tapAt - 5), tapAt + 10).join(' ')}`}`);
+      }
 
       const [handled, duplicates] = consumers
         .flatMap((c) => c.outputs)

@@ -90,14 +90,18 @@ export class NatsConsumer implements BrokerConsumer {
       }
       this.held.add(partition);
       lease.startRenewing();
+      let settled = false;
       try {
-        await this.pull(consumer, partition, lease);
+        settled = await this.pull(consumer, partition, lease);
       } finally {
         this.held.delete(partition);
         lease.stopRenewing();
       }
-      // Handed back between batches (over its share, or a stop): a standby takes it at once.
-      await lease.release();
+      // Handed back between batches (over its share, or a stop) with nothing of it in flight: a standby
+      // takes it at once. Otherwise (the lease lapsed, or the server went away and messages may be lost
+      // in a dropped pull's buffer, due only after the ack wait) it expires by itself, after the ack wait.
+      if (settled) await lease.release();
+      else lease.abandon();
       // Left to another member for a while, not taken back by this lane at once.
       if (!this.stopping) await sleep(watchMs * 2);
     }
@@ -113,8 +117,11 @@ export class NatsConsumer implements BrokerConsumer {
    * full: at a low rate a pull of the prefetch would otherwise wait for its last message, or for
    * its expiry. Messages in hand are kept alive (`working()`) while the lease is fresh, so that
    * ack_wait only redelivers what a dead holder held (see leaseTiming).
+   *
+   * Resolves true when it ended with the lease held and nothing of the partition unaccounted for
+   * (a stop, or handed back over the fair share): then the lease may be released at once.
    */
-  private async pull(consumer: Consumer, partition: number, lease: PartitionLease): Promise<void> {
+  private async pull(consumer: Consumer, partition: number, lease: PartitionLease): Promise<boolean> {
     const batchSize = this.options.batchHandler ? this.settings.prefetch : 1;
     const inHand = new Set<JsMsg>();
     const keepAlive = setInterval(() => lease.held() && inHand.forEach((m) => m.working()), Math.max(100, Math.floor(this.settings.ackWaitMs / 3)));
@@ -124,7 +131,7 @@ export class NatsConsumer implements BrokerConsumer {
         // Dropped from the set at once, so that the consumer's other lanes see it and keep theirs.
         if (this.held.size > this.fairShare()) {
           this.held.delete(partition);
-          return;
+          return lease.held();
         }
         let arrivals: PullArrivals;
         try {
@@ -132,7 +139,7 @@ export class NatsConsumer implements BrokerConsumer {
         } catch {
           // The server is away or restarting: the messages not acked come again once it is back.
           await sleep(200);
-          await this.afterFailure(consumer, lease);
+          if (!(await this.afterFailure(consumer, lease))) return false;
           continue;
         }
         let failed = false;
@@ -140,7 +147,7 @@ export class NatsConsumer implements BrokerConsumer {
           if (this.stopping || !lease.held()) {
             // Taken but not started (a stop, or the lease lapsed): straight back to the group, in order.
             await this.giveBack([...got, ...(await arrivals.rest())], inHand);
-            return;
+            return lease.held() && !arrivals.failed;
           }
           const back = await this.handle(partition, got, lease, inHand).catch(() => {
             // An ack the server did not answer (it went away): not kept alive, so ack_wait brings them again.
@@ -155,8 +162,9 @@ export class NatsConsumer implements BrokerConsumer {
             break;
           }
         }
-        if (failed || arrivals.failed) await this.afterFailure(consumer, lease);
+        if ((failed || arrivals.failed) && !(await this.afterFailure(consumer, lease))) return false;
       }
+      return lease.held();
     } finally {
       clearInterval(keepAlive);
     }
@@ -167,18 +175,21 @@ export class NatsConsumer implements BrokerConsumer {
    * lane that it never saw (a pull drops what it buffered when its connection fails), and JetStream
    * redelivers those only after the ack wait; a pull sent before then would be served the
    * partition's later messages first. So while the durable counts messages awaiting their ack, the
-   * lane waits out the ack wait (keeping its lease) before it pulls again.
+   * lane waits out the ack wait (keeping its lease) before it pulls again. Resolves false when it
+   * could not (a stop, or the lease lapsed meanwhile): the lease must then expire, not be released.
    */
-  private async afterFailure(consumer: Consumer, lease: PartitionLease): Promise<void> {
+  private async afterFailure(consumer: Consumer, lease: PartitionLease): Promise<boolean> {
     while (!this.stopping && lease.held()) {
       const info = await consumer.info().catch(() => undefined);
       if (info === undefined) {
         await sleep(200);
         continue;
       }
-      if (info.num_ack_pending > 0) await this.holdWhileHeld(this.settings.ackWaitMs + this.settings.leases.timing.renewMs, lease);
-      return;
+      if (info.num_ack_pending === 0) return true;
+      await this.holdWhileHeld(this.settings.ackWaitMs + this.settings.leases.timing.renewMs, lease);
+      return lease.held();
     }
+    return false;
   }
 
   /**

@@ -155,7 +155,9 @@ export class PartitionLease {
       let expected = 0;
       if (last) {
         const value = last.json<LeaseValue>();
-        if (!value.released && value.owner !== this.owner) return false;
+        // Unreleased, even by this consumer: a holder that did not release it may have left messages
+        // that are due for redelivery only once the lease expired (see leaseTiming).
+        if (!value.released) return false;
         expected = last.seq;
       }
       return await this.write({ owner: this.owner }, expected);
@@ -178,6 +180,12 @@ export class PartitionLease {
   /** Whether this consumer may pull the partition and keep its messages alive. */
   held(): boolean {
     return !this.lost && Date.now() - this.confirmedAt < this.timing.graceMs;
+  }
+
+  /** Stops holding the lease without releasing it: it expires by itself, once whatever its holder had in flight is due again. */
+  abandon(): void {
+    this.stopRenewing();
+    this.lost = true;
   }
 
   /** Gives the lease up at once (a graceful stop, after the lane's handlers finished): a standby takes it without waiting for expiry. */
