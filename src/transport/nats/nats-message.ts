@@ -20,7 +20,8 @@ export const KEY_HEADER = `${INTERNAL_HEADER_PREFIX}key`;
  */
 export function toNatsHeaders(message: BrokerMessage, makeHeaders: () => MsgHdrs, extra: Record<string, string> = {}): MsgHdrs {
   const h = makeHeaders();
-  for (const [name, value] of Object.entries({ ...message.headers, [ID_HEADER]: message.id, [KEY_HEADER]: message.key, ...extra })) h.set(name, value);
+  // append, not set: the names are unique here, and set looks every name up twice among those already there.
+  for (const [name, value] of Object.entries({ ...message.headers, [ID_HEADER]: message.id, [KEY_HEADER]: message.key, ...extra })) h.append(name, value);
   return h;
 }
 

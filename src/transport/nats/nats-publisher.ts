@@ -11,7 +11,7 @@ import { natsNames, streamExists } from './nats-topology.js';
 export interface NatsPublisherSettings {
   partitions: number;
   maxMessageBytes: number;
-  /** PubAcks awaited at once within a call. */
+  /** PubAcks awaited at once, over every call. */
   window: number;
   /** How long a publish waits for its PubAck before it is `unavailable`. */
   timeoutMs: number;
@@ -20,18 +20,19 @@ export interface NatsPublisherSettings {
 /**
  * Publishes batches through JetStream, awaiting the PubAck of every message with `Nats-Msg-Id` =
  * the message id (so a message sent again within the stream's duplicate window is stored once).
- * Calls run one after the other in call order; within a call up to `window` messages await their
- * PubAck at once, sent in order on the one connection, so one key's messages keep their order.
+ * Calls send one after the other in call order, and a call sends while earlier ones still await
+ * their PubAcks: up to `window` messages await theirs at once, sent in order on the one
+ * connection, so one key's messages keep their order.
  *
  * A message without a PubAck may be lost (its stream's leader died before the message was
  * replicated) while a later one of its key, sent after a new leader was elected, is stored: the
  * stream would hold them out of order, and since JetStream keeps the first copy of an id, sending
  * both again does not repair it. So a key whose message came back `unavailable` is held: its
  * later messages are answered `unavailable` unsent until that message is published again (the
- * relay does so, then the rest of its stream). Within a call, a key's message goes out while its
- * key's earlier ones await their PubAck only in the same burst of writes (a dying leader stores a
- * prefix of what it got); sent later, it waits for their answers. And once a message came back
- * `unavailable`, until a call is confirmed whole, each key's messages go one at a time: while a
+ * relay does so, then the rest of its stream). A key's message goes out while its key's earlier
+ * ones await their PubAck only in the same burst of writes (a dying leader stores a prefix of
+ * what it got); sent later (in a later call, say), it waits for their answers. And once a message
+ * came back `unavailable`, until a call is confirmed whole, each key's messages go one at a time: while a
  * stream elects its leader, the messages of one burst that arrive before the election are refused
  * and those after it stored.
  */
@@ -41,6 +42,12 @@ export class NatsPublisher {
   private readonly held = new Map<string, string>();
   /** Set by an `unavailable` answer, cleared by a call confirmed whole: one message of a key in flight at a time. */
   private careful = false;
+  /** Messages sent or waiting for their turn, over every call: at most `window`. */
+  private readonly inFlight = new Set<Promise<void>>();
+  /** Counts bursts of writes: a call starts one, and so does a wait for a free place in the window. */
+  private burst = 0;
+  /** Per topic and key, its latest message not yet answered: the burst it went out in and what it waited for. */
+  private readonly lastOfKey = new Map<string, { answered: Promise<void>; burst: number; after?: Promise<void> }>();
 
   constructor(
     private readonly js: JetStreamClient,
@@ -50,7 +57,9 @@ export class NatsPublisher {
   ) {}
 
   publish(topic: string, messages: BrokerMessage[]): Promise<PublishResult[]> {
-    return this.inOrder(() => this.send(topic, messages));
+    // Sending runs in call order; the answers are awaited outside that queue, so the next call's
+    // messages go out while this call's PubAcks are on their way (the relay overlaps its batches).
+    return this.inOrder(() => this.send(topic, messages)).then((sent) => sent.answered);
   }
 
   /** Publishes one message as it is (a dead letter, a retried letter); rejects with `BROKER_UNAVAILABLE`. */
@@ -70,7 +79,8 @@ export class NatsPublisher {
     return next;
   }
 
-  private async send(topic: string, messages: BrokerMessage[]): Promise<PublishResult[]> {
+  /** Sends a call's messages (every one, or waiting for its turn); resolves once they are all on their way. */
+  private async send(topic: string, messages: BrokerMessage[]): Promise<{ answered: Promise<PublishResult[]> }> {
     const results: PublishResult[] = new Array(messages.length);
     let unroutable: Promise<boolean> | undefined;
     const keyOf = (message: BrokerMessage): string => `${topic}\u0000${message.key}`;
@@ -114,25 +124,31 @@ export class NatsPublisher {
         results[i] = { messageId: message.id, status: 'unavailable', error: brokerUnavailableError('NATS', error) };
       }
     };
-    const inFlight = new Set<Promise<void>>();
-    /** Per key, its latest send of this call and the burst it went out in (-1: after an earlier answer). */
-    const lastOfKey = new Map<string, { answered: Promise<void>; burst: number }>();
-    let burst = 0;
+    const sends: Array<Promise<void>> = [];
+    // A call's first message starts a burst of its own: the previous call's went out a while ago.
+    this.burst++;
     for (let i = 0; i < messages.length; i++) {
       const key = keyOf(messages[i]!);
-      const last = lastOfKey.get(key);
-      // Sent in a later burst (or while a leader may be moving), it waits for the answer of its key's previous message, and its hold.
-      const after = last && (this.careful || last.burst !== burst) ? last.answered : undefined;
-      const p: Promise<void> = (after ? after.then(() => one(i)) : one(i)).finally(() => inFlight.delete(p));
-      inFlight.add(p);
-      lastOfKey.set(key, { answered: p, burst: after ? -1 : burst });
-      if (inFlight.size >= this.settings.window) {
-        await Promise.race(inFlight);
-        burst++;
+      const last = this.lastOfKey.get(key);
+      // In the burst of its key's previous message it goes out with it (after what that one waits for,
+      // if anything); sent in a later burst, or while a leader may be moving, it waits for that one's answer.
+      const after = last && (this.careful || last.burst !== this.burst ? last.answered : last.after);
+      const p: Promise<void> = (after ? after.then(() => one(i)) : one(i)).finally(() => {
+        this.inFlight.delete(p);
+        if (this.lastOfKey.get(key)?.answered === p) this.lastOfKey.delete(key);
+      });
+      this.inFlight.add(p);
+      sends.push(p);
+      this.lastOfKey.set(key, { answered: p, burst: this.burst, ...(after ? { after } : {}) });
+      if (this.inFlight.size >= this.settings.window) {
+        await Promise.race(this.inFlight);
+        this.burst++;
       }
     }
-    await Promise.all(inFlight);
-    if (this.held.size === 0 && results.every((r) => r.status !== 'unavailable')) this.careful = false;
-    return results;
+    const answered = Promise.all(sends).then(() => {
+      if (this.held.size === 0 && results.every((r) => r.status !== 'unavailable')) this.careful = false;
+      return results;
+    });
+    return { answered };
   }
 }
