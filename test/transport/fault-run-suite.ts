@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Broker } from '../../src/transport/broker.js';
 import type { PostgresEventStore } from '../../src/store/postgres/postgres-event-store.js';
+import { MESSAGE_HEADERS } from '../../src/transport/message-envelope.js';
 import { kill, spawnWorker, type Worker } from '../runner-suites/processes.js';
 import { ev, eventually, sleep } from '../runner-suites/helpers.js';
 import { POSTGRES_URL, postgresUnavailable } from '../services.js';
@@ -196,11 +197,12 @@ export async function describeFaultRun(target: FaultRunTarget): Promise<void> {
           tap.deliveries++;
           if (d.attempt > 1) tap.redelivered++;
           else if (tapped.has(d.message.id)) tap.republished++;
-          if (!tapped.has(d.message.id)) {
-            const streamId = d.message.headers['factum-stream-id'] ?? d.message.key;
-            tapOrder.set(streamId, [...(tapOrder.get(streamId) ?? []), Number(d.message.headers['factum-stream-version'])]);
-          }
+          if (tapped.has(d.message.id)) return;
           tapped.add(d.message.id);
+          const streamId = d.message.headers[MESSAGE_HEADERS.streamId] ?? d.message.key;
+          const seen = tapOrder.get(streamId) ?? [];
+          seen.push(Number(d.message.headers[MESSAGE_HEADERS.streamVersion]));
+          tapOrder.set(streamId, seen);
         },
       });
       cleanups.push(async () => {

@@ -32,9 +32,9 @@ export interface NatsPublisherSettings {
  * relay does so, then the rest of its stream). A key's message goes out while its key's earlier
  * ones await their PubAck only in the same burst of writes (a dying leader stores a prefix of
  * what it got); sent later (in a later call, say), it waits for their answers. And once a message
- * came back `unavailable`, until a call is confirmed whole, each key's messages go one at a time: while a
- * stream elects its leader, the messages of one burst that arrive before the election are refused
- * and those after it stored.
+ * came back `unavailable`, until a call is confirmed whole, each key's messages go one at a time:
+ * while a stream elects its leader, the messages of one burst that arrive before the election are
+ * refused and those after it stored.
  */
 export class NatsPublisher {
   private queue: Promise<unknown> = Promise.resolve();
