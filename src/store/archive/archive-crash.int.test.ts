@@ -68,25 +68,37 @@ describe.skipIf(Boolean(skip))(`archiver crashes${skip ? ` (skipped: ${skip})` :
     ['at a moment of its own, early in the deleting', undefined, 'progress removing'],
   ];
   for (const [when, pause, signal] of kills) {
-    it(`SIGKILL ${when}: nothing lost or half-deleted, and a second run completes`, { timeout: 180_000 }, async () => {
+    /** A fresh log of its own, archived by a worker SIGKILLed at the case's moment; what the worker printed. */
+    async function crashOnce(): Promise<{ store: Awaited<ReturnType<typeof openPostgresEventStore>>; directory: string; original: RecordedEvent[]; output: string }> {
       const schema = uniqueSchema();
       createdSchemas.push(schema);
       const store = await openPostgresEventStore({ connection: POSTGRES_URL, schema, maxConnections: 4 });
       const directory = await mkdtemp(join(tmpdir(), 'factum-archive-crash-'));
       directories.push(directory);
+      await importEvents(store, generate(), { batchSize: 6000 });
+      const original = await all(store);
+      const worker = spawnWorker('archive-worker.ts', ['postgres', POSTGRES_URL, schema, directory, ...(pause ? [pause] : [])]);
       try {
-        await importEvents(store, generate(), { batchSize: 6000 });
-        const original = await all(store);
+        await worker.ready;
+        await eventually(() => worker.output().includes(signal), 60_000, signal);
+        if (!pause) await sleep(Math.floor(Math.random() * 30));
+      } finally {
+        await kill(worker);
+      }
+      return { store, directory, original, output: worker.output() };
+    }
 
-        const worker = spawnWorker('archive-worker.ts', ['postgres', POSTGRES_URL, schema, directory, ...(pause ? [pause] : [])]);
-        try {
-          await worker.ready;
-          await eventually(() => worker.output().includes(signal), 60_000, signal);
-          if (!pause) await sleep(Math.floor(Math.random() * 30));
-        } finally {
-          await kill(worker);
-        }
-        expect(worker.output()).not.toContain('done');
+    it(`SIGKILL ${when}: nothing lost or half-deleted, and a second run completes`, { timeout: 180_000 }, async () => {
+      let run = await crashOnce();
+      // A moment of its own can come after the archiver finished (deleting 9,000 events takes a few
+      // milliseconds on a quiet machine): that run crashed nothing, so it goes again on a fresh log.
+      for (let tries = 1; !pause && run.output.includes('done') && tries < 5; tries++) {
+        await run.store.close();
+        run = await crashOnce();
+      }
+      const { store, directory, original } = run;
+      try {
+        expect(run.output).not.toContain('done');
         const manifest = (await readArchiveManifest(directory))!;
         const out = await checkWhole(store, directory, original);
         if (pause === 'writing:4') expect([manifest.status, manifest.segments.length, out]).toEqual(['writing', 4, 0]);
