@@ -1,5 +1,6 @@
 import { FactumError } from '../errors.js';
 import { streamCategory } from '../message.js';
+import { CumulativeCounter, type AddingCounter } from './cumulative-counter.js';
 import { otel, type OtelApi } from './otel-api.js';
 import { metricDefinitions, type MetricDefinition } from './metric-definitions.js';
 
@@ -39,14 +40,14 @@ export interface GaugedStates {
 
 /** The synchronous instruments factum records into. */
 export interface Instruments {
-  eventsAppended: OtelApi.Counter;
+  eventsAppended: AddingCounter;
   appendDuration: OtelApi.Histogram;
   handlerDuration: OtelApi.Histogram;
-  deadLetters: OtelApi.Counter;
-  relayPublished: OtelApi.Counter;
+  deadLetters: AddingCounter;
+  relayPublished: AddingCounter;
   relayConfirmDuration: OtelApi.Histogram;
   sagaTimerLateness: OtelApi.Histogram;
-  consistencyBreaches: OtelApi.Counter;
+  consistencyBreaches: AddingCounter;
 }
 
 const runners = new Set<GaugedRunner>();
@@ -85,14 +86,30 @@ function create(meter: OtelApi.Meter): Instruments {
     const d = definition(name);
     return { unit: d.unit, description: d.description, ...(d.kind === 'histogram' && d.unit === 's' ? { advice: { explicitBucketBoundaries: SECONDS_BUCKETS } } : {}) };
   };
-  const counter = (name: string) => meter.createCounter(name, options(name));
+  const counters: Array<[OtelApi.ObservableCounter, CumulativeCounter]> = [];
+  const counter = (name: string): AddingCounter => {
+    const summed = new CumulativeCounter(definition(name).labels);
+    counters.push([meter.createObservableCounter(name, options(name)), summed]);
+    return summed;
+  };
   const histogram = (name: string) => meter.createHistogram(name, options(name));
   const lagEvents = meter.createObservableGauge('factum_lag_events', options('factum_lag_events'));
   const lagSeconds = meter.createObservableGauge('factum_lag_seconds', options('factum_lag_seconds'));
   const state = meter.createObservableGauge('factum_consistency_state', options('factum_consistency_state'));
+  const made = {
+    eventsAppended: counter('factum_events_appended_total'),
+    appendDuration: histogram('factum_append_duration_seconds'),
+    handlerDuration: histogram('factum_handler_duration_seconds'),
+    deadLetters: counter('factum_dead_letters_total'),
+    relayPublished: counter('factum_relay_published_total'),
+    relayConfirmDuration: histogram('factum_relay_confirm_duration_seconds'),
+    sagaTimerLateness: histogram('factum_saga_timer_lateness_seconds'),
+    consistencyBreaches: counter('factum_consistency_breaches_total'),
+  };
   // Read when scraped, not on every event.
   meter.addBatchObservableCallback(
     async (result) => {
+      for (const [instrument, summed] of counters) summed.observe(result, instrument);
       const watched = [...runners];
       const lags = await Promise.all(watched.map(lagOf));
       const observed = new Set<string>();
@@ -110,21 +127,14 @@ function create(meter: OtelApi.Meter): Instruments {
       }
       observedSeries = observed;
     },
-    [lagEvents, lagSeconds, state],
+    [lagEvents, lagSeconds, state, ...counters.map(([instrument]) => instrument)],
   );
-  return {
-    eventsAppended: counter('factum_events_appended_total'),
-    appendDuration: histogram('factum_append_duration_seconds'),
-    handlerDuration: histogram('factum_handler_duration_seconds'),
-    deadLetters: counter('factum_dead_letters_total'),
-    relayPublished: counter('factum_relay_published_total'),
-    relayConfirmDuration: histogram('factum_relay_confirm_duration_seconds'),
-    sagaTimerLateness: histogram('factum_saga_timer_lateness_seconds'),
-    consistencyBreaches: counter('factum_consistency_breaches_total'),
-  };
+  return made;
 }
 
 let cached: { provider: OtelApi.MeterProvider; instruments: Instruments } | undefined;
+/** Each provider's instruments, made once: the counters' sums live here, so a provider registered again counts on. */
+const byProvider = new WeakMap<OtelApi.MeterProvider, Instruments>();
 
 /**
  * The instruments of the meter provider registered now, or undefined without the API. The
@@ -134,7 +144,11 @@ let cached: { provider: OtelApi.MeterProvider; instruments: Instruments } | unde
 export function instruments(): Instruments | undefined {
   if (!otel) return undefined;
   const provider = otel.metrics.getMeterProvider();
-  if (cached?.provider !== provider) cached = { provider, instruments: create(provider.getMeter('factum')) };
+  if (cached?.provider !== provider) {
+    let made = byProvider.get(provider);
+    if (!made) byProvider.set(provider, (made = create(provider.getMeter('factum'))));
+    cached = { provider, instruments: made };
+  }
   return cached.instruments;
 }
 

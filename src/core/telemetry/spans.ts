@@ -23,25 +23,62 @@ function errorType(error: unknown): string {
   return error instanceof Error ? error.constructor.name : 'unknown';
 }
 
+/** Marks `span` as failed by `error`. */
+function fail(api: typeof OtelApi, span: OtelApi.Span, error: unknown): void {
+  span.setAttribute('error.type', errorType(error));
+  span.setStatus({ code: api.SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+}
+
 /**
- * Runs `work` inside `span` (spans and appends it makes are its children), marks a failure,
- * ends the span and tells `done` whether it succeeded. One async frame: this wraps every event.
+ * Ends `span` when `running` settles (marking a failure) and tells `done` whether it succeeded.
+ * Callbacks on the promise rather than an async frame: this wraps every event, and with a
+ * context manager every promise made costs its hooks.
  */
-async function inSpan<T>(api: typeof OtelApi, span: OtelApi.Span, parent: OtelApi.Context, work: () => Promise<T>, done?: (ok: boolean) => void): Promise<T> {
-  let ok = false;
+function endWhenSettled<T>(api: typeof OtelApi, span: OtelApi.Span, running: Promise<T>, done?: (ok: boolean) => void): Promise<T> {
+  return running.then(
+    (result) => {
+      span.end();
+      done?.(true);
+      return result;
+    },
+    (error: unknown) => {
+      fail(api, span, error);
+      span.end();
+      done?.(false);
+      throw error;
+    },
+  );
+}
+
+/** `work()`'s promise, a synchronous throw included. */
+function run<T>(work: () => Promise<T>): Promise<T> {
   try {
-    const result = await api.context.with(api.trace.setSpan(parent, span), work);
-    ok = true;
-    return result;
+    return work();
   } catch (error) {
-    span.setAttribute('error.type', errorType(error));
-    span.setStatus({ code: api.SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
-    throw error;
-  } finally {
-    span.end();
-    done?.(ok);
+    return Promise.reject(error);
   }
 }
+
+/** Runs `work` inside `span` (spans and appends it makes are its children) and ends the span with it. */
+function inSpan<T>(api: typeof OtelApi, span: OtelApi.Span, parent: OtelApi.Context, work: () => Promise<T>, done?: (ok: boolean) => void): Promise<T> {
+  return endWhenSettled(api, span, run(() => api.context.with(api.trace.setSpan(parent, span), work)), done);
+}
+
+/** The `{ <label>: value, outcome }` attributes of a duration, made once per value (the SDK only reads them): this runs on every event. */
+function outcomeAttributes(label: string): (value: string, ok: boolean) => OtelApi.Attributes {
+  const made = new Map<string, { ok: OtelApi.Attributes; error: OtelApi.Attributes }>();
+  return (value, ok) => {
+    let pair = made.get(value);
+    if (!pair) {
+      // Bounded like the label itself (categories and runner names, never ids); reset past that rather than grow.
+      if (made.size >= 10_000) made.clear();
+      made.set(value, (pair = { ok: Object.freeze({ [label]: value, outcome: 'ok' }), error: Object.freeze({ [label]: value, outcome: 'error' }) }));
+    }
+    return ok ? pair.ok : pair.error;
+  };
+}
+const appendAttributes = outcomeAttributes('category');
+const handlerAttributes = outcomeAttributes('runner');
 
 /** Links to the producers of a batch whose carriers (event metadata, message headers) hold a trace context. */
 function linksOf(api: typeof OtelApi, carriers: EventMetadata[]): OtelApi.Link[] {
@@ -74,8 +111,11 @@ export function tracedAppend<T>(streamId: string, events: NewEvent[], append: (e
   );
   const context = span.spanContext();
   const stamped = api.isSpanContextValid(context) ? stampTraceContext(events, context) : events;
+  // Not made the active span: its context travels in the events, and what the append runs of the
+  // application's (validation, inline projections) traces as part of the caller's span. An
+  // active span would turn the context manager's promise hooks on for every append.
   // Events are counted where they commit (countAppended), not here: a transaction may yet roll back.
-  return inSpan(api, span, parent, () => append(stamped), (ok) => instruments()!.appendDuration.record(secondsSince(started), { category, outcome: ok ? 'ok' : 'error' }));
+  return endWhenSettled(api, span, run(() => append(stamped)), (ok) => instruments()!.appendDuration.record(secondsSince(started), appendAttributes(category, ok)));
 }
 
 /** Who handles: names the span, the consumer group and the metrics' `runner` label. */
@@ -118,7 +158,7 @@ export function tracedHandling<T>(runner: HandlingRunner, messages: HandledMessa
     attributes['messaging.destination.name'] = runner.destination ?? streamCategory(messages.streamId);
   }
   const span = tracer(api).startSpan(`process ${runner.name}`, { kind: api.SpanKind.CONSUMER, attributes, ...(links ? { links } : {}) }, parent);
-  return inSpan(api, span, parent, work, (ok) => instruments()!.handlerDuration.record(secondsSince(started), { runner: runner.name, outcome: ok ? 'ok' : 'error' }));
+  return inSpan(api, span, parent, work, (ok) => instruments()!.handlerDuration.record(secondsSince(started), handlerAttributes(runner.name, ok)));
 }
 
 /**

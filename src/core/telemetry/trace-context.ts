@@ -44,6 +44,8 @@ export function stampTraceContext(events: NewEvent[], context: OtelApi.SpanConte
     if (typeof event !== 'object' || event === null) return event;
     const metadata: unknown = event.metadata ?? {};
     if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata) || typeof (metadata as EventMetadata).traceparent === 'string') return event;
-    return { ...event, metadata: { ...(metadata as EventMetadata), traceparent, ...(tracestate ? { tracestate } : {}) } };
+    const stamped: EventMetadata = { ...(metadata as EventMetadata), traceparent };
+    if (tracestate) stamped.tracestate = tracestate;
+    return { ...event, metadata: stamped };
   });
 }
