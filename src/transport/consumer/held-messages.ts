@@ -7,12 +7,12 @@ import { MESSAGE_HEADERS } from '../message-envelope.js';
  * lag to the consumer, which knows what it holds.
  */
 export class HeldMessages {
-  /** Each held delivery with its event's `recordedAt` in ms (NaN for a message without one). */
-  private readonly held = new Map<Delivery, number>();
+  /** The held deliveries; their `recordedAt` is read only when the lag is asked for, not on every delivery. */
+  private readonly held = new Set<Delivery>();
 
   /** Holds `deliveries` while `work` runs. */
   async during<T>(deliveries: Delivery[], work: () => Promise<T>): Promise<T> {
-    for (const delivery of deliveries) this.held.set(delivery, Date.parse(delivery.message.headers[MESSAGE_HEADERS.recordedAt] ?? ''));
+    for (const delivery of deliveries) this.held.add(delivery);
     try {
       return await work();
     } finally {
@@ -27,7 +27,11 @@ export class HeldMessages {
   /** Seconds since the oldest held message's event was recorded; 0 when none is held. */
   oldestSeconds(now = Date.now()): number {
     let oldest = Infinity;
-    for (const recordedAt of this.held.values()) if (recordedAt < oldest) oldest = recordedAt;
+    for (const delivery of this.held) {
+      // NaN for a message without one, which is passed over.
+      const recordedAt = Date.parse(delivery.message.headers[MESSAGE_HEADERS.recordedAt] ?? '');
+      if (recordedAt < oldest) oldest = recordedAt;
+    }
     return Number.isFinite(oldest) ? Math.max(0, (now - oldest) / 1000) : 0;
   }
 }
