@@ -80,7 +80,10 @@ export const natsBenchBroker: BenchBroker = {
       },
       async remove(topic, groups) {
         await deleteStream(jsm, natsNames.stream(topic));
-        for (const group of groups) await deleteStream(jsm, natsNames.deadLetterStream(topic, group));
+        for (const group of groups) {
+          await deleteStream(jsm, natsNames.deadLetterStream(topic, group));
+          await deleteStream(jsm, natsNames.leaseStream(topic, group));
+        }
       },
       async close() {
         await nc.close().catch(() => {});

@@ -4,20 +4,11 @@
  * entry. The machine's Redis on 6379 keeps nothing on disk (a restart would lose every stream),
  * and other tests use it, so the tests that restart Redis start one of these instead.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { spawn } from 'node:child_process';
+import { ownServer, type OwnServer } from '../own-server.js';
 
-export interface OwnRedisServer {
+export interface OwnRedisServer extends OwnServer {
   url: string;
-  /** Starts it (again) on its dir and waits until it answers PING. */
-  start(): Promise<void>;
-  /** SIGKILLs it (no shutdown, no last write) and waits for it to be gone; nothing when it is not running. */
-  kill(): Promise<void>;
-  /** Kills it and removes its dir. */
-  remove(): Promise<void>;
 }
 
 /**
@@ -30,40 +21,24 @@ export interface OwnRedisServer {
  */
 export async function ownRedisServer(port: number): Promise<OwnRedisServer> {
   const url = `redis://127.0.0.1:${port}`;
-  // Made at the first start: a test that is skipped leaves no dir behind.
-  let dir: string | undefined;
-  let server: ChildProcess | undefined;
-  const killOnExit = (): void => void server?.kill('SIGKILL');
-  process.once('exit', killOnExit);
-  const kill = async (): Promise<void> => {
-    const running = server;
-    if (!running || running.exitCode !== null || running.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => running.once('exit', () => resolve()));
-    running.kill('SIGKILL');
-    await exited;
-  };
-  return {
-    url,
-    async start() {
-      dir ??= await mkdtemp(join(tmpdir(), `factum-redis-aof-${port}-`));
-      const started = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir], { stdio: 'ignore' });
-      server = started;
+  const server = ownServer({
+    dirPrefix: `factum-redis-aof-${port}-`,
+    spawn: (dir) => spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir], { stdio: 'ignore' }),
+    async answers() {
       const { Redis } = await import('ioredis');
-      for (let tries = 0; ; tries++) {
-        if (started.exitCode !== null || tries > 500) throw new Error(`redis-server on ${port} did not start (dir ${dir})`);
-        const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-        client.on('error', () => {});
-        const up = await client.connect().then(() => client.ping()).then(() => true, () => false);
+      const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      client.on('error', () => {});
+      try {
+        await client.connect();
+        await client.ping();
+        return true;
+      } finally {
         client.disconnect();
-        if (up) return;
-        await sleep(20);
       }
     },
-    kill,
-    async remove() {
-      await kill();
-      process.removeListener('exit', killOnExit);
-      if (dir) await rm(dir, { recursive: true, force: true });
-    },
-  };
+    tries: 500,
+    pauseMs: 20,
+    whereToLook: (dir) => `redis-server on ${port}, dir ${dir}`,
+  });
+  return { url, ...server };
 }
