@@ -193,8 +193,11 @@ function result(run: BrokerRun, count: number): RelayBrokerResult {
   return { broker: run.target.name, versions: run.opened.versions, rawMethod: run.opened.rawMethod, factum, raw, rounds, ratio: factum.median! / raw.median! };
 }
 
-/** The markdown section of one broker: a table of every system's rounds, and the ratio. */
-function section(r: RelayBrokerResult): string[] {
+/**
+ * The markdown section of one broker: a table of every system's rounds, and the ratio; with the
+ * relay's ceiling (to no broker), also the rate of its own work and raw's one after the other.
+ */
+function section(r: RelayBrokerResult, ceiling?: number): string[] {
   if (!r.rounds) return [`## ${r.broker}`, '', `Not run: ${r.factum.note}`, ''];
   if (!r.raw) return [`## ${r.broker}`, '', `${r.factum.note}.`, '', `factum relay: ${Math.round(r.factum.median!)} events/s (rounds ${r.rounds.factum!.join(', ')}).`, ''];
   const bestRaw = r.raw.median!;
@@ -209,7 +212,18 @@ function section(r: RelayBrokerResult): string[] {
     '',
     `relay / best raw: **${r.ratio!.toFixed(2)}** (target >= 0.80: ${r.ratio! >= 0.8 ? 'met' : 'NOT met'}).`,
     '',
+    ...(ceiling ? [sumOfParts(ceiling, bestRaw, r.factum.median!), ''] : []),
   ];
+}
+
+/**
+ * What the relay would do if its own work (reading the log, making messages, checkpointing: its
+ * rate to no broker) and raw's work per message ran one after the other in one process: raw is
+ * handed its messages already made, so this, not raw alone, is what one relay process is up against.
+ */
+function sumOfParts(ceiling: number, raw: number, relay: number): string {
+  const serial = 1 / (1 / ceiling + 1 / raw);
+  return `The relay's own work (${Math.round(ceiling)} events/s to no broker, below) and raw's one after the other: ${Math.round(serial)} events/s; relay / that: **${(relay / serial).toFixed(2)}**. For 0.8 of raw, the relay's own cost per event would have to be at most a quarter of raw's (${((0.25 * 1e6) / raw).toFixed(1)} µs here; it is ${(1e6 / ceiling).toFixed(1)} µs).`;
 }
 
 async function main(): Promise<void> {
@@ -223,7 +237,7 @@ async function main(): Promise<void> {
     '',
     `Run of ${started.toISOString()}${quick ? ' (quick)' : ''}, produced by \`npm run bench:relay${quick ? ' -- --quick' : ''}\`; ${os.cpus().length} cores shared with other work, load average ${loadAtStart.toFixed(1)} at the start and ${os.loadavg()[0]!.toFixed(1)} at the end. ${events.toLocaleString('en-US')} events (1,000 streams, ~270 bytes of data each) relayed from PostgreSQL per run; ${quick ? 'no warm-up' : 'one warm-up per system'}, then ${rounds} rounds, each running every broker and every system in rotating order; events/s, median of the rounds. Raw gets the same messages in its client's form before its clock starts and is compared at its best window.`,
     '',
-    ...results.flatMap(section),
+    ...results.flatMap((r) => section(r, results.find((other) => other.rounds && !other.raw)?.factum.median)),
   ];
   console.log(lines.join('\n'));
   if (!quick && results.some((r) => r.ratio !== undefined)) {
