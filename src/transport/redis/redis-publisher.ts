@@ -5,7 +5,7 @@ import { brokerUnavailableError, messageRefusedError } from '../broker-errors.js
 import type { BrokerMessage, PublishResult } from '../broker-message.js';
 import { HeldKeys } from '../held-keys.js';
 import { fitsIn } from '../message-bytes.js';
-import { toFields } from './redis-message.js';
+import { entryValues } from './redis-message.js';
 import { runPublishScript, type ScriptAnswer, type ScriptMessage } from './redis-publish-script.js';
 import { redisNames, trimArguments, type RedisTrimming } from './redis-topology.js';
 
@@ -101,7 +101,7 @@ export class RedisPublisher {
         return;
       }
       sent.push(i);
-      scriptMessages.push({ stream: redisNames.stream(topic, partitionOf(message.key, this.settings.partitions)), fields: toFields(message) });
+      scriptMessages.push({ stream: redisNames.stream(topic, partitionOf(message.key, this.settings.partitions)), values: entryValues(message) });
     });
     if (sent.length === 0) return Promise.resolve(results);
     const call = ++this.calls;
@@ -135,9 +135,9 @@ export class RedisPublisher {
       for (const i of sent) results[i] = { messageId: messages[i]!.id, status: 'refused', error: messageRefusedError('Redis', messages[i]!.id, 'unroutable', `topic ${topic} has no group`) };
     } else if (reply.kind === 'added') {
       sent.forEach((i, n) => {
-        const r = reply.replies[n]!;
-        if ('id' in r) results[i] = { messageId: messages[i]!.id, status: 'confirmed' };
-        else unavailable(i, new Error(r.error));
+        const failure = reply.failures.get(n);
+        if (failure === undefined) results[i] = { messageId: messages[i]!.id, status: 'confirmed' };
+        else unavailable(i, new Error(failure));
       });
     } else {
       const error = reply.kind === 'failed' ? reply.error : new Error('an earlier publish call on this topic, sent before this one, did not go through whole');
