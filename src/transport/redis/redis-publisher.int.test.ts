@@ -68,6 +68,26 @@ describe.skipIf(Boolean(skip))(`Redis publisher: order when a call fails${skip ?
     }
   });
 
+  it('a call larger than one script goes as several, chained: every message confirmed, each stream in call order', { timeout: 30_000 }, async () => {
+    const topic = newTopic('large');
+    const redis = new Redis(URL);
+    const broker = await openRedisBroker({ url: URL, partitions: 2 });
+    try {
+      await redis.sadd(redisNames.groups(topic), 'g');
+      const batch = Array.from({ length: 2500 }, (_, i) => message(`k${i % 7}`, i));
+      const results = await broker.publish(topic, batch);
+      expect(results.map((r) => r.messageId)).toEqual(batch.map((m) => m.id));
+      expect(new Set(statuses(results))).toEqual(new Set(['confirmed']));
+      for (let p = 0; p < 2; p++) {
+        const ids = (await redis.xrange(redisNames.stream(topic, p), '-', '+')).map(([, fields]) => fieldMap(fields).id);
+        expect(ids).toEqual(batch.filter((m) => partitionOf(m.key, 2) === p).map((m) => m.id));
+      }
+    } finally {
+      await broker.close();
+      redis.disconnect();
+    }
+  });
+
   it('a call sent behind one whose XADDs Redis refused writes nothing, even of keys the failure did not touch; a call made after the answers holds the failed key and lets the others through', { timeout: 30_000 }, async () => {
     const topic = newTopic('chain');
     const partitions = 2;
