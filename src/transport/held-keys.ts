@@ -38,6 +38,14 @@ export class HeldKeys {
     if (!this.held.has(key)) this.held.set(key, message.id);
   }
 
+  /**
+   * Holds the message's key by it, in place of any hold: for a publisher whose answers may come
+   * out of send order, which knows that the hold in place is of a later message of the key.
+   */
+  holdInstead(topic: string, message: BrokerMessage): void {
+    this.held.set(keyOf(topic, message), message.id);
+  }
+
   get size(): number {
     return this.held.size;
   }
