@@ -17,7 +17,7 @@ export interface RedisPublisherSettings {
 
 /** A topic's calls in flight: the chain the script checks, and the calls waiting for it to drain. */
 interface Lane {
-  /** The number of the last call sent and not yet answered. */
+  /** The number of the last call sent (unanswered while `inFlight` > 0: answers come in send order). */
   last: number;
   inFlight: number;
   /** A call failed while others were in flight: new calls wait until every one of them is answered. */
@@ -40,8 +40,9 @@ const MAX_SCRIPT_MESSAGES = 1000;
 /**
  * Publishes each call as one script (see `redis-publish-script.ts`; several for more than
  * `MAX_SCRIPT_MESSAGES`): the topic's group check and an XADD per message, to the stream of its
- * key's partition, in one round trip; each message answered by its own XADD. A call is sent at once, while earlier calls await their answers, on
- * the one connection, which Redis runs in order: one key's messages keep the order of the calls.
+ * key's partition, in one round trip; each message answered by its own XADD. A call is sent at
+ * once, while earlier calls await their answers, on the one connection, which Redis runs in
+ * order: one key's messages keep the order of the calls.
  *
  * What keeps that order when a call fails:
  * - Calls sent behind it before its answer came back: the chain. Each call names the call before
