@@ -136,9 +136,10 @@ export interface Broker {
    * Calls that overlap (a call made before the last one resolved) send in call order: the
    * messages of one key keep the order of the calls, so a publisher may have several batches
    * awaiting their confirms at once (the relay does). Publish a message that came back
-   * `unavailable` again before its key's later messages: a broker whose failover may store a
-   * later message of a key before a lost earlier one (NATS) holds the key, answering its later
-   * messages `unavailable` unsent, until that message is published again.
+   * `unavailable` again before its key's later messages: a broker that may store a later
+   * message of a key before a lost earlier one (NATS through a failover, Redis when a call
+   * sent after the lost one reaches the server) holds the key, answering its later messages
+   * `unavailable` unsent, until that message is published again.
    */
   publish(topic: string, messages: BrokerMessage[]): Promise<PublishResult[]>;
   /** Declares the group's queues where the broker needs them and starts delivering to `handler`. */

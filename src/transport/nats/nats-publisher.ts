@@ -3,6 +3,7 @@ import type { MsgHdrs } from '@nats-io/transport-node';
 import { partitionOf } from '../../consumers/partition-of.js';
 import { brokerUnavailableError, messageRefusedError } from '../broker-errors.js';
 import type { BrokerMessage, PublishResult } from '../broker-message.js';
+import { HeldKeys } from '../held-keys.js';
 import { fitsIn } from '../message-bytes.js';
 import { isNoResponders } from './nats-errors.js';
 import { toNatsHeaders } from './nats-message.js';
@@ -39,7 +40,7 @@ export interface NatsPublisherSettings {
 export class NatsPublisher {
   private queue: Promise<unknown> = Promise.resolve();
   /** Per topic and key, the first message of the key the broker did not confirm; the key's later messages wait for it. */
-  private readonly held = new Map<string, string>();
+  private readonly held = new HeldKeys();
   /** Set by an `unavailable` answer, cleared by a call confirmed whole: one message of a key in flight at a time. */
   private careful = false;
   /** Messages sent or waiting for their turn, over every call: at most `window`. */
@@ -90,7 +91,8 @@ export class NatsPublisher {
       const key = keyOf(messages[i]!);
       if ((heldAt.get(key) ?? Infinity) <= i) return;
       heldAt.set(key, i);
-      this.held.set(key, messages[i]!.id);
+      // In place of any hold, as before HeldKeys: a later message of this call may have come back first.
+      this.held.holdInstead(topic, messages[i]!);
     };
     const one = async (i: number): Promise<void> => {
       const message = messages[i]!;
@@ -98,14 +100,12 @@ export class NatsPublisher {
         results[i] = { messageId: message.id, status: 'refused', error: messageRefusedError('NATS', message.id, 'too_large', `larger than maxMessageBytes (${this.settings.maxMessageBytes})`) };
         return;
       }
-      const key = keyOf(message);
-      const heldBy = this.held.get(key);
-      if (heldBy !== undefined && heldBy !== message.id) {
+      const heldBy = this.held.admit(topic, message);
+      if (heldBy !== undefined) {
         const reason = new Error(`message ${heldBy} of key ${message.key} is not confirmed yet: it must be published again before the key's later messages`);
         results[i] = { messageId: message.id, status: 'unavailable', error: brokerUnavailableError('NATS', reason) };
         return;
       }
-      if (heldBy !== undefined) this.held.delete(key);
       try {
         const subject = natsNames.subject(topic, partitionOf(message.key, this.settings.partitions));
         await this.js.publish(subject, message.body, { msgID: message.id, headers: toNatsHeaders(message, this.makeHeaders), timeout: this.settings.timeoutMs });

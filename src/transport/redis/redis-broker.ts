@@ -38,11 +38,12 @@ type Settings = Required<Omit<RedisBrokerOptions, 'url' | 'trimming'>> & { trimm
 
 /**
  * The `Broker` port on Redis Streams through `ioredis` (an optional peer dependency): a stream
- * per topic and partition written with pipelined XADDs, consumer groups read with XREADGROUP by
- * one lease-holding consumer per partition (per-key order across competing consumers), XACK once
- * a message is settled, XAUTOCLAIM when a partition changes hands, delivery counts as attempts,
- * and a dead-letter stream per topic and group. A group's first consumer registers it; a
- * publish to a topic no group consumes is refused as unroutable.
+ * per topic and partition, written by one script of XADDs per publish call (calls overlap),
+ * consumer groups read with XREADGROUP by one lease-holding consumer per partition (per-key
+ * order across competing consumers), XACK once a message is settled, XAUTOCLAIM when a partition
+ * changes hands, delivery counts as attempts, and a dead-letter stream per topic and group. A
+ * group's first consumer registers it; a publish to a topic no group consumes is refused as
+ * unroutable.
  *
  * @example
  * const broker = await openRedisBroker({ url: 'redis://127.0.0.1:6379' })
@@ -72,9 +73,12 @@ export class RedisBroker implements Broker {
     const { Redis } = await loadDriver(() => import('ioredis'), 'ioredis', 'The Redis broker');
     const clientOptions: RedisOptions = {
       lazyConnect: true,
-      // Commands fail at once while Redis is down (an `unavailable` result) instead of queueing.
+      // Commands fail at once while Redis is down (an `unavailable` result) instead of queueing,
+      // and those unanswered when a connection drops fail with it instead of going again on the
+      // next: the publisher's order across calls counts on it (see `RedisPublisher`).
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
       retryStrategy: (times) => Math.min(50 * times, 1000),
     };
     const url = options.url ?? 'redis://127.0.0.1:6379';

@@ -11,10 +11,26 @@ export const ONLY_GROUP_FIELD = 'only-group';
  * await redis.xadd(stream, '*', ...toFields(message))
  */
 export function toFields(message: BrokerMessage, extra: Record<string, string> = {}): string[] {
-  const body = Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength).toString('base64');
-  const fields = ['id', message.id, 'key', message.key, 'headers', JSON.stringify(message.headers), 'body', body];
+  const values = entryValues(message);
+  const fields: string[] = [];
+  ENTRY_FIELDS.forEach((name, i) => fields.push(name, values[i]!));
   for (const [name, value] of Object.entries(extra)) fields.push(name, value);
   return fields;
+}
+
+/** The names of a message entry's fields, in the order of `entryValues`. */
+export const ENTRY_FIELDS = ['id', 'key', 'headers', 'body'] as const;
+
+/**
+ * The values of a message entry's fields (`ENTRY_FIELDS`), without their names: for a writer
+ * that names them once for many entries (the publish script).
+ *
+ * @example
+ * const [id, key, headers, body] = entryValues(message)
+ */
+export function entryValues(message: BrokerMessage): string[] {
+  const body = Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength).toString('base64');
+  return [message.id, message.key, JSON.stringify(message.headers), body];
 }
 
 /** The fields of a stream entry by name. */

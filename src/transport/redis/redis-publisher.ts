@@ -1,9 +1,12 @@
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { partitionOf } from '../../consumers/partition-of.js';
 import { brokerUnavailableError, messageRefusedError } from '../broker-errors.js';
 import type { BrokerMessage, PublishResult } from '../broker-message.js';
+import { HeldKeys } from '../held-keys.js';
 import { fitsIn } from '../message-bytes.js';
-import { toFields } from './redis-message.js';
+import { entryValues } from './redis-message.js';
+import { runPublishScript, type ScriptAnswer, type ScriptMessage } from './redis-publish-script.js';
 import { redisNames, trimArguments, type RedisTrimming } from './redis-topology.js';
 
 export interface RedisPublisherSettings {
@@ -12,14 +15,52 @@ export interface RedisPublisherSettings {
   trimming: RedisTrimming;
 }
 
+/** A topic's calls in flight: the chain the script checks, and the calls waiting for it to drain. */
+interface Lane {
+  /** The number of the last call sent (unanswered while `inFlight` > 0: answers come in send order). */
+  last: number;
+  inFlight: number;
+  /** A call failed while others were in flight: new calls wait until every one of them is answered. */
+  broken: boolean;
+  /** Calls waiting for the drain, or behind one that does. */
+  waiting: number;
+  /** Resolves once the calls waiting before the next one are sent. */
+  tail: Promise<void>;
+  drained: Array<() => void>;
+}
+
+/** How long a chain key outlives its last call: far longer than a call is in flight. */
+const CHAIN_TTL_MS = 10 * 60 * 1000;
 /**
- * Publishes a batch as one pipeline of XADDs (one per message, to the stream of its key's
- * partition), after a check that the topic has a group. Calls run one after the other in call
- * order, so one key's messages keep the order of the calls even when the caller does not await
- * each one. Each message resolves on its own XADD reply.
+ * Messages per script at most: a larger call goes as several scripts, chained like calls. A
+ * script holds Redis for its whole run (about 4 ms per 1,000 messages here), other clients wait.
+ */
+const MAX_SCRIPT_MESSAGES = 1000;
+
+/**
+ * Publishes each call as one script (see `redis-publish-script.ts`; several for more than
+ * `MAX_SCRIPT_MESSAGES`): the topic's group check and an XADD per message, to the stream of its
+ * key's partition, in one round trip; each message answered by its own XADD. A call is sent at
+ * once, while earlier calls await their answers, on the one connection, which Redis runs in
+ * order: one key's messages keep the order of the calls.
+ *
+ * What keeps that order when a call fails:
+ * - Calls sent behind it before its answer came back: the chain. Each call names the call before
+ *   it on its topic, when that one is still unanswered, and the script runs it only if that one
+ *   ran whole; the failed call's followers write nothing and come back `unavailable`.
+ * - Calls made after its answer came back: they wait until the topic's calls in flight are all
+ *   answered (so every failure is known), then go with a fresh chain; and a key whose message
+ *   came back `unavailable` is held (`HeldKeys`): its later messages are answered `unavailable`
+ *   unsent until that message is published again.
+ * A lost connection fails every unanswered call before the client reconnects (no offline queue,
+ * no resending; see `RedisBroker.open`), so no call of the old connection runs after one of the new.
  */
 export class RedisPublisher {
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly held = new HeldKeys();
+  private readonly lanes = new Map<string, Lane>();
+  /** Names this publisher's chains. */
+  private readonly id = randomUUID();
+  private calls = 0;
 
   constructor(
     private readonly redis: Redis,
@@ -27,48 +68,97 @@ export class RedisPublisher {
   ) {}
 
   publish(topic: string, messages: BrokerMessage[]): Promise<PublishResult[]> {
-    const run = this.queue.then(() => this.send(topic, messages));
-    this.queue = run.catch(() => {});
-    return run;
+    const lane = this.lane(topic);
+    if (!lane.broken && lane.waiting === 0) return this.send(topic, lane, messages);
+    lane.waiting++;
+    // Boxed: the tail must resolve once the call is sent, not once it is answered.
+    const sent = lane.tail.then(async () => {
+      while (lane.broken) await new Promise<void>((resolve) => lane.drained.push(resolve));
+      lane.waiting--;
+      return { answered: this.send(topic, lane, messages) };
+    });
+    lane.tail = sent.then(() => {});
+    return sent.then((s) => s.answered);
   }
 
-  private async send(topic: string, messages: BrokerMessage[]): Promise<PublishResult[]> {
+  private lane(topic: string): Lane {
+    let lane = this.lanes.get(topic);
+    if (!lane) {
+      lane = { last: 0, inFlight: 0, broken: false, waiting: 0, tail: Promise.resolve(), drained: [] };
+      this.lanes.set(topic, lane);
+    }
+    return lane;
+  }
+
+  /** Sends a call now (the script goes out before this returns) and resolves with its answers. */
+  private send(topic: string, lane: Lane, messages: BrokerMessage[]): Promise<PublishResult[]> {
     const results: PublishResult[] = new Array(messages.length);
-    const sendable: number[] = [];
+    const sent: number[] = [];
+    const scriptMessages: ScriptMessage[] = [];
     messages.forEach((message, i) => {
-      if (fitsIn(message, this.settings.maxMessageBytes)) sendable.push(i);
-      else results[i] = { messageId: message.id, status: 'refused', error: messageRefusedError('Redis', message.id, 'too_large', `larger than maxMessageBytes (${this.settings.maxMessageBytes})`) };
+      if (!fitsIn(message, this.settings.maxMessageBytes)) {
+        results[i] = { messageId: message.id, status: 'refused', error: messageRefusedError('Redis', message.id, 'too_large', `larger than maxMessageBytes (${this.settings.maxMessageBytes})`) };
+        return;
+      }
+      const holder = this.held.admit(topic, message);
+      if (holder !== undefined) {
+        const reason = new Error(`message ${holder} of key ${message.key} is not confirmed yet: it must be published again before the key's later messages`);
+        results[i] = { messageId: message.id, status: 'unavailable', error: brokerUnavailableError('Redis', reason) };
+        return;
+      }
+      sent.push(i);
+      scriptMessages.push({ stream: redisNames.stream(topic, partitionOf(message.key, this.settings.partitions)), values: entryValues(message) });
     });
-    if (sendable.length === 0) return results;
-    const unavailable = (error: unknown) => {
-      for (const i of sendable) results[i] = { messageId: messages[i]!.id, status: 'unavailable', error: brokerUnavailableError('Redis', error) };
-      return results;
+    const answers: Array<Promise<void>> = [];
+    for (let from = 0; from < sent.length; from += MAX_SCRIPT_MESSAGES) {
+      const chunk = sent.slice(from, from + MAX_SCRIPT_MESSAGES);
+      const call = ++this.calls;
+      const after = lane.inFlight > 0 ? lane.last : undefined;
+      lane.last = call;
+      lane.inFlight++;
+      const answer = runPublishScript(this.redis, {
+        groups: redisNames.groups(topic),
+        chain: redisNames.publisherChain(topic, this.id),
+        after,
+        call,
+        chainTtlMs: CHAIN_TTL_MS,
+        trim: trimArguments(this.settings.trimming),
+        messages: scriptMessages.slice(from, from + MAX_SCRIPT_MESSAGES),
+      });
+      // Settled in the answer's own callback: a failure must be known (keys held, lane broken)
+      // before anything else runs, a reconnection included.
+      answers.push(
+        answer.then(
+          (reply) => this.answered(topic, lane, messages, chunk, results, reply),
+          (error: unknown) => this.answered(topic, lane, messages, chunk, results, { kind: 'failed', error }),
+        ),
+      );
+    }
+    return Promise.all(answers).then(() => results);
+  }
+
+  private answered(topic: string, lane: Lane, messages: BrokerMessage[], sent: number[], results: PublishResult[], reply: ScriptAnswer | { kind: 'failed'; error: unknown }): void {
+    const unavailable = (i: number, error: unknown): void => {
+      results[i] = { messageId: messages[i]!.id, status: 'unavailable', error: brokerUnavailableError('Redis', error) };
+      this.held.hold(topic, messages[i]!);
+      lane.broken = true;
     };
-    let groups: number;
-    try {
-      groups = await this.redis.scard(redisNames.groups(topic));
-    } catch (error) {
-      return unavailable(error);
+    if (reply.kind === 'unroutable') {
+      for (const i of sent) results[i] = { messageId: messages[i]!.id, status: 'refused', error: messageRefusedError('Redis', messages[i]!.id, 'unroutable', `topic ${topic} has no group`) };
+    } else if (reply.kind === 'added') {
+      sent.forEach((i, n) => {
+        const failure = reply.failures.get(n);
+        if (failure === undefined) results[i] = { messageId: messages[i]!.id, status: 'confirmed' };
+        else unavailable(i, new Error(failure));
+      });
+    } else {
+      const error = reply.kind === 'failed' ? reply.error : new Error('an earlier publish call on this topic, sent before this one, did not go through whole');
+      for (const i of sent) unavailable(i, error);
     }
-    if (groups === 0) {
-      for (const i of sendable) results[i] = { messageId: messages[i]!.id, status: 'refused', error: messageRefusedError('Redis', messages[i]!.id, 'unroutable', `topic ${topic} has no group`) };
-      return results;
+    if (--lane.inFlight === 0) {
+      lane.broken = false;
+      for (const resolve of lane.drained.splice(0)) resolve();
+      if (lane.waiting === 0) this.lanes.delete(topic);
     }
-    const pipeline = this.redis.pipeline();
-    for (const i of sendable) {
-      const message = messages[i]!;
-      pipeline.xadd(redisNames.stream(topic, partitionOf(message.key, this.settings.partitions)), ...trimArguments(this.settings.trimming), '*', ...toFields(message));
-    }
-    let replies: Array<[Error | null, unknown]> | null;
-    try {
-      replies = await pipeline.exec();
-    } catch (error) {
-      return unavailable(error);
-    }
-    sendable.forEach((i, n) => {
-      const [error] = replies?.[n] ?? [new Error('no reply')];
-      results[i] = error ? { messageId: messages[i]!.id, status: 'unavailable', error: brokerUnavailableError('Redis', error) } : { messageId: messages[i]!.id, status: 'confirmed' };
-    });
-    return results;
   }
 }
