@@ -4,6 +4,7 @@ import type { BrokerConsumer, ConsumeOptions, Delivery } from '../broker.js';
 import { brokerUnavailableError } from '../broker-errors.js';
 import type { BrokerMessage } from '../broker-message.js';
 import { settleBatch, settleOnce } from '../settle-once.js';
+import { HandedOffsets, attemptAfter, decodeHanded, encodeHanded, type HandedCommit } from './kafka-handed-offsets.js';
 import { INTERNAL_HEADER_PREFIX, fromKafka, rawHeaders } from './kafka-message.js';
 import { kafkaNames } from './kafka-topology.js';
 
@@ -20,23 +21,6 @@ export interface KafkaConsumerSettings {
   onStopped: (consumer: KafkaConsumer) => void;
 }
 
-/**
- * What the committed offset's metadata says: the records from the committed offset through
- * `through` were handed to a handler, the first of them `attempts` times. Written before a
- * handler gets them, so that a consumer that takes the partition over after a crash or a
- * rebalance counts the attempt on.
- */
-interface Handed {
-  attempts: number;
-  through: bigint;
-}
-
-const encodeHanded = (handed: Handed): string => `${handed.attempts}:${handed.through}`;
-function decodeHanded(metadata: string | null | undefined): Handed {
-  const match = /^(\d+):(-?\d+)$/.exec(metadata ?? '');
-  return match ? { attempts: Number(match[1]), through: BigInt(match[2]!) } : { attempts: 0, through: -1n };
-}
-
 type Outcome = 'done' | 'retried' | 'unsettled';
 
 /** A batch's records being handed out: from `next`, those `done`, and the resume of its partition once paused for a retry. */
@@ -45,6 +29,8 @@ interface Lane {
   next: number;
   done: Set<string>;
   generation: number;
+  /** The partition's commits in the lane's generation. */
+  commits: Promise<HandedOffsets>;
   resume?: () => void;
 }
 
@@ -54,7 +40,10 @@ interface Lane {
  * lane: records are handled one at a time (or in chunks of `prefetch` by a batch handler), and the
  * offset is committed only once a record is settled, in order. A retry pauses its partition for
  * the delay and hands the record again (no later record of the partition overtakes it); its attempt
- * count travels in the commit's metadata, so it stays right across rebalances and crashes.
+ * count travels in the commit's metadata, so it survives rebalances and crashes. The settled
+ * prefix is committed in the background and a handler seldom waits for a commit (`HandedOffsets`):
+ * a commit awaited before and after each handling made every record two round trips slower, and
+ * kafkajs fetches a broker's partitions again only once each of their batches is done.
  *
  * Why a pause and not a sleep in the batch: kafkajs fetches all the partitions one broker leads
  * together and fetches again only once every batch of the last fetch is done, so a batch that
@@ -67,7 +56,9 @@ export class KafkaConsumer implements BrokerConsumer {
   /** Attempts of the records this member handed out since its last assignment, by partition and offset. */
   private attempts = new Map<number, Map<string, number>>();
   /** What the group's committed metadata said when this member got the partition. */
-  private handedAtAssignment = new Map<number, Promise<{ committed: bigint; handed: Handed }>>();
+  private handedAtAssignment = new Map<number, Promise<HandedCommit>>();
+  /** This generation's commits, by partition. */
+  private commits = new Map<number, Promise<HandedOffsets>>();
   /** Cuts the delays of retries short when the consumer stops. */
   private readonly abort = new AbortController();
   /** Counts rebalances: a lane of an earlier generation hands nothing more out. */
@@ -87,6 +78,7 @@ export class KafkaConsumer implements BrokerConsumer {
       this.generation++;
       this.attempts = new Map();
       this.handedAtAssignment = new Map();
+      this.commits = new Map();
     });
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: [this.options.topic], fromBeginning: true });
@@ -114,12 +106,14 @@ export class KafkaConsumer implements BrokerConsumer {
     // The batches in flight finish (taking nothing new) and commit before kafkajs is told to stop:
     // once it stops, it drops every commit, and the next member would handle those records again.
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    await Promise.allSettled([...this.commits.values()].map(async (commits) => (await commits).final()));
     await this.consumer.disconnect().catch(() => {});
     this.settings.onStopped(this);
   }
 
   private eachBatch(payload: EachBatchPayload): Promise<void> {
-    return this.drain(payload, { records: payload.batch.messages, next: 0, done: new Set(), generation: this.generation });
+    const { partition, messages } = payload.batch;
+    return this.drain(payload, { records: messages, next: 0, done: new Set(), generation: this.generation, commits: this.commitsOf(partition) });
   }
 
   /**
@@ -135,12 +129,6 @@ export class KafkaConsumer implements BrokerConsumer {
     let handedOn = false;
     // A handler may run for longer than the session: the member heartbeats meanwhile.
     const keepAlive = setInterval(() => void heartbeat().catch(() => {}), this.settings.heartbeatIntervalMs);
-    /**
-     * The settled prefix's commit, held back while the batch goes on: the next chunk's commit
-     * before its handler (same offset, or past records of other groups) says the same and more,
-     * so one commit per chunk instead of two. Made when the batch ends however it ends.
-     */
-    let pending: { offset: bigint; through: bigint } | undefined;
     try {
       // A rebalance ends the lane: the partition may be another member's now, which goes on from the last commit.
       while (lane.next < records.length && !handedOn && !this.stopping && lane.generation === this.generation && isRunning() && !isStale()) {
@@ -149,9 +137,7 @@ export class KafkaConsumer implements BrokerConsumer {
           done.add(head.offset);
         } else {
           const chunk = this.options.batchHandler ? records.slice(lane.next).filter((r) => !done.has(r.offset) && this.forThisGroup(r)).slice(0, Math.max(1, this.options.prefetch ?? this.settings.prefetch)) : [head];
-          // Its commit before the handler carries the settled prefix's offset too.
-          pending = undefined;
-          const { outcomes, delayMs } = await this.handle(partition, chunk);
+          const { outcomes, delayMs } = await this.handle(partition, chunk, await lane.commits);
           chunk.forEach((record, i) => outcomes[i] === 'done' && done.add(record.offset));
           if (delayMs > 0) {
             this.later(payload, lane, delayMs);
@@ -163,19 +149,16 @@ export class KafkaConsumer implements BrokerConsumer {
         while (advanced < records.length && done.has(records[advanced]!.offset)) advanced++;
         if (advanced > lane.next) {
           const last = records[advanced - 1]!.offset;
-          pending = { offset: BigInt(last) + 1n, through: BigInt(last) };
+          // In the background: the partition's next records need not wait for it (see HandedOffsets).
+          (await lane.commits).settledTo(BigInt(last) + 1n);
           resolveOffset(last);
           lane.next = advanced;
         }
       }
     } finally {
-      try {
-        if (pending) await this.commit(partition, pending.offset, { attempts: 0, through: pending.through });
-      } finally {
-        clearInterval(keepAlive);
-        // The partition is fetched again from its resolved offset (paused, kafkajs would never fetch it, whoever owns it next).
-        if (!handedOn) lane.resume?.();
-      }
+      clearInterval(keepAlive);
+      // The partition is fetched again from its resolved offset (paused, kafkajs would never fetch it, whoever owns it next).
+      if (!handedOn) lane.resume?.();
     }
   }
 
@@ -197,9 +180,9 @@ export class KafkaConsumer implements BrokerConsumer {
   }
 
   /** Hands records (one, or a batch handler's chunk) to the handler and says what became of each. */
-  private async handle(partition: number, chunk: KafkaMessage[]): Promise<{ outcomes: Outcome[]; delayMs: number }> {
+  private async handle(partition: number, chunk: KafkaMessage[], commits: HandedOffsets): Promise<{ outcomes: Outcome[]; delayMs: number }> {
     const attempts = await Promise.all(chunk.map((record) => this.attemptOf(partition, record.offset)));
-    await this.commit(partition, BigInt(chunk[0]!.offset), { attempts: attempts[0]!, through: BigInt(chunk[chunk.length - 1]!.offset) });
+    await commits.beforeHandling(chunk.map((record, i) => ({ offset: BigInt(record.offset), attempt: attempts[i]! })));
     const outcomes: Outcome[] = chunk.map(() => 'unsettled');
     let delayMs = 0;
     const deliveries = chunk.map((record, i) =>
@@ -247,32 +230,52 @@ export class KafkaConsumer implements BrokerConsumer {
   private async attemptOf(partition: number, offset: string): Promise<number> {
     const seen = this.attemptsOf(partition).get(offset);
     if (seen !== undefined) return seen;
-    let atAssignment = this.handedAtAssignment.get(partition);
-    if (!atAssignment) {
-      atAssignment = this.committed(partition);
-      this.handedAtAssignment.set(partition, atAssignment);
-      atAssignment.catch(() => this.handedAtAssignment.delete(partition));
-    }
-    const { committed, handed } = await atAssignment;
-    const at = BigInt(offset);
-    const attempt = at === committed ? handed.attempts + 1 : at >= committed && at <= handed.through ? 2 : 1;
+    const attempt = attemptAfter(await this.atAssignment(partition), BigInt(offset));
     this.attemptsOf(partition).set(offset, attempt);
     return attempt;
   }
 
-  private async committed(partition: number): Promise<{ committed: bigint; handed: Handed }> {
+  private atAssignment(partition: number): Promise<HandedCommit> {
+    let read = this.handedAtAssignment.get(partition);
+    if (!read) {
+      read = this.committed(partition);
+      this.handedAtAssignment.set(partition, read);
+      read.catch(() => this.handedAtAssignment.delete(partition));
+    }
+    return read;
+  }
+
+  /** The partition's commits in this generation, starting from what the group held at assignment. */
+  private commitsOf(partition: number): Promise<HandedOffsets> {
+    let commits = this.commits.get(partition);
+    if (!commits) {
+      const generation = this.commits;
+      commits = this.atAssignment(partition).then(
+        (assigned) =>
+          new HandedOffsets(assigned, (commit) => this.commit(partition, commit), (running) => {
+            this.inFlight.add(running);
+            void running.finally(() => this.inFlight.delete(running));
+          }),
+      );
+      generation.set(partition, commits);
+      commits.catch(() => generation.delete(partition));
+    }
+    return commits;
+  }
+
+  private async committed(partition: number): Promise<HandedCommit> {
     try {
       const [topic] = await this.admin.fetchOffsets({ groupId: kafkaNames.groupId(this.options.topic, this.options.group), topics: [this.options.topic] });
       const found = topic?.partitions.find((p) => p.partition === partition);
-      return { committed: BigInt(found?.offset ?? '-1'), handed: decodeHanded(found?.metadata) };
+      return decodeHanded(BigInt(found?.offset ?? '-1'), found?.metadata);
     } catch (error) {
       throw brokerUnavailableError('Kafka', error);
     }
   }
 
-  private async commit(partition: number, offset: bigint, handed: Handed): Promise<void> {
+  private async commit(partition: number, commit: HandedCommit): Promise<void> {
     try {
-      await this.consumer.commitOffsets([{ topic: this.options.topic, partition, offset: String(offset), metadata: encodeHanded(handed) }]);
+      await this.consumer.commitOffsets([{ topic: this.options.topic, partition, offset: String(commit.offset), metadata: encodeHanded(commit) }]);
     } catch (error) {
       // The partition may have moved to another member: it goes on from the last commit that succeeded.
       throw brokerUnavailableError('Kafka', error);
