@@ -136,7 +136,7 @@ export class KafkaConsumer implements BrokerConsumer {
         if (!this.forThisGroup(head)) {
           done.add(head.offset);
         } else {
-          const chunk = this.options.batchHandler ? records.slice(lane.next).filter((r) => !done.has(r.offset) && this.forThisGroup(r)).slice(0, Math.max(1, this.options.prefetch ?? this.settings.prefetch)) : [head];
+          const chunk = this.options.batchHandler ? this.chunkFrom(records, lane) : [head];
           const { outcomes, delayMs } = await this.handle(partition, chunk, await lane.commits);
           chunk.forEach((record, i) => outcomes[i] === 'done' && done.add(record.offset));
           if (delayMs > 0) {
@@ -160,6 +160,17 @@ export class KafkaConsumer implements BrokerConsumer {
       // The partition is fetched again from its resolved offset (paused, kafkajs would never fetch it, whoever owns it next).
       if (!handedOn) lane.resume?.();
     }
+  }
+
+  /** A batch handler's next records: up to the prefetch, from the lane's head, those not settled and for this group (read no further than needed: a batch from Kafka may hold thousands). */
+  private chunkFrom(records: KafkaMessage[], lane: Lane): KafkaMessage[] {
+    const size = Math.max(1, this.options.prefetch ?? this.settings.prefetch);
+    const chunk: KafkaMessage[] = [];
+    for (let i = lane.next; i < records.length && chunk.length < size; i++) {
+      const record = records[i]!;
+      if (!lane.done.has(record.offset) && this.forThisGroup(record)) chunk.push(record);
+    }
+    return chunk;
   }
 
   /** Pauses the lane's partition and goes on with the lane after `delayMs` (cut short by a stop). */
