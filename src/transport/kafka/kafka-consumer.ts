@@ -23,6 +23,9 @@ export interface KafkaConsumerSettings {
 
 type Outcome = 'done' | 'retried' | 'unsettled';
 
+/** How long records fetched ahead wait for the next batch of their partition before they are fetched again and handled as they are. */
+const AHEAD_LIMIT_MS = 50;
+
 /** A batch's records being handed out: from `next`, those `done`, and the resume of its partition once paused for a retry. */
 interface Lane {
   records: KafkaMessage[];
@@ -61,6 +64,12 @@ export class KafkaConsumer implements BrokerConsumer {
   private commits = new Map<number, Promise<HandedOffsets>>();
   /** Cuts the delays of retries short when the consumer stops. */
   private readonly abort = new AbortController();
+  /**
+   * Records of a partition fetched and not handed yet, held for a batch handler until its next
+   * batch comes (see `eachBatch`); and the partitions whose next batch is handled as it is.
+   */
+  private ahead = new Map<number, { generation: number; records: KafkaMessage[]; expire: NodeJS.Timeout }>();
+  private readonly notAhead = new Set<number>();
   /** Counts rebalances: a lane of an earlier generation hands nothing more out. */
   private generation = 0;
 
@@ -73,9 +82,13 @@ export class KafkaConsumer implements BrokerConsumer {
 
   async start(): Promise<void> {
     // A new generation: partitions may have moved, and what another member did to them is in the commits.
-    this.consumer.on(this.consumer.events.REBALANCING, () => void this.generation++);
+    this.consumer.on(this.consumer.events.REBALANCING, () => {
+      this.generation++;
+      this.dropAhead();
+    });
     this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
       this.generation++;
+      this.dropAhead();
       this.attempts = new Map();
       this.handedAtAssignment = new Map();
       this.commits = new Map();
@@ -103,6 +116,7 @@ export class KafkaConsumer implements BrokerConsumer {
     this.stopping = true;
     // A retry's delay ends with the stop: the record is handed again by whichever member is next.
     this.abort.abort();
+    this.dropAhead();
     // The batches in flight finish (taking nothing new) and commit before kafkajs is told to stop:
     // once it stops, it drops every commit, and the next member would handle those records again.
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
@@ -111,9 +125,41 @@ export class KafkaConsumer implements BrokerConsumer {
     this.settings.onStopped(this);
   }
 
+  /**
+   * Hands a batch out, or holds it for the next one. kafkajs fetches a partition's records as the
+   * broker's record batches, and librdkafka's mock cluster answers a fetch with one of them (one
+   * producer request's share of the partition): a batch handler would then get a record or two at
+   * a time, one transaction each, and fall behind. So while the partition holds more records than
+   * the batch (its high watermark is past it) and the handler's prefetch is not full, the records
+   * wait for the next fetch, which comes at once: nothing is handed outside a batch, so a
+   * rebalance still waits for every handler. Held records are not committed: after a rebalance or
+   * a stop they are fetched again from the last commit.
+   */
   private eachBatch(payload: EachBatchPayload): Promise<void> {
-    const { partition, messages } = payload.batch;
-    return this.drain(payload, { records: messages, next: 0, done: new Set(), generation: this.generation, commits: this.commitsOf(partition) });
+    const { partition, messages, highWatermark } = payload.batch;
+    const held = this.ahead.get(partition);
+    if (held) {
+      clearTimeout(held.expire);
+      this.ahead.delete(partition);
+    }
+    const before = held?.generation === this.generation ? held.records : [];
+    const after = before.length === 0 ? messages : messages.filter((m) => BigInt(m.offset) > BigInt(before.at(-1)!.offset));
+    const records = before.length === 0 ? messages : [...before, ...after];
+    const last = records.at(-1);
+    const prefetch = Math.max(1, this.options.prefetch ?? this.settings.prefetch);
+    if (this.options.batchHandler && last && records.length < prefetch && BigInt(highWatermark) > BigInt(last.offset) + 1n && !this.notAhead.delete(partition) && !this.stopping) {
+      // A high watermark that counts offsets no fetch returns (transaction markers) must not hold records for good: they are fetched again and handled.
+      const expire = setTimeout(() => {
+        if (this.ahead.get(partition)?.expire !== expire) return;
+        this.ahead.delete(partition);
+        this.notAhead.add(partition);
+        this.consumer.seek({ topic: this.options.topic, partition, offset: records[0]!.offset });
+      }, AHEAD_LIMIT_MS);
+      this.ahead.set(partition, { generation: this.generation, records, expire });
+      payload.resolveOffset(last.offset);
+      return Promise.resolve();
+    }
+    return this.drain(payload, { records, next: 0, done: new Set(), generation: this.generation, commits: this.commitsOf(partition) });
   }
 
   /**
@@ -171,6 +217,13 @@ export class KafkaConsumer implements BrokerConsumer {
       if (!lane.done.has(record.offset) && this.forThisGroup(record)) chunk.push(record);
     }
     return chunk;
+  }
+
+  /** Forgets the records held ahead: whoever gets their partitions fetches them again from the last commit. */
+  private dropAhead(): void {
+    for (const held of this.ahead.values()) clearTimeout(held.expire);
+    this.ahead.clear();
+    this.notAhead.clear();
   }
 
   /** Pauses the lane's partition and goes on with the lane after `delayMs` (cut short by a stop). */
