@@ -153,7 +153,11 @@ export class KafkaConsumer implements BrokerConsumer {
         if (this.ahead.get(partition)?.expire !== expire) return;
         this.ahead.delete(partition);
         this.notAhead.add(partition);
-        this.consumer.seek({ topic: this.options.topic, partition, offset: records[0]!.offset });
+        try {
+          this.consumer.seek({ topic: this.options.topic, partition, offset: records[0]!.offset });
+        } catch {
+          // A consumer that stopped meanwhile: the next member fetches them from the last commit.
+        }
       }, AHEAD_LIMIT_MS);
       this.ahead.set(partition, { generation: this.generation, records, expire });
       payload.resolveOffset(last.offset);
