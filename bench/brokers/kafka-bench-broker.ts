@@ -8,6 +8,11 @@
  * Neither side uses the idempotent producer: kafkajs asks the cluster's controller for a
  * producer id, and the mock names none ("Broker 0 not found in the cached metadata"). Against a
  * real cluster factum's default is idempotent (`KafkaBrokerOptions.idempotent`).
+ *
+ * The consumer's fetch wait is 5 ms instead of the default 100: Kafka answers a waiting fetch as
+ * soon as a record arrives, the mock only once the wait is over (it cannot cut it short), so with
+ * the default every record published just after an empty fetch would wait up to 100 ms, which
+ * measures the mock, not a consumer (`KafkaBrokerOptions.fetchWaitMs`).
  */
 import { readFile } from 'node:fs/promises';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
@@ -18,6 +23,7 @@ import { nowSeconds } from '../measure.js';
 import { BENCH_PARTITIONS, packageVersion, windowed, type BenchBroker, type OpenedBenchBroker } from './bench-broker.js';
 
 const MOCK_DIR = process.env.FACTUM_KAFKA_MOCK_DIR ?? '/tmp/factum-kafka-mock';
+const MOCK_FETCH_WAIT_MS = 5;
 /** `send` calls raw keeps in flight: one at a time (as the adapter sends), or 8. */
 const RAW_DEPTHS = [1, 8] as const;
 
@@ -39,7 +45,7 @@ export const kafkaBenchBroker: BenchBroker = {
   name: 'Kafka (librdkafka mock)',
   async open(): Promise<OpenedBenchBroker> {
     const brokers = await bootstrap();
-    const broker = await openKafkaBroker({ brokers, partitions: BENCH_PARTITIONS, idempotent: false });
+    const broker = await openKafkaBroker({ brokers, partitions: BENCH_PARTITIONS, idempotent: false, fetchWaitMs: MOCK_FETCH_WAIT_MS });
     const kafka = new Kafka({ clientId: 'bench-raw', brokers, logLevel: logLevel.NOTHING });
     const producer: Producer = kafka.producer({ idempotent: false, maxInFlightRequests: 1, allowAutoTopicCreation: false });
     try {

@@ -110,6 +110,34 @@ describe.skipIf(skipReason)(`Kafka adapter${skipReason ? ` (skipped: ${skipReaso
     expect(await dead.list()).toEqual([]);
   });
 
+  it('a batch handler gets the records of several producer requests at once (the mock answers a fetch with one request\'s records), up to the prefetch, in order', async () => {
+    const broker = await open();
+    const t = `factum-test-${randomUUID().slice(0, 8)}`;
+    // A first group creates the topic; the second starts once the partition holds six requests of one record each.
+    await (await broker.consume({ topic: t, group: 'creator', handler: async (d) => d.ack() })).stop();
+    for (let seq = 1; seq <= 6; seq++) {
+      expect((await broker.publish(t, [{ id: randomUUID(), key: 'order-1', headers: { seq: String(seq) }, body: Buffer.from('{}') }]))[0]!.status).toBe('confirmed');
+    }
+    const batches: number[][] = [];
+    await broker.consume({
+      topic: t,
+      group: 'g',
+      prefetch: 4,
+      handler: async () => {
+        throw new Error('the batch handler takes its place');
+      },
+      batchHandler: async (deliveries) => {
+        batches.push(deliveries.map((d) => Number(d.message.headers.seq)));
+        for (const d of deliveries) await d.ack();
+      },
+    });
+    while (batches.flat().length < 6) await sleep(20);
+    expect(batches).toEqual([
+      [1, 2, 3, 4],
+      [5, 6],
+    ]);
+  });
+
   it('the idempotent producer cannot start on the mock, which names no controller: opening is BROKER_UNAVAILABLE, not a hang', async () => {
     // kafkajs asks the controller for a producer id; the mock's metadata says controller 0, a broker it does not have.
     const error = await caught(openKafkaBroker({ brokers, idempotent: true, retries: 1 }));

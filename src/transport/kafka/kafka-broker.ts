@@ -38,6 +38,13 @@ export interface KafkaBrokerOptions {
   sessionTimeoutMs?: number;
   /** Retries of a failed request before a publish is `unavailable` (backoff 100 ms growing to 1 s); 5 by default. */
   retries?: number;
+  /**
+   * How long a consumer's fetch that finds no new record waits at the broker for one; 100 ms by
+   * default. Kafka answers as soon as a record arrives, so there the wait costs no latency, only
+   * fewer idle requests. librdkafka's mock cluster holds a fetch that found nothing for the whole
+   * wait, so against it this is the delay of a record published just after an empty fetch.
+   */
+  fetchWaitMs?: number;
 }
 
 type Settings = Required<Omit<KafkaBrokerOptions, 'brokers' | 'clientId'>>;
@@ -115,8 +122,7 @@ export class KafkaBroker implements Broker {
       rebalanceTimeout: this.settings.sessionTimeoutMs,
       heartbeatInterval: heartbeatIntervalMs,
       allowAutoTopicCreation: false,
-      // Fetches wait at most this long for records: the latency of an idle partition's next message.
-      maxWaitTimeInMs: 100,
+      maxWaitTimeInMs: this.settings.fetchWaitMs,
     });
     const consumer = new KafkaConsumer(client, this.admin, options, {
       partitions: this.settings.partitions,
@@ -167,7 +173,7 @@ export class KafkaBroker implements Broker {
     if (this.closed) throw brokerClosedError('Kafka');
     let reader = this.readers.get(deadLetterTopic);
     if (!reader) {
-      const client = this.kafka.consumer({ groupId: readerGroupId(deadLetterTopic), maxWaitTimeInMs: 100, allowAutoTopicCreation: false });
+      const client = this.kafka.consumer({ groupId: readerGroupId(deadLetterTopic), maxWaitTimeInMs: this.settings.fetchWaitMs, allowAutoTopicCreation: false });
       this.readers.set(deadLetterTopic, (reader = new DeadLetterReader(client, this.admin, deadLetterTopic)));
     }
     return reader;
@@ -188,7 +194,7 @@ export class KafkaBroker implements Broker {
 }
 
 function validated(options: KafkaBrokerOptions): Settings {
-  for (const name of ['partitions', 'prefetch', 'deliveryLimit', 'maxMessageBytes', 'sessionTimeoutMs'] as const) {
+  for (const name of ['partitions', 'prefetch', 'deliveryLimit', 'maxMessageBytes', 'sessionTimeoutMs', 'fetchWaitMs'] as const) {
     const value = options[name];
     if (value !== undefined && !(Number.isInteger(value) && value >= 1)) {
       throw new FactumError('INVALID_ARGUMENT', `Kafka broker option ${name} must be a whole number of at least 1, not ${value}`, { details: { option: name, value } });
@@ -208,6 +214,7 @@ function validated(options: KafkaBrokerOptions): Settings {
     idempotent: options.idempotent ?? true,
     sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000,
     retries: options.retries ?? 5,
+    fetchWaitMs: options.fetchWaitMs ?? 100,
   };
 }
 
