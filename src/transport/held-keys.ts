@@ -1,4 +1,6 @@
-import type { BrokerMessage } from './broker-message.js';
+import { brokerUnavailableError, messageRefusedError } from './broker-errors.js';
+import type { BrokerMessage, PublishResult } from './broker-message.js';
+import { fitsIn } from './message-bytes.js';
 
 /**
  * The keys a publisher holds: a key whose message the broker did not confirm (`unavailable`)
@@ -44,6 +46,18 @@ export class HeldKeys {
    */
   holdInstead(topic: string, message: BrokerMessage): void {
     this.held.set(keyOf(topic, message), message.id);
+  }
+
+  /**
+   * The answer for a message that must not be sent now, or undefined when it may go: refused when
+   * it is larger than `maxBytes`; unavailable while an earlier message holds its key (`admit`).
+   */
+  refusal(system: string, topic: string, message: BrokerMessage, maxBytes: number): PublishResult | undefined {
+    if (!fitsIn(message, maxBytes)) return { messageId: message.id, status: 'refused', error: messageRefusedError(system, message.id, 'too_large', `larger than maxMessageBytes (${maxBytes})`) };
+    const holder = this.admit(topic, message);
+    if (holder === undefined) return undefined;
+    const reason = new Error(`message ${holder} of key ${message.key} is not confirmed yet: it must be published again before the key's later messages`);
+    return { messageId: message.id, status: 'unavailable', error: brokerUnavailableError(system, reason) };
   }
 
   get size(): number {

@@ -4,7 +4,6 @@ import { partitionOf } from '../../consumers/partition-of.js';
 import { brokerUnavailableError, messageRefusedError } from '../broker-errors.js';
 import type { BrokerMessage, PublishResult } from '../broker-message.js';
 import { HeldKeys } from '../held-keys.js';
-import { fitsIn } from '../message-bytes.js';
 import { isNoResponders } from './nats-errors.js';
 import { toNatsHeaders } from './nats-message.js';
 import { natsNames, streamExists } from './nats-topology.js';
@@ -96,16 +95,8 @@ export class NatsPublisher {
     };
     const one = async (i: number): Promise<void> => {
       const message = messages[i]!;
-      if (!fitsIn(message, this.settings.maxMessageBytes)) {
-        results[i] = { messageId: message.id, status: 'refused', error: messageRefusedError('NATS', message.id, 'too_large', `larger than maxMessageBytes (${this.settings.maxMessageBytes})`) };
-        return;
-      }
-      const heldBy = this.held.admit(topic, message);
-      if (heldBy !== undefined) {
-        const reason = new Error(`message ${heldBy} of key ${message.key} is not confirmed yet: it must be published again before the key's later messages`);
-        results[i] = { messageId: message.id, status: 'unavailable', error: brokerUnavailableError('NATS', reason) };
-        return;
-      }
+      const refusal = this.held.refusal('NATS', topic, message, this.settings.maxMessageBytes);
+      if (refusal !== undefined) return void (results[i] = refusal);
       try {
         const subject = natsNames.subject(topic, partitionOf(message.key, this.settings.partitions));
         await this.js.publish(subject, message.body, { msgID: message.id, headers: toNatsHeaders(message, this.makeHeaders), timeout: this.settings.timeoutMs });

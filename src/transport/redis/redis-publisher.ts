@@ -4,7 +4,6 @@ import { partitionOf } from '../../consumers/partition-of.js';
 import { brokerUnavailableError, messageRefusedError } from '../broker-errors.js';
 import type { BrokerMessage, PublishResult } from '../broker-message.js';
 import { HeldKeys } from '../held-keys.js';
-import { fitsIn } from '../message-bytes.js';
 import { entryValues } from './redis-message.js';
 import { runPublishScript, type ScriptAnswer, type ScriptMessage } from './redis-publish-script.js';
 import { redisNames, trimArguments, type RedisTrimming } from './redis-topology.js';
@@ -96,16 +95,8 @@ export class RedisPublisher {
     const sent: number[] = [];
     const scriptMessages: ScriptMessage[] = [];
     messages.forEach((message, i) => {
-      if (!fitsIn(message, this.settings.maxMessageBytes)) {
-        results[i] = { messageId: message.id, status: 'refused', error: messageRefusedError('Redis', message.id, 'too_large', `larger than maxMessageBytes (${this.settings.maxMessageBytes})`) };
-        return;
-      }
-      const holder = this.held.admit(topic, message);
-      if (holder !== undefined) {
-        const reason = new Error(`message ${holder} of key ${message.key} is not confirmed yet: it must be published again before the key's later messages`);
-        results[i] = { messageId: message.id, status: 'unavailable', error: brokerUnavailableError('Redis', reason) };
-        return;
-      }
+      const refusal = this.held.refusal('Redis', topic, message, this.settings.maxMessageBytes);
+      if (refusal !== undefined) return void (results[i] = refusal);
       sent.push(i);
       scriptMessages.push({ stream: redisNames.stream(topic, partitionOf(message.key, this.settings.partitions)), values: entryValues(message) });
     });
