@@ -50,6 +50,15 @@ describe('message envelope', () => {
     expect(messageToEvent(message)).toEqual(bare);
   });
 
+
+  it('keeps metadata keys that name Object properties as data, and each event its own time', () => {
+    const odd = { ...event, metadata: JSON.parse('{"constructor":"c","toString":"t","__proto__":{"x":1},"correlationId":7}') as RecordedEvent['metadata'] };
+    const message = eventToMessage(odd);
+    expect(JSON.parse(message.headers[MESSAGE_HEADERS.metadata]!)).toEqual({ constructor: 'c', toString: 't', ['__proto__']: { x: 1 }, correlationId: 7 });
+    expect(messageToEvent(message).metadata).toEqual(odd.metadata);
+    const times = ['2026-12-01T10:00:00.123Z', '2026-12-01T10:00:00.123Z', '2026-12-01T10:00:00.124Z', '2026-12-01T10:00:00.123Z'];
+    expect(times.map((at) => eventToMessage({ ...event, recordedAt: new Date(at) }).headers[MESSAGE_HEADERS.recordedAt])).toEqual(times);
+  });
   it('refuses a message without factum headers or with a body that is not JSON, as INVALID_EVENT', () => {
     const message = eventToMessage(event);
     expect(() => messageToEvent({ ...message, headers: {} })).toThrow(expect.objectContaining({ code: 'INVALID_EVENT' }));
