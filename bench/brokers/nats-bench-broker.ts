@@ -4,7 +4,7 @@
  * `Nats-Msg-Id`) to the same stream, awaiting every PubAck, with at most `window` awaited at once.
  */
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
-import { connect, headers, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
+import { connect, MsgHdrsImpl, type NatsConnection } from '@nats-io/transport-node';
 import { partitionOf } from '../../src/consumers/partition-of.js';
 import { natsNames, openNatsBroker } from '../../src/nats.js';
 import { toNatsHeaders } from '../../src/transport/nats/nats-message.js';
@@ -61,7 +61,7 @@ export const natsBenchBroker: BenchBroker = {
           partition: partitionOf(m.key, BENCH_PARTITIONS),
           body: m.body,
           msgID: m.id,
-          headers: toNatsHeaders(m, headers as () => MsgHdrs),
+          headers: toNatsHeaders(m, MsgHdrsImpl.fromRecord),
         }));
         const raw = (client: JetStreamClient, window: number, name: string) => ({
           name,

@@ -18,7 +18,7 @@ export interface BrokerMessage {
 /**
  * What the broker answered for one published message, in the order of the batch:
  * - `confirmed`: the broker took responsibility for it (persisted, replicated where it applies);
- * - `refused`: the broker will never take it (unroutable, too large, nacked); `error.code` is
+ * - `refused`: the broker will never take it (unroutable, too large, nacked, a header it cannot carry); `error.code` is
  *   `MESSAGE_REFUSED` and `error.details.reason` says why. Publishing it again will not help;
  * - `unavailable`: the broker could not be reached or the connection dropped before the confirm;
  *   `error.code` is `BROKER_UNAVAILABLE`. The message may or may not have arrived: publish it again.
@@ -32,4 +32,4 @@ export type PublishResult =
   | { messageId: string; status: 'unavailable'; error: FactumError };
 
 /** Why a broker refused a message for good (`error.details.reason` of a refusal). */
-export type RefusalReason = 'unroutable' | 'too_large' | 'nacked';
+export type RefusalReason = 'unroutable' | 'too_large' | 'nacked' | 'invalid_header';

@@ -321,6 +321,37 @@ export function runBrokerContract(target: BrokerContractTarget): void {
       expect(letters[0]!.deadLetteredAt).toBeInstanceOf(Date);
     });
 
+    test('a dead letter keeps an error whose message has line breaks (as spaces where headers cannot hold them)', async () => {
+      const broker = await open();
+      const t = topic('g');
+      await broker.consume({ topic: t, group: 'g', handler: (d) => d.deadLetter(new Error('stock check failed:\n- sku A missing\r\n- sku B missing')) });
+      const poison = message('order-1', 1);
+      await broker.publish(t, [poison]);
+      let letters: Awaited<ReturnType<ReturnType<Broker['deadLetters']>['list']>> = [];
+      await eventually(async () => expect((letters = await broker.deadLetters(t, 'g').list()).map((l) => l.message.id)).toEqual([poison.id]), 10_000);
+      expect(letters[0]!.error.replace(/\s+/g, ' ')).toBe('stock check failed: - sku A missing - sku B missing');
+    });
+
+    test('a header value with a line break is delivered as it is or refused for good, never answered unavailable', async () => {
+      const broker = await open();
+      const t = topic('g');
+      const notes = new Map<string, string | undefined>();
+      await broker.consume({ topic: t, group: 'g', handler: async (d) => {
+          notes.set(d.message.headers.seq!, d.message.headers.note);
+          await d.ack();
+        },
+      });
+      const odd = message('order-1', 1, { headers: { seq: '1', note: 'two\nlines' } });
+      const next = message('order-2', 2);
+      const results = await broker.publish(t, [odd, next]);
+      expect(results[1]!.status).toBe('confirmed');
+      const first = results[0]!;
+      if (first.status === 'refused') expect(first.error).toMatchObject({ code: 'MESSAGE_REFUSED', details: { reason: 'invalid_header' } });
+      else expect(first.status).toBe('confirmed');
+      const expected: Array<[string, string | undefined]> = first.status === 'confirmed' ? [['1', 'two\nlines'], ['2', undefined]] : [['2', undefined]];
+      await eventually(() => expect([...notes].sort()).toEqual(expected), 10_000);
+    });
+
     test('a dead letter is listed, retried (delivered again from attempt 1) and skipped', async () => {
       const broker = await open();
       const t = topic('g');

@@ -1,5 +1,5 @@
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
-import type { MsgHdrs, NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { FactumError } from '../../core/errors.js';
 import { retryDelays, type RetryPolicy } from '../../core/retry-policy.js';
 import { sleep } from '../../core/sleep.js';
@@ -93,7 +93,7 @@ export class NatsBroker implements Broker {
   /** Connects (failing with `BROKER_UNAVAILABLE` when NATS cannot be reached, `DRIVER_MISSING` without the client). */
   static async open(options: NatsBrokerOptions = {}): Promise<NatsBroker> {
     const settings = validated(options);
-    const { connect, headers } = await loadDriver(() => import('@nats-io/transport-node'), '@nats-io/transport-node', 'The NATS broker');
+    const { connect, MsgHdrsImpl } = await loadDriver(() => import('@nats-io/transport-node'), '@nats-io/transport-node', 'The NATS broker');
     const { jetstream, jetstreamManager } = await loadDriver(() => import('@nats-io/jetstream'), '@nats-io/jetstream', 'The NATS broker');
     let nc: NatsConnection;
     try {
@@ -113,7 +113,7 @@ export class NatsBroker implements Broker {
     try {
       const jsm = await jetstreamManager(nc);
       const js = jetstream(nc);
-      const publisher = new NatsPublisher(js, jsm, headers as () => MsgHdrs, {
+      const publisher = new NatsPublisher(js, jsm, (record) => MsgHdrsImpl.fromRecord(record), {
         partitions: settings.partitions,
         maxMessageBytes: settings.maxMessageBytes,
         window: settings.publishWindow,

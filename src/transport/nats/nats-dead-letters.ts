@@ -22,7 +22,8 @@ export const DEAD_LETTER_HEADERS = {
 export function deadLetterHeaders(error: unknown, attempts: number): Record<string, string> {
   const reason = deadLetterReason(error);
   return {
-    [DEAD_LETTER_HEADERS.error]: reason.error,
+    // A NATS header cannot hold a line break, and an error's message often has some.
+    [DEAD_LETTER_HEADERS.error]: reason.error.replace(/\r\n|\r|\n/g, ' '),
     ...(reason.errorCode === undefined ? {} : { [DEAD_LETTER_HEADERS.errorCode]: reason.errorCode }),
     [DEAD_LETTER_HEADERS.attempts]: String(attempts),
     [DEAD_LETTER_HEADERS.deadLetteredAt]: new Date().toISOString(),

@@ -1,11 +1,12 @@
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { MsgHdrs } from '@nats-io/transport-node';
+import type { FactumError } from '../../core/errors.js';
 import { partitionOf } from '../../consumers/partition-of.js';
 import { brokerUnavailableError, messageRefusedError } from '../broker-errors.js';
 import type { BrokerMessage, PublishResult } from '../broker-message.js';
 import { HeldKeys } from '../held-keys.js';
 import { isNoResponders } from './nats-errors.js';
-import { toNatsHeaders } from './nats-message.js';
+import { toNatsHeaders, type HeadersFromRecord } from './nats-message.js';
 import { natsNames, streamExists } from './nats-topology.js';
 
 export interface NatsPublisherSettings {
@@ -52,7 +53,7 @@ export class NatsPublisher {
   constructor(
     private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
-    private readonly makeHeaders: () => MsgHdrs,
+    private readonly fromRecord: HeadersFromRecord,
     private readonly settings: NatsPublisherSettings,
   ) {}
 
@@ -65,8 +66,9 @@ export class NatsPublisher {
   /** Publishes one message as it is (a dead letter, a retried letter); rejects with `BROKER_UNAVAILABLE`. */
   sendRaw(subject: string, message: BrokerMessage, msgID: string, extra: Record<string, string> = {}): Promise<void> {
     return this.inOrder(async () => {
+      const headers = toNatsHeaders(message, this.fromRecord, extra);
       try {
-        await this.js.publish(subject, message.body, { msgID, headers: toNatsHeaders(message, this.makeHeaders, extra), timeout: this.settings.timeoutMs });
+        await this.js.publish(subject, message.body, { msgID, headers, timeout: this.settings.timeoutMs });
       } catch (error) {
         throw brokerUnavailableError('NATS', error);
       }
@@ -97,9 +99,15 @@ export class NatsPublisher {
       const message = messages[i]!;
       const refusal = this.held.refusal('NATS', topic, message, this.settings.maxMessageBytes);
       if (refusal !== undefined) return void (results[i] = refusal);
+      let headers: MsgHdrs;
+      try {
+        headers = toNatsHeaders(message, this.fromRecord);
+      } catch (error) {
+        return void (results[i] = { messageId: message.id, status: 'refused', error: error as FactumError });
+      }
       try {
         const subject = natsNames.subject(topic, partitionOf(message.key, this.settings.partitions));
-        await this.js.publish(subject, message.body, { msgID: message.id, headers: toNatsHeaders(message, this.makeHeaders), timeout: this.settings.timeoutMs });
+        await this.js.publish(subject, message.body, { msgID: message.id, headers, timeout: this.settings.timeoutMs });
         results[i] = { messageId: message.id, status: 'confirmed' };
       } catch (error) {
         // No responders: no stream captures the subject, or JetStream is not up yet; the stream tells which.
