@@ -21,9 +21,9 @@ const MAX_VALID_NAMES = 1000;
 
 /**
  * A broker message's headers for NATS (the id and key included). They are checked here and
- * handed to nats.js as a record: its `append` validated and canonicalised every name and tested
- * every value with a regular expression, 15 µs per message of the relay, more than the rest of its
- * publish. A name NATS cannot carry (outside printable ASCII, or with a colon) or a value with a
+ * handed to nats.js as a record: its `append` canonicalises every name and tests every value
+ * with a regular expression; building the relay's headers so took twice as long (15 µs against
+ * 7.6 µs per message in a microbenchmark on a loaded machine). A name NATS cannot carry (outside printable ASCII, or with a colon) or a value with a
  * CR or LF is refused for good (`MESSAGE_REFUSED`, reason `invalid_header`): sent again it would
  * fail again.
  *

@@ -63,7 +63,7 @@ export class NatsPublisher {
     return this.inOrder(() => this.send(topic, messages)).then((sent) => sent.answered);
   }
 
-  /** Publishes one message as it is (a dead letter, a retried letter); rejects with `BROKER_UNAVAILABLE`. */
+  /** Publishes one message as it is (a dead letter, a retried letter); rejects with `BROKER_UNAVAILABLE` (or `MESSAGE_REFUSED` for a header NATS cannot carry). */
   sendRaw(subject: string, message: BrokerMessage, msgID: string, extra: Record<string, string> = {}): Promise<void> {
     return this.inOrder(async () => {
       const headers = toNatsHeaders(message, this.fromRecord, extra);
